@@ -1,0 +1,397 @@
+//! Verified claims: the caller's type, the ready-made [`StandardClaims`], scopes, roles and
+//! scope/role [`Requirement`]s.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::error::Error;
+
+/// A token's scopes, normalized from a space-delimited `scope` string and/or an `scp` array or
+/// string. Membership is exact: `messages` never matches `messages:read`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Scopes(Vec<String>);
+
+impl Scopes {
+    /// Scopes from a list (duplicates removed, order kept).
+    pub fn new<I, S>(scopes: I) -> Scopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut out = Scopes::default();
+        for scope in scopes {
+            out.push(scope.into());
+        }
+        out
+    }
+
+    pub(crate) fn push(&mut self, scope: String) {
+        if !scope.is_empty() && !self.0.contains(&scope) {
+            self.0.push(scope);
+        }
+    }
+
+    pub(crate) fn extend_delimited(&mut self, text: &str) {
+        for scope in text.split(' ') {
+            self.push(scope.to_owned());
+        }
+    }
+
+    /// Whether `scope` is present, compared exactly.
+    #[must_use]
+    pub fn contains(&self, scope: &str) -> bool {
+        self.0.iter().any(|s| s == scope)
+    }
+
+    /// The scopes, in token order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// How many scopes there are.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Scopes {
+    /// Prints the count only: scopes are claims.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scopes(<{} redacted>)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scopes {
+    /// From a space-delimited string or an array of strings.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut scopes = Scopes::default();
+        match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(text) => scopes.extend_delimited(&text),
+            OneOrMany::Many(list) => list.into_iter().for_each(|s| scopes.push(s)),
+        }
+        Ok(scopes)
+    }
+}
+
+impl serde::Serialize for Scopes {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// The `aud` claim: one string or an array of strings.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Audience(Vec<String>);
+
+impl Audience {
+    /// Whether `aud` names `audience` exactly.
+    #[must_use]
+    pub fn contains(&self, audience: &str) -> bool {
+        self.0.iter().any(|a| a == audience)
+    }
+
+    /// The audiences.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Debug for Audience {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Audience(<{} redacted>)", self.0.len())
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(one) => Audience(vec![one]),
+            OneOrMany::Many(many) => Audience(many),
+        })
+    }
+}
+
+impl serde::Serialize for Audience {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => one.serialize(serializer),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+/// The registered and common access-token claims, ready to use as `T` in
+/// [`Verifier::verify`](crate::Verifier::verify). Every other claim is kept in `extra`.
+///
+/// `Debug` redacts every value.
+#[derive(Clone, Default, Deserialize, serde::Serialize)]
+#[non_exhaustive]
+pub struct StandardClaims {
+    /// `iss`.
+    pub iss: Option<String>,
+    /// `sub`.
+    pub sub: Option<String>,
+    /// `aud`.
+    #[serde(default)]
+    pub aud: Audience,
+    /// `exp`, seconds since the epoch.
+    pub exp: Option<f64>,
+    /// `nbf`.
+    pub nbf: Option<f64>,
+    /// `iat`.
+    pub iat: Option<f64>,
+    /// `jti`.
+    pub jti: Option<String>,
+    /// `client_id` (RFC 9068; Cognito).
+    pub client_id: Option<String>,
+    /// `scope`, space-delimited, normalized (see [`Verified::scopes`] for `scope` and `scp`
+    /// merged).
+    #[serde(default)]
+    pub scope: Scopes,
+    /// `scp`, as an array or string (Okta, Entra ID).
+    #[serde(default)]
+    pub scp: Scopes,
+    /// All other claims.
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl fmt::Debug for StandardClaims {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StandardClaims")
+            .field("sub", &self.sub.as_ref().map(|_| "<redacted>"))
+            .field("extra_claims", &self.extra.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Typed claims of a token that passed every check, plus what tokengate read from it.
+///
+/// `Debug` shows the issuer and counts, never claim values.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Verified<T> {
+    /// The claims, deserialized into the caller's type.
+    pub claims: T,
+    pub(crate) issuer: Arc<str>,
+    pub(crate) subject: Option<String>,
+    pub(crate) scopes: Scopes,
+    pub(crate) roles: Scopes,
+    pub(crate) expires_at: f64,
+}
+
+impl<T> Verified<T> {
+    /// The configured issuer that vouched for the token (its `iss`).
+    #[must_use]
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The `sub` claim.
+    #[must_use]
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+
+    /// Scopes from `scope` and `scp`, merged.
+    #[must_use]
+    pub fn scopes(&self) -> &Scopes {
+        &self.scopes
+    }
+
+    /// Roles from the issuer's role claim path (see [`Issuer::roles_claim`](crate::Issuer::roles_claim)).
+    #[must_use]
+    pub fn roles(&self) -> &Scopes {
+        &self.roles
+    }
+
+    /// `exp`, seconds since the epoch.
+    #[must_use]
+    pub fn expires_at(&self) -> f64 {
+        self.expires_at
+    }
+
+    /// Checks a scope or role requirement.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InsufficientScope`](crate::ErrorKind::InsufficientScope), which renders 403
+    /// with the required scopes in the challenge.
+    pub fn require(&self, requirement: &Requirement) -> Result<(), Error> {
+        requirement.check(&self.scopes, &self.roles)
+    }
+
+    /// The same verified token with its claims mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
+        Verified {
+            claims: f(self.claims),
+            issuer: self.issuer,
+            subject: self.subject,
+            scopes: self.scopes,
+            roles: self.roles,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Verified<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("issuer", &self.issuer)
+            .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Match {
+    All,
+    Any,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Of {
+    Scopes,
+    Roles,
+}
+
+/// A scope or role requirement with exact membership.
+///
+/// ```
+/// use tokengate::{Requirement, Scopes};
+/// let read = Requirement::all(["messages:read"]);
+/// assert!(read.is_met(&Scopes::new(["messages:read", "profile"]), &Scopes::default()));
+/// assert!(!read.is_met(&Scopes::new(["messages"]), &Scopes::default()));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    mode: Match,
+    of: Of,
+    items: Vec<String>,
+    scope_param: Box<str>,
+}
+
+impl Requirement {
+    fn new<I, S>(mode: Match, of: Of, items: I) -> Requirement
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let items: Vec<String> = items.into_iter().map(Into::into).collect();
+        let scope_param = if of == Of::Scopes { items.join(" ").into() } else { "".into() };
+        Requirement { mode, of, items, scope_param }
+    }
+
+    /// Every one of these scopes.
+    pub fn all<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
+        Requirement::new(Match::All, Of::Scopes, scopes)
+    }
+
+    /// At least one of these scopes.
+    pub fn any<I: IntoIterator<Item = S>, S: Into<String>>(scopes: I) -> Requirement {
+        Requirement::new(Match::Any, Of::Scopes, scopes)
+    }
+
+    /// Every one of these roles.
+    pub fn all_roles<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
+        Requirement::new(Match::All, Of::Roles, roles)
+    }
+
+    /// At least one of these roles.
+    pub fn any_roles<I: IntoIterator<Item = S>, S: Into<String>>(roles: I) -> Requirement {
+        Requirement::new(Match::Any, Of::Roles, roles)
+    }
+
+    /// Whether the scopes and roles meet the requirement. An empty `any` is never met; an
+    /// empty `all` always is.
+    #[must_use]
+    pub fn is_met(&self, scopes: &Scopes, roles: &Scopes) -> bool {
+        let have = if self.of == Of::Scopes { scopes } else { roles };
+        match self.mode {
+            Match::All => self.items.iter().all(|item| have.contains(item)),
+            Match::Any => self.items.iter().any(|item| have.contains(item)),
+        }
+    }
+
+    /// Checks the requirement.
+    ///
+    /// # Errors
+    /// `insufficient_scope`, carrying the required scopes for the challenge's `scope`.
+    pub fn check(&self, scopes: &Scopes, roles: &Scopes) -> Result<(), Error> {
+        if self.is_met(scopes, roles) {
+            Ok(())
+        } else {
+            Err(Error::insufficient_scope(&*self.scope_param))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn membership_is_exact() {
+        let have = Scopes::new(["messages:read", "admin-lite"]);
+        assert!(Requirement::all(["messages:read"]).is_met(&have, &Scopes::default()));
+        for missing in ["messages", "read", "admin", "Messages:read", "messages:read "] {
+            assert!(!Requirement::all([missing]).is_met(&have, &Scopes::default()), "{missing}");
+        }
+        assert!(Requirement::any(["x", "admin-lite"]).is_met(&have, &Scopes::default()));
+        assert!(!Requirement::all(["messages:read", "x"]).is_met(&have, &Scopes::default()));
+        assert!(!Requirement::any(Vec::<String>::new()).is_met(&have, &Scopes::default()));
+    }
+
+    #[test]
+    fn roles_are_checked_against_roles() {
+        let roles = Scopes::new(["admin"]);
+        assert!(Requirement::any_roles(["admin"]).is_met(&Scopes::default(), &roles));
+        assert!(!Requirement::any_roles(["admin"]).is_met(&roles, &Scopes::default()));
+        let error = Requirement::all_roles(["admin"]).check(&Scopes::default(), &Scopes::default());
+        let error = error.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InsufficientScope);
+        assert_eq!(error.required_scope(), None);
+    }
+
+    #[test]
+    fn failed_scope_check_names_the_scopes() {
+        let error = Requirement::all(["a", "b"]).check(&Scopes::new(["a"]), &Scopes::default()).unwrap_err();
+        assert_eq!(error.required_scope(), Some("a b"));
+    }
+
+    #[test]
+    fn scopes_deserialize_from_string_or_array_and_debug_redacts() {
+        let s: Scopes = serde_json::from_str(r#""a  b a""#).unwrap();
+        assert_eq!(s.iter().collect::<Vec<_>>(), ["a", "b"]);
+        let s: Scopes = serde_json::from_str(r#"["a","b"]"#).unwrap();
+        assert_eq!(s.len(), 2);
+        assert_eq!(format!("{s:?}"), "Scopes(<2 redacted>)");
+    }
+
+    #[test]
+    fn standard_claims_debug_redacts() {
+        let claims: StandardClaims =
+            serde_json::from_str(r#"{"sub":"alice","aud":["x","y"],"email":"alice@example.com"}"#).unwrap();
+        let debug = format!("{claims:?}");
+        assert!(!debug.contains("alice"), "{debug}");
+        assert!(claims.aud.contains("y"));
+        assert_eq!(claims.extra["email"], "alice@example.com");
+    }
+}

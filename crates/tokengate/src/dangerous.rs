@@ -1,0 +1,53 @@
+//! Operations that skip parts of verification. Each one says what it skips; none of them makes
+//! a token trustworthy on its own.
+
+use crate::algorithm::Algorithm;
+use crate::error::{Error, ErrorKind};
+use crate::jws;
+use crate::key::VerifyingKey;
+
+/// Checks only the signature of a compact JWS (and its header rules): no claims, no expiry, no
+/// issuer, no audience. The payload need not be JSON. Returns the algorithm used.
+///
+/// Meant for test vectors and tooling, not for authorizing requests: use
+/// [`Verifier::verify`](crate::Verifier::verify) for that.
+///
+/// # Errors
+/// Header, algorithm and signature errors as in full verification.
+pub fn verify_signature_only(token: &str, key: &VerifyingKey) -> Result<Algorithm, Error> {
+    let segments = jws::split(token)?;
+    let mut buf = Vec::with_capacity(token.len());
+    jws::decode_into(segments.header, &mut buf)?;
+    let header = jws::parse_header(&buf)?;
+    let alg = header.alg;
+    jws::decode_into(segments.payload, &mut Vec::with_capacity(segments.payload.len()))?;
+    let mut signature = Vec::with_capacity(segments.signature.len());
+    jws::decode_into(segments.signature, &mut signature)?;
+    if signature.is_empty() {
+        return Err(Error::new(ErrorKind::InvalidSignature, "the signature is empty"));
+    }
+    key.verify(alg, segments.signing_input.as_bytes(), &signature)?;
+    Ok(alg)
+}
+
+/// Decodes a compact JWS **without verifying anything**: the header and the payload as JSON.
+///
+/// Only for display (the `tokengate decode` command). The output is attacker-controlled data.
+///
+/// # Errors
+/// When the token is not a compact JWS with JSON object header and payload.
+pub fn decode_unverified(token: &str) -> Result<(serde_json::Value, serde_json::Value), Error> {
+    let segments = jws::split(token)?;
+    let parse = |segment: &str| -> Result<serde_json::Value, Error> {
+        let mut buf = Vec::new();
+        jws::decode_into(segment, &mut buf)?;
+        if !crate::json::is_strict_json(&buf) {
+            return Err(Error::new(ErrorKind::MalformedToken, "a segment is not strict JSON"));
+        }
+        match serde_json::from_slice(&buf) {
+            Ok(value @ serde_json::Value::Object(_)) => Ok(value),
+            _ => Err(Error::new(ErrorKind::MalformedToken, "a segment is not a JSON object")),
+        }
+    };
+    Ok((parse(segments.header)?, parse(segments.payload)?))
+}

@@ -1,0 +1,369 @@
+//! Errors: [`Error`] for rejected requests and tokens, [`ConfigError`] for setup mistakes.
+
+use std::fmt;
+use std::time::Duration;
+
+use http::StatusCode;
+
+/// What went wrong with a request or its token.
+///
+/// Every kind has a stable snake_case [`code`](ErrorKind::code) for logs and metrics and maps to
+/// exactly one HTTP answer (see [`Rejection`](crate::Rejection)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request carries no credentials (401, challenge without an error code).
+    MissingCredentials,
+    /// The request carries more than one credential (400 `invalid_request`).
+    MultipleCredentials,
+    /// The `Authorization` header (or another token source) is malformed (400 `invalid_request`).
+    MalformedRequest,
+    /// The token is larger than the configured cap.
+    TokenTooLarge,
+    /// The token is not a well-formed compact JWS with JSON object header and payload.
+    MalformedToken,
+    /// The token uses a JOSE feature tokengate refuses: JWE, JSON serialization, `crit`, `b64`.
+    UnsupportedToken,
+    /// The `alg` is missing, `none`, unknown, not allowlisted, or not allowed for the key.
+    DisallowedAlgorithm,
+    /// No key of the issuer matches the token's `kid` (or, without `kid`, no single key fits).
+    UnknownKey,
+    /// The signature does not verify.
+    InvalidSignature,
+    /// The `iss` claim names no configured issuer.
+    InvalidIssuer,
+    /// The `aud` claim names none of the configured audiences.
+    InvalidAudience,
+    /// The token expired (`exp` plus leeway is in the past).
+    Expired,
+    /// The token is not valid yet (`nbf` minus leeway is in the future).
+    NotYetValid,
+    /// The token claims to be issued in the future (`iat` minus leeway).
+    IssuedInFuture,
+    /// A required claim is absent.
+    MissingClaim,
+    /// A claim has the wrong JSON type or an impossible value, or the claims do not fit the
+    /// requested type.
+    InvalidClaim,
+    /// The `typ` header is outside the accepted set.
+    InvalidType,
+    /// The token lacks a required scope or role (403 `insufficient_scope`).
+    InsufficientScope,
+    /// No usable key could be had for the issuer (503 with `Retry-After`).
+    KeysUnavailable,
+    /// A route expects verification but no verifier is configured: a wiring bug (500).
+    VerifierNotConfigured,
+}
+
+impl ErrorKind {
+    /// The stable snake_case code, e.g. `"expired"`.
+    #[must_use]
+    pub const fn code(self) -> &'static str {
+        match self {
+            ErrorKind::MissingCredentials => "missing_credentials",
+            ErrorKind::MultipleCredentials => "multiple_credentials",
+            ErrorKind::MalformedRequest => "malformed_request",
+            ErrorKind::TokenTooLarge => "token_too_large",
+            ErrorKind::MalformedToken => "malformed_token",
+            ErrorKind::UnsupportedToken => "unsupported_token",
+            ErrorKind::DisallowedAlgorithm => "disallowed_algorithm",
+            ErrorKind::UnknownKey => "unknown_key",
+            ErrorKind::InvalidSignature => "invalid_signature",
+            ErrorKind::InvalidIssuer => "invalid_issuer",
+            ErrorKind::InvalidAudience => "invalid_audience",
+            ErrorKind::Expired => "expired",
+            ErrorKind::NotYetValid => "not_yet_valid",
+            ErrorKind::IssuedInFuture => "issued_in_future",
+            ErrorKind::MissingClaim => "missing_claim",
+            ErrorKind::InvalidClaim => "invalid_claim",
+            ErrorKind::InvalidType => "invalid_type",
+            ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::VerifierNotConfigured => "verifier_not_configured",
+        }
+    }
+
+    /// The HTTP status this kind answers with.
+    #[must_use]
+    pub const fn status(self) -> StatusCode {
+        match self {
+            ErrorKind::MissingCredentials => StatusCode::UNAUTHORIZED,
+            ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => StatusCode::BAD_REQUEST,
+            ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The RFC 6750 `error` code of the challenge, if the answer carries one.
+    #[must_use]
+    pub const fn rfc6750_error(self) -> Option<&'static str> {
+        match self {
+            ErrorKind::MissingCredentials
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::VerifierNotConfigured => None,
+            ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => Some("invalid_request"),
+            ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            _ => Some("invalid_token"),
+        }
+    }
+
+    /// Whether this kind is a problem with the token itself (`invalid_token`).
+    #[must_use]
+    pub const fn is_invalid_token(self) -> bool {
+        !matches!(
+            self,
+            ErrorKind::MissingCredentials
+                | ErrorKind::KeysUnavailable
+                | ErrorKind::VerifierNotConfigured
+                | ErrorKind::MultipleCredentials
+                | ErrorKind::MalformedRequest
+                | ErrorKind::InsufficientScope
+        )
+    }
+
+    /// A generic description, safe to show a client: it names no token content.
+    #[must_use]
+    pub const fn description(self) -> &'static str {
+        match self {
+            ErrorKind::MissingCredentials => "no bearer token in the request",
+            ErrorKind::MultipleCredentials => "the request carries more than one credential",
+            ErrorKind::MalformedRequest => "the credentials in the request are malformed",
+            ErrorKind::Expired => "the access token expired",
+            ErrorKind::InsufficientScope => "the access token lacks the required scope",
+            ErrorKind::KeysUnavailable => "the keys to verify the token are unavailable",
+            ErrorKind::VerifierNotConfigured => "token verification is not configured",
+            _ => "the access token is invalid",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A rejected request or token.
+///
+/// Opaque: match on [`kind()`](Error::kind), never on the message. Messages are fixed strings
+/// chosen by tokengate; they never contain the token, its claims or its key id.
+pub struct Error {
+    kind: ErrorKind,
+    detail: &'static str,
+    required_scope: Option<Box<str>>,
+    retry_after: Option<Duration>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// An error of `kind` with a fixed, token-free detail message.
+    #[must_use]
+    pub fn new(kind: ErrorKind, detail: &'static str) -> Self {
+        Error { kind, detail, required_scope: None, retry_after: None, source: None }
+    }
+
+    /// An `insufficient_scope` error naming the space-delimited scopes the route needs.
+    #[must_use]
+    pub fn insufficient_scope(required_scope: impl Into<Box<str>>) -> Self {
+        let mut error = Error::new(ErrorKind::InsufficientScope, "a required scope is missing");
+        let scope = required_scope.into();
+        if !scope.is_empty() {
+            error.required_scope = Some(scope);
+        }
+        error
+    }
+
+    /// A `keys_unavailable` error that asks the client to retry after `retry_after`.
+    #[must_use]
+    pub fn keys_unavailable(retry_after: Duration) -> Self {
+        let mut error = Error::new(ErrorKind::KeysUnavailable, "no usable key for the issuer");
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// Attaches an underlying cause, reachable through [`std::error::Error::source`].
+    ///
+    /// The cause's message must not contain token content.
+    #[must_use]
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// What went wrong.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The stable code of the kind, e.g. `"invalid_signature"`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+
+    /// A fixed, token-free detail for logs, e.g. `"header member crit is not supported"`.
+    #[must_use]
+    pub fn detail(&self) -> &'static str {
+        self.detail
+    }
+
+    /// For `insufficient_scope`: the scopes the route requires, space-delimited.
+    #[must_use]
+    pub fn required_scope(&self) -> Option<&str> {
+        self.required_scope.as_deref()
+    }
+
+    /// For `keys_unavailable`: how long the client should wait before retrying.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+}
+
+impl From<ErrorKind> for Error {
+    fn from(kind: ErrorKind) -> Self {
+        Error::new(kind, kind.description())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = f.debug_struct("Error");
+        s.field("kind", &self.kind).field("detail", &self.detail);
+        if let Some(scope) = &self.required_scope {
+            s.field("required_scope", scope);
+        }
+        if let Some(retry) = &self.retry_after {
+            s.field("retry_after", retry);
+        }
+        if let Some(source) = &self.source {
+            s.field("source", source);
+        }
+        s.finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.code(), self.detail)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// What is wrong with a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConfigErrorKind {
+    /// The verifier has no issuer.
+    NoIssuer,
+    /// Two issuers share one `iss` value.
+    DuplicateIssuer,
+    /// An issuer has no audience (and did not opt out with
+    /// [`insecure_skip_audience_check`](crate::Issuer::insecure_skip_audience_check)).
+    NoAudience,
+    /// An issuer's algorithm allowlist is empty.
+    NoAlgorithm,
+    /// An allowlist mixes HMAC with asymmetric algorithms.
+    MixedAlgorithmFamilies,
+    /// An algorithm name is unknown.
+    UnknownAlgorithm,
+    /// An issuer has no key source, or none of its keys fits its allowed algorithms.
+    NoKeys,
+    /// A key could not be parsed or is not a public verification key.
+    InvalidKey,
+    /// A key is too weak to trust: short HMAC secret, small RSA modulus or exponent,
+    /// small-order Ed25519 point.
+    WeakKey,
+    /// A JWK's `alg`, `use` or `key_ops` forbid verifying signatures.
+    KeyUseForbidden,
+    /// The leeway exceeds the 300 s maximum.
+    LeewayTooLarge,
+    /// A setting has an invalid value (realm, token source name, size cap, ...).
+    InvalidSetting,
+}
+
+/// A setup mistake, reported by a builder instead of on requests.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    kind: ConfigErrorKind,
+    message: std::borrow::Cow<'static, str>,
+}
+
+impl ConfigError {
+    /// A configuration error of `kind` with a message naming the problem.
+    #[must_use]
+    pub fn new(kind: ConfigErrorKind, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        ConfigError { kind, message: message.into() }
+    }
+
+    /// What is wrong.
+    #[must_use]
+    pub fn kind(&self) -> ConfigErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigError").field("kind", &self.kind).field("message", &self.message).finish()
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let kinds = [
+            ErrorKind::MissingCredentials,
+            ErrorKind::MultipleCredentials,
+            ErrorKind::MalformedRequest,
+            ErrorKind::TokenTooLarge,
+            ErrorKind::MalformedToken,
+            ErrorKind::UnsupportedToken,
+            ErrorKind::DisallowedAlgorithm,
+            ErrorKind::UnknownKey,
+            ErrorKind::InvalidSignature,
+            ErrorKind::InvalidIssuer,
+            ErrorKind::InvalidAudience,
+            ErrorKind::Expired,
+            ErrorKind::NotYetValid,
+            ErrorKind::IssuedInFuture,
+            ErrorKind::MissingClaim,
+            ErrorKind::InvalidClaim,
+            ErrorKind::InvalidType,
+            ErrorKind::InsufficientScope,
+            ErrorKind::KeysUnavailable,
+            ErrorKind::VerifierNotConfigured,
+        ];
+        let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();
+        assert!(codes.iter().all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), kinds.len());
+    }
+
+    #[test]
+    fn display_is_code_and_fixed_detail() {
+        let error = Error::new(ErrorKind::UnsupportedToken, "header member crit is not supported");
+        assert_eq!(error.to_string(), "unsupported_token: header member crit is not supported");
+        assert!(std::error::Error::source(&error).is_none());
+    }
+}

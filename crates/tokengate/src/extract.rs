@@ -1,0 +1,273 @@
+//! Where a request's token comes from (DESIGN section 4, "sources"). Framework-neutral: every
+//! adapter hands its headers and query string here.
+//!
+//! ```
+//! use http::HeaderMap;
+//! use tokengate::TokenSources;
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
+//! let token = TokenSources::default().extract(&headers, None).unwrap().unwrap();
+//! assert_eq!(token.as_str(), "abc.def.ghi");
+//! assert_eq!(format!("{token:?}"), "BearerToken(******)");
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::header::{AUTHORIZATION, COOKIE};
+use http::{HeaderMap, HeaderName};
+
+use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+
+/// A token taken from a request. `Debug` prints `******`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken<'a>(Cow<'a, str>);
+
+impl BearerToken<'_> {
+    /// The token text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(******)")
+    }
+}
+
+/// The places a token may come from. By default only `Authorization: Bearer`; a cookie, a query
+/// parameter and a custom header are opt-in. Two credentials in one request are refused.
+#[derive(Clone, Debug)]
+pub struct TokenSources {
+    authorization: bool,
+    cookie: Option<Box<str>>,
+    query: Option<Box<str>>,
+    header: Option<HeaderName>,
+}
+
+impl Default for TokenSources {
+    fn default() -> Self {
+        TokenSources { authorization: true, cookie: None, query: None, header: None }
+    }
+}
+
+impl TokenSources {
+    /// Only `Authorization: Bearer` (the default).
+    #[must_use]
+    pub fn new() -> TokenSources {
+        TokenSources::default()
+    }
+
+    /// Also take the token from the cookie `name`.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidSetting`] for an empty or non-token name.
+    pub fn cookie(mut self, name: impl Into<String>) -> Result<TokenSources, ConfigError> {
+        self.cookie = Some(valid_name(name.into())?);
+        Ok(self)
+    }
+
+    /// Also take the token from the query parameter `name` (RFC 6750 uses `access_token`).
+    /// Tokens in URLs end up in logs and browser history: prefer headers.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidSetting`] for an empty or non-token name.
+    pub fn query(mut self, name: impl Into<String>) -> Result<TokenSources, ConfigError> {
+        self.query = Some(valid_name(name.into())?);
+        Ok(self)
+    }
+
+    /// Also take the bare token (no scheme) from the header `name`.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName) -> TokenSources {
+        self.header = Some(name);
+        self
+    }
+
+    /// Do not read `Authorization` (for services that take the token only from a cookie or a
+    /// custom header).
+    #[must_use]
+    pub fn without_authorization_header(mut self) -> TokenSources {
+        self.authorization = false;
+        self
+    }
+
+    /// Finds the request's token. `Ok(None)` means no credentials at all; a request with other
+    /// `Authorization` schemes (e.g. `Basic`) has no bearer credentials.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MultipleCredentials`] for two credentials (two headers, header and query,
+    /// a repeated parameter or cookie); [`ErrorKind::MalformedRequest`] for a `Bearer` header
+    /// whose token is not RFC 6750 `b64token` characters after exactly one space.
+    pub fn extract<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        query: Option<&'a str>,
+    ) -> Result<Option<BearerToken<'a>>, Error> {
+        let mut found: Option<BearerToken<'a>> = None;
+        let mut add = |token: BearerToken<'a>| -> Result<(), Error> {
+            if found.replace(token).is_some() {
+                return Err(Error::new(ErrorKind::MultipleCredentials, "more than one credential"));
+            }
+            Ok(())
+        };
+        if self.authorization {
+            let mut values = headers.get_all(AUTHORIZATION).iter();
+            if let (Some(_), Some(_)) = (values.next(), values.next()) {
+                return Err(Error::new(ErrorKind::MultipleCredentials, "two Authorization headers"));
+            }
+            if let Some(value) = headers.get(AUTHORIZATION) {
+                let value = value.to_str().map_err(|_| malformed("Authorization is not visible ASCII"))?;
+                if let Some(token) = parse_bearer(value)? {
+                    add(BearerToken(Cow::Borrowed(token)))?;
+                }
+            }
+        }
+        if let Some(name) = &self.header {
+            let mut values = headers.get_all(name).iter();
+            if let Some(value) = values.next() {
+                if values.next().is_some() {
+                    return Err(Error::new(ErrorKind::MultipleCredentials, "the token header is repeated"));
+                }
+                let value = value.to_str().map_err(|_| malformed("the token header is not visible ASCII"))?;
+                add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
+            }
+        }
+        if let Some(name) = &self.cookie {
+            for header in headers.get_all(COOKIE) {
+                let Ok(header) = header.to_str() else { continue };
+                for pair in header.split(';') {
+                    let Some((key, value)) = pair.trim().split_once('=') else { continue };
+                    if key == &**name {
+                        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+                        add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
+                    }
+                }
+            }
+        }
+        if let (Some(name), Some(query)) = (&self.query, query) {
+            for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+                if key == &**name {
+                    checked_token(&value)?;
+                    add(BearerToken(Cow::Owned(value.into_owned())))?;
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn malformed(detail: &'static str) -> Error {
+    Error::new(ErrorKind::MalformedRequest, detail)
+}
+
+/// `Bearer <b64token>`: scheme case-insensitive, exactly one space.
+fn parse_bearer(value: &str) -> Result<Option<&str>, Error> {
+    let (scheme, rest) = match value.split_once(' ') {
+        Some(split) => split,
+        None => (value, ""),
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    checked_token(rest).map(Some)
+}
+
+/// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
+fn checked_token(token: &str) -> Result<&str, Error> {
+    let body = token.trim_end_matches('=');
+    let ok = !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if ok { Ok(token) } else { Err(malformed("the token is not RFC 6750 b64token characters")) }
+}
+
+fn valid_name(name: String) -> Result<Box<str>, ConfigError> {
+    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~!$&'*+^`|".contains(&b));
+    if ok {
+        Ok(name.into_boxed_str())
+    } else {
+        Err(ConfigError::new(ConfigErrorKind::InvalidSetting, "a token source name must be a non-empty token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        map
+    }
+
+    fn kind(sources: &TokenSources, h: &[(&str, &str)], q: Option<&str>) -> Result<Option<String>, ErrorKind> {
+        sources
+            .extract(&headers(h), q)
+            .map(|t| t.map(|t| t.as_str().to_owned()))
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn bearer_scheme_is_case_insensitive_with_one_space() {
+        let s = TokenSources::default();
+        for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+            assert_eq!(kind(&s, &[("authorization", &format!("{scheme} a.b.c"))], None), Ok(Some("a.b.c".into())));
+        }
+        assert_eq!(kind(&s, &[("authorization", "Bearer  a.b.c")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer a.b.c ")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer ")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer a,b")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer ==")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[("authorization", "Bearer ab==")], None), Ok(Some("ab==".into())));
+    }
+
+    #[test]
+    fn other_schemes_and_no_header_are_no_credentials() {
+        let s = TokenSources::default();
+        assert_eq!(kind(&s, &[("authorization", "Basic dXNlcjpwYXNz")], None), Ok(None));
+        assert_eq!(kind(&s, &[("authorization", "Bearerx a.b.c")], None), Ok(None));
+        assert_eq!(kind(&s, &[], Some("access_token=a.b.c")), Ok(None), "query is opt-in");
+        assert_eq!(kind(&s, &[("cookie", "access_token=a.b.c")], None), Ok(None), "cookie is opt-in");
+    }
+
+    #[test]
+    fn two_credentials_are_refused() {
+        let s = TokenSources::default().query("access_token").unwrap().cookie("at").unwrap();
+        let two = [("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")];
+        assert_eq!(kind(&s, &two, None), Err(ErrorKind::MultipleCredentials));
+        let header_and_query = [("authorization", "Bearer a.b.c")];
+        assert_eq!(kind(&s, &header_and_query, Some("access_token=a.b.c")), Err(ErrorKind::MultipleCredentials));
+        assert_eq!(kind(&s, &[], Some("access_token=a.b.c&access_token=x.y.z")), Err(ErrorKind::MultipleCredentials));
+        assert_eq!(kind(&s, &[("cookie", "at=a.b.c; at=d.e.f")], None), Err(ErrorKind::MultipleCredentials));
+        assert_eq!(kind(&s, &[("authorization", "Bearer a.b.c"), ("cookie", "at=a.b.c")], None), Err(ErrorKind::MultipleCredentials));
+    }
+
+    #[test]
+    fn opt_in_sources() {
+        let s = TokenSources::default()
+            .query("access_token")
+            .unwrap()
+            .cookie("at")
+            .unwrap()
+            .header(HeaderName::from_static("x-token"));
+        assert_eq!(kind(&s, &[], Some("x=1&access_token=a.b%2Ec")), Ok(Some("a.b.c".into())));
+        assert_eq!(kind(&s, &[("cookie", "theme=dark; at=\"a.b.c\"")], None), Ok(Some("a.b.c".into())));
+        assert_eq!(kind(&s, &[("x-token", "a.b.c")], None), Ok(Some("a.b.c".into())));
+        assert_eq!(kind(&s, &[("x-token", "a b")], None), Err(ErrorKind::MalformedRequest));
+        assert_eq!(kind(&s, &[], Some("access_token=a%20b")), Err(ErrorKind::MalformedRequest));
+        let only_cookie = TokenSources::default().without_authorization_header().cookie("at").unwrap();
+        assert_eq!(kind(&only_cookie, &[("authorization", "Bearer a.b.c")], None), Ok(None));
+    }
+
+    #[test]
+    fn invalid_source_names_are_config_errors() {
+        assert!(TokenSources::default().query("").is_err());
+        assert!(TokenSources::default().cookie("a b").is_err());
+    }
+}

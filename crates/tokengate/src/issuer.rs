@@ -1,0 +1,193 @@
+//! Issuers: who may sign tokens, for which audiences, with which algorithms and keys.
+
+use std::fmt;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::key::{self, VerifyingKey};
+
+/// Where an issuer's keys come from. Parsed when the verifier is built, so every mistake is a
+/// [`ConfigError`] at startup.
+///
+/// `Debug` names the kind of source only, never its content.
+#[derive(Clone)]
+pub struct KeySource(Source);
+
+#[derive(Clone)]
+enum Source {
+    Secret(Vec<u8>),
+    Pem(Vec<u8>),
+    Der(Vec<u8>),
+    Jwk(String),
+    JwksJson(String),
+    Keys(Vec<VerifyingKey>),
+}
+
+impl KeySource {
+    /// An HMAC shared secret (HS256/384/512; see [`VerifyingKey::hmac`]).
+    pub fn secret(secret: impl Into<Vec<u8>>) -> KeySource {
+        KeySource(Source::Secret(secret.into()))
+    }
+
+    /// A PEM public key (see [`VerifyingKey::from_pem`]).
+    pub fn pem(pem: impl Into<Vec<u8>>) -> KeySource {
+        KeySource(Source::Pem(pem.into()))
+    }
+
+    /// A DER public key (see [`VerifyingKey::from_der`]).
+    pub fn der(der: impl Into<Vec<u8>>) -> KeySource {
+        KeySource(Source::Der(der.into()))
+    }
+
+    /// One JWK as JSON (see [`VerifyingKey::from_jwk`]).
+    pub fn jwk(json: impl Into<String>) -> KeySource {
+        KeySource(Source::Jwk(json.into()))
+    }
+
+    /// A JWKS document as JSON (`{"keys": [...]}`). Unusable keys in it are dropped one by one;
+    /// `oct` keys are accepted because you supplied the document yourself.
+    pub fn jwks_json(json: impl Into<String>) -> KeySource {
+        KeySource(Source::JwksJson(json.into()))
+    }
+
+    /// Keys you built yourself.
+    pub fn keys(keys: impl IntoIterator<Item = VerifyingKey>) -> KeySource {
+        KeySource(Source::Keys(keys.into_iter().collect()))
+    }
+
+    pub(crate) fn load(self) -> Result<Vec<VerifyingKey>, ConfigError> {
+        Ok(match self.0 {
+            Source::Secret(secret) => vec![VerifyingKey::hmac(secret)?],
+            Source::Pem(pem) => vec![VerifyingKey::from_pem(pem)?],
+            Source::Der(der) => vec![VerifyingKey::from_der(der)?],
+            Source::Jwk(json) => vec![VerifyingKey::from_jwk(&json)?],
+            Source::JwksJson(json) => key::parse_jwks(json.as_bytes(), true)?.0,
+            Source::Keys(keys) => keys,
+        })
+    }
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.0 {
+            Source::Secret(_) => "secret",
+            Source::Pem(_) => "pem",
+            Source::Der(_) => "der",
+            Source::Jwk(_) => "jwk",
+            Source::JwksJson(_) => "jwks_json",
+            Source::Keys(_) => "keys",
+        };
+        f.debug_tuple("KeySource").field(&kind).finish()
+    }
+}
+
+/// One trusted token issuer: its exact `iss`, accepted audiences, allowed algorithms and keys.
+///
+/// ```
+/// use tokengate::{Algorithm, Issuer, KeySource};
+/// let issuer = Issuer::new("https://auth.example.com/")
+///     .audience("api://orders")
+///     .algorithms([Algorithm::HS256])
+///     .keys(KeySource::secret(vec![42u8; 32]));
+/// # let _ = issuer;
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Issuer {
+    pub(crate) iss: String,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) skip_audience: bool,
+    pub(crate) algorithms: Option<Vec<Algorithm>>,
+    pub(crate) keys: Option<KeySource>,
+    pub(crate) roles_path: Vec<String>,
+    pub(crate) rfc9068: bool,
+    pub(crate) required_claims: Vec<String>,
+}
+
+impl Issuer {
+    /// An issuer whose tokens carry exactly this `iss`.
+    pub fn new(iss: impl Into<String>) -> Issuer {
+        Issuer {
+            iss: iss.into(),
+            audiences: Vec::new(),
+            skip_audience: false,
+            algorithms: None,
+            keys: None,
+            roles_path: vec!["roles".to_owned()],
+            rfc9068: false,
+            required_claims: Vec::new(),
+        }
+    }
+
+    /// Accept tokens whose `aud` names `audience` (exact match; call again for more).
+    pub fn audience(mut self, audience: impl Into<String>) -> Issuer {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept tokens whose `aud` names any of these audiences.
+    pub fn audiences<I: IntoIterator<Item = S>, S: Into<String>>(mut self, audiences: I) -> Issuer {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// **Insecure**: accept any `aud`, or none. A token minted for another service of the same
+    /// issuer is then accepted here. Only for issuers that mint tokens for this service alone.
+    pub fn insecure_skip_audience_check(mut self) -> Issuer {
+        self.skip_audience = true;
+        self
+    }
+
+    /// The algorithms this issuer may use. Default: every asymmetric algorithm
+    /// ([`Algorithm::ASYMMETRIC`]); HMAC must be named explicitly and cannot be mixed with
+    /// asymmetric algorithms.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Issuer {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Where the issuer's keys come from.
+    pub fn keys(mut self, source: KeySource) -> Issuer {
+        self.keys = Some(source);
+        self
+    }
+
+    /// Where roles are read from: a path of member names, e.g. `["realm_access", "roles"]`
+    /// (Keycloak) or `["https://example.com/roles"]` (a namespaced Auth0 claim). The value may
+    /// be an array of strings or a space-delimited string. Default: `["roles"]`.
+    pub fn roles_claim<I: IntoIterator<Item = S>, S: Into<String>>(mut self, path: I) -> Issuer {
+        self.roles_path = path.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// RFC 9068 access-token profile: `typ` must be `at+jwt` (or `application/at+jwt`) and
+    /// `iss exp aud sub client_id iat jti` must all be present.
+    pub fn rfc9068(mut self) -> Issuer {
+        self.rfc9068 = true;
+        self
+    }
+
+    /// Claims that must be present (by top-level name) in every token of this issuer.
+    pub fn require_claims<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Issuer {
+        self.required_claims.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    pub(crate) fn allowed_algorithms(&self) -> Result<AlgorithmSet, ConfigError> {
+        let set: AlgorithmSet = match &self.algorithms {
+            Some(list) => list.iter().copied().collect(),
+            None => Algorithm::ASYMMETRIC.into_iter().collect(),
+        };
+        if set.is_empty() {
+            return Err(ConfigError::new(ConfigErrorKind::NoAlgorithm, "an issuer needs at least one algorithm"));
+        }
+        let symmetric = set.iter().filter(|a| a.is_symmetric()).count();
+        if symmetric != 0 && symmetric != set.iter().count() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::MixedAlgorithmFamilies,
+                "an issuer's algorithms cannot mix HMAC with asymmetric algorithms",
+            ));
+        }
+        Ok(set)
+    }
+}

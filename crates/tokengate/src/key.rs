@@ -1,0 +1,554 @@
+//! Verification keys: parsed and checked once when loaded, bound to the algorithms their type
+//! allows, and never printed.
+//!
+//! ```
+//! use tokengate::{Algorithm, VerifyingKey};
+//!
+//! let key = VerifyingKey::hmac([7u8; 32]).unwrap();
+//! assert!(key.algorithms().contains(Algorithm::HS256));
+//! assert!(!key.algorithms().contains(Algorithm::HS512)); // 32 bytes is too short for HS512
+//! assert!(VerifyingKey::hmac(b"short secret").is_err());
+//! ```
+
+use std::fmt;
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self as sig, ParsedPublicKey, VerificationAlgorithm};
+use base64::Engine;
+use der::Decode;
+use der::Encode;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use spki::ObjectIdentifier;
+
+use crate::algorithm::{Algorithm, AlgorithmSet};
+use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+use crate::jws::BASE64URL;
+
+/// The type of a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyType {
+    /// An HMAC shared secret.
+    Hmac,
+    /// An RSA public key.
+    Rsa,
+    /// An ECDSA P-256 public key.
+    EcP256,
+    /// An ECDSA P-384 public key.
+    EcP384,
+    /// An ECDSA P-521 public key.
+    EcP521,
+    /// An Ed25519 public key.
+    Ed25519,
+}
+
+#[derive(Clone)]
+enum Primitive {
+    Hmac(hmac::Key),
+    Public(ParsedPublicKey),
+}
+
+/// A key that verifies signatures: parsed once, checked for weakness, bound to the algorithms
+/// its type allows (and to a JWK's `alg`, when it names one).
+///
+/// Its `Debug` output shows the key type and algorithms, never key material.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    kid: Option<Box<str>>,
+    key_type: KeyType,
+    primitives: Vec<(Algorithm, Primitive)>,
+}
+
+const RSA_ALGORITHMS: [Algorithm; 6] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+];
+
+const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
+const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+
+fn invalid(message: &'static str) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::InvalidKey, message)
+}
+
+fn weak(message: &'static str) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::WeakKey, message)
+}
+
+fn forbidden(message: &'static str) -> ConfigError {
+    ConfigError::new(ConfigErrorKind::KeyUseForbidden, message)
+}
+
+impl VerifyingKey {
+    /// An HMAC key for HS256, HS384 and HS512, each only if the secret is at least as long as
+    /// the hash output (32, 48, 64 bytes).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::WeakKey`] for a secret shorter than 32 bytes;
+    /// [`ConfigErrorKind::InvalidKey`] for bytes that are a public key (PEM, DER or JWK): using
+    /// a public key as an HMAC secret is the classic algorithm-confusion mistake.
+    pub fn hmac(secret: impl AsRef<[u8]>) -> Result<VerifyingKey, ConfigError> {
+        let secret = secret.as_ref();
+        if looks_like_public_key(secret) {
+            return Err(invalid("an HMAC secret must not be a public key"));
+        }
+        if secret.len() < 32 {
+            return Err(weak("an HMAC secret must be at least 32 bytes"));
+        }
+        let mut primitives = vec![(
+            Algorithm::HS256,
+            Primitive::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+        )];
+        if secret.len() >= 48 {
+            let key = hmac::Key::new(hmac::HMAC_SHA384, secret);
+            primitives.push((Algorithm::HS384, Primitive::Hmac(key)));
+        }
+        if secret.len() >= 64 {
+            let key = hmac::Key::new(hmac::HMAC_SHA512, secret);
+            primitives.push((Algorithm::HS512, Primitive::Hmac(key)));
+        }
+        Ok(VerifyingKey { kid: None, key_type: KeyType::Hmac, primitives })
+    }
+
+    /// A public key from PEM: `PUBLIC KEY` (SubjectPublicKeyInfo) for RSA, P-256, P-384, P-521
+    /// and Ed25519, or `RSA PUBLIC KEY` (PKCS#1).
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidKey`] for anything else (certificates and private keys
+    /// included); [`ConfigErrorKind::WeakKey`] for a weak key.
+    pub fn from_pem(pem: impl AsRef<[u8]>) -> Result<VerifyingKey, ConfigError> {
+        let pem = pem::parse(pem.as_ref()).map_err(|_| invalid("not a PEM document"))?;
+        match pem.tag() {
+            "PUBLIC KEY" => VerifyingKey::from_spki(pem.contents()),
+            "RSA PUBLIC KEY" => VerifyingKey::rsa_from_pkcs1(pem.contents()),
+            tag if tag.contains("PRIVATE") => Err(invalid("a private key was given: give the public key")),
+            "CERTIFICATE" => Err(invalid("certificates are not supported: give the public key")),
+            _ => Err(invalid("unsupported PEM label: expected PUBLIC KEY or RSA PUBLIC KEY")),
+        }
+    }
+
+    /// A public key from DER: SubjectPublicKeyInfo, or a PKCS#1 `RSAPublicKey`.
+    ///
+    /// # Errors
+    /// As [`from_pem`](VerifyingKey::from_pem).
+    pub fn from_der(der: impl AsRef<[u8]>) -> Result<VerifyingKey, ConfigError> {
+        let der = der.as_ref();
+        match spki::SubjectPublicKeyInfoRef::from_der(der) {
+            Ok(_) => VerifyingKey::from_spki(der),
+            Err(_) => VerifyingKey::rsa_from_pkcs1(der),
+        }
+    }
+
+    /// A key from one JWK (RFC 7517). `kty` `RSA`, `EC` (P-256, P-384, P-521), `OKP` (Ed25519)
+    /// and `oct` are understood; `kid` is kept; `alg`, `use` and `key_ops` are honoured.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::KeyUseForbidden`] when `use` is not `sig`, `key_ops` lacks `verify`,
+    /// or `alg` names an algorithm this key cannot do; [`ConfigErrorKind::InvalidKey`] or
+    /// [`ConfigErrorKind::WeakKey`] for a malformed or weak key.
+    pub fn from_jwk(jwk: &str) -> Result<VerifyingKey, ConfigError> {
+        VerifyingKey::from_jwk_bytes(jwk.as_bytes(), true)
+    }
+
+    pub(crate) fn from_jwk_bytes(
+        jwk: &[u8],
+        allow_symmetric: bool,
+    ) -> Result<VerifyingKey, ConfigError> {
+        if !crate::json::is_strict_json(jwk) {
+            return Err(invalid("a JWK must be a JSON object without duplicate members"));
+        }
+        let jwk: JwkFields = serde_json::from_slice(jwk).map_err(|_| invalid("malformed JWK"))?;
+        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Err(forbidden("the JWK's use is not sig"));
+        }
+        if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|op| op == "verify")) {
+            return Err(forbidden("the JWK's key_ops do not include verify"));
+        }
+        let mut key = match jwk.kty.as_str() {
+            "RSA" => {
+                if jwk.d.is_some() {
+                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                }
+                let n = b64_member(jwk.n.as_deref())?;
+                let e = b64_member(jwk.e.as_deref())?;
+                VerifyingKey::rsa_from_components(&n, &e)?
+            }
+            "EC" => {
+                if jwk.d.is_some() {
+                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                }
+                let (key_type, len) = match jwk.crv.as_deref() {
+                    Some("P-256") => (KeyType::EcP256, 32),
+                    Some("P-384") => (KeyType::EcP384, 48),
+                    Some("P-521") => (KeyType::EcP521, 66),
+                    _ => return Err(invalid("unsupported EC curve")),
+                };
+                let x = b64_member(jwk.x.as_deref())?;
+                let y = b64_member(jwk.y.as_deref())?;
+                if x.len() != len || y.len() != len {
+                    return Err(invalid("EC coordinates have the wrong length for the curve"));
+                }
+                let mut point = Vec::with_capacity(1 + 2 * len);
+                point.push(0x04);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                VerifyingKey::ec_from_point(key_type, &point)?
+            }
+            "OKP" => {
+                if jwk.d.is_some() {
+                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                }
+                if jwk.crv.as_deref() != Some("Ed25519") {
+                    return Err(invalid("unsupported OKP curve"));
+                }
+                VerifyingKey::ed25519(&b64_member(jwk.x.as_deref())?)?
+            }
+            "oct" if allow_symmetric => VerifyingKey::hmac(b64_member(jwk.k.as_deref())?)?,
+            "oct" => return Err(forbidden("symmetric keys are never taken from a remote key set")),
+            _ => return Err(invalid("unsupported JWK kty")),
+        };
+        if let Some(alg) = jwk.alg.as_deref() {
+            let alg = Algorithm::from_name(alg)
+                .ok_or_else(|| forbidden("the JWK's alg is not a supported signature algorithm"))?;
+            if !key.algorithms().contains(alg) {
+                return Err(forbidden("the JWK's alg does not fit its key"));
+            }
+            key.primitives.retain(|(a, _)| *a == alg);
+        }
+        key.kid = jwk.kid.map(String::into_boxed_str);
+        Ok(key)
+    }
+
+    /// The same key with key id `kid`, matched exactly against a token's `kid` header.
+    #[must_use]
+    pub fn with_kid(mut self, kid: impl Into<String>) -> VerifyingKey {
+        self.kid = Some(kid.into().into_boxed_str());
+        self
+    }
+
+    /// The key id, if any.
+    #[must_use]
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The key type.
+    #[must_use]
+    pub fn key_type(&self) -> KeyType {
+        self.key_type
+    }
+
+    /// The algorithms this key verifies.
+    #[must_use]
+    pub fn algorithms(&self) -> AlgorithmSet {
+        self.primitives.iter().map(|(alg, _)| *alg).collect()
+    }
+
+    /// Keeps only the algorithms in `allowed`; `None` if none remains.
+    pub(crate) fn restricted_to(mut self, allowed: AlgorithmSet) -> Option<VerifyingKey> {
+        self.primitives.retain(|(alg, _)| allowed.contains(*alg));
+        (!self.primitives.is_empty()).then_some(self)
+    }
+
+    /// Verifies `signature` over `message` with `alg`.
+    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        let Some((_, primitive)) = self.primitives.iter().find(|(a, _)| *a == alg) else {
+            return Err(Error::new(ErrorKind::DisallowedAlgorithm, "the key does not allow the algorithm"));
+        };
+        let verified = match primitive {
+            Primitive::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
+            Primitive::Public(key) => key.verify_sig(message, signature).is_ok(),
+        };
+        if verified {
+            Ok(())
+        } else {
+            Err(Error::new(ErrorKind::InvalidSignature, "the signature does not verify"))
+        }
+    }
+
+    fn from_spki(der: &[u8]) -> Result<VerifyingKey, ConfigError> {
+        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
+            .map_err(|_| invalid("not a SubjectPublicKeyInfo"))?;
+        let bits = info
+            .subject_public_key
+            .as_bytes()
+            .ok_or_else(|| invalid("the public key bit string is not whole bytes"))?;
+        let oid = info.algorithm.oid;
+        if oid == OID_RSA {
+            VerifyingKey::rsa_from_pkcs1(bits)
+        } else if oid == OID_EC {
+            let curve = info
+                .algorithm
+                .parameters_oid()
+                .map_err(|_| invalid("an EC key must name its curve"))?;
+            let key_type = match curve {
+                c if c == OID_P256 => KeyType::EcP256,
+                c if c == OID_P384 => KeyType::EcP384,
+                c if c == OID_P521 => KeyType::EcP521,
+                _ => return Err(invalid("unsupported EC curve")),
+            };
+            VerifyingKey::ec_from_point(key_type, bits)
+        } else if oid == OID_ED25519 {
+            VerifyingKey::ed25519(bits)
+        } else {
+            Err(invalid("unsupported public key algorithm"))
+        }
+    }
+
+    fn rsa_from_pkcs1(der: &[u8]) -> Result<VerifyingKey, ConfigError> {
+        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| invalid("not an RSA public key"))?;
+        VerifyingKey::rsa_from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+    }
+
+    fn rsa_from_components(n: &[u8], e: &[u8]) -> Result<VerifyingKey, ConfigError> {
+        let n = strip_leading_zeros(n);
+        let e = strip_leading_zeros(e);
+        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        if bits < 2048 {
+            return Err(weak("an RSA modulus must have at least 2048 bits"));
+        }
+        if bits > 8192 {
+            return Err(invalid("an RSA modulus may have at most 8192 bits"));
+        }
+        if e.len() > 8 {
+            return Err(invalid("the RSA public exponent is too large"));
+        }
+        let exponent = e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        if exponent < 3 || exponent % 2 == 0 {
+            return Err(weak("the RSA public exponent must be odd and at least 3"));
+        }
+        let encoded = pkcs1::RsaPublicKey {
+            modulus: pkcs1::UintRef::new(n).map_err(|_| invalid("bad RSA modulus"))?,
+            public_exponent: pkcs1::UintRef::new(e).map_err(|_| invalid("bad RSA exponent"))?,
+        }
+        .to_der()
+        .map_err(|_| invalid("bad RSA public key"))?;
+        let mut primitives = Vec::with_capacity(RSA_ALGORITHMS.len());
+        for alg in RSA_ALGORITHMS {
+            let parsed = ParsedPublicKey::new(verification_algorithm(alg), &encoded)
+                .map_err(|_| invalid("the RSA public key was rejected"))?;
+            primitives.push((alg, Primitive::Public(parsed)));
+        }
+        Ok(VerifyingKey { kid: None, key_type: KeyType::Rsa, primitives })
+    }
+
+    fn ec_from_point(key_type: KeyType, point: &[u8]) -> Result<VerifyingKey, ConfigError> {
+        let alg = match key_type {
+            KeyType::EcP256 => Algorithm::ES256,
+            KeyType::EcP384 => Algorithm::ES384,
+            _ => Algorithm::ES512,
+        };
+        let parsed = ParsedPublicKey::new(verification_algorithm(alg), point)
+            .map_err(|_| invalid("the EC point is not on the curve"))?;
+        Ok(VerifyingKey { kid: None, key_type, primitives: vec![(alg, Primitive::Public(parsed))] })
+    }
+
+    fn ed25519(bytes: &[u8]) -> Result<VerifyingKey, ConfigError> {
+        let bytes: [u8; 32] =
+            bytes.try_into().map_err(|_| invalid("an Ed25519 public key has 32 bytes"))?;
+        let point = curve25519_dalek::edwards::CompressedEdwardsY(bytes)
+            .decompress()
+            .ok_or_else(|| invalid("the Ed25519 public key is not a curve point"))?;
+        if point.is_small_order() {
+            return Err(weak("the Ed25519 public key has small order"));
+        }
+        let parsed = ParsedPublicKey::new(&sig::ED25519, bytes)
+            .map_err(|_| invalid("the Ed25519 public key was rejected"))?;
+        Ok(VerifyingKey {
+            kid: None,
+            key_type: KeyType::Ed25519,
+            primitives: vec![(Algorithm::EdDSA, Primitive::Public(parsed))],
+        })
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("key_type", &self.key_type)
+            .field("algorithms", &self.algorithms())
+            .field("has_kid", &self.kid.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn verification_algorithm(alg: Algorithm) -> &'static dyn VerificationAlgorithm {
+    match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::ES512 => &sig::ECDSA_P521_SHA512_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            unreachable!("HMAC algorithms have no public-key verification algorithm")
+        }
+    }
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn b64_member(value: Option<&str>) -> Result<Vec<u8>, ConfigError> {
+    let value = value.ok_or_else(|| invalid("a JWK member the key type needs is missing"))?;
+    BASE64URL.decode(value).map_err(|_| invalid("a JWK member is not unpadded base64url"))
+}
+
+/// Whether `secret` is really a public key: PEM, SubjectPublicKeyInfo / PKCS#1 DER, or a JWK.
+fn looks_like_public_key(secret: &[u8]) -> bool {
+    let trimmed = secret.trim_ascii_start();
+    trimmed.starts_with(b"-----BEGIN")
+        || spki::SubjectPublicKeyInfoRef::from_der(secret).is_ok()
+        || pkcs1::RsaPublicKey::from_der(secret).is_ok()
+        || (trimmed.starts_with(b"{")
+            && serde_json::from_slice::<JwkFields>(trimmed).is_ok_and(|jwk| jwk.kty != "oct"))
+}
+
+#[derive(Deserialize)]
+struct JwkFields {
+    kty: String,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    kid: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+    k: Option<String>,
+    d: Option<String>,
+}
+
+/// The keys of one issuer, as loaded at one moment. Readers hold it through an `Arc` swapped
+/// lock-free when a remote source refreshes.
+#[derive(Debug, Default)]
+pub(crate) struct KeySet {
+    keys: Vec<VerifyingKey>,
+}
+
+impl KeySet {
+    pub(crate) fn new(keys: Vec<VerifyingKey>) -> KeySet {
+        KeySet { keys }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The key for a token: exact `kid` match, or without `kid` the one key that fits `alg`.
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerifyingKey, Error> {
+        match kid {
+            Some(kid) => {
+                let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid)).peekable();
+                if named.peek().is_none() {
+                    return Err(Error::new(ErrorKind::UnknownKey, "no key has the token's kid"));
+                }
+                named.find(|k| k.algorithms().contains(alg)).ok_or_else(|| {
+                    Error::new(ErrorKind::DisallowedAlgorithm, "the key does not allow the algorithm")
+                })
+            }
+            None => {
+                let mut fitting = self.keys.iter().filter(|k| k.algorithms().contains(alg));
+                match (fitting.next(), fitting.next()) {
+                    (Some(key), None) => Ok(key),
+                    (None, _) => Err(Error::new(ErrorKind::UnknownKey, "no key fits the algorithm")),
+                    (Some(_), Some(_)) => Err(Error::new(
+                        ErrorKind::UnknownKey,
+                        "the token has no kid and several keys fit its algorithm",
+                    )),
+                }
+            }
+        }
+    }
+}
+
+/// Parses a JWKS document. Keys that are malformed, weak or not for signatures are dropped one
+/// by one (and logged at debug level without their material); the rest are returned.
+///
+/// # Errors
+/// When the document itself is not a JWKS.
+pub(crate) fn parse_jwks(
+    json: &[u8],
+    allow_symmetric: bool,
+) -> Result<(Vec<VerifyingKey>, usize), ConfigError> {
+    #[derive(Deserialize)]
+    struct Jwks<'a> {
+        #[serde(borrow)]
+        keys: Vec<&'a RawValue>,
+    }
+    if !crate::json::is_strict_json(json) {
+        return Err(invalid("a JWKS must be a JSON object without duplicate members"));
+    }
+    let jwks: Jwks<'_> =
+        serde_json::from_slice(json).map_err(|_| invalid("not a JWKS: expected {\"keys\": [...]}"))?;
+    let mut keys = Vec::with_capacity(jwks.keys.len());
+    let mut dropped = 0;
+    for raw in jwks.keys {
+        match VerifyingKey::from_jwk_bytes(raw.get().as_bytes(), allow_symmetric) {
+            Ok(key) => keys.push(key),
+            Err(error) => {
+                dropped += 1;
+                tracing::debug!(target: "tokengate::keys", reason = %error, "dropped a key from a JWKS");
+            }
+        }
+    }
+    Ok((keys, dropped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_algorithms_follow_secret_length() {
+        assert_eq!(VerifyingKey::hmac([1u8; 31]).unwrap_err().kind(), ConfigErrorKind::WeakKey);
+        let algs = |n: usize| VerifyingKey::hmac(vec![1u8; n]).unwrap().algorithms();
+        assert_eq!(algs(32).iter().collect::<Vec<_>>(), [Algorithm::HS256]);
+        assert_eq!(algs(48).iter().collect::<Vec<_>>(), [Algorithm::HS256, Algorithm::HS384]);
+        assert_eq!(algs(64).iter().count(), 3);
+    }
+
+    #[test]
+    fn debug_shows_no_material() {
+        let key = VerifyingKey::hmac(b"0123456789abcdef0123456789abcdef-secret").unwrap().with_kid("k1");
+        let debug = format!("{key:?}");
+        assert!(!debug.contains("0123456789") && !debug.contains("k1"), "{debug}");
+        assert!(debug.contains("Hmac"));
+    }
+
+    #[test]
+    fn kid_lookup_is_exact() {
+        let set = KeySet::new(vec![
+            VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a"),
+            VerifyingKey::hmac([2u8; 32]).unwrap().with_kid("b"),
+        ]);
+        assert_eq!(set.select(Some("a"), Algorithm::HS256).unwrap().kid(), Some("a"));
+        for kid in ["A", "a ", "../a", "a\0", "", "a' OR '1'='1"] {
+            assert_eq!(set.select(Some(kid), Algorithm::HS256).unwrap_err().kind(), ErrorKind::UnknownKey);
+        }
+        assert_eq!(
+            set.select(Some("a"), Algorithm::HS512).unwrap_err().kind(),
+            ErrorKind::DisallowedAlgorithm
+        );
+        assert_eq!(set.select(None, Algorithm::HS256).unwrap_err().kind(), ErrorKind::UnknownKey);
+        let single = KeySet::new(vec![VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a")]);
+        assert!(single.select(None, Algorithm::HS256).is_ok());
+    }
+}

@@ -1,0 +1,63 @@
+//! Verify OAuth 2.0 / OIDC access tokens (JWTs signed as compact JWS) and hand your handlers
+//! typed claims.
+//!
+//! This is the framework-neutral core: configuration, token extraction rules, strict parsing,
+//! keys, signature and claim validation, scopes, errors and the RFC 6750 challenge. Adapters
+//! for tower/axum, actix-web and warp plug it into a web framework; every security decision is
+//! made here, so every adapter behaves identically.
+//!
+//! ```
+//! use tokengate::{Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier};
+//! use tokengate_testkit::{TestKey, claims_for};
+//!
+//! # futures_executor::block_on(async {
+//! let key = TestKey::shared(Algorithm::ES256);
+//! let verifier = Verifier::builder()
+//!     .issuer(Issuer::new("https://auth.example.com/")
+//!         .audience("api://orders")
+//!         .keys(KeySource::jwks_json(tokengate_testkit::jwks(&[&key]))))
+//!     .build()?;
+//!
+//! let token = key.mint(&claims_for("https://auth.example.com/", "api://orders"));
+//! let verified = verifier.verify::<StandardClaims>(&token).await?;
+//! assert_eq!(verified.subject(), Some("alice"));
+//! verified.require(&Requirement::all(["messages:read"]))?;
+//!
+//! // An attacker's key that reuses the trusted kid:
+//! let attacker = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
+//! let forged = attacker.mint(&claims_for("https://auth.example.com/", "api://orders"));
+//! let error = verifier.verify::<StandardClaims>(&forged).await.unwrap_err();
+//! assert_eq!(error.kind(), ErrorKind::InvalidSignature);
+//! let answer = verifier.rejection(&error);
+//! assert_eq!(answer.status(), 401);
+//! # Ok::<_, Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Secure defaults (see `docs/security.md`): an explicit issuer and audience, an algorithm
+//! allowlist without `none` and without HMAC unless asked for, `exp` required, 60 s leeway,
+//! strict headers (`crit`, `b64` refused; `jku`, `x5u`, `x5c`, `jwk` ignored), exact `kid`
+//! match, weak keys refused when loaded, tokens over 16 KiB refused before decoding, duplicate
+//! JSON members refused.
+
+mod algorithm;
+pub mod challenge;
+mod claims;
+pub mod clock;
+pub mod dangerous;
+mod error;
+mod extract;
+mod issuer;
+mod json;
+mod jws;
+mod key;
+mod verifier;
+
+pub use algorithm::{Algorithm, AlgorithmSet};
+pub use challenge::Rejection;
+pub use claims::{Audience, Requirement, Scopes, StandardClaims, Verified};
+pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+pub use extract::{BearerToken, TokenSources};
+pub use issuer::{Issuer, KeySource};
+pub use key::{KeyType, VerifyingKey};
+pub use verifier::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder};
