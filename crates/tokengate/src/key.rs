@@ -452,30 +452,43 @@ impl KeySet {
         self.keys.len()
     }
 
-    /// The key for a token: exact `kid` match, or without `kid` the one key that fits `alg`.
+    /// The key for a token:
+    /// - with a `kid`: the key with exactly that kid; if no key has it, the one key *without* a
+    ///   kid (a static PEM, DER or secret) that fits `alg`;
+    /// - without a `kid`: the one key that fits `alg`.
+    ///
+    /// Either way the signature must still verify with a configured key.
     pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerifyingKey, Error> {
         match kid {
             Some(kid) => {
                 let mut named = self.keys.iter().filter(|k| k.kid() == Some(kid)).peekable();
                 if named.peek().is_none() {
-                    return Err(Error::new(ErrorKind::UnknownKey, "no key has the token's kid"));
+                    let unnamed = self.keys.iter().filter(|k| k.kid().is_none());
+                    return only_one(unnamed, alg, "no key has the token's kid");
                 }
                 named.find(|k| k.algorithms().contains(alg)).ok_or_else(|| {
                     Error::new(ErrorKind::DisallowedAlgorithm, "the key does not allow the algorithm")
                 })
             }
-            None => {
-                let mut fitting = self.keys.iter().filter(|k| k.algorithms().contains(alg));
-                match (fitting.next(), fitting.next()) {
-                    (Some(key), None) => Ok(key),
-                    (None, _) => Err(Error::new(ErrorKind::UnknownKey, "no key fits the algorithm")),
-                    (Some(_), Some(_)) => Err(Error::new(
-                        ErrorKind::UnknownKey,
-                        "the token has no kid and several keys fit its algorithm",
-                    )),
-                }
-            }
+            None => only_one(self.keys.iter(), alg, "no key fits the algorithm"),
         }
+    }
+}
+
+/// The single key among `keys` that fits `alg`.
+fn only_one<'k>(
+    keys: impl Iterator<Item = &'k VerifyingKey>,
+    alg: Algorithm,
+    none: &'static str,
+) -> Result<&'k VerifyingKey, Error> {
+    let mut fitting = keys.filter(|k| k.algorithms().contains(alg));
+    match (fitting.next(), fitting.next()) {
+        (Some(key), None) => Ok(key),
+        (None, _) => Err(Error::new(ErrorKind::UnknownKey, none)),
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::UnknownKey,
+            "several keys fit the token's algorithm and no kid tells them apart",
+        )),
     }
 }
 
@@ -550,5 +563,24 @@ mod tests {
         assert_eq!(set.select(None, Algorithm::HS256).unwrap_err().kind(), ErrorKind::UnknownKey);
         let single = KeySet::new(vec![VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a")]);
         assert!(single.select(None, Algorithm::HS256).is_ok());
+        // A key without kid serves any kid, but only when it is the one kid-less key that fits.
+        let unnamed = KeySet::new(vec![VerifyingKey::hmac([1u8; 32]).unwrap()]);
+        assert!(unnamed.select(Some("anything"), Algorithm::HS256).is_ok());
+        let two_unnamed = KeySet::new(vec![
+            VerifyingKey::hmac([1u8; 32]).unwrap(),
+            VerifyingKey::hmac([2u8; 32]).unwrap(),
+        ]);
+        assert_eq!(
+            two_unnamed.select(Some("anything"), Algorithm::HS256).unwrap_err().kind(),
+            ErrorKind::UnknownKey
+        );
+        let mixed = KeySet::new(vec![
+            VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a"),
+            VerifyingKey::hmac([2u8; 32]).unwrap(),
+        ]);
+        assert!(std::ptr::eq(
+            mixed.select(Some("zzz"), Algorithm::HS256).unwrap(),
+            &mixed.keys[1]
+        ));
     }
 }
