@@ -1,0 +1,185 @@
+//! The `tokengate` command, run as a process: JSON lines, exit codes, fixed clock, key forms.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::{Value, json};
+use tokengate::Algorithm;
+use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+
+const ISS: &str = "https://issuer.test/";
+const AUD: &str = "api://test";
+
+fn temp_file(name: &str, contents: &[u8]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tokengate-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn jwks_args(key: &TestKey, name: &str) -> Vec<String> {
+    let path = temp_file(name, jwks(&[key]).as_bytes());
+    ["verify", "--issuer", ISS, "--audience", AUD, "--now", &NOW.to_string(), "--jwks", path.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[test]
+fn valid_tokens_print_claims_and_exit_0() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let mut args = jwks_args(&key, "valid.json");
+    args.push(token);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run(&args, None);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = lines(&output);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0]["valid"], true);
+    assert_eq!(out[0]["sub"], "alice");
+    assert_eq!(out[0]["claims"]["email"], "alice@example.com");
+}
+
+#[test]
+fn stdin_tokens_one_per_line_and_any_invalid_exits_1() {
+    let key = TestKey::shared(Algorithm::RS256);
+    let good = key.mint(&claims_at(ISS, AUD, NOW));
+    let expired = key.mint(&claims_at(ISS, AUD, NOW - 3600));
+    let wrong_aud = key.mint(&claims_at(ISS, "api://other", NOW));
+    let args = jwks_args(&key, "stdin.json");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run(&args, Some(&format!("{good}\n\n{expired}\n{wrong_aud}\nnot-a-token\n")));
+    assert_eq!(output.status.code(), Some(1));
+    let out = lines(&output);
+    assert_eq!(out.len(), 4);
+    assert_eq!(out[0]["valid"], true);
+    assert_eq!(out[1], json!({"valid": false, "error": "expired", "description": "the token expired"}));
+    assert_eq!(out[2]["error"], "invalid_audience");
+    assert_eq!(out[3]["error"], "malformed_token");
+    let all = String::from_utf8(output.stdout).unwrap();
+    assert!(!all.contains(&expired[..20]), "an invalid token is never echoed");
+}
+
+#[test]
+fn now_fixes_the_clock() {
+    let key = TestKey::shared(Algorithm::EdDSA);
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let path = temp_file("now.json", jwks(&[&key]).as_bytes());
+    let at = |now: u64| {
+        let now = now.to_string();
+        run(&["verify", "--issuer", ISS, "--audience", AUD, "--jwks", path.to_str().unwrap(), "--now", &now, &token], None)
+    };
+    assert_eq!(at(NOW + 299).status.code(), Some(0));
+    assert_eq!(lines(&at(NOW + 360))[0]["error"], "expired");
+    assert_eq!(lines(&at(NOW - 3600))[0]["error"], "not_yet_valid");
+}
+
+#[test]
+fn secret_file_and_pem_key() {
+    let hs = TestKey::shared(Algorithm::HS256);
+    let secret = temp_file("secret.bin", hs.secret().unwrap());
+    let token = hs.mint(&claims_at(ISS, AUD, NOW));
+    let now = NOW.to_string();
+    let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--secret-file", secret.to_str().unwrap(), "--now", &now, &token], None);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let rs = TestKey::shared(Algorithm::PS256);
+    let pem = temp_file("key.pem", rs.public_pem().as_bytes());
+    let der = temp_file("key.der", &rs.public_der());
+    let token = rs.mint(&claims_at(ISS, AUD, NOW));
+    for key in [&pem, &der] {
+        let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--key", key.to_str().unwrap(), "--alg", "PS256", "--now", &now, &token], None);
+        assert_eq!(out.status.code(), Some(0));
+    }
+    let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--key", pem.to_str().unwrap(), "--alg", "RS256", "--now", &now, &token], None);
+    assert_eq!(lines(&out)[0]["error"], "disallowed_algorithm");
+}
+
+#[test]
+fn rfc9068_flag_requires_at_jwt() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let mut args = jwks_args(&key, "rfc9068.json");
+    args.push("--rfc9068".into());
+    let plain = key.mint(&claims_at(ISS, AUD, NOW));
+    let at_jwt = key.mint_with_header(&json!({"alg": "ES256", "kid": key.kid(), "typ": "at+jwt"}), &claims_at(ISS, AUD, NOW));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&args, Some(&format!("{at_jwt}\n{plain}\n")));
+    assert_eq!(out.status.code(), Some(1));
+    let out = lines(&out);
+    assert_eq!(out[0]["valid"], true);
+    assert_eq!(out[1]["error"], "invalid_type");
+}
+
+#[test]
+fn usage_and_configuration_errors_exit_2() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let path = temp_file("usage.json", jwks(&[&key]).as_bytes());
+    let jwks = path.to_str().unwrap();
+    let weak = temp_file("weak.bin", b"too short");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["verify", "--audience", AUD, "--jwks", jwks, "x"],
+        vec!["verify", "--issuer", ISS, "--jwks", jwks, "x"],
+        vec!["verify", "--issuer", ISS, "--audience", AUD, "x"],
+        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", jwks, "--alg", "none", "x"],
+        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", jwks, "--leeway", "301", "x"],
+        vec!["verify", "--issuer", ISS, "--audience", AUD, "--secret-file", weak.to_str().unwrap(), "x"],
+        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", "/nonexistent/jwks.json", "x"],
+        vec!["frobnicate"],
+    ];
+    for args in cases {
+        let out = run(&args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn no_arguments_prints_help() {
+    let out = run(&[], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("verify") && text.contains("decode"), "{text}");
+}
+
+#[test]
+fn decode_prints_unverified_header_and_claims() {
+    let attacker = TestKey::generate(Algorithm::HS256);
+    let token = attacker.mint(&claims_at(ISS, AUD, NOW));
+    let out = run(&["decode", &token], None);
+    assert_eq!(out.status.code(), Some(0));
+    let value = &lines(&out)[0];
+    assert_eq!(value["unverified"], true);
+    assert_eq!(value["header"]["alg"], "HS256");
+    assert_eq!(value["claims"]["sub"], "alice");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("UNVERIFIED"));
+    let bad = run(&["decode", "a.b"], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(lines(&bad)[0]["error"], "malformed_token");
+}
