@@ -1,1 +1,133 @@
-fn main(){}
+//! Verification cost per algorithm, in one run:
+//! - `tokengate`: our full `Verifier::verify` (async path, polled once: no I/O with loaded keys);
+//! - `jsonwebtoken`: `jsonwebtoken::decode` doing the same checks (signature, exp, nbf, iss,
+//!   aud) into the same claims type, with its `DecodingKey` built once outside the loop;
+//! - `primitive`: the bare aws-lc-rs signature check on a pre-parsed key over the same bytes.
+//!
+//! Run: `cargo bench -p tokengate --bench verify`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use aws_lc_rs::hmac;
+use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde::Deserialize;
+use serde_json::json;
+use tokengate::{Algorithm, Issuer, KeySource, Verifier};
+use tokengate_testkit::{TestKey, claims_for, jwks};
+
+const ISS: &str = "https://issuer.bench/";
+const AUD: &str = "api://bench";
+
+/// A realistic access token's claims (the same type for both libraries).
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Claims {
+    iss: String,
+    sub: String,
+    aud: String,
+    exp: u64,
+    nbf: u64,
+    iat: u64,
+    jti: String,
+    client_id: String,
+    scope: String,
+    email: String,
+    roles: Vec<String>,
+}
+
+enum Primitive {
+    Hmac(hmac::Key),
+    Public(ParsedPublicKey),
+}
+
+fn primitive(key: &TestKey) -> Primitive {
+    let jwk = key.bare_jwk();
+    let field = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
+    let alg: &'static dyn VerificationAlgorithm = match key.alg() {
+        Algorithm::HS256 => return Primitive::Hmac(hmac::Key::new(hmac::HMAC_SHA256, key.secret().unwrap())),
+        Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &signature::ED25519,
+        other => panic!("{other} is not benchmarked"),
+    };
+    let bytes = match key.alg() {
+        Algorithm::RS256 | Algorithm::PS256 => key.public_der(),
+        Algorithm::EdDSA => field("x"),
+        _ => [vec![4u8], field("x"), field("y")].concat(),
+    };
+    Primitive::Public(ParsedPublicKey::new(alg, bytes).unwrap())
+}
+
+fn jsonwebtoken_parts(key: &TestKey) -> (jsonwebtoken::DecodingKey, jsonwebtoken::Validation) {
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(key.public_jwk()).unwrap();
+    let decoding = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let alg = match key.alg() {
+        Algorithm::HS256 => jsonwebtoken::Algorithm::HS256,
+        Algorithm::RS256 => jsonwebtoken::Algorithm::RS256,
+        Algorithm::PS256 => jsonwebtoken::Algorithm::PS256,
+        Algorithm::ES256 => jsonwebtoken::Algorithm::ES256,
+        Algorithm::ES384 => jsonwebtoken::Algorithm::ES384,
+        _ => jsonwebtoken::Algorithm::EdDSA,
+    };
+    let mut validation = jsonwebtoken::Validation::new(alg);
+    validation.set_issuer(&[ISS]);
+    validation.set_audience(&[AUD]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.validate_nbf = true;
+    validation.leeway = 60;
+    (decoding, validation)
+}
+
+fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("verification with loaded keys never waits"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+        let key = TestKey::generate(alg).with_kid("bench-key");
+        let mut claims = claims_for(ISS, AUD);
+        claims["exp"] = json!(tokengate_testkit::now() + 24 * 3600);
+        let token = key.mint(&claims);
+        let signing_input = &token[..token.rfind('.').unwrap()];
+        let signature = URL_SAFE_NO_PAD.decode(token.rsplit('.').next().unwrap()).unwrap();
+
+        let verifier = Verifier::builder()
+            .issuer(Issuer::new(ISS).audience(AUD).algorithms([alg]).keys(KeySource::jwks_json(jwks(&[&key]))))
+            .build()
+            .unwrap();
+        assert!(poll_once(verifier.verify::<Claims>(&token)).is_ok());
+        let (decoding, validation) = jsonwebtoken_parts(&key);
+        assert!(jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).is_ok());
+        let primitive = primitive(&key);
+
+        let mut group = c.benchmark_group(alg.as_str());
+        group.bench_function("tokengate", |b| {
+            b.iter(|| poll_once(verifier.verify::<Claims>(black_box(&token))).unwrap())
+        });
+        group.bench_function("jsonwebtoken", |b| {
+            b.iter(|| jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap())
+        });
+        group.bench_function("primitive", |b| {
+            b.iter(|| match &primitive {
+                Primitive::Hmac(k) => hmac::verify(k, black_box(signing_input.as_bytes()), &signature).unwrap(),
+                Primitive::Public(k) => k.verify_sig(black_box(signing_input.as_bytes()), &signature).unwrap(),
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

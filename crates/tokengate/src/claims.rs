@@ -10,50 +10,58 @@ use crate::error::Error;
 
 /// A token's scopes, normalized from a space-delimited `scope` string and/or an `scp` array or
 /// string. Membership is exact: `messages` never matches `messages:read`.
+///
+/// Held as one space-joined string: one allocation however many scopes a token carries.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Scopes(Vec<String>);
+pub struct Scopes(String);
 
 impl Scopes {
-    /// Scopes from a list (duplicates removed, order kept).
+    /// Scopes from a list (duplicates and empty strings removed, order kept).
     pub fn new<I, S>(scopes: I) -> Scopes
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
         let mut out = Scopes::default();
         for scope in scopes {
-            out.push(scope.into());
+            out.push(scope.as_ref());
         }
         out
     }
 
-    pub(crate) fn push(&mut self, scope: String) {
-        if !scope.is_empty() && !self.0.contains(&scope) {
-            self.0.push(scope);
+    /// Adds one scope. A value containing spaces is split: scope tokens never contain one.
+    pub(crate) fn push(&mut self, scope: &str) {
+        if scope.contains(' ') {
+            self.extend_delimited(scope);
+        } else if !scope.is_empty() && !self.contains(scope) {
+            if !self.0.is_empty() {
+                self.0.push(' ');
+            }
+            self.0.push_str(scope);
         }
     }
 
     pub(crate) fn extend_delimited(&mut self, text: &str) {
         for scope in text.split(' ') {
-            self.push(scope.to_owned());
+            self.push(scope);
         }
     }
 
     /// Whether `scope` is present, compared exactly.
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
-        self.0.iter().any(|s| s == scope)
+        self.iter().any(|s| s == scope)
     }
 
     /// The scopes, in token order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.0.split(' ').filter(|s| !s.is_empty())
     }
 
     /// How many scopes there are.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.iter().count()
     }
 
     /// Whether there are none.
@@ -61,12 +69,18 @@ impl Scopes {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// The scopes joined by single spaces (the `scope` claim's format).
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl fmt::Debug for Scopes {
     /// Prints the count only: scopes are claims.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scopes(<{} redacted>)", self.0.len())
+        write!(f, "Scopes(<{} redacted>)", self.len())
     }
 }
 
@@ -76,7 +90,7 @@ impl<'de> Deserialize<'de> for Scopes {
         let mut scopes = Scopes::default();
         match OneOrMany::deserialize(deserializer)? {
             OneOrMany::One(text) => scopes.extend_delimited(&text),
-            OneOrMany::Many(list) => list.into_iter().for_each(|s| scopes.push(s)),
+            OneOrMany::Many(list) => list.iter().for_each(|s| scopes.push(s)),
         }
         Ok(scopes)
     }
@@ -84,7 +98,7 @@ impl<'de> Deserialize<'de> for Scopes {
 
 impl serde::Serialize for Scopes {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
+        serializer.collect_seq(self.iter())
     }
 }
 

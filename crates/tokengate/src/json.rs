@@ -8,9 +8,11 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use smallvec::SmallVec;
 
 /// A member name, borrowed from the input unless it contained escapes.
 struct Name<'de>(Cow<'de, str>);
@@ -39,7 +41,7 @@ impl<'de> de::Deserialize<'de> for Name<'de> {
 
 /// The names seen so far in one object.
 #[derive(Default)]
-struct Seen<'de>(Vec<Cow<'de, str>>);
+struct Seen<'de>(SmallVec<[Cow<'de, str>; 16]>);
 
 impl<'de> Seen<'de> {
     fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
@@ -271,8 +273,7 @@ impl<'de> de::Deserialize<'de> for HeaderView<'de> {
     }
 }
 
-/// The registered claims of a payload, plus the members the verifier's issuers asked for,
-/// read in one pass over the payload.
+/// The registered claims of a payload, plus the members the verifier's issuers asked for.
 #[derive(Default)]
 pub(crate) struct ClaimsView<'de> {
     pub(crate) iss: Option<Loose<'de>>,
@@ -285,14 +286,29 @@ pub(crate) struct ClaimsView<'de> {
     pub(crate) client_id: Option<Loose<'de>>,
     pub(crate) scope: Option<Loose<'de>>,
     pub(crate) scp: Option<Loose<'de>>,
-    /// Other members named in `ClaimsSeed::wanted`, kept raw (already checked for duplicates).
-    pub(crate) wanted: Vec<(Cow<'de, str>, &'de RawValue)>,
+    /// Other top-level members named in `wanted`, kept raw (already checked for duplicates).
+    pub(crate) wanted: SmallVec<[(Cow<'de, str>, &'de RawValue); 2]>,
 }
 
 impl<'de> ClaimsView<'de> {
-    /// Whether the payload has a member called `name`.
-    pub(crate) fn has(&self, name: &str) -> bool {
-        let registered = match name {
+    fn slot(&mut self, name: &str) -> Option<&mut Option<Loose<'de>>> {
+        Some(match name {
+            "iss" => &mut self.iss,
+            "sub" => &mut self.sub,
+            "aud" => &mut self.aud,
+            "exp" => &mut self.exp,
+            "nbf" => &mut self.nbf,
+            "iat" => &mut self.iat,
+            "jti" => &mut self.jti,
+            "client_id" => &mut self.client_id,
+            "scope" => &mut self.scope,
+            "scp" => &mut self.scp,
+            _ => return None,
+        })
+    }
+
+    fn registered(&self, name: &str) -> Option<&Option<Loose<'de>>> {
+        Some(match name {
             "iss" => &self.iss,
             "sub" => &self.sub,
             "aud" => &self.aud,
@@ -303,22 +319,23 @@ impl<'de> ClaimsView<'de> {
             "client_id" => &self.client_id,
             "scope" => &self.scope,
             "scp" => &self.scp,
-            _ => return self.wanted.iter().any(|(n, _)| n == name),
-        };
-        registered.is_some()
+            _ => return None,
+        })
+    }
+
+    /// Whether the payload has a member called `name`.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        match self.registered(name) {
+            Some(value) => value.is_some(),
+            None => self.wanted.iter().any(|(n, _)| n == name),
+        }
     }
 
     /// The value at `path` (first segment a top-level member), if present.
     pub(crate) fn at_path(&self, path: &[String]) -> Option<Loose<'de>> {
         let (head, rest) = path.split_first()?;
-        let registered = match head.as_str() {
-            "scope" => self.scope.as_ref(),
-            "scp" => self.scp.as_ref(),
-            "aud" => self.aud.as_ref(),
-            _ => None,
-        };
-        if let Some(value) = registered {
-            return if rest.is_empty() { Some(value.clone()) } else { None };
+        if let Some(value) = self.registered(head) {
+            return if rest.is_empty() { value.clone() } else { None };
         }
         let (_, raw) = self.wanted.iter().find(|(n, _)| n == head.as_str())?;
         let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -326,63 +343,338 @@ impl<'de> ClaimsView<'de> {
     }
 }
 
-/// Reads a [`ClaimsView`], keeping raw the extra top-level members named in `wanted`.
-pub(crate) struct ClaimsSeed<'w>(pub(crate) &'w [Box<str>]);
+/// Parses a payload once: the caller's `T` is deserialized through a proxy that captures the
+/// registered claims (and the `wanted` members) into a [`ClaimsView`] and refuses duplicate
+/// members at every depth, whatever `T` does with the values.
+///
+/// On error, [`parse_view`] tells a structural problem (malformed token) from a `T` that does
+/// not fit (invalid claims).
+pub(crate) fn parse_payload<'de, T: de::Deserialize<'de>>(
+    bytes: &'de [u8],
+    wanted: &[Box<str>],
+) -> Result<(ClaimsView<'de>, T), serde_json::Error> {
+    let mut view = ClaimsView::default();
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = T::deserialize(Tee { de: &mut de, view: &mut view, wanted })?;
+    de.end()?;
+    Ok((view, value))
+}
 
-impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
-    type Value = ClaimsView<'de>;
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
+/// Parses only the [`ClaimsView`] of a payload, checking its whole structure.
+pub(crate) fn parse_view<'de>(
+    bytes: &'de [u8],
+    wanted: &[Box<str>],
+) -> Result<ClaimsView<'de>, serde_json::Error> {
+    parse_payload::<de::IgnoredAny>(bytes, wanted).map(|(view, _)| view)
+}
+
+/// The top-level proxy: whatever `T` asks for, the payload is read as an object through
+/// [`TeeMap`].
+struct Tee<'a, 'w, 'de, D> {
+    de: D,
+    view: &'a mut ClaimsView<'de>,
+    wanted: &'w [Box<str>],
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, '_, 'de, D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.de.deserialize_map(TeeVisitor { inner: visitor, view: self.view, wanted: self.wanted })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
     }
 }
 
-impl<'de> Visitor<'de> for ClaimsSeed<'_> {
-    type Value = ClaimsView<'de>;
+struct TeeVisitor<'a, 'w, 'de, V> {
+    inner: V,
+    view: &'a mut ClaimsView<'de>,
+    wanted: &'w [Box<str>],
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, '_, 'de, V> {
+    type Value = V::Value;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut view = ClaimsView::default();
-        let mut seen = Seen::default();
-        while let Some(Name(name)) = map.next_key()? {
-            seen.insert(&name)?;
-            let slot = match &*name {
-                "iss" => &mut view.iss,
-                "sub" => &mut view.sub,
-                "aud" => &mut view.aud,
-                "exp" => &mut view.exp,
-                "nbf" => &mut view.nbf,
-                "iat" => &mut view.iat,
-                "jti" => &mut view.jti,
-                "client_id" => &mut view.client_id,
-                "scope" => &mut view.scope,
-                "scp" => &mut view.scp,
-                other if self.0.iter().any(|w| &**w == other) => {
-                    let raw: &'de RawValue = map.next_value()?;
-                    serde_json::from_str::<Checked>(raw.get()).map_err(de::Error::custom)?;
-                    view.wanted.push((name, raw));
-                    continue;
-                }
-                _ => {
-                    map.next_value::<Checked>()?;
-                    continue;
-                }
-            };
-            *slot = Some(map.next_value()?);
-        }
-        Ok(view)
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.inner.visit_map(TeeMap {
+            map,
+            view: self.view,
+            wanted: self.wanted,
+            seen: Seen::default(),
+            current: Current::Other,
+        })
     }
 }
 
-/// Parses `bytes` as one JSON value with `seed`, refusing trailing data.
-pub(crate) fn parse_seed<'de, S: DeserializeSeed<'de>>(
-    bytes: &'de [u8],
-    seed: S,
-) -> Result<S::Value, serde_json::Error> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = seed.deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
+enum Current<'de> {
+    Registered(Cow<'de, str>),
+    Wanted(Cow<'de, str>),
+    Other,
+}
+
+struct TeeMap<'a, 'w, 'de, A> {
+    map: A,
+    view: &'a mut ClaimsView<'de>,
+    wanted: &'w [Box<str>],
+    seen: Seen<'de>,
+    current: Current<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.map.next_key()? else { return Ok(None) };
+        self.seen.insert(&name)?;
+        self.current = if self.view.registered(&name).is_some() {
+            Current::Registered(name.clone())
+        } else if self.wanted.iter().any(|w| **w == *name) {
+            Current::Wanted(name.clone())
+        } else {
+            Current::Other
+        };
+        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData)).map(Some)
+    }
+
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        match std::mem::replace(&mut self.current, Current::Other) {
+            Current::Other => self.map.next_value_seed(StrictSeed(seed)),
+            Current::Registered(name) => {
+                let raw: &'de RawValue = self.map.next_value()?;
+                let loose: Loose<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                if let Some(slot) = self.view.slot(&name) {
+                    *slot = Some(loose);
+                }
+                from_raw(raw, seed)
+            }
+            Current::Wanted(name) => {
+                let raw: &'de RawValue = self.map.next_value()?;
+                serde_json::from_str::<Checked>(raw.get()).map_err(de::Error::custom)?;
+                self.view.wanted.push((name, raw));
+                from_raw(raw, seed)
+            }
+        }
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+/// Hands a captured raw value to the caller's seed, still strictly.
+fn from_raw<'de, S: DeserializeSeed<'de>, E: de::Error>(raw: &'de RawValue, seed: S) -> Result<S::Value, E> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    seed.deserialize(Strict(&mut de)).map_err(de::Error::custom)
+}
+
+/// A member name handed to the caller's key seed (borrowed when the input allows).
+struct NameDeserializer<'de, E>(Cow<'de, str>, PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for NameDeserializer<'de, E> {
+    type Error = E;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Cow::Borrowed(name) => visitor.visit_borrowed_str(name),
+            Cow::Owned(name) => visitor.visit_string(name),
+        }
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+/// Wraps a seed so the value it reads goes through [`Strict`].
+struct StrictSeed<S>(S);
+
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for StrictSeed<S> {
+    type Value = S::Value;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
+        self.0.deserialize(Strict(deserializer))
+    }
+}
+
+/// A deserializer proxy that refuses duplicate members in every object below it, including
+/// values the caller's type ignores.
+struct Strict<D>(D);
+
+macro_rules! strict_forward {
+    ($($method:ident),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            self.0.$method(StrictVisitor(visitor))
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
+    type Error = D::Error;
+
+    strict_forward!(
+        deserialize_any, deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32,
+        deserialize_i64, deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32,
+        deserialize_u64, deserialize_u128, deserialize_f32, deserialize_f64, deserialize_char,
+        deserialize_str, deserialize_string, deserialize_bytes, deserialize_byte_buf,
+        deserialize_option, deserialize_unit, deserialize_seq, deserialize_map,
+        deserialize_identifier
+    );
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        <Checked as de::Deserialize<'de>>::deserialize(self.0)?;
+        visitor.visit_unit()
+    }
+    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_unit_struct(name, StrictVisitor(visitor))
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_newtype_struct(name, StrictVisitor(visitor))
+    }
+    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple(len, StrictVisitor(visitor))
+    }
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple_struct(name, len, StrictVisitor(visitor))
+    }
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_struct(name, fields, StrictVisitor(visitor))
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, StrictVisitor(visitor))
+    }
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+struct StrictVisitor<V>(V);
+
+macro_rules! visit_forward {
+    ($($method:ident($ty:ty)),*) => {$(
+        fn $method<E: de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+            self.0.$method(v)
+        }
+    )*};
+}
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
+    type Value = V::Value;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+    visit_forward!(
+        visit_bool(bool), visit_i8(i8), visit_i16(i16), visit_i32(i32), visit_i64(i64),
+        visit_i128(i128), visit_u8(u8), visit_u16(u16), visit_u32(u32), visit_u64(u64),
+        visit_u128(u128), visit_f32(f32), visit_f64(f64), visit_char(char), visit_str(&str),
+        visit_borrowed_str(&'de str), visit_string(String), visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]), visit_byte_buf(Vec<u8>)
+    );
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_none()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        self.0.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_some(Strict(d))
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        self.0.visit_newtype_struct(Strict(d))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_seq(StrictSeq(seq))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_map(StrictMap { map, seen: Seen::default() })
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+        self.0.visit_enum(StrictEnum(data))
+    }
+}
+
+struct StrictSeq<A>(A);
+
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<A> {
+    type Error = A::Error;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+        self.0.next_element_seed(StrictSeed(seed))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.0.size_hint()
+    }
+}
+
+struct StrictMap<'de, A> {
+    map: A,
+    seen: Seen<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'de, A> {
+    type Error = A::Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.map.next_key()? else { return Ok(None) };
+        self.seen.insert(&name)?;
+        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData)).map(Some)
+    }
+    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
+        self.map.next_value_seed(StrictSeed(seed))
+    }
+    fn size_hint(&self) -> Option<usize> {
+        self.map.size_hint()
+    }
+}
+
+struct StrictEnum<A>(A);
+
+impl<'de, A: de::EnumAccess<'de>> de::EnumAccess<'de> for StrictEnum<A> {
+    type Error = A::Error;
+    type Variant = StrictVariant<A::Variant>;
+    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
+        let (value, variant) = self.0.variant_seed(seed)?;
+        Ok((value, StrictVariant(variant)))
+    }
+}
+
+struct StrictVariant<A>(A);
+
+impl<'de, A: de::VariantAccess<'de>> de::VariantAccess<'de> for StrictVariant<A> {
+    type Error = A::Error;
+    fn unit_variant(self) -> Result<(), A::Error> {
+        self.0.unit_variant()
+    }
+    fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
+        self.0.newtype_variant_seed(StrictSeed(seed))
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
+        self.0.tuple_variant(len, StrictVisitor(visitor))
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, A::Error> {
+        self.0.struct_variant(fields, StrictVisitor(visitor))
+    }
 }
 
 /// Whether `bytes` is one JSON value without duplicate members anywhere.
@@ -417,7 +709,7 @@ mod tests {
     fn claims_view_is_loose_and_keeps_wanted_members() {
         let wanted: Vec<Box<str>> = vec!["realm_access".into(), "tenant".into()];
         let bytes = br#"{"exp":"1","aud":["a","b"],"iss":["x"],"realm_access":{"roles":["r1","r2"]},"tenant":7}"#;
-        let view = parse_seed(bytes, ClaimsSeed(&wanted)).unwrap();
+        let view = parse_view(bytes, &wanted).unwrap();
         assert_eq!(view.exp, Some(Loose::Str("1".into())));
         assert_eq!(view.aud, Some(Loose::Strings(vec!["a".into(), "b".into()])));
         assert_eq!(view.iss, Some(Loose::Strings(vec!["x".into()])));
@@ -431,9 +723,40 @@ mod tests {
     fn duplicates_inside_wanted_members_are_refused() {
         let wanted: Vec<Box<str>> = vec!["realm_access".into()];
         let bytes = br#"{"realm_access":{"roles":["a"],"roles":["admin"]}}"#;
-        assert!(parse_seed(bytes, ClaimsSeed(&wanted)).is_err());
-        assert!(parse_seed(br#"{"x":{"y":1,"y":2}}"#, ClaimsSeed(&[])).is_err());
-        assert!(parse_seed(br#"{"a":1} {"b":2}"#, ClaimsSeed(&[])).is_err(), "trailing data");
-        assert!(parse_seed(br#"[1]"#, ClaimsSeed(&[])).is_err(), "not an object");
+        assert!(parse_view(bytes, &wanted).is_err());
+        assert!(parse_view(br#"{"x":{"y":1,"y":2}}"#, &[]).is_err());
+        assert!(parse_view(br#"{"a":1} {"b":2}"#, &[]).is_err(), "trailing data");
+        assert!(parse_view(br#"[1]"#, &[]).is_err(), "not an object");
+    }
+
+    #[test]
+    fn the_callers_type_sees_the_same_values_and_duplicates_are_refused_below_it() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Mine {
+            sub: String,
+            exp: f64,
+            nested: std::collections::HashMap<String, serde_json::Value>,
+        }
+        let wanted: Vec<Box<str>> = vec!["roles".into()];
+        let bytes = br#"{"sub":"a","exp":5,"nested":{"k":[{"x":1}]},"roles":["r"],"other":{"z":[1,{"q":null}]}}"#;
+        let (view, mine) = parse_payload::<Mine>(bytes, &wanted).unwrap();
+        assert_eq!(mine.sub, "a");
+        assert_eq!(view.exp, Some(Loose::Num(5.0)));
+        assert_eq!(view.at_path(&["roles".to_owned()]), Some(Loose::Strings(vec!["r".into()])));
+        for dup in [
+            &br#"{"sub":"a","exp":5,"nested":{"k":1,"k":2}}"#[..],
+            br#"{"sub":"a","exp":5,"nested":{},"other":{"z":1,"z":2}}"#,
+            br#"{"sub":"a","exp":5,"nested":{},"other":[{"z":1,"z":2}]}"#,
+            br#"{"sub":"a","exp":5,"nested":{},"sub":"b"}"#,
+            br#"{"sub":"a","exp":5,"nested":{},"roles":[],"roles":["admin"]}"#,
+        ] {
+            assert!(parse_payload::<Mine>(dup, &wanted).is_err());
+            assert!(parse_payload::<serde_json::Value>(dup, &wanted).is_err());
+            assert!(parse_view(dup, &wanted).is_err());
+        }
+        // A type that does not fit fails the full parse but not the view.
+        let missing = br#"{"exp":5,"nested":{}}"#;
+        assert!(parse_payload::<Mine>(missing, &wanted).is_err());
+        assert!(parse_view(missing, &wanted).is_ok());
     }
 }

@@ -34,15 +34,16 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, Error> {
     if token.starts_with('{') {
         return Err(Error::new(ErrorKind::UnsupportedToken, "JWS JSON serialization is not supported"));
     }
-    let dots = token.bytes().filter(|b| *b == b'.').count();
-    match dots {
-        2 => {}
-        4 => return Err(Error::new(ErrorKind::UnsupportedToken, "encrypted tokens (JWE) are not supported")),
+    let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
+    let (first, second) = match (dots.next(), dots.next(), dots.next(), dots.next(), dots.next()) {
+        (Some(first), Some(second), None, _, _) => (first, second),
+        (Some(_), Some(_), Some(_), Some(_), None) => {
+            return Err(Error::new(ErrorKind::UnsupportedToken, "encrypted tokens (JWE) are not supported"));
+        }
         _ => return Err(Error::new(ErrorKind::MalformedToken, "a compact JWS has exactly three segments")),
-    }
-    let last = token.rfind('.').unwrap_or_default();
-    let (signing_input, signature) = (&token[..last], &token[last + 1..]);
-    let (header, payload) = signing_input.split_once('.').unwrap_or_default();
+    };
+    let (signing_input, signature) = (&token[..second], &token[second + 1..]);
+    let (header, payload) = (&token[..first], &token[first + 1..second]);
     if header.is_empty() || payload.is_empty() {
         return Err(Error::new(ErrorKind::MalformedToken, "empty header or payload segment"));
     }

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::extract::{BearerToken, TokenSources};
 use crate::issuer::Issuer;
-use crate::json::{self, ClaimsSeed, ClaimsView, Loose};
+use crate::json::{self, Loose};
 use crate::jws;
 use crate::key::KeySet;
 
@@ -348,9 +348,18 @@ impl Inner {
         let (payload, signature) = rest.split_at(payload_end - header_end);
 
         let header = jws::parse_header(header)?;
-        let view: ClaimsView<'_> = json::parse_seed(payload, ClaimsSeed(&self.wanted)).map_err(|_| {
-            err(ErrorKind::MalformedToken, "the payload is not a JSON object without duplicate members")
-        })?;
+        // One pass over the payload reads the registered claims and the caller's `T` together.
+        // Only if that fails does a second, structure-only pass tell a malformed payload from
+        // claims that do not fit `T` (reported after the signature check, never before).
+        let (view, claims) = match json::parse_payload::<T>(payload, &self.wanted) {
+            Ok((view, claims)) => (view, Some(claims)),
+            Err(_) => {
+                let view = json::parse_view(payload, &self.wanted).map_err(|_| {
+                    err(ErrorKind::MalformedToken, "the payload is not a JSON object without duplicate members")
+                })?;
+                (view, None)
+            }
+        };
 
         // Route by the unverified `iss` to an allowlisted issuer, before any key lookup.
         let issuer = match &view.iss {
@@ -405,8 +414,7 @@ impl Inner {
                 return Err(err(ErrorKind::InvalidAudience, "aud names no accepted audience"));
             }
         }
-        if let Some(missing) = issuer.required.iter().find(|name| !view.has(name)) {
-            let _ = missing;
+        if issuer.required.iter().any(|name| !view.has(name)) {
             return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
         }
         let subject = string_claim(view.sub.as_ref(), "sub is not a string")?.map(str::to_owned);
@@ -420,18 +428,18 @@ impl Inner {
         match &view.scp {
             None => {}
             Some(Loose::Str(scp)) => scopes.extend_delimited(scp),
-            Some(Loose::Strings(list)) => list.iter().for_each(|s| scopes.push(s.to_string())),
+            Some(Loose::Strings(list)) => list.iter().for_each(|s| scopes.push(s)),
             Some(_) => return Err(err(ErrorKind::InvalidClaim, "scp is not a string or array of strings")),
         }
         let mut roles = Scopes::default();
         match view.at_path(&issuer.roles_path) {
             Some(Loose::Str(text)) => roles.extend_delimited(&text),
-            Some(Loose::Strings(list)) => list.into_iter().for_each(|r| roles.push(r.into_owned())),
+            Some(Loose::Strings(list)) => list.iter().for_each(|r| roles.push(r)),
             _ => {}
         }
 
-        let claims: T = serde_json::from_slice(payload)
-            .map_err(|_| err(ErrorKind::InvalidClaim, "the claims do not fit the requested type"))?;
+        let claims =
+            claims.ok_or_else(|| err(ErrorKind::InvalidClaim, "the claims do not fit the requested type"))?;
         Ok(Verified { claims, issuer: issuer.iss.clone(), subject, scopes, roles, expires_at: exp })
     }
 }

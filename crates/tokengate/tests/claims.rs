@@ -35,6 +35,13 @@ fn claims_deserialize_into_the_callers_type() {
     let error = verifier.verify_with_loaded_keys::<MyClaims>(&key.mint(&claims_with(json!({"email": null})))).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidClaim);
     assert_eq!(verifier.rejection(&error).status(), 401);
+    // A forged token is a bad signature, whatever its claims look like: nothing about the
+    // claims is reported before the signature holds.
+    let forger = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
+    for forged in [forger.mint(&claims_with(json!({"email": null}))), forger.mint(&claims_with(json!({"exp": NOW - 9999})))] {
+        let error = verifier.verify_with_loaded_keys::<MyClaims>(&forged).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidSignature);
+    }
 }
 
 #[test]
