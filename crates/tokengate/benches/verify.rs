@@ -2,7 +2,11 @@
 //! - `tokengate`: our full `Verifier::verify` (async path, polled once: no I/O with loaded keys);
 //! - `jsonwebtoken`: `jsonwebtoken::decode` doing the same checks (signature, exp, nbf, iss,
 //!   aud) into the same claims type, with its `DecodingKey` built once outside the loop;
-//! - `primitive`: the bare aws-lc-rs signature check on a pre-parsed key over the same bytes.
+//! - `primitive`: the bare aws-lc-rs signature check on a pre-parsed key over the same bytes;
+//! - `signature_only`: `dangerous::verify_signature_only` (split, strict base64url, strict
+//!   header, signature; no payload parsing) — the token-structure cost;
+//! - `claims_floor`: `serde_json::from_slice` of the decoded payload into the claims type — the
+//!   least any verifier that hands over typed claims must spend.
 //!
 //! Run: `cargo bench -p tokengate --bench verify`.
 
@@ -124,6 +128,14 @@ fn bench(c: &mut Criterion) {
                 Primitive::Hmac(k) => hmac::verify(k, black_box(signing_input.as_bytes()), &signature).unwrap(),
                 Primitive::Public(k) => k.verify_sig(black_box(signing_input.as_bytes()), &signature).unwrap(),
             })
+        });
+        let verifying_key = key.verifying_key();
+        group.bench_function("signature_only", |b| {
+            b.iter(|| tokengate::dangerous::verify_signature_only(black_box(&token), &verifying_key).unwrap())
+        });
+        let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+        group.bench_function("claims_floor", |b| {
+            b.iter(|| serde_json::from_slice::<Claims>(black_box(&payload)).unwrap())
         });
         group.finish();
     }

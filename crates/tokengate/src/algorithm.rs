@@ -102,7 +102,22 @@ impl Algorithm {
     /// The algorithm with this exact (case-sensitive) `alg` name.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Algorithm> {
-        Algorithm::ALL.into_iter().find(|alg| alg.as_str() == name)
+        Some(match name {
+            "HS256" => Algorithm::HS256,
+            "HS384" => Algorithm::HS384,
+            "HS512" => Algorithm::HS512,
+            "RS256" => Algorithm::RS256,
+            "RS384" => Algorithm::RS384,
+            "RS512" => Algorithm::RS512,
+            "PS256" => Algorithm::PS256,
+            "PS384" => Algorithm::PS384,
+            "PS512" => Algorithm::PS512,
+            "ES256" => Algorithm::ES256,
+            "ES384" => Algorithm::ES384,
+            "ES512" => Algorithm::ES512,
+            "EdDSA" => Algorithm::EdDSA,
+            _ => return None,
+        })
     }
 
     /// Whether this is an HMAC (shared secret) algorithm.

@@ -42,6 +42,7 @@ impl Scopes {
     }
 
     pub(crate) fn extend_delimited(&mut self, text: &str) {
+        self.0.reserve(text.len());
         for scope in text.split(' ') {
             self.push(scope);
         }

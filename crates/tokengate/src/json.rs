@@ -39,16 +39,28 @@ impl<'de> de::Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The names seen so far in one object.
+/// The names seen so far in one object, each with a cheap fingerprint (length and first
+/// bytes) compared before the name itself.
 #[derive(Default)]
-struct Seen<'de>(SmallVec<[Cow<'de, str>; 16]>);
+struct Seen<'de>(SmallVec<[(u64, Cow<'de, str>); 12]>);
+
+fn fingerprint(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let mut head = [0u8; 8];
+    let n = bytes.len().min(6);
+    head[..n].copy_from_slice(&bytes[..n]);
+    head[6] = (bytes.len() & 0xff) as u8;
+    head[7] = ((bytes.len() >> 8) & 0xff) as u8;
+    u64::from_le_bytes(head)
+}
 
 impl<'de> Seen<'de> {
     fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
-        if self.0.iter().any(|seen| seen == name) {
+        let print = fingerprint(name);
+        if self.0.iter().any(|(p, seen)| *p == print && seen == name) {
             return Err(E::custom("duplicate member"));
         }
-        self.0.push(name.clone());
+        self.0.push((print, name.clone()));
         Ok(())
     }
 }
@@ -106,12 +118,30 @@ impl<'de> Visitor<'de> for CheckedVisitor {
 pub(crate) enum Loose<'de> {
     /// A string.
     Str(Cow<'de, str>),
-    /// A number (integers are widened to `f64`).
-    Num(f64),
+    /// A number, with the kind JSON gave it.
+    Num(Number),
     /// An array whose elements are all strings (possibly empty).
     Strings(Vec<Cow<'de, str>>),
     /// Anything else: null, a boolean, an object, a mixed array.
     Other,
+}
+
+/// A JSON number as parsed: unsigned, negative or fractional.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Number {
+    U(u64),
+    I(i64),
+    F(f64),
+}
+
+impl Number {
+    pub(crate) fn as_f64(self) -> f64 {
+        match self {
+            Number::U(n) => n as f64,
+            Number::I(n) => n as f64,
+            Number::F(n) => n,
+        }
+    }
 }
 
 impl<'de> de::Deserialize<'de> for Loose<'de> {
@@ -131,13 +161,13 @@ impl<'de> Visitor<'de> for LooseVisitor {
         Ok(Loose::Other)
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Loose::Num(v as f64))
+        Ok(Loose::Num(Number::I(v)))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Loose::Num(v as f64))
+        Ok(Loose::Num(Number::U(v)))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Loose::Num(v))
+        Ok(Loose::Num(Number::F(v)))
     }
     fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
         Ok(Loose::Str(Cow::Borrowed(v)))
@@ -286,25 +316,74 @@ pub(crate) struct ClaimsView<'de> {
     pub(crate) client_id: Option<Loose<'de>>,
     pub(crate) scope: Option<Loose<'de>>,
     pub(crate) scp: Option<Loose<'de>>,
-    /// Other top-level members named in `wanted`, kept raw (already checked for duplicates).
-    pub(crate) wanted: SmallVec<[(Cow<'de, str>, &'de RawValue); 2]>,
+    /// Names of the wanted members that are present.
+    present: SmallVec<[Cow<'de, str>; 2]>,
+    /// Wanted members read as values.
+    values: SmallVec<[(Cow<'de, str>, Loose<'de>); 1]>,
+    /// Wanted members kept raw (already checked for duplicates).
+    raws: SmallVec<[(Cow<'de, str>, &'de RawValue); 1]>,
+    /// The fast pass met a registered claim it cannot replay to `T`.
+    needs_raw: bool,
+}
+
+/// The registered claims tokengate reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Iss,
+    Sub,
+    Aud,
+    Exp,
+    Nbf,
+    Iat,
+    Jti,
+    ClientId,
+    Scope,
+    Scp,
+}
+
+impl Claim {
+    fn from_name(name: &str) -> Option<Claim> {
+        Some(match name {
+            "iss" => Claim::Iss,
+            "sub" => Claim::Sub,
+            "aud" => Claim::Aud,
+            "exp" => Claim::Exp,
+            "nbf" => Claim::Nbf,
+            "iat" => Claim::Iat,
+            "jti" => Claim::Jti,
+            "client_id" => Claim::ClientId,
+            "scope" => Claim::Scope,
+            "scp" => Claim::Scp,
+            _ => return None,
+        })
+    }
+}
+
+/// What the verifier needs from one extra top-level member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Want {
+    /// Only whether it is present (a required claim).
+    Presence,
+    /// Its value (a one-segment roles path).
+    Value,
+    /// Its raw text, to walk a nested path (e.g. `realm_access.roles`).
+    Raw,
 }
 
 impl<'de> ClaimsView<'de> {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<Loose<'de>>> {
-        Some(match name {
-            "iss" => &mut self.iss,
-            "sub" => &mut self.sub,
-            "aud" => &mut self.aud,
-            "exp" => &mut self.exp,
-            "nbf" => &mut self.nbf,
-            "iat" => &mut self.iat,
-            "jti" => &mut self.jti,
-            "client_id" => &mut self.client_id,
-            "scope" => &mut self.scope,
-            "scp" => &mut self.scp,
-            _ => return None,
-        })
+    fn slot(&mut self, claim: Claim) -> &mut Option<Loose<'de>> {
+        match claim {
+            Claim::Iss => &mut self.iss,
+            Claim::Sub => &mut self.sub,
+            Claim::Aud => &mut self.aud,
+            Claim::Exp => &mut self.exp,
+            Claim::Nbf => &mut self.nbf,
+            Claim::Iat => &mut self.iat,
+            Claim::Jti => &mut self.jti,
+            Claim::ClientId => &mut self.client_id,
+            Claim::Scope => &mut self.scope,
+            Claim::Scp => &mut self.scp,
+        }
     }
 
     fn registered(&self, name: &str) -> Option<&Option<Loose<'de>>> {
@@ -323,11 +402,11 @@ impl<'de> ClaimsView<'de> {
         })
     }
 
-    /// Whether the payload has a member called `name`.
+    /// Whether the payload has a member called `name` (registered, or one of `wanted`).
     pub(crate) fn has(&self, name: &str) -> bool {
         match self.registered(name) {
             Some(value) => value.is_some(),
-            None => self.wanted.iter().any(|(n, _)| n == name),
+            None => self.present.iter().any(|n| n == name),
         }
     }
 
@@ -337,7 +416,10 @@ impl<'de> ClaimsView<'de> {
         if let Some(value) = self.registered(head) {
             return if rest.is_empty() { value.clone() } else { None };
         }
-        let (_, raw) = self.wanted.iter().find(|(n, _)| n == head.as_str())?;
+        if rest.is_empty() {
+            return self.values.iter().find(|(n, _)| n == head.as_str()).map(|(_, v)| v.clone());
+        }
+        let (_, raw) = self.raws.iter().find(|(n, _)| n == head.as_str())?;
         let mut de = serde_json::Deserializer::from_str(raw.get());
         AtPath(rest).deserialize(&mut de).ok().flatten()
     }
@@ -351,19 +433,31 @@ impl<'de> ClaimsView<'de> {
 /// not fit (invalid claims).
 pub(crate) fn parse_payload<'de, T: de::Deserialize<'de>>(
     bytes: &'de [u8],
-    wanted: &[Box<str>],
+    wanted: &[(Box<str>, Want)],
 ) -> Result<(ClaimsView<'de>, T), serde_json::Error> {
+    match parse_payload_in(bytes, wanted, false) {
+        Err((true, _)) => parse_payload_in(bytes, wanted, true).map_err(|(_, e)| e),
+        result => result.map_err(|(_, e)| e),
+    }
+}
+
+/// One attempt; the error says whether raw mode could succeed where the fast mode stopped.
+fn parse_payload_in<'de, T: de::Deserialize<'de>>(
+    bytes: &'de [u8],
+    wanted: &[(Box<str>, Want)],
+    raw: bool,
+) -> Result<(ClaimsView<'de>, T), (bool, serde_json::Error)> {
     let mut view = ClaimsView::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(Tee { de: &mut de, view: &mut view, wanted })?;
-    de.end()?;
+    let value = T::deserialize(Tee { de: &mut de, raw, view: &mut view, wanted });
+    let value = value.and_then(|v| de.end().map(|()| v)).map_err(|e| (view.needs_raw, e))?;
     Ok((view, value))
 }
 
 /// Parses only the [`ClaimsView`] of a payload, checking its whole structure.
 pub(crate) fn parse_view<'de>(
     bytes: &'de [u8],
-    wanted: &[Box<str>],
+    wanted: &[(Box<str>, Want)],
 ) -> Result<ClaimsView<'de>, serde_json::Error> {
     parse_payload::<de::IgnoredAny>(bytes, wanted).map(|(view, _)| view)
 }
@@ -372,15 +466,16 @@ pub(crate) fn parse_view<'de>(
 /// [`TeeMap`].
 struct Tee<'a, 'w, 'de, D> {
     de: D,
+    raw: bool,
     view: &'a mut ClaimsView<'de>,
-    wanted: &'w [Box<str>],
+    wanted: &'w [(Box<str>, Want)],
 }
 
 impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, '_, 'de, D> {
     type Error = D::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.de.deserialize_map(TeeVisitor { inner: visitor, view: self.view, wanted: self.wanted })
+        self.de.deserialize_map(TeeVisitor { inner: visitor, raw: self.raw, view: self.view, wanted: self.wanted })
     }
 
     serde::forward_to_deserialize_any! {
@@ -392,8 +487,9 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, '_, 'de, D> {
 
 struct TeeVisitor<'a, 'w, 'de, V> {
     inner: V,
+    raw: bool,
     view: &'a mut ClaimsView<'de>,
-    wanted: &'w [Box<str>],
+    wanted: &'w [(Box<str>, Want)],
 }
 
 impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, '_, 'de, V> {
@@ -404,6 +500,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, '_, 'de, V> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         self.inner.visit_map(TeeMap {
             map,
+            raw: self.raw,
             view: self.view,
             wanted: self.wanted,
             seen: Seen::default(),
@@ -413,15 +510,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for TeeVisitor<'_, '_, 'de, V> {
 }
 
 enum Current<'de> {
-    Registered(Cow<'de, str>),
-    Wanted(Cow<'de, str>),
+    Registered(Claim),
+    Wanted(Cow<'de, str>, Want),
     Other,
 }
 
 struct TeeMap<'a, 'w, 'de, A> {
     map: A,
+    raw: bool,
     view: &'a mut ClaimsView<'de>,
-    wanted: &'w [Box<str>],
+    wanted: &'w [(Box<str>, Want)],
     seen: Seen<'de>,
     current: Current<'de>,
 }
@@ -432,10 +530,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
         let Some(Name(name)) = self.map.next_key()? else { return Ok(None) };
         self.seen.insert(&name)?;
-        self.current = if self.view.registered(&name).is_some() {
-            Current::Registered(name.clone())
-        } else if self.wanted.iter().any(|w| **w == *name) {
-            Current::Wanted(name.clone())
+        self.current = if let Some(claim) = Claim::from_name(&name) {
+            Current::Registered(claim)
+        } else if let Some((_, want)) = self.wanted.iter().find(|(w, _)| **w == *name) {
+            Current::Wanted(name.clone(), *want)
         } else {
             Current::Other
         };
@@ -445,18 +543,26 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
         match std::mem::replace(&mut self.current, Current::Other) {
             Current::Other => self.map.next_value_seed(StrictSeed(seed)),
-            Current::Registered(name) => {
-                let raw: &'de RawValue = self.map.next_value()?;
-                let loose: Loose<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
-                if let Some(slot) = self.view.slot(&name) {
-                    *slot = Some(loose);
-                }
-                from_raw(raw, seed)
+            Current::Registered(claim) => {
+                let (loose, value) = self.read_value(seed)?;
+                *self.view.slot(claim) = Some(loose);
+                Ok(value)
             }
-            Current::Wanted(name) => {
+            Current::Wanted(name, Want::Presence) => {
+                self.view.present.push(name);
+                self.map.next_value_seed(StrictSeed(seed))
+            }
+            Current::Wanted(name, Want::Value) => {
+                let (loose, value) = self.read_value(seed)?;
+                self.view.present.push(name.clone());
+                self.view.values.push((name, loose));
+                Ok(value)
+            }
+            Current::Wanted(name, Want::Raw) => {
                 let raw: &'de RawValue = self.map.next_value()?;
                 serde_json::from_str::<Checked>(raw.get()).map_err(de::Error::custom)?;
-                self.view.wanted.push((name, raw));
+                self.view.present.push(name.clone());
+                self.view.raws.push((name, raw));
                 from_raw(raw, seed)
             }
         }
@@ -464,6 +570,96 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
 
     fn size_hint(&self) -> Option<usize> {
         self.map.size_hint()
+    }
+}
+
+impl<'de, A: MapAccess<'de>> TeeMap<'_, '_, 'de, A> {
+    /// Reads the next value once as [`Loose`] and replays it to `seed`. Values `Loose` cannot
+    /// replay exactly (null, objects, mixed arrays) stop the fast mode; raw mode reads them
+    /// twice instead.
+    fn read_value<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<(Loose<'de>, S::Value), A::Error> {
+        if self.raw {
+            let raw: &'de RawValue = self.map.next_value()?;
+            let loose: Loose<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+            return Ok((loose, from_raw(raw, seed)?));
+        }
+        let loose: Loose<'de> = self.map.next_value()?;
+        if loose == Loose::Other {
+            self.view.needs_raw = true;
+            return Err(de::Error::custom("a value needs raw mode"));
+        }
+        let value = seed.deserialize(LooseDeserializer::<A::Error>(&loose, PhantomData))?;
+        Ok((loose, value))
+    }
+}
+
+/// Replays a captured [`Loose`] value (never `Other`) to the caller's type.
+struct LooseDeserializer<'a, 'de, E>(&'a Loose<'de>, PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for LooseDeserializer<'_, 'de, E> {
+    type Error = E;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Loose::Str(s) => StrDeserializer::<E>(s, PhantomData).deserialize_any(visitor),
+            Loose::Num(Number::U(n)) => visitor.visit_u64(*n),
+            Loose::Num(Number::I(n)) => visitor.visit_i64(*n),
+            Loose::Num(Number::F(n)) => visitor.visit_f64(*n),
+            Loose::Strings(list) => visitor.visit_seq(StringsSeq::<E>(list.iter(), PhantomData)),
+            Loose::Other => Err(E::custom("an unreplayable value")),
+        }
+    }
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_some(self)
+    }
+    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        match self.0 {
+            Loose::Str(s) => {
+                de::value::StrDeserializer::<E>::new(s).deserialize_enum(name, variants, visitor)
+            }
+            _ => self.deserialize_any(visitor),
+        }
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+/// A captured string, borrowed from the input when it had no escapes.
+struct StrDeserializer<'a, 'de, E>(&'a Cow<'de, str>, PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for StrDeserializer<'_, 'de, E> {
+    type Error = E;
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Cow::Borrowed(s) => visitor.visit_borrowed_str(s),
+            Cow::Owned(s) => visitor.visit_str(s),
+        }
+    }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier
+        ignored_any
+    }
+}
+
+struct StringsSeq<'a, 'de, E>(std::slice::Iter<'a, Cow<'de, str>>, PhantomData<E>);
+
+impl<'de, E: de::Error> SeqAccess<'de> for StringsSeq<'_, 'de, E> {
+    type Error = E;
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, E> {
+        self.0.next().map(|s| seed.deserialize(StrDeserializer::<E>(s, PhantomData))).transpose()
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
     }
 }
 
@@ -707,7 +903,7 @@ mod tests {
 
     #[test]
     fn claims_view_is_loose_and_keeps_wanted_members() {
-        let wanted: Vec<Box<str>> = vec!["realm_access".into(), "tenant".into()];
+        let wanted = vec![("realm_access".into(), Want::Raw), ("tenant".into(), Want::Presence)];
         let bytes = br#"{"exp":"1","aud":["a","b"],"iss":["x"],"realm_access":{"roles":["r1","r2"]},"tenant":7}"#;
         let view = parse_view(bytes, &wanted).unwrap();
         assert_eq!(view.exp, Some(Loose::Str("1".into())));
@@ -721,7 +917,7 @@ mod tests {
 
     #[test]
     fn duplicates_inside_wanted_members_are_refused() {
-        let wanted: Vec<Box<str>> = vec!["realm_access".into()];
+        let wanted = vec![("realm_access".into(), Want::Raw)];
         let bytes = br#"{"realm_access":{"roles":["a"],"roles":["admin"]}}"#;
         assert!(parse_view(bytes, &wanted).is_err());
         assert!(parse_view(br#"{"x":{"y":1,"y":2}}"#, &[]).is_err());
@@ -737,11 +933,11 @@ mod tests {
             exp: f64,
             nested: std::collections::HashMap<String, serde_json::Value>,
         }
-        let wanted: Vec<Box<str>> = vec!["roles".into()];
+        let wanted = vec![("roles".into(), Want::Value)];
         let bytes = br#"{"sub":"a","exp":5,"nested":{"k":[{"x":1}]},"roles":["r"],"other":{"z":[1,{"q":null}]}}"#;
         let (view, mine) = parse_payload::<Mine>(bytes, &wanted).unwrap();
         assert_eq!(mine.sub, "a");
-        assert_eq!(view.exp, Some(Loose::Num(5.0)));
+        assert_eq!(view.exp, Some(Loose::Num(Number::U(5))));
         assert_eq!(view.at_path(&["roles".to_owned()]), Some(Loose::Strings(vec!["r".into()])));
         for dup in [
             &br#"{"sub":"a","exp":5,"nested":{"k":1,"k":2}}"#[..],

@@ -14,7 +14,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::extract::{BearerToken, TokenSources};
 use crate::issuer::Issuer;
-use crate::json::{self, Loose};
+use crate::json::{self, Loose, Want};
 use crate::jws;
 use crate::key::KeySet;
 
@@ -38,8 +38,8 @@ pub struct Verifier {
 
 struct Inner {
     issuers: Vec<IssuerState>,
-    /// Top-level claim names any issuer needs beyond the registered ones.
-    wanted: Vec<Box<str>>,
+    /// Top-level claim names any issuer needs beyond the registered ones, and how.
+    wanted: Vec<(Box<str>, Want)>,
     leeway: u64,
     clock: Arc<dyn Clock>,
     realm: Realm,
@@ -137,16 +137,20 @@ impl VerifierBuilder {
             None => Realm::default(),
         };
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
-        let mut wanted: Vec<Box<str>> = Vec::new();
+        let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
         for issuer in self.issuers {
             let state = IssuerState::load(issuer)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
                 return Err(ConfigError::new(ConfigErrorKind::DuplicateIssuer, "two issuers share one iss"));
             }
-            let heads = state.roles_path.first().map(|h| h.as_str()).into_iter();
-            for name in heads.chain(state.required.iter().map(|r| &**r)) {
-                if !wanted.iter().any(|w| &**w == name) {
-                    wanted.push(name.into());
+            let roles = state.roles_path.first().map(|head| {
+                (head.as_str(), if state.roles_path.len() == 1 { Want::Value } else { Want::Raw })
+            });
+            let required = state.required.iter().map(|r| (&**r, Want::Presence));
+            for (name, want) in roles.into_iter().chain(required) {
+                match wanted.iter_mut().find(|(w, _)| &**w == name) {
+                    Some((_, existing)) => *existing = (*existing).max(want),
+                    None => wanted.push((name.into(), want)),
                 }
             }
             issuers.push(state);
@@ -319,7 +323,7 @@ fn err(kind: ErrorKind, detail: &'static str) -> Error {
 fn time_claim(value: Option<&Loose<'_>>, name: &'static str) -> Result<Option<f64>, Error> {
     match value {
         None => Ok(None),
-        Some(Loose::Num(t)) if t.is_finite() && *t >= 0.0 && *t <= MAX_TIME => Ok(Some(*t)),
+        Some(Loose::Num(n)) if (0.0..=MAX_TIME).contains(&n.as_f64()) => Ok(Some(n.as_f64())),
         Some(_) => Err(err(ErrorKind::InvalidClaim, name)),
     }
 }
@@ -443,3 +447,4 @@ impl Inner {
         Ok(Verified { claims, issuer: issuer.iss.clone(), subject, scopes, roles, expires_at: exp })
     }
 }
+
