@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -255,51 +254,4 @@ fn debug_output_never_shows_keys_tokens_or_claims() {
         assert!(!shown.contains(secret), "Debug shows {secret}: {shown}");
     }
     assert!(shown.contains(ISS), "the issuer is configuration, shown for diagnosis");
-}
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn logs_name_the_failure_but_never_the_token() {
-    let key = key(Algorithm::ES256);
-    let verifier = verifier_for(&key);
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let attacker = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
-    let bad_tokens = [
-        attacker.mint(&claims()),
-        key.mint(&claims_with(json!({"exp": NOW - 3600}))),
-        key.mint(&claims_with(json!({"aud": "api://secret-other-audience"}))),
-        key.mint_with_header(&json!({"alg": "ES256", "kid": "kid-of-the-attacker"}), &claims()),
-    ];
-    tracing::subscriber::with_default(subscriber, || {
-        for token in &bad_tokens {
-            assert!(verify(&verifier, token).is_err());
-        }
-    });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("invalid_signature") && logs.contains("expired") && logs.contains("unknown_key"), "{logs}");
-    for token in &bad_tokens {
-        for part in token.split('.') {
-            assert!(!logs.contains(part), "a token segment was logged");
-        }
-    }
-    for secret in ["alice", "api://secret-other-audience", "kid-of-the-attacker", key.kid()] {
-        assert!(!logs.contains(secret), "logged {secret}: {logs}");
-    }
 }
