@@ -21,7 +21,11 @@ use tokengate::clock::{FixedClock, SystemClock};
 use tokengate::{Algorithm, Issuer, KeySource, Verifier};
 
 #[derive(Parser)]
-#[command(name = "tokengate", version, about = "Verify and decode OAuth 2.0 / OIDC access tokens (JWT)")]
+#[command(
+    name = "tokengate",
+    version,
+    about = "Verify and decode OAuth 2.0 / OIDC access tokens (JWT)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -91,10 +95,13 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn build(args: &VerifyArgs) -> Result<Verifier, String> {
-    let read = |path: &PathBuf| std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()));
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
     let (source, symmetric) = match (&args.jwks, &args.key, &args.secret_file) {
         (Some(path), _, _) => {
-            let text = String::from_utf8(read(path)?).map_err(|_| format!("{} is not UTF-8", path.display()))?;
+            let text = String::from_utf8(read(path)?)
+                .map_err(|_| format!("{} is not UTF-8", path.display()))?;
             (KeySource::jwks_json(text), false)
         }
         (_, Some(path), _) => {
@@ -116,11 +123,16 @@ fn build(args: &VerifyArgs) -> Result<Verifier, String> {
     } else {
         Algorithm::ASYMMETRIC.to_vec()
     };
-    let mut issuer = Issuer::new(&args.issuer).audiences(&args.audiences).algorithms(algorithms).keys(source);
+    let mut issuer = Issuer::new(&args.issuer)
+        .audiences(&args.audiences)
+        .algorithms(algorithms)
+        .keys(source);
     if args.rfc9068 {
         issuer = issuer.rfc9068();
     }
-    let builder = Verifier::builder().issuer(issuer).leeway(Duration::from_secs(args.leeway));
+    let builder = Verifier::builder()
+        .issuer(issuer)
+        .leeway(Duration::from_secs(args.leeway));
     let builder = match args.now {
         Some(now) => builder.clock(FixedClock::at(now)),
         None => builder.clock(SystemClock),
@@ -146,7 +158,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
             continue;
         }
         let line = match verifier.verify_with_loaded_keys::<Value>(token) {
-            Ok(verified) => json!({"valid": true, "sub": verified.subject(), "claims": verified.claims}),
+            Ok(verified) => {
+                json!({"valid": true, "sub": verified.subject(), "claims": verified.claims})
+            }
             Err(error) => {
                 all_valid = false;
                 json!({"valid": false, "error": error.code(), "description": error.detail()})
@@ -156,18 +170,30 @@ fn verify(args: VerifyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    if all_valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if all_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn decode(token: &str) -> ExitCode {
     match tokengate::dangerous::decode_unverified(token.trim()) {
         Ok((header, claims)) => {
-            eprintln!("tokengate: UNVERIFIED: the signature, expiry, issuer and audience were not checked");
-            println!("{}", json!({"unverified": true, "header": header, "claims": claims}));
+            eprintln!(
+                "tokengate: UNVERIFIED: the signature, expiry, issuer and audience were not checked"
+            );
+            println!(
+                "{}",
+                json!({"unverified": true, "header": header, "claims": claims})
+            );
             ExitCode::SUCCESS
         }
         Err(error) => {
-            println!("{}", json!({"unverified": true, "error": error.code(), "description": error.detail()}));
+            println!(
+                "{}",
+                json!({"unverified": true, "error": error.code(), "description": error.detail()})
+            );
             ExitCode::from(1)
         }
     }

@@ -45,10 +45,20 @@ fn lines(output: &Output) -> Vec<Value> {
 
 fn jwks_args(key: &TestKey, name: &str) -> Vec<String> {
     let path = temp_file(name, jwks(&[key]).as_bytes());
-    ["verify", "--issuer", ISS, "--audience", AUD, "--now", &NOW.to_string(), "--jwks", path.to_str().unwrap()]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "verify",
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--now",
+        &NOW.to_string(),
+        "--jwks",
+        path.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 #[test]
@@ -59,7 +69,12 @@ fn valid_tokens_print_claims_and_exit_0() {
     args.push(token);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let output = run(&args, None);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let out = lines(&output);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0]["valid"], true);
@@ -75,16 +90,25 @@ fn stdin_tokens_one_per_line_and_any_invalid_exits_1() {
     let wrong_aud = key.mint(&claims_at(ISS, "api://other", NOW));
     let args = jwks_args(&key, "stdin.json");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let output = run(&args, Some(&format!("{good}\n\n{expired}\n{wrong_aud}\nnot-a-token\n")));
+    let output = run(
+        &args,
+        Some(&format!("{good}\n\n{expired}\n{wrong_aud}\nnot-a-token\n")),
+    );
     assert_eq!(output.status.code(), Some(1));
     let out = lines(&output);
     assert_eq!(out.len(), 4);
     assert_eq!(out[0]["valid"], true);
-    assert_eq!(out[1], json!({"valid": false, "error": "expired", "description": "the token expired"}));
+    assert_eq!(
+        out[1],
+        json!({"valid": false, "error": "expired", "description": "the token expired"})
+    );
     assert_eq!(out[2]["error"], "invalid_audience");
     assert_eq!(out[3]["error"], "malformed_token");
     let all = String::from_utf8(output.stdout).unwrap();
-    assert!(!all.contains(&expired[..20]), "an invalid token is never echoed");
+    assert!(
+        !all.contains(&expired[..20]),
+        "an invalid token is never echoed"
+    );
 }
 
 #[test]
@@ -94,7 +118,21 @@ fn now_fixes_the_clock() {
     let path = temp_file("now.json", jwks(&[&key]).as_bytes());
     let at = |now: u64| {
         let now = now.to_string();
-        run(&["verify", "--issuer", ISS, "--audience", AUD, "--jwks", path.to_str().unwrap(), "--now", &now, &token], None)
+        run(
+            &[
+                "verify",
+                "--issuer",
+                ISS,
+                "--audience",
+                AUD,
+                "--jwks",
+                path.to_str().unwrap(),
+                "--now",
+                &now,
+                &token,
+            ],
+            None,
+        )
     };
     assert_eq!(at(NOW + 299).status.code(), Some(0));
     assert_eq!(lines(&at(NOW + 360))[0]["error"], "expired");
@@ -107,18 +145,69 @@ fn secret_file_and_pem_key() {
     let secret = temp_file("secret.bin", hs.secret().unwrap());
     let token = hs.mint(&claims_at(ISS, AUD, NOW));
     let now = NOW.to_string();
-    let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--secret-file", secret.to_str().unwrap(), "--now", &now, &token], None);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = run(
+        &[
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--secret-file",
+            secret.to_str().unwrap(),
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 
     let rs = TestKey::shared(Algorithm::PS256);
     let pem = temp_file("key.pem", rs.public_pem().as_bytes());
     let der = temp_file("key.der", &rs.public_der());
     let token = rs.mint(&claims_at(ISS, AUD, NOW));
     for key in [&pem, &der] {
-        let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--key", key.to_str().unwrap(), "--alg", "PS256", "--now", &now, &token], None);
+        let out = run(
+            &[
+                "verify",
+                "--issuer",
+                ISS,
+                "--audience",
+                AUD,
+                "--key",
+                key.to_str().unwrap(),
+                "--alg",
+                "PS256",
+                "--now",
+                &now,
+                &token,
+            ],
+            None,
+        );
         assert_eq!(out.status.code(), Some(0));
     }
-    let out = run(&["verify", "--issuer", ISS, "--audience", AUD, "--key", pem.to_str().unwrap(), "--alg", "RS256", "--now", &now, &token], None);
+    let out = run(
+        &[
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--key",
+            pem.to_str().unwrap(),
+            "--alg",
+            "RS256",
+            "--now",
+            &now,
+            &token,
+        ],
+        None,
+    );
     assert_eq!(lines(&out)[0]["error"], "disallowed_algorithm");
 }
 
@@ -128,7 +217,10 @@ fn rfc9068_flag_requires_at_jwt() {
     let mut args = jwks_args(&key, "rfc9068.json");
     args.push("--rfc9068".into());
     let plain = key.mint(&claims_at(ISS, AUD, NOW));
-    let at_jwt = key.mint_with_header(&json!({"alg": "ES256", "kid": key.kid(), "typ": "at+jwt"}), &claims_at(ISS, AUD, NOW));
+    let at_jwt = key.mint_with_header(
+        &json!({"alg": "ES256", "kid": key.kid(), "typ": "at+jwt"}),
+        &claims_at(ISS, AUD, NOW),
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = run(&args, Some(&format!("{at_jwt}\n{plain}\n")));
     assert_eq!(out.status.code(), Some(1));
@@ -147,15 +239,60 @@ fn usage_and_configuration_errors_exit_2() {
         vec!["verify", "--audience", AUD, "--jwks", jwks, "x"],
         vec!["verify", "--issuer", ISS, "--jwks", jwks, "x"],
         vec!["verify", "--issuer", ISS, "--audience", AUD, "x"],
-        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", jwks, "--alg", "none", "x"],
-        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", jwks, "--leeway", "301", "x"],
-        vec!["verify", "--issuer", ISS, "--audience", AUD, "--secret-file", weak.to_str().unwrap(), "x"],
-        vec!["verify", "--issuer", ISS, "--audience", AUD, "--jwks", "/nonexistent/jwks.json", "x"],
+        vec![
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks",
+            jwks,
+            "--alg",
+            "none",
+            "x",
+        ],
+        vec![
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks",
+            jwks,
+            "--leeway",
+            "301",
+            "x",
+        ],
+        vec![
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--secret-file",
+            weak.to_str().unwrap(),
+            "x",
+        ],
+        vec![
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks",
+            "/nonexistent/jwks.json",
+            "x",
+        ],
         vec!["frobnicate"],
     ];
     for args in cases {
         let out = run(&args, None);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(out.stdout.is_empty());
     }
 }

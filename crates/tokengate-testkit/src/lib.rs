@@ -56,7 +56,10 @@ pub struct TestKey {
 
 impl fmt::Debug for TestKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TestKey").field("alg", &self.alg).field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("TestKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,22 +93,30 @@ impl TestKey {
             | Algorithm::RS512
             | Algorithm::PS256
             | Algorithm::PS384
-            | Algorithm::PS512 => {
-                Signer::Rsa(Arc::new(RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("rsa keygen")))
-            }
+            | Algorithm::PS512 => Signer::Rsa(Arc::new(
+                RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("rsa keygen"),
+            )),
             Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
                 let signing = match alg {
                     Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
                     Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
                     _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
                 };
-                Signer::Ec(Arc::new(EcdsaKeyPair::generate(signing).expect("ec keygen")))
+                Signer::Ec(Arc::new(
+                    EcdsaKeyPair::generate(signing).expect("ec keygen"),
+                ))
             }
-            _ => Signer::Ed(Arc::new(Ed25519KeyPair::generate().expect("ed25519 keygen"))),
+            _ => Signer::Ed(Arc::new(
+                Ed25519KeyPair::generate().expect("ed25519 keygen"),
+            )),
         };
         let mut kid = [0u8; 9];
         rng.fill(&mut kid).expect("random");
-        TestKey { alg, kid: b64(kid), signer }
+        TestKey {
+            alg,
+            kid: b64(kid),
+            signer,
+        }
     }
 
     /// The process-wide key for `alg` (generated once). Its kid is `"<alg>-shared"`.
@@ -115,14 +126,20 @@ impl TestKey {
         let keys = KEYS.get_or_init(Default::default);
         let mut keys = keys.lock().unwrap_or_else(|p| p.into_inner());
         keys.entry(alg)
-            .or_insert_with(|| TestKey::generate(alg).with_kid(format!("{}-shared", alg.as_str().to_lowercase())))
+            .or_insert_with(|| {
+                TestKey::generate(alg).with_kid(format!("{}-shared", alg.as_str().to_lowercase()))
+            })
             .clone()
     }
 
     /// An HMAC key with exactly this secret.
     #[must_use]
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> TestKey {
-        TestKey { alg, kid: "hmac".to_owned(), signer: Signer::Hmac(secret.into()) }
+        TestKey {
+            alg,
+            kid: "hmac".to_owned(),
+            signer: Signer::Hmac(secret.into()),
+        }
     }
 
     /// The same key with another kid.
@@ -175,7 +192,9 @@ impl TestKey {
                     Algorithm::HS512 => hmac::HMAC_SHA512,
                     other => panic!("{other} is not an HMAC algorithm"),
                 };
-                hmac::sign(&hmac::Key::new(alg, secret), input).as_ref().to_vec()
+                hmac::sign(&hmac::Key::new(alg, secret), input)
+                    .as_ref()
+                    .to_vec()
             }
             Signer::Rsa(pair) => {
                 let encoding: &'static dyn signature::RsaEncoding = match self.alg {
@@ -188,10 +207,15 @@ impl TestKey {
                     other => panic!("{other} is not an RSA algorithm"),
                 };
                 let mut out = vec![0u8; pair.public_modulus_len()];
-                pair.sign(encoding, &rng, input, &mut out).expect("rsa sign");
+                pair.sign(encoding, &rng, input, &mut out)
+                    .expect("rsa sign");
                 out
             }
-            Signer::Ec(pair) => pair.sign(&rng, input).expect("ecdsa sign").as_ref().to_vec(),
+            Signer::Ec(pair) => pair
+                .sign(&rng, input)
+                .expect("ecdsa sign")
+                .as_ref()
+                .to_vec(),
             Signer::Ed(pair) => pair.sign(input).as_ref().to_vec(),
         }
     }
@@ -208,7 +232,10 @@ impl TestKey {
     /// A token with header `{"alg", "typ": "JWT", "kid"}` and these claims.
     #[must_use]
     pub fn mint(&self, claims: &Value) -> String {
-        self.mint_with_header(&json!({"alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid}), claims)
+        self.mint_with_header(
+            &json!({"alg": self.alg.as_str(), "typ": "JWT", "kid": self.kid}),
+            claims,
+        )
     }
 
     /// A token with this exact header object and these claims.
@@ -250,7 +277,9 @@ impl TestKey {
                 };
                 json!({"kty": "EC", "crv": crv, "x": b64(&point[1..=len]), "y": b64(&point[len + 1..])})
             }
-            Signer::Ed(pair) => json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())}),
+            Signer::Ed(pair) => {
+                json!({"kty": "OKP", "crv": "Ed25519", "x": b64(pair.public_key().as_ref())})
+            }
         }
     }
 
@@ -283,7 +312,10 @@ impl TestKey {
         match &self.signer {
             Signer::Hmac(_) => panic!("an HMAC key has no PKCS#8 form"),
             Signer::Rsa(pair) => {
-                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(pair.as_ref()).expect("pkcs8").as_ref().to_vec()
+                AsDer::<aws_lc_rs::encoding::Pkcs8V1Der<'_>>::as_der(pair.as_ref())
+                    .expect("pkcs8")
+                    .as_ref()
+                    .to_vec()
             }
             Signer::Ec(pair) => pair.to_pkcs8v1().expect("pkcs8").as_ref().to_vec(),
             Signer::Ed(pair) => pair.to_pkcs8v1().expect("pkcs8").as_ref().to_vec(),
@@ -309,7 +341,9 @@ pub fn jwks(keys: &[&TestKey]) -> String {
 /// Seconds since the epoch by the system clock.
 #[must_use]
 pub fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A realistic access token's claims (about ten) issued now by the system clock, valid for

@@ -45,6 +45,7 @@ struct Claims {
     roles: Vec<String>,
 }
 
+#[allow(clippy::large_enum_variant)] // one value per benchmark group
 enum Primitive {
     Hmac(hmac::Key),
     Public(ParsedPublicKey),
@@ -54,7 +55,9 @@ fn primitive(key: &TestKey) -> Primitive {
     let jwk = key.bare_jwk();
     let field = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
     let alg: &'static dyn VerificationAlgorithm = match key.alg() {
-        Algorithm::HS256 => return Primitive::Hmac(hmac::Key::new(hmac::HMAC_SHA256, key.secret().unwrap())),
+        Algorithm::HS256 => {
+            return Primitive::Hmac(hmac::Key::new(hmac::HMAC_SHA256, key.secret().unwrap()));
+        }
         Algorithm::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
         Algorithm::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
         Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED,
@@ -92,23 +95,40 @@ fn jsonwebtoken_parts(key: &TestKey) -> (jsonwebtoken::DecodingKey, jsonwebtoken
 
 fn poll_once<F: Future>(future: F) -> F::Output {
     let mut future = pin!(future);
-    match future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("verification with loaded keys never waits"),
     }
 }
 
 fn bench(c: &mut Criterion) {
-    for alg in [Algorithm::HS256, Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA] {
+    for alg in [
+        Algorithm::HS256,
+        Algorithm::RS256,
+        Algorithm::PS256,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ] {
         let key = TestKey::generate(alg).with_kid("bench-key");
         let mut claims = claims_for(ISS, AUD);
         claims["exp"] = json!(tokengate_testkit::now() + 24 * 3600);
         let token = key.mint(&claims);
         let signing_input = &token[..token.rfind('.').unwrap()];
-        let signature = URL_SAFE_NO_PAD.decode(token.rsplit('.').next().unwrap()).unwrap();
+        let signature = URL_SAFE_NO_PAD
+            .decode(token.rsplit('.').next().unwrap())
+            .unwrap();
 
         let verifier = Verifier::builder()
-            .issuer(Issuer::new(ISS).audience(AUD).algorithms([alg]).keys(KeySource::jwks_json(jwks(&[&key]))))
+            .issuer(
+                Issuer::new(ISS)
+                    .audience(AUD)
+                    .algorithms([alg])
+                    .keys(KeySource::jwks_json(jwks(&[&key]))),
+            )
             .build()
             .unwrap();
         assert!(poll_once(verifier.verify::<Claims>(&token)).is_ok());
@@ -121,19 +141,30 @@ fn bench(c: &mut Criterion) {
             b.iter(|| poll_once(verifier.verify::<Claims>(black_box(&token))).unwrap())
         });
         group.bench_function("jsonwebtoken", |b| {
-            b.iter(|| jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap())
+            b.iter(|| {
+                jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
+            })
         });
         group.bench_function("primitive", |b| {
             b.iter(|| match &primitive {
-                Primitive::Hmac(k) => hmac::verify(k, black_box(signing_input.as_bytes()), &signature).unwrap(),
-                Primitive::Public(k) => k.verify_sig(black_box(signing_input.as_bytes()), &signature).unwrap(),
+                Primitive::Hmac(k) => {
+                    hmac::verify(k, black_box(signing_input.as_bytes()), &signature).unwrap()
+                }
+                Primitive::Public(k) => k
+                    .verify_sig(black_box(signing_input.as_bytes()), &signature)
+                    .unwrap(),
             })
         });
         let verifying_key = key.verifying_key();
         group.bench_function("signature_only", |b| {
-            b.iter(|| tokengate::dangerous::verify_signature_only(black_box(&token), &verifying_key).unwrap())
+            b.iter(|| {
+                tokengate::dangerous::verify_signature_only(black_box(&token), &verifying_key)
+                    .unwrap()
+            })
         });
-        let payload = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap();
         group.bench_function("claims_floor", |b| {
             b.iter(|| serde_json::from_slice::<Claims>(black_box(&payload)).unwrap())
         });

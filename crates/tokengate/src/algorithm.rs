@@ -142,7 +142,10 @@ impl FromStr for Algorithm {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Algorithm::from_name(s.trim()).ok_or_else(|| {
-            ConfigError::new(ConfigErrorKind::UnknownAlgorithm, "unknown or unsupported algorithm name")
+            ConfigError::new(
+                ConfigErrorKind::UnknownAlgorithm,
+                "unknown or unsupported algorithm name",
+            )
         })
     }
 }
@@ -194,13 +197,16 @@ impl AlgorithmSet {
 
     /// The algorithms in the set, in [`Algorithm::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL.into_iter().filter(move |alg| self.contains(*alg))
+        Algorithm::ALL
+            .into_iter()
+            .filter(move |alg| self.contains(*alg))
     }
 }
 
 impl FromIterator<Algorithm> for AlgorithmSet {
     fn from_iter<I: IntoIterator<Item = Algorithm>>(iter: I) -> Self {
-        iter.into_iter().fold(AlgorithmSet::EMPTY, AlgorithmSet::with)
+        iter.into_iter()
+            .fold(AlgorithmSet::EMPTY, AlgorithmSet::with)
     }
 }
 
@@ -229,7 +235,13 @@ mod tests {
         let set: AlgorithmSet = [Algorithm::RS256, Algorithm::EdDSA].into_iter().collect();
         assert!(set.contains(Algorithm::RS256) && set.contains(Algorithm::EdDSA));
         assert!(!set.contains(Algorithm::HS256));
-        assert_eq!(set.iter().collect::<Vec<_>>(), vec![Algorithm::RS256, Algorithm::EdDSA]);
-        assert!(set.intersection(AlgorithmSet::EMPTY.with(Algorithm::HS256)).is_empty());
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            vec![Algorithm::RS256, Algorithm::EdDSA]
+        );
+        assert!(
+            set.intersection(AlgorithmSet::EMPTY.with(Algorithm::HS256))
+                .is_empty()
+        );
     }
 }

@@ -107,8 +107,14 @@ impl Rejection {
 
     /// The headers as `(name, value)` pairs, ready to insert into a response.
     pub fn headers(&self) -> impl Iterator<Item = (http::HeaderName, &HeaderValue)> {
-        let www = self.www_authenticate.iter().map(|v| (http::header::WWW_AUTHENTICATE, v));
-        let retry = self.retry_after.iter().map(|v| (http::header::RETRY_AFTER, v));
+        let www = self
+            .www_authenticate
+            .iter()
+            .map(|v| (http::header::WWW_AUTHENTICATE, v));
+        let retry = self
+            .retry_after
+            .iter()
+            .map(|v| (http::header::RETRY_AFTER, v));
         www.chain(retry)
     }
 }
@@ -133,12 +139,21 @@ pub fn render(error: &Error, realm: &Realm) -> Rejection {
     };
     let retry_after = match kind {
         ErrorKind::KeysUnavailable => {
-            let secs = error.retry_after().unwrap_or(Duration::from_secs(30)).as_secs().max(1);
+            let secs = error
+                .retry_after()
+                .unwrap_or(Duration::from_secs(30))
+                .as_secs()
+                .max(1);
             Some(HeaderValue::from(secs))
         }
         _ => None,
     };
-    Rejection { kind, status, www_authenticate, retry_after }
+    Rejection {
+        kind,
+        status,
+        www_authenticate,
+        retry_after,
+    }
 }
 
 fn challenge(kind: ErrorKind, scope: Option<&str>, realm: &Realm) -> HeaderValue {
@@ -198,7 +213,10 @@ mod tests {
     #[test]
     fn two_credentials_is_invalid_request() {
         let error = Error::from(ErrorKind::MultipleCredentials);
-        assert_eq!(render(&error, &Realm::default()).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            render(&error, &Realm::default()).status(),
+            StatusCode::BAD_REQUEST
+        );
         assert_eq!(
             www(&error, "api").unwrap(),
             r#"Bearer realm="api", error="invalid_request", error_description="the request carries more than one credential""#
@@ -223,7 +241,10 @@ mod tests {
             ErrorKind::InvalidType,
         ] {
             let error = Error::from(kind);
-            assert_eq!(render(&error, &Realm::default()).status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                render(&error, &Realm::default()).status(),
+                StatusCode::UNAUTHORIZED
+            );
             assert_eq!(
                 www(&error, "api").unwrap(),
                 r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#,
@@ -235,7 +256,10 @@ mod tests {
     #[test]
     fn insufficient_scope_is_403_with_scope() {
         let error = Error::insufficient_scope("messages:read messages:write");
-        assert_eq!(render(&error, &Realm::default()).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            render(&error, &Realm::default()).status(),
+            StatusCode::FORBIDDEN
+        );
         assert_eq!(
             www(&error, "api").unwrap(),
             r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read messages:write""#
@@ -253,7 +277,10 @@ mod tests {
 
     #[test]
     fn no_verifier_is_500_without_challenge() {
-        let rejection = render(&Error::from(ErrorKind::VerifierNotConfigured), &Realm::default());
+        let rejection = render(
+            &Error::from(ErrorKind::VerifierNotConfigured),
+            &Realm::default(),
+        );
         assert_eq!(rejection.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(rejection.www_authenticate().is_none());
     }

@@ -309,8 +309,17 @@ impl Requirement {
         S: Into<String>,
     {
         let items: Vec<String> = items.into_iter().map(Into::into).collect();
-        let scope_param = if of == Of::Scopes { items.join(" ").into() } else { "".into() };
-        Requirement { mode, of, items, scope_param }
+        let scope_param = if of == Of::Scopes {
+            items.join(" ").into()
+        } else {
+            "".into()
+        };
+        Requirement {
+            mode,
+            of,
+            items,
+            scope_param,
+        }
     }
 
     /// Every one of these scopes.
@@ -366,8 +375,17 @@ mod tests {
     fn membership_is_exact() {
         let have = Scopes::new(["messages:read", "admin-lite"]);
         assert!(Requirement::all(["messages:read"]).is_met(&have, &Scopes::default()));
-        for missing in ["messages", "read", "admin", "Messages:read", "messages:read "] {
-            assert!(!Requirement::all([missing]).is_met(&have, &Scopes::default()), "{missing}");
+        for missing in [
+            "messages",
+            "read",
+            "admin",
+            "Messages:read",
+            "messages:read ",
+        ] {
+            assert!(
+                !Requirement::all([missing]).is_met(&have, &Scopes::default()),
+                "{missing}"
+            );
         }
         assert!(Requirement::any(["x", "admin-lite"]).is_met(&have, &Scopes::default()));
         assert!(!Requirement::all(["messages:read", "x"]).is_met(&have, &Scopes::default()));
@@ -387,7 +405,9 @@ mod tests {
 
     #[test]
     fn failed_scope_check_names_the_scopes() {
-        let error = Requirement::all(["a", "b"]).check(&Scopes::new(["a"]), &Scopes::default()).unwrap_err();
+        let error = Requirement::all(["a", "b"])
+            .check(&Scopes::new(["a"]), &Scopes::default())
+            .unwrap_err();
         assert_eq!(error.required_scope(), Some("a b"));
     }
 
@@ -403,7 +423,8 @@ mod tests {
     #[test]
     fn standard_claims_debug_redacts() {
         let claims: StandardClaims =
-            serde_json::from_str(r#"{"sub":"alice","aud":["x","y"],"email":"alice@example.com"}"#).unwrap();
+            serde_json::from_str(r#"{"sub":"alice","aud":["x","y"],"email":"alice@example.com"}"#)
+                .unwrap();
         let debug = format!("{claims:?}");
         assert!(!debug.contains("alice"), "{debug}");
         assert!(claims.aud.contains("y"));

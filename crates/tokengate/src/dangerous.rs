@@ -20,11 +20,17 @@ pub fn verify_signature_only(token: &str, key: &VerifyingKey) -> Result<Algorith
     jws::decode_into(segments.header, &mut buf)?;
     let header = jws::parse_header(&buf)?;
     let alg = header.alg;
-    jws::decode_into(segments.payload, &mut Vec::with_capacity(segments.payload.len()))?;
+    jws::decode_into(
+        segments.payload,
+        &mut Vec::with_capacity(segments.payload.len()),
+    )?;
     let mut signature = Vec::with_capacity(segments.signature.len());
     jws::decode_into(segments.signature, &mut signature)?;
     if signature.is_empty() {
-        return Err(Error::new(ErrorKind::InvalidSignature, "the signature is empty"));
+        return Err(Error::new(
+            ErrorKind::InvalidSignature,
+            "the signature is empty",
+        ));
     }
     key.verify(alg, segments.signing_input.as_bytes(), &signature)?;
     Ok(alg)
@@ -42,11 +48,17 @@ pub fn decode_unverified(token: &str) -> Result<(serde_json::Value, serde_json::
         let mut buf = Vec::new();
         jws::decode_into(segment, &mut buf)?;
         if !crate::json::is_strict_json(&buf) {
-            return Err(Error::new(ErrorKind::MalformedToken, "a segment is not strict JSON"));
+            return Err(Error::new(
+                ErrorKind::MalformedToken,
+                "a segment is not strict JSON",
+            ));
         }
         match serde_json::from_slice(&buf) {
             Ok(value @ serde_json::Value::Object(_)) => Ok(value),
-            _ => Err(Error::new(ErrorKind::MalformedToken, "a segment is not a JSON object")),
+            _ => Err(Error::new(
+                ErrorKind::MalformedToken,
+                "a segment is not a JSON object",
+            )),
         }
     };
     Ok((parse(segments.header)?, parse(segments.payload)?))

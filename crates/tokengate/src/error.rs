@@ -161,7 +161,13 @@ impl Error {
     /// An error of `kind` with a fixed, token-free detail message.
     #[must_use]
     pub fn new(kind: ErrorKind, detail: &'static str) -> Self {
-        Error { kind, detail, required_scope: None, retry_after: None, source: None }
+        Error {
+            kind,
+            detail,
+            required_scope: None,
+            retry_after: None,
+            source: None,
+        }
     }
 
     /// An `insufficient_scope` error naming the space-delimited scopes the route needs.
@@ -254,7 +260,9 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -301,7 +309,10 @@ impl ConfigError {
     /// A configuration error of `kind` with a message naming the problem.
     #[must_use]
     pub fn new(kind: ConfigErrorKind, message: impl Into<std::borrow::Cow<'static, str>>) -> Self {
-        ConfigError { kind, message: message.into() }
+        ConfigError {
+            kind,
+            message: message.into(),
+        }
     }
 
     /// What is wrong.
@@ -313,7 +324,10 @@ impl ConfigError {
 
 impl fmt::Debug for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfigError").field("kind", &self.kind).field("message", &self.message).finish()
+        f.debug_struct("ConfigError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .finish()
     }
 }
 
@@ -354,7 +368,11 @@ mod tests {
             ErrorKind::VerifierNotConfigured,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();
-        assert!(codes.iter().all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+        assert!(
+            codes
+                .iter()
+                .all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        );
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), kinds.len());
@@ -362,8 +380,14 @@ mod tests {
 
     #[test]
     fn display_is_code_and_fixed_detail() {
-        let error = Error::new(ErrorKind::UnsupportedToken, "header member crit is not supported");
-        assert_eq!(error.to_string(), "unsupported_token: header member crit is not supported");
+        let error = Error::new(
+            ErrorKind::UnsupportedToken,
+            "header member crit is not supported",
+        );
+        assert_eq!(
+            error.to_string(),
+            "unsupported_token: header member crit is not supported"
+        );
         assert!(std::error::Error::source(&error).is_none());
     }
 }

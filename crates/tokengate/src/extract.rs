@@ -50,7 +50,12 @@ pub struct TokenSources {
 
 impl Default for TokenSources {
     fn default() -> Self {
-        TokenSources { authorization: true, cookie: None, query: None, header: None }
+        TokenSources {
+            authorization: true,
+            cookie: None,
+            query: None,
+            header: None,
+        }
     }
 }
 
@@ -110,17 +115,25 @@ impl TokenSources {
         let mut found: Option<BearerToken<'a>> = None;
         let mut add = |token: BearerToken<'a>| -> Result<(), Error> {
             if found.replace(token).is_some() {
-                return Err(Error::new(ErrorKind::MultipleCredentials, "more than one credential"));
+                return Err(Error::new(
+                    ErrorKind::MultipleCredentials,
+                    "more than one credential",
+                ));
             }
             Ok(())
         };
         if self.authorization {
             let mut values = headers.get_all(AUTHORIZATION).iter();
             if let (Some(_), Some(_)) = (values.next(), values.next()) {
-                return Err(Error::new(ErrorKind::MultipleCredentials, "two Authorization headers"));
+                return Err(Error::new(
+                    ErrorKind::MultipleCredentials,
+                    "two Authorization headers",
+                ));
             }
             if let Some(value) = headers.get(AUTHORIZATION) {
-                let value = value.to_str().map_err(|_| malformed("Authorization is not visible ASCII"))?;
+                let value = value
+                    .to_str()
+                    .map_err(|_| malformed("Authorization is not visible ASCII"))?;
                 if let Some(token) = parse_bearer(value)? {
                     add(BearerToken(Cow::Borrowed(token)))?;
                 }
@@ -130,19 +143,31 @@ impl TokenSources {
             let mut values = headers.get_all(name).iter();
             if let Some(value) = values.next() {
                 if values.next().is_some() {
-                    return Err(Error::new(ErrorKind::MultipleCredentials, "the token header is repeated"));
+                    return Err(Error::new(
+                        ErrorKind::MultipleCredentials,
+                        "the token header is repeated",
+                    ));
                 }
-                let value = value.to_str().map_err(|_| malformed("the token header is not visible ASCII"))?;
+                let value = value
+                    .to_str()
+                    .map_err(|_| malformed("the token header is not visible ASCII"))?;
                 add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
             }
         }
         if let Some(name) = &self.cookie {
             for header in headers.get_all(COOKIE) {
-                let Ok(header) = header.to_str() else { continue };
+                let Ok(header) = header.to_str() else {
+                    continue;
+                };
                 for pair in header.split(';') {
-                    let Some((key, value)) = pair.trim().split_once('=') else { continue };
+                    let Some((key, value)) = pair.trim().split_once('=') else {
+                        continue;
+                    };
                     if key == &**name {
-                        let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+                        let value = value
+                            .strip_prefix('"')
+                            .and_then(|v| v.strip_suffix('"'))
+                            .unwrap_or(value);
                         add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
                     }
                 }
@@ -150,7 +175,7 @@ impl TokenSources {
         }
         if let (Some(name), Some(query)) = (&self.query, query) {
             for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-                if key == &**name {
+                if key == **name {
                     checked_token(&value)?;
                     add(BearerToken(Cow::Owned(value.into_owned())))?;
                 }
@@ -180,16 +205,28 @@ fn parse_bearer(value: &str) -> Result<Option<&str>, Error> {
 fn checked_token(token: &str) -> Result<&str, Error> {
     let body = token.trim_end_matches('=');
     let ok = !body.is_empty()
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
-    if ok { Ok(token) } else { Err(malformed("the token is not RFC 6750 b64token characters")) }
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        });
+    if ok {
+        Ok(token)
+    } else {
+        Err(malformed("the token is not RFC 6750 b64token characters"))
+    }
 }
 
 fn valid_name(name: String) -> Result<Box<str>, ConfigError> {
-    let ok = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~!$&'*+^`|".contains(&b));
+    let ok = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~!$&'*+^`|".contains(&b));
     if ok {
         Ok(name.into_boxed_str())
     } else {
-        Err(ConfigError::new(ConfigErrorKind::InvalidSetting, "a token source name must be a non-empty token"))
+        Err(ConfigError::new(
+            ConfigErrorKind::InvalidSetting,
+            "a token source name must be a non-empty token",
+        ))
     }
 }
 
@@ -200,12 +237,19 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
-            map.append(HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
         }
         map
     }
 
-    fn kind(sources: &TokenSources, h: &[(&str, &str)], q: Option<&str>) -> Result<Option<String>, ErrorKind> {
+    fn kind(
+        sources: &TokenSources,
+        h: &[(&str, &str)],
+        q: Option<&str>,
+    ) -> Result<Option<String>, ErrorKind> {
         sources
             .extract(&headers(h), q)
             .map(|t| t.map(|t| t.as_str().to_owned()))
@@ -216,36 +260,97 @@ mod tests {
     fn bearer_scheme_is_case_insensitive_with_one_space() {
         let s = TokenSources::default();
         for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
-            assert_eq!(kind(&s, &[("authorization", &format!("{scheme} a.b.c"))], None), Ok(Some("a.b.c".into())));
+            assert_eq!(
+                kind(&s, &[("authorization", &format!("{scheme} a.b.c"))], None),
+                Ok(Some("a.b.c".into()))
+            );
         }
-        assert_eq!(kind(&s, &[("authorization", "Bearer  a.b.c")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer a.b.c ")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer ")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer a,b")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer ==")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[("authorization", "Bearer ab==")], None), Ok(Some("ab==".into())));
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer  a.b.c")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer a.b.c ")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer ")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer a,b")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer ==")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearer ab==")], None),
+            Ok(Some("ab==".into()))
+        );
     }
 
     #[test]
     fn other_schemes_and_no_header_are_no_credentials() {
         let s = TokenSources::default();
-        assert_eq!(kind(&s, &[("authorization", "Basic dXNlcjpwYXNz")], None), Ok(None));
-        assert_eq!(kind(&s, &[("authorization", "Bearerx a.b.c")], None), Ok(None));
-        assert_eq!(kind(&s, &[], Some("access_token=a.b.c")), Ok(None), "query is opt-in");
-        assert_eq!(kind(&s, &[("cookie", "access_token=a.b.c")], None), Ok(None), "cookie is opt-in");
+        assert_eq!(
+            kind(&s, &[("authorization", "Basic dXNlcjpwYXNz")], None),
+            Ok(None)
+        );
+        assert_eq!(
+            kind(&s, &[("authorization", "Bearerx a.b.c")], None),
+            Ok(None)
+        );
+        assert_eq!(
+            kind(&s, &[], Some("access_token=a.b.c")),
+            Ok(None),
+            "query is opt-in"
+        );
+        assert_eq!(
+            kind(&s, &[("cookie", "access_token=a.b.c")], None),
+            Ok(None),
+            "cookie is opt-in"
+        );
     }
 
     #[test]
     fn two_credentials_are_refused() {
-        let s = TokenSources::default().query("access_token").unwrap().cookie("at").unwrap();
-        let two = [("authorization", "Bearer a.b.c"), ("authorization", "Bearer d.e.f")];
+        let s = TokenSources::default()
+            .query("access_token")
+            .unwrap()
+            .cookie("at")
+            .unwrap();
+        let two = [
+            ("authorization", "Bearer a.b.c"),
+            ("authorization", "Bearer d.e.f"),
+        ];
         assert_eq!(kind(&s, &two, None), Err(ErrorKind::MultipleCredentials));
         let header_and_query = [("authorization", "Bearer a.b.c")];
-        assert_eq!(kind(&s, &header_and_query, Some("access_token=a.b.c")), Err(ErrorKind::MultipleCredentials));
-        assert_eq!(kind(&s, &[], Some("access_token=a.b.c&access_token=x.y.z")), Err(ErrorKind::MultipleCredentials));
-        assert_eq!(kind(&s, &[("cookie", "at=a.b.c; at=d.e.f")], None), Err(ErrorKind::MultipleCredentials));
-        assert_eq!(kind(&s, &[("authorization", "Bearer a.b.c"), ("cookie", "at=a.b.c")], None), Err(ErrorKind::MultipleCredentials));
+        assert_eq!(
+            kind(&s, &header_and_query, Some("access_token=a.b.c")),
+            Err(ErrorKind::MultipleCredentials)
+        );
+        assert_eq!(
+            kind(&s, &[], Some("access_token=a.b.c&access_token=x.y.z")),
+            Err(ErrorKind::MultipleCredentials)
+        );
+        assert_eq!(
+            kind(&s, &[("cookie", "at=a.b.c; at=d.e.f")], None),
+            Err(ErrorKind::MultipleCredentials)
+        );
+        assert_eq!(
+            kind(
+                &s,
+                &[("authorization", "Bearer a.b.c"), ("cookie", "at=a.b.c")],
+                None
+            ),
+            Err(ErrorKind::MultipleCredentials)
+        );
     }
 
     #[test]
@@ -256,13 +361,34 @@ mod tests {
             .cookie("at")
             .unwrap()
             .header(HeaderName::from_static("x-token"));
-        assert_eq!(kind(&s, &[], Some("x=1&access_token=a.b%2Ec")), Ok(Some("a.b.c".into())));
-        assert_eq!(kind(&s, &[("cookie", "theme=dark; at=\"a.b.c\"")], None), Ok(Some("a.b.c".into())));
-        assert_eq!(kind(&s, &[("x-token", "a.b.c")], None), Ok(Some("a.b.c".into())));
-        assert_eq!(kind(&s, &[("x-token", "a b")], None), Err(ErrorKind::MalformedRequest));
-        assert_eq!(kind(&s, &[], Some("access_token=a%20b")), Err(ErrorKind::MalformedRequest));
-        let only_cookie = TokenSources::default().without_authorization_header().cookie("at").unwrap();
-        assert_eq!(kind(&only_cookie, &[("authorization", "Bearer a.b.c")], None), Ok(None));
+        assert_eq!(
+            kind(&s, &[], Some("x=1&access_token=a.b%2Ec")),
+            Ok(Some("a.b.c".into()))
+        );
+        assert_eq!(
+            kind(&s, &[("cookie", "theme=dark; at=\"a.b.c\"")], None),
+            Ok(Some("a.b.c".into()))
+        );
+        assert_eq!(
+            kind(&s, &[("x-token", "a.b.c")], None),
+            Ok(Some("a.b.c".into()))
+        );
+        assert_eq!(
+            kind(&s, &[("x-token", "a b")], None),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            kind(&s, &[], Some("access_token=a%20b")),
+            Err(ErrorKind::MalformedRequest)
+        );
+        let only_cookie = TokenSources::default()
+            .without_authorization_header()
+            .cookie("at")
+            .unwrap();
+        assert_eq!(
+            kind(&only_cookie, &[("authorization", "Bearer a.b.c")], None),
+            Ok(None)
+        );
     }
 
     #[test]

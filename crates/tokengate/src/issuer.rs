@@ -168,8 +168,12 @@ impl Issuer {
     }
 
     /// Claims that must be present (by top-level name) in every token of this issuer.
-    pub fn require_claims<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Issuer {
-        self.required_claims.extend(names.into_iter().map(Into::into));
+    pub fn require_claims<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        names: I,
+    ) -> Issuer {
+        self.required_claims
+            .extend(names.into_iter().map(Into::into));
         self
     }
 
@@ -179,7 +183,10 @@ impl Issuer {
             None => Algorithm::ASYMMETRIC.into_iter().collect(),
         };
         if set.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::NoAlgorithm, "an issuer needs at least one algorithm"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::NoAlgorithm,
+                "an issuer needs at least one algorithm",
+            ));
         }
         let symmetric = set.iter().filter(|a| a.is_symmetric()).count();
         if symmetric != 0 && symmetric != set.iter().count() {

@@ -55,6 +55,8 @@ fn fingerprint(name: &str) -> u64 {
 }
 
 impl<'de> Seen<'de> {
+    // The `Cow` is stored as given: borrowed from the input, or owned when it had escapes.
+    #[allow(clippy::ptr_arg)]
     fn insert<E: de::Error>(&mut self, name: &Cow<'de, str>) -> Result<(), E> {
         let print = fingerprint(name);
         if self.0.iter().any(|(p, seen)| *p == print && seen == name) {
@@ -190,7 +192,11 @@ impl<'de> Visitor<'de> for LooseVisitor {
                 _ => all_strings = false,
             }
         }
-        Ok(if all_strings { Loose::Strings(strings) } else { Loose::Other })
+        Ok(if all_strings {
+            Loose::Strings(strings)
+        } else {
+            Loose::Other
+        })
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         CheckedVisitor.visit_map(map)?;
@@ -240,7 +246,10 @@ impl<'de> Visitor<'de> for AtPath<'_> {
         Ok(None)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let (head, rest) = self.0.split_first().expect("AtPath visits only with a non-empty path");
+        let (head, rest) = self
+            .0
+            .split_first()
+            .expect("AtPath visits only with a non-empty path");
         let mut seen = Seen::default();
         let mut found = None;
         while let Some(Name(name)) = map.next_key()? {
@@ -417,7 +426,11 @@ impl<'de> ClaimsView<'de> {
             return if rest.is_empty() { value.clone() } else { None };
         }
         if rest.is_empty() {
-            return self.values.iter().find(|(n, _)| n == head.as_str()).map(|(_, v)| v.clone());
+            return self
+                .values
+                .iter()
+                .find(|(n, _)| n == head.as_str())
+                .map(|(_, v)| v.clone());
         }
         let (_, raw) = self.raws.iter().find(|(n, _)| n == head.as_str())?;
         let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -449,8 +462,15 @@ fn parse_payload_in<'de, T: de::Deserialize<'de>>(
 ) -> Result<(ClaimsView<'de>, T), (bool, serde_json::Error)> {
     let mut view = ClaimsView::default();
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(Tee { de: &mut de, raw, view: &mut view, wanted });
-    let value = value.and_then(|v| de.end().map(|()| v)).map_err(|e| (view.needs_raw, e))?;
+    let value = T::deserialize(Tee {
+        de: &mut de,
+        raw,
+        view: &mut view,
+        wanted,
+    });
+    let value = value
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| (view.needs_raw, e))?;
     Ok((view, value))
 }
 
@@ -475,7 +495,12 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Tee<'_, '_, 'de, D> {
     type Error = D::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        self.de.deserialize_map(TeeVisitor { inner: visitor, raw: self.raw, view: self.view, wanted: self.wanted })
+        self.de.deserialize_map(TeeVisitor {
+            inner: visitor,
+            raw: self.raw,
+            view: self.view,
+            wanted: self.wanted,
+        })
     }
 
     serde::forward_to_deserialize_any! {
@@ -527,8 +552,13 @@ struct TeeMap<'a, 'w, 'de, A> {
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
     type Error = A::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let Some(Name(name)) = self.map.next_key()? else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.map.next_key()? else {
+            return Ok(None);
+        };
         self.seen.insert(&name)?;
         self.current = if let Some(claim) = Claim::from_name(&name) {
             Current::Registered(claim)
@@ -537,7 +567,8 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for TeeMap<'_, '_, 'de, A> {
         } else {
             Current::Other
         };
-        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData)).map(Some)
+        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData))
+            .map(Some)
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
@@ -577,7 +608,10 @@ impl<'de, A: MapAccess<'de>> TeeMap<'_, '_, 'de, A> {
     /// Reads the next value once as [`Loose`] and replays it to `seed`. Values `Loose` cannot
     /// replay exactly (null, objects, mixed arrays) stop the fast mode; raw mode reads them
     /// twice instead.
-    fn read_value<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<(Loose<'de>, S::Value), A::Error> {
+    fn read_value<S: DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<(Loose<'de>, S::Value), A::Error> {
         if self.raw {
             let raw: &'de RawValue = self.map.next_value()?;
             let loose: Loose<'de> = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
@@ -611,7 +645,11 @@ impl<'de, E: de::Error> Deserializer<'de> for LooseDeserializer<'_, 'de, E> {
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
         visitor.visit_some(self)
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, E> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
         visitor.visit_newtype_struct(self)
     }
     fn deserialize_enum<V: Visitor<'de>>(
@@ -655,8 +693,14 @@ struct StringsSeq<'a, 'de, E>(std::slice::Iter<'a, Cow<'de, str>>, PhantomData<E
 
 impl<'de, E: de::Error> SeqAccess<'de> for StringsSeq<'_, 'de, E> {
     type Error = E;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, E> {
-        self.0.next().map(|s| seed.deserialize(StrDeserializer::<E>(s, PhantomData))).transpose()
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, E> {
+        self.0
+            .next()
+            .map(|s| seed.deserialize(StrDeserializer::<E>(s, PhantomData)))
+            .transpose()
     }
     fn size_hint(&self) -> Option<usize> {
         Some(self.0.len())
@@ -664,7 +708,10 @@ impl<'de, E: de::Error> SeqAccess<'de> for StringsSeq<'_, 'de, E> {
 }
 
 /// Hands a captured raw value to the caller's seed, still strictly.
-fn from_raw<'de, S: DeserializeSeed<'de>, E: de::Error>(raw: &'de RawValue, seed: S) -> Result<S::Value, E> {
+fn from_raw<'de, S: DeserializeSeed<'de>, E: de::Error>(
+    raw: &'de RawValue,
+    seed: S,
+) -> Result<S::Value, E> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
     seed.deserialize(Strict(&mut de)).map_err(de::Error::custom)
 }
@@ -713,11 +760,29 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
     type Error = D::Error;
 
     strict_forward!(
-        deserialize_any, deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32,
-        deserialize_i64, deserialize_i128, deserialize_u8, deserialize_u16, deserialize_u32,
-        deserialize_u64, deserialize_u128, deserialize_f32, deserialize_f64, deserialize_char,
-        deserialize_str, deserialize_string, deserialize_bytes, deserialize_byte_buf,
-        deserialize_option, deserialize_unit, deserialize_seq, deserialize_map,
+        deserialize_any,
+        deserialize_bool,
+        deserialize_i8,
+        deserialize_i16,
+        deserialize_i32,
+        deserialize_i64,
+        deserialize_i128,
+        deserialize_u8,
+        deserialize_u16,
+        deserialize_u32,
+        deserialize_u64,
+        deserialize_u128,
+        deserialize_f32,
+        deserialize_f64,
+        deserialize_char,
+        deserialize_str,
+        deserialize_string,
+        deserialize_bytes,
+        deserialize_byte_buf,
+        deserialize_option,
+        deserialize_unit,
+        deserialize_seq,
+        deserialize_map,
         deserialize_identifier
     );
 
@@ -725,13 +790,26 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         <Checked as de::Deserialize<'de>>::deserialize(self.0)?;
         visitor.visit_unit()
     }
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.0.deserialize_unit_struct(name, StrictVisitor(visitor))
     }
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, name: &'static str, visitor: V) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_newtype_struct(name, StrictVisitor(visitor))
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0
+            .deserialize_newtype_struct(name, StrictVisitor(visitor))
     }
-    fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, Self::Error> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
         self.0.deserialize_tuple(len, StrictVisitor(visitor))
     }
     fn deserialize_tuple_struct<V: Visitor<'de>>(
@@ -740,7 +818,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         len: usize,
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_tuple_struct(name, len, StrictVisitor(visitor))
+        self.0
+            .deserialize_tuple_struct(name, len, StrictVisitor(visitor))
     }
     fn deserialize_struct<V: Visitor<'de>>(
         self,
@@ -748,7 +827,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_struct(name, fields, StrictVisitor(visitor))
+        self.0
+            .deserialize_struct(name, fields, StrictVisitor(visitor))
     }
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -756,7 +836,8 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for Strict<D> {
         variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.deserialize_enum(name, variants, StrictVisitor(visitor))
+        self.0
+            .deserialize_enum(name, variants, StrictVisitor(visitor))
     }
     fn is_human_readable(&self) -> bool {
         self.0.is_human_readable()
@@ -779,11 +860,26 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
         self.0.expecting(f)
     }
     visit_forward!(
-        visit_bool(bool), visit_i8(i8), visit_i16(i16), visit_i32(i32), visit_i64(i64),
-        visit_i128(i128), visit_u8(u8), visit_u16(u16), visit_u32(u32), visit_u64(u64),
-        visit_u128(u128), visit_f32(f32), visit_f64(f64), visit_char(char), visit_str(&str),
-        visit_borrowed_str(&'de str), visit_string(String), visit_bytes(&[u8]),
-        visit_borrowed_bytes(&'de [u8]), visit_byte_buf(Vec<u8>)
+        visit_bool(bool),
+        visit_i8(i8),
+        visit_i16(i16),
+        visit_i32(i32),
+        visit_i64(i64),
+        visit_i128(i128),
+        visit_u8(u8),
+        visit_u16(u16),
+        visit_u32(u32),
+        visit_u64(u64),
+        visit_u128(u128),
+        visit_f32(f32),
+        visit_f64(f64),
+        visit_char(char),
+        visit_str(&str),
+        visit_borrowed_str(&'de str),
+        visit_string(String),
+        visit_bytes(&[u8]),
+        visit_borrowed_bytes(&'de [u8]),
+        visit_byte_buf(Vec<u8>)
     );
     fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
         self.0.visit_none()
@@ -801,7 +897,10 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for StrictVisitor<V> {
         self.0.visit_seq(StrictSeq(seq))
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        self.0.visit_map(StrictMap { map, seen: Seen::default() })
+        self.0.visit_map(StrictMap {
+            map,
+            seen: Seen::default(),
+        })
     }
     fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
         self.0.visit_enum(StrictEnum(data))
@@ -812,7 +911,10 @@ struct StrictSeq<A>(A);
 
 impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for StrictSeq<A> {
     type Error = A::Error;
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, A::Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, A::Error> {
         self.0.next_element_seed(StrictSeed(seed))
     }
     fn size_hint(&self) -> Option<usize> {
@@ -827,10 +929,16 @@ struct StrictMap<'de, A> {
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for StrictMap<'de, A> {
     type Error = A::Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, A::Error> {
-        let Some(Name(name)) = self.map.next_key()? else { return Ok(None) };
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let Some(Name(name)) = self.map.next_key()? else {
+            return Ok(None);
+        };
         self.seen.insert(&name)?;
-        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData)).map(Some)
+        seed.deserialize(NameDeserializer::<A::Error>(name, PhantomData))
+            .map(Some)
     }
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
         self.map.next_value_seed(StrictSeed(seed))
@@ -845,7 +953,10 @@ struct StrictEnum<A>(A);
 impl<'de, A: de::EnumAccess<'de>> de::EnumAccess<'de> for StrictEnum<A> {
     type Error = A::Error;
     type Variant = StrictVariant<A::Variant>;
-    fn variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<(S::Value, Self::Variant), A::Error> {
+    fn variant_seed<S: DeserializeSeed<'de>>(
+        self,
+        seed: S,
+    ) -> Result<(S::Value, Self::Variant), A::Error> {
         let (value, variant) = self.0.variant_seed(seed)?;
         Ok((value, StrictVariant(variant)))
     }
@@ -888,7 +999,10 @@ mod tests {
         assert!(!is_strict_json(br#"{"a":1,"a":1}"#));
         assert!(!is_strict_json(br#"{"a":{"c":1,"c":2}}"#));
         assert!(!is_strict_json(br#"{"a":[{"c":1,"c":2}]}"#));
-        assert!(!is_strict_json(br#"{"alg":1,"\u0061lg":2}"#), "escaped spelling is the same name");
+        assert!(
+            !is_strict_json(br#"{"alg":1,"\u0061lg":2}"#),
+            "escaped spelling is the same name"
+        );
     }
 
     #[test]
@@ -903,7 +1017,10 @@ mod tests {
 
     #[test]
     fn claims_view_is_loose_and_keeps_wanted_members() {
-        let wanted = vec![("realm_access".into(), Want::Raw), ("tenant".into(), Want::Presence)];
+        let wanted = vec![
+            ("realm_access".into(), Want::Raw),
+            ("tenant".into(), Want::Presence),
+        ];
         let bytes = br#"{"exp":"1","aud":["a","b"],"iss":["x"],"realm_access":{"roles":["r1","r2"]},"tenant":7}"#;
         let view = parse_view(bytes, &wanted).unwrap();
         assert_eq!(view.exp, Some(Loose::Str("1".into())));
@@ -911,7 +1028,10 @@ mod tests {
         assert_eq!(view.iss, Some(Loose::Strings(vec!["x".into()])));
         assert!(view.has("tenant") && view.has("exp") && !view.has("sub"));
         let path = ["realm_access".to_owned(), "roles".to_owned()];
-        assert_eq!(view.at_path(&path), Some(Loose::Strings(vec!["r1".into(), "r2".into()])));
+        assert_eq!(
+            view.at_path(&path),
+            Some(Loose::Strings(vec!["r1".into(), "r2".into()]))
+        );
         assert_eq!(view.at_path(&["tenant".to_owned(), "x".to_owned()]), None);
     }
 
@@ -921,7 +1041,10 @@ mod tests {
         let bytes = br#"{"realm_access":{"roles":["a"],"roles":["admin"]}}"#;
         assert!(parse_view(bytes, &wanted).is_err());
         assert!(parse_view(br#"{"x":{"y":1,"y":2}}"#, &[]).is_err());
-        assert!(parse_view(br#"{"a":1} {"b":2}"#, &[]).is_err(), "trailing data");
+        assert!(
+            parse_view(br#"{"a":1} {"b":2}"#, &[]).is_err(),
+            "trailing data"
+        );
         assert!(parse_view(br#"[1]"#, &[]).is_err(), "not an object");
     }
 
@@ -938,7 +1061,10 @@ mod tests {
         let (view, mine) = parse_payload::<Mine>(bytes, &wanted).unwrap();
         assert_eq!(mine.sub, "a");
         assert_eq!(view.exp, Some(Loose::Num(Number::U(5))));
-        assert_eq!(view.at_path(&["roles".to_owned()]), Some(Loose::Strings(vec!["r".into()])));
+        assert_eq!(
+            view.at_path(&["roles".to_owned()]),
+            Some(Loose::Strings(vec!["r".into()]))
+        );
         for dup in [
             &br#"{"sub":"a","exp":5,"nested":{"k":1,"k":2}}"#[..],
             br#"{"sub":"a","exp":5,"nested":{},"other":{"z":1,"z":2}}"#,

@@ -32,29 +32,57 @@ pub(crate) struct Segments<'t> {
 /// Splits a compact JWS into its segments.
 pub(crate) fn split(token: &str) -> Result<Segments<'_>, Error> {
     if token.starts_with('{') {
-        return Err(Error::new(ErrorKind::UnsupportedToken, "JWS JSON serialization is not supported"));
+        return Err(Error::new(
+            ErrorKind::UnsupportedToken,
+            "JWS JSON serialization is not supported",
+        ));
     }
     let mut dots = memchr::memchr_iter(b'.', token.as_bytes());
-    let (first, second) = match (dots.next(), dots.next(), dots.next(), dots.next(), dots.next()) {
+    let (first, second) = match (
+        dots.next(),
+        dots.next(),
+        dots.next(),
+        dots.next(),
+        dots.next(),
+    ) {
         (Some(first), Some(second), None, _, _) => (first, second),
         (Some(_), Some(_), Some(_), Some(_), None) => {
-            return Err(Error::new(ErrorKind::UnsupportedToken, "encrypted tokens (JWE) are not supported"));
+            return Err(Error::new(
+                ErrorKind::UnsupportedToken,
+                "encrypted tokens (JWE) are not supported",
+            ));
         }
-        _ => return Err(Error::new(ErrorKind::MalformedToken, "a compact JWS has exactly three segments")),
+        _ => {
+            return Err(Error::new(
+                ErrorKind::MalformedToken,
+                "a compact JWS has exactly three segments",
+            ));
+        }
     };
     let (signing_input, signature) = (&token[..second], &token[second + 1..]);
     let (header, payload) = (&token[..first], &token[first + 1..second]);
     if header.is_empty() || payload.is_empty() {
-        return Err(Error::new(ErrorKind::MalformedToken, "empty header or payload segment"));
+        return Err(Error::new(
+            ErrorKind::MalformedToken,
+            "empty header or payload segment",
+        ));
     }
-    Ok(Segments { signing_input, header, payload, signature })
+    Ok(Segments {
+        signing_input,
+        header,
+        payload,
+        signature,
+    })
 }
 
 /// Decodes one base64url segment, appending to `buf`.
 pub(crate) fn decode_into(segment: &str, buf: &mut Vec<u8>) -> Result<(), Error> {
-    BASE64URL
-        .decode_vec(segment, buf)
-        .map_err(|_| Error::new(ErrorKind::MalformedToken, "a segment is not canonical unpadded base64url"))
+    BASE64URL.decode_vec(segment, buf).map_err(|_| {
+        Error::new(
+            ErrorKind::MalformedToken,
+            "a segment is not canonical unpadded base64url",
+        )
+    })
 }
 
 /// The protected header members tokengate acts on.
@@ -68,20 +96,42 @@ pub(crate) struct Header<'a> {
 /// Parses and checks the decoded protected header.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, Error> {
     let view: HeaderView<'_> = serde_json::from_slice(bytes).map_err(|_| {
-        Error::new(ErrorKind::MalformedToken, "the header is not a JSON object without duplicate members")
+        Error::new(
+            ErrorKind::MalformedToken,
+            "the header is not a JSON object without duplicate members",
+        )
     })?;
     if view.crit {
-        return Err(Error::new(ErrorKind::UnsupportedToken, "header member crit is not supported"));
+        return Err(Error::new(
+            ErrorKind::UnsupportedToken,
+            "header member crit is not supported",
+        ));
     }
     if view.b64 {
-        return Err(Error::new(ErrorKind::UnsupportedToken, "header member b64 is not supported"));
+        return Err(Error::new(
+            ErrorKind::UnsupportedToken,
+            "header member b64 is not supported",
+        ));
     }
     let alg = match view.alg {
         Some(Loose::Str(name)) => Algorithm::from_name(&name).ok_or_else(|| {
-            Error::new(ErrorKind::DisallowedAlgorithm, "alg is none or not a supported algorithm")
+            Error::new(
+                ErrorKind::DisallowedAlgorithm,
+                "alg is none or not a supported algorithm",
+            )
         })?,
-        Some(_) => return Err(Error::new(ErrorKind::DisallowedAlgorithm, "alg is not a string")),
-        None => return Err(Error::new(ErrorKind::DisallowedAlgorithm, "the header has no alg")),
+        Some(_) => {
+            return Err(Error::new(
+                ErrorKind::DisallowedAlgorithm,
+                "alg is not a string",
+            ));
+        }
+        None => {
+            return Err(Error::new(
+                ErrorKind::DisallowedAlgorithm,
+                "the header has no alg",
+            ));
+        }
     };
     let kid = match view.kid {
         None => None,
@@ -116,10 +166,16 @@ mod tests {
     #[test]
     fn segment_rules() {
         assert!(split("a.b.c").is_ok());
-        assert!(split("a.b.").is_ok(), "an empty signature is refused later, as a bad signature");
+        assert!(
+            split("a.b.").is_ok(),
+            "an empty signature is refused later, as a bad signature"
+        );
         let kind = |t: &str| split(t).err().map(|e| e.kind());
         assert_eq!(kind("a.b.c.d.e"), Some(ErrorKind::UnsupportedToken));
-        assert_eq!(kind(r#"{"payload":"x","signatures":[]}"#), Some(ErrorKind::UnsupportedToken));
+        assert_eq!(
+            kind(r#"{"payload":"x","signatures":[]}"#),
+            Some(ErrorKind::UnsupportedToken)
+        );
         for bad in ["", "abc", "a.b", "a.b.c.d", "a.b.c.d.e.f", ".b.c", "a..c"] {
             assert_eq!(kind(bad), Some(ErrorKind::MalformedToken), "{bad:?}");
         }
@@ -136,7 +192,14 @@ mod tests {
 
     #[test]
     fn typ_rules() {
-        for ok in [None, Some("JWT"), Some("jwt"), Some("at+jwt"), Some("AT+JWT"), Some("application/at+jwt")] {
+        for ok in [
+            None,
+            Some("JWT"),
+            Some("jwt"),
+            Some("at+jwt"),
+            Some("AT+JWT"),
+            Some("application/at+jwt"),
+        ] {
             assert!(typ_allowed(ok, false), "{ok:?}");
         }
         for bad in [Some("dpop+jwt"), Some(""), Some("JOSE"), Some("at+jwt ")] {

@@ -45,7 +45,7 @@ pub enum KeyType {
 
 #[derive(Clone)]
 enum Primitive {
-    Hmac(hmac::Key),
+    Hmac(Box<hmac::Key>),
     Public(ParsedPublicKey),
 }
 
@@ -106,17 +106,21 @@ impl VerifyingKey {
         }
         let mut primitives = vec![(
             Algorithm::HS256,
-            Primitive::Hmac(hmac::Key::new(hmac::HMAC_SHA256, secret)),
+            Primitive::Hmac(Box::new(hmac::Key::new(hmac::HMAC_SHA256, secret))),
         )];
         if secret.len() >= 48 {
             let key = hmac::Key::new(hmac::HMAC_SHA384, secret);
-            primitives.push((Algorithm::HS384, Primitive::Hmac(key)));
+            primitives.push((Algorithm::HS384, Primitive::Hmac(Box::new(key))));
         }
         if secret.len() >= 64 {
             let key = hmac::Key::new(hmac::HMAC_SHA512, secret);
-            primitives.push((Algorithm::HS512, Primitive::Hmac(key)));
+            primitives.push((Algorithm::HS512, Primitive::Hmac(Box::new(key))));
         }
-        Ok(VerifyingKey { kid: None, key_type: KeyType::Hmac, primitives })
+        Ok(VerifyingKey {
+            kid: None,
+            key_type: KeyType::Hmac,
+            primitives,
+        })
     }
 
     /// A public key from PEM: `PUBLIC KEY` (SubjectPublicKeyInfo) for RSA, P-256, P-384, P-521
@@ -130,9 +134,15 @@ impl VerifyingKey {
         match pem.tag() {
             "PUBLIC KEY" => VerifyingKey::from_spki(pem.contents()),
             "RSA PUBLIC KEY" => VerifyingKey::rsa_from_pkcs1(pem.contents()),
-            tag if tag.contains("PRIVATE") => Err(invalid("a private key was given: give the public key")),
-            "CERTIFICATE" => Err(invalid("certificates are not supported: give the public key")),
-            _ => Err(invalid("unsupported PEM label: expected PUBLIC KEY or RSA PUBLIC KEY")),
+            tag if tag.contains("PRIVATE") => {
+                Err(invalid("a private key was given: give the public key"))
+            }
+            "CERTIFICATE" => Err(invalid(
+                "certificates are not supported: give the public key",
+            )),
+            _ => Err(invalid(
+                "unsupported PEM label: expected PUBLIC KEY or RSA PUBLIC KEY",
+            )),
         }
     }
 
@@ -164,19 +174,27 @@ impl VerifyingKey {
         allow_symmetric: bool,
     ) -> Result<VerifyingKey, ConfigError> {
         if !crate::json::is_strict_json(jwk) {
-            return Err(invalid("a JWK must be a JSON object without duplicate members"));
+            return Err(invalid(
+                "a JWK must be a JSON object without duplicate members",
+            ));
         }
         let jwk: JwkFields = serde_json::from_slice(jwk).map_err(|_| invalid("malformed JWK"))?;
         if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
             return Err(forbidden("the JWK's use is not sig"));
         }
-        if jwk.key_ops.as_ref().is_some_and(|ops| !ops.iter().any(|op| op == "verify")) {
+        if jwk
+            .key_ops
+            .as_ref()
+            .is_some_and(|ops| !ops.iter().any(|op| op == "verify"))
+        {
             return Err(forbidden("the JWK's key_ops do not include verify"));
         }
         let mut key = match jwk.kty.as_str() {
             "RSA" => {
                 if jwk.d.is_some() {
-                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                    return Err(invalid(
+                        "the JWK holds a private key: publish only the public part",
+                    ));
                 }
                 let n = b64_member(jwk.n.as_deref())?;
                 let e = b64_member(jwk.e.as_deref())?;
@@ -184,7 +202,9 @@ impl VerifyingKey {
             }
             "EC" => {
                 if jwk.d.is_some() {
-                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                    return Err(invalid(
+                        "the JWK holds a private key: publish only the public part",
+                    ));
                 }
                 let (key_type, len) = match jwk.crv.as_deref() {
                     Some("P-256") => (KeyType::EcP256, 32),
@@ -195,7 +215,9 @@ impl VerifyingKey {
                 let x = b64_member(jwk.x.as_deref())?;
                 let y = b64_member(jwk.y.as_deref())?;
                 if x.len() != len || y.len() != len {
-                    return Err(invalid("EC coordinates have the wrong length for the curve"));
+                    return Err(invalid(
+                        "EC coordinates have the wrong length for the curve",
+                    ));
                 }
                 let mut point = Vec::with_capacity(1 + 2 * len);
                 point.push(0x04);
@@ -205,7 +227,9 @@ impl VerifyingKey {
             }
             "OKP" => {
                 if jwk.d.is_some() {
-                    return Err(invalid("the JWK holds a private key: publish only the public part"));
+                    return Err(invalid(
+                        "the JWK holds a private key: publish only the public part",
+                    ));
                 }
                 if jwk.crv.as_deref() != Some("Ed25519") {
                     return Err(invalid("unsupported OKP curve"));
@@ -213,7 +237,11 @@ impl VerifyingKey {
                 VerifyingKey::ed25519(&b64_member(jwk.x.as_deref())?)?
             }
             "oct" if allow_symmetric => VerifyingKey::hmac(b64_member(jwk.k.as_deref())?)?,
-            "oct" => return Err(forbidden("symmetric keys are never taken from a remote key set")),
+            "oct" => {
+                return Err(forbidden(
+                    "symmetric keys are never taken from a remote key set",
+                ));
+            }
             _ => return Err(invalid("unsupported JWK kty")),
         };
         if let Some(alg) = jwk.alg.as_deref() {
@@ -260,9 +288,17 @@ impl VerifyingKey {
     }
 
     /// Verifies `signature` over `message` with `alg`.
-    pub(crate) fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+    pub(crate) fn verify(
+        &self,
+        alg: Algorithm,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), Error> {
         let Some((_, primitive)) = self.primitives.iter().find(|(a, _)| *a == alg) else {
-            return Err(Error::new(ErrorKind::DisallowedAlgorithm, "the key does not allow the algorithm"));
+            return Err(Error::new(
+                ErrorKind::DisallowedAlgorithm,
+                "the key does not allow the algorithm",
+            ));
         };
         let verified = match primitive {
             Primitive::Hmac(key) => hmac::verify(key, message, signature).is_ok(),
@@ -271,7 +307,10 @@ impl VerifyingKey {
         if verified {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::InvalidSignature, "the signature does not verify"))
+            Err(Error::new(
+                ErrorKind::InvalidSignature,
+                "the signature does not verify",
+            ))
         }
     }
 
@@ -305,7 +344,8 @@ impl VerifyingKey {
     }
 
     fn rsa_from_pkcs1(der: &[u8]) -> Result<VerifyingKey, ConfigError> {
-        let key = pkcs1::RsaPublicKey::from_der(der).map_err(|_| invalid("not an RSA public key"))?;
+        let key =
+            pkcs1::RsaPublicKey::from_der(der).map_err(|_| invalid("not an RSA public key"))?;
         VerifyingKey::rsa_from_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
     }
 
@@ -338,7 +378,11 @@ impl VerifyingKey {
                 .map_err(|_| invalid("the RSA public key was rejected"))?;
             primitives.push((alg, Primitive::Public(parsed)));
         }
-        Ok(VerifyingKey { kid: None, key_type: KeyType::Rsa, primitives })
+        Ok(VerifyingKey {
+            kid: None,
+            key_type: KeyType::Rsa,
+            primitives,
+        })
     }
 
     fn ec_from_point(key_type: KeyType, point: &[u8]) -> Result<VerifyingKey, ConfigError> {
@@ -349,12 +393,17 @@ impl VerifyingKey {
         };
         let parsed = ParsedPublicKey::new(verification_algorithm(alg), point)
             .map_err(|_| invalid("the EC point is not on the curve"))?;
-        Ok(VerifyingKey { kid: None, key_type, primitives: vec![(alg, Primitive::Public(parsed))] })
+        Ok(VerifyingKey {
+            kid: None,
+            key_type,
+            primitives: vec![(alg, Primitive::Public(parsed))],
+        })
     }
 
     fn ed25519(bytes: &[u8]) -> Result<VerifyingKey, ConfigError> {
-        let bytes: [u8; 32] =
-            bytes.try_into().map_err(|_| invalid("an Ed25519 public key has 32 bytes"))?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| invalid("an Ed25519 public key has 32 bytes"))?;
         let point = curve25519_dalek::edwards::CompressedEdwardsY(bytes)
             .decompress()
             .ok_or_else(|| invalid("the Ed25519 public key is not a curve point"))?;
@@ -406,7 +455,9 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 fn b64_member(value: Option<&str>) -> Result<Vec<u8>, ConfigError> {
     let value = value.ok_or_else(|| invalid("a JWK member the key type needs is missing"))?;
-    BASE64URL.decode(value).map_err(|_| invalid("a JWK member is not unpadded base64url"))
+    BASE64URL
+        .decode(value)
+        .map_err(|_| invalid("a JWK member is not unpadded base64url"))
 }
 
 /// Whether `secret` is really a public key: PEM, SubjectPublicKeyInfo / PKCS#1 DER, or a JWK.
@@ -467,7 +518,10 @@ impl KeySet {
                     return only_one(unnamed, alg, "no key has the token's kid");
                 }
                 named.find(|k| k.algorithms().contains(alg)).ok_or_else(|| {
-                    Error::new(ErrorKind::DisallowedAlgorithm, "the key does not allow the algorithm")
+                    Error::new(
+                        ErrorKind::DisallowedAlgorithm,
+                        "the key does not allow the algorithm",
+                    )
                 })
             }
             None => only_one(self.keys.iter(), alg, "no key fits the algorithm"),
@@ -507,10 +561,12 @@ pub(crate) fn parse_jwks(
         keys: Vec<&'a RawValue>,
     }
     if !crate::json::is_strict_json(json) {
-        return Err(invalid("a JWKS must be a JSON object without duplicate members"));
+        return Err(invalid(
+            "a JWKS must be a JSON object without duplicate members",
+        ));
     }
-    let jwks: Jwks<'_> =
-        serde_json::from_slice(json).map_err(|_| invalid("not a JWKS: expected {\"keys\": [...]}"))?;
+    let jwks: Jwks<'_> = serde_json::from_slice(json)
+        .map_err(|_| invalid("not a JWKS: expected {\"keys\": [...]}"))?;
     let mut keys = Vec::with_capacity(jwks.keys.len());
     let mut dropped = 0;
     for raw in jwks.keys {
@@ -531,18 +587,29 @@ mod tests {
 
     #[test]
     fn hmac_algorithms_follow_secret_length() {
-        assert_eq!(VerifyingKey::hmac([1u8; 31]).unwrap_err().kind(), ConfigErrorKind::WeakKey);
+        assert_eq!(
+            VerifyingKey::hmac([1u8; 31]).unwrap_err().kind(),
+            ConfigErrorKind::WeakKey
+        );
         let algs = |n: usize| VerifyingKey::hmac(vec![1u8; n]).unwrap().algorithms();
         assert_eq!(algs(32).iter().collect::<Vec<_>>(), [Algorithm::HS256]);
-        assert_eq!(algs(48).iter().collect::<Vec<_>>(), [Algorithm::HS256, Algorithm::HS384]);
+        assert_eq!(
+            algs(48).iter().collect::<Vec<_>>(),
+            [Algorithm::HS256, Algorithm::HS384]
+        );
         assert_eq!(algs(64).iter().count(), 3);
     }
 
     #[test]
     fn debug_shows_no_material() {
-        let key = VerifyingKey::hmac(b"0123456789abcdef0123456789abcdef-secret").unwrap().with_kid("k1");
+        let key = VerifyingKey::hmac(b"0123456789abcdef0123456789abcdef-secret")
+            .unwrap()
+            .with_kid("k1");
         let debug = format!("{key:?}");
-        assert!(!debug.contains("0123456789") && !debug.contains("k1"), "{debug}");
+        assert!(
+            !debug.contains("0123456789") && !debug.contains("k1"),
+            "{debug}"
+        );
         assert!(debug.contains("Hmac"));
     }
 
@@ -552,15 +619,24 @@ mod tests {
             VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a"),
             VerifyingKey::hmac([2u8; 32]).unwrap().with_kid("b"),
         ]);
-        assert_eq!(set.select(Some("a"), Algorithm::HS256).unwrap().kid(), Some("a"));
+        assert_eq!(
+            set.select(Some("a"), Algorithm::HS256).unwrap().kid(),
+            Some("a")
+        );
         for kid in ["A", "a ", "../a", "a\0", "", "a' OR '1'='1"] {
-            assert_eq!(set.select(Some(kid), Algorithm::HS256).unwrap_err().kind(), ErrorKind::UnknownKey);
+            assert_eq!(
+                set.select(Some(kid), Algorithm::HS256).unwrap_err().kind(),
+                ErrorKind::UnknownKey
+            );
         }
         assert_eq!(
             set.select(Some("a"), Algorithm::HS512).unwrap_err().kind(),
             ErrorKind::DisallowedAlgorithm
         );
-        assert_eq!(set.select(None, Algorithm::HS256).unwrap_err().kind(), ErrorKind::UnknownKey);
+        assert_eq!(
+            set.select(None, Algorithm::HS256).unwrap_err().kind(),
+            ErrorKind::UnknownKey
+        );
         let single = KeySet::new(vec![VerifyingKey::hmac([1u8; 32]).unwrap().with_kid("a")]);
         assert!(single.select(None, Algorithm::HS256).is_ok());
         // A key without kid serves any kid, but only when it is the one kid-less key that fits.
@@ -571,7 +647,10 @@ mod tests {
             VerifyingKey::hmac([2u8; 32]).unwrap(),
         ]);
         assert_eq!(
-            two_unnamed.select(Some("anything"), Algorithm::HS256).unwrap_err().kind(),
+            two_unnamed
+                .select(Some("anything"), Algorithm::HS256)
+                .unwrap_err()
+                .kind(),
             ErrorKind::UnknownKey
         );
         let mixed = KeySet::new(vec![

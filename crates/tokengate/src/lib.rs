@@ -60,4 +60,6 @@ pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::{BearerToken, TokenSources};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
-pub use verifier::{DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder};
+pub use verifier::{
+    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder,
+};

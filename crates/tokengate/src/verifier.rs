@@ -124,13 +124,22 @@ impl VerifierBuilder {
     /// the allowed algorithms, leeway over 300 s, an invalid realm or size cap.
     pub fn build(self) -> Result<Verifier, ConfigError> {
         if self.issuers.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::NoIssuer, "a verifier needs at least one issuer"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::NoIssuer,
+                "a verifier needs at least one issuer",
+            ));
         }
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::new(ConfigErrorKind::LeewayTooLarge, "the leeway may be at most 300 seconds"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::LeewayTooLarge,
+                "the leeway may be at most 300 seconds",
+            ));
         }
         if self.max_token_bytes < 64 {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidSetting, "max_token_bytes must be at least 64"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "max_token_bytes must be at least 64",
+            ));
         }
         let realm = match self.realm {
             Some(realm) => Realm::new(realm)?,
@@ -141,10 +150,20 @@ impl VerifierBuilder {
         for issuer in self.issuers {
             let state = IssuerState::load(issuer)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
-                return Err(ConfigError::new(ConfigErrorKind::DuplicateIssuer, "two issuers share one iss"));
+                return Err(ConfigError::new(
+                    ConfigErrorKind::DuplicateIssuer,
+                    "two issuers share one iss",
+                ));
             }
             let roles = state.roles_path.first().map(|head| {
-                (head.as_str(), if state.roles_path.len() == 1 { Want::Value } else { Want::Raw })
+                (
+                    head.as_str(),
+                    if state.roles_path.len() == 1 {
+                        Want::Value
+                    } else {
+                        Want::Raw
+                    },
+                )
             });
             let required = state.required.iter().map(|r| (&**r, Want::Presence));
             for (name, want) in roles.into_iter().chain(required) {
@@ -172,7 +191,10 @@ impl VerifierBuilder {
 impl IssuerState {
     fn load(issuer: Issuer) -> Result<IssuerState, ConfigError> {
         if issuer.iss.is_empty() {
-            return Err(ConfigError::new(ConfigErrorKind::InvalidSetting, "an issuer's iss cannot be empty"));
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "an issuer's iss cannot be empty",
+            ));
         }
         if issuer.audiences.is_empty() && !issuer.skip_audience {
             return Err(ConfigError::new(
@@ -184,14 +206,22 @@ impl IssuerState {
         let source = issuer.keys.clone().ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source")
         })?;
-        let keys: Vec<_> = source.load()?.into_iter().filter_map(|k| k.restricted_to(algorithms)).collect();
+        let keys: Vec<_> = source
+            .load()?
+            .into_iter()
+            .filter_map(|k| k.restricted_to(algorithms))
+            .collect();
         if keys.is_empty() {
             return Err(ConfigError::new(
                 ConfigErrorKind::NoKeys,
                 "none of the issuer's keys fits its allowed algorithms",
             ));
         }
-        let mut required: Vec<Box<str>> = issuer.required_claims.iter().map(|c| c.as_str().into()).collect();
+        let mut required: Vec<Box<str>> = issuer
+            .required_claims
+            .iter()
+            .map(|c| c.as_str().into())
+            .collect();
         if issuer.rfc9068 {
             required.extend(RFC9068_CLAIMS.iter().map(|c| Box::from(*c)));
         }
@@ -249,7 +279,10 @@ impl Verifier {
     ///
     /// # Errors
     /// As [`verify`](Verifier::verify).
-    pub fn verify_with_loaded_keys<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+    pub fn verify_with_loaded_keys<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<T>, Error> {
         let result = self.inner.verify(token);
         if let Err(error) = &result {
             tracing::debug!(
@@ -328,7 +361,10 @@ fn time_claim(value: Option<&Loose<'_>>, name: &'static str) -> Result<Option<f6
     }
 }
 
-fn string_claim<'a>(value: Option<&'a Loose<'_>>, detail: &'static str) -> Result<Option<&'a str>, Error> {
+fn string_claim<'a>(
+    value: Option<&'a Loose<'_>>,
+    detail: &'static str,
+) -> Result<Option<&'a str>, Error> {
     match value {
         None => Ok(None),
         Some(Loose::Str(s)) => Ok(Some(s)),
@@ -339,7 +375,10 @@ fn string_claim<'a>(value: Option<&'a Loose<'_>>, detail: &'static str) -> Resul
 impl Inner {
     fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
         if token.len() > self.max_token_bytes {
-            return Err(err(ErrorKind::TokenTooLarge, "the token is larger than the cap"));
+            return Err(err(
+                ErrorKind::TokenTooLarge,
+                "the token is larger than the cap",
+            ));
         }
         let segments = jws::split(token)?;
         let mut buf = Vec::with_capacity(token.len());
@@ -359,7 +398,10 @@ impl Inner {
             Ok((view, claims)) => (view, Some(claims)),
             Err(_) => {
                 let view = json::parse_view(payload, &self.wanted).map_err(|_| {
-                    err(ErrorKind::MalformedToken, "the payload is not a JSON object without duplicate members")
+                    err(
+                        ErrorKind::MalformedToken,
+                        "the payload is not a JSON object without duplicate members",
+                    )
                 })?;
                 (view, None)
             }
@@ -376,7 +418,10 @@ impl Inner {
             None => return Err(err(ErrorKind::MissingClaim, "iss is missing")),
         };
         if !issuer.algorithms.contains(header.alg) {
-            return Err(err(ErrorKind::DisallowedAlgorithm, "alg is not allowed for the issuer"));
+            return Err(err(
+                ErrorKind::DisallowedAlgorithm,
+                "alg is not allowed for the issuer",
+            ));
         }
         let keys = issuer.keys.load();
         let key = keys.select(header.kid.as_deref(), header.alg)?;
@@ -387,7 +432,10 @@ impl Inner {
 
         // The signature holds: now the claims.
         if !jws::typ_allowed(header.typ.as_deref(), issuer.rfc9068) {
-            return Err(err(ErrorKind::InvalidType, "typ is not an accepted access-token type"));
+            return Err(err(
+                ErrorKind::InvalidType,
+                "typ is not an accepted access-token type",
+            ));
         }
         let now = self.clock.now_unix() as f64;
         let leeway = self.leeway as f64;
@@ -412,10 +460,18 @@ impl Inner {
                 None => return Err(err(ErrorKind::MissingClaim, "aud is missing")),
                 Some(Loose::Str(aud)) => matches(aud),
                 Some(Loose::Strings(list)) => list.iter().any(|aud| matches(aud)),
-                Some(_) => return Err(err(ErrorKind::InvalidClaim, "aud is not a string or array of strings")),
+                Some(_) => {
+                    return Err(err(
+                        ErrorKind::InvalidClaim,
+                        "aud is not a string or array of strings",
+                    ));
+                }
             };
             if !ok {
-                return Err(err(ErrorKind::InvalidAudience, "aud names no accepted audience"));
+                return Err(err(
+                    ErrorKind::InvalidAudience,
+                    "aud names no accepted audience",
+                ));
             }
         }
         if issuer.required.iter().any(|name| !view.has(name)) {
@@ -433,7 +489,12 @@ impl Inner {
             None => {}
             Some(Loose::Str(scp)) => scopes.extend_delimited(scp),
             Some(Loose::Strings(list)) => list.iter().for_each(|s| scopes.push(s)),
-            Some(_) => return Err(err(ErrorKind::InvalidClaim, "scp is not a string or array of strings")),
+            Some(_) => {
+                return Err(err(
+                    ErrorKind::InvalidClaim,
+                    "scp is not a string or array of strings",
+                ));
+            }
         }
         let mut roles = Scopes::default();
         match view.at_path(&issuer.roles_path) {
@@ -442,9 +503,19 @@ impl Inner {
             _ => {}
         }
 
-        let claims =
-            claims.ok_or_else(|| err(ErrorKind::InvalidClaim, "the claims do not fit the requested type"))?;
-        Ok(Verified { claims, issuer: issuer.iss.clone(), subject, scopes, roles, expires_at: exp })
+        let claims = claims.ok_or_else(|| {
+            err(
+                ErrorKind::InvalidClaim,
+                "the claims do not fit the requested type",
+            )
+        })?;
+        Ok(Verified {
+            claims,
+            issuer: issuer.iss.clone(),
+            subject,
+            scopes,
+            roles,
+            expires_at: exp,
+        })
     }
 }
-

@@ -26,19 +26,28 @@ fn claims_deserialize_into_the_callers_type() {
     let key = key(Algorithm::ES256);
     let verifier = verifier_for(&key);
     let token = key.mint(&claims());
-    let verified = verifier.verify_with_loaded_keys::<MyClaims>(&token).unwrap();
+    let verified = verifier
+        .verify_with_loaded_keys::<MyClaims>(&token)
+        .unwrap();
     assert_eq!(verified.claims.sub, "alice");
     assert_eq!(verified.claims.email, "alice@example.com");
     assert_eq!(verified.claims.roles, ["reader"]);
     // Claims that do not fit the type: invalid_claim, not a panic or a 500.
-    let error = verifier.verify_with_loaded_keys::<MyClaims>(&key.mint(&claims_with(json!({"email": null})))).unwrap_err();
+    let error = verifier
+        .verify_with_loaded_keys::<MyClaims>(&key.mint(&claims_with(json!({"email": null}))))
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidClaim);
     assert_eq!(verifier.rejection(&error).status(), 401);
     // A forged token is a bad signature, whatever its claims look like: nothing about the
     // claims is reported before the signature holds.
     let forger = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
-    for forged in [forger.mint(&claims_with(json!({"email": null}))), forger.mint(&claims_with(json!({"exp": NOW - 9999})))] {
-        let error = verifier.verify_with_loaded_keys::<MyClaims>(&forged).unwrap_err();
+    for forged in [
+        forger.mint(&claims_with(json!({"email": null}))),
+        forger.mint(&claims_with(json!({"exp": NOW - 9999}))),
+    ] {
+        let error = verifier
+            .verify_with_loaded_keys::<MyClaims>(&forged)
+            .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidSignature);
     }
 }
@@ -47,7 +56,11 @@ fn claims_deserialize_into_the_callers_type() {
 fn standard_claims_carry_registered_and_extra_claims() {
     let key = key(Algorithm::HS256);
     let verifier = verifier_for(&key);
-    let verified = verify(&verifier, &key.mint(&claims_with(json!({"aud": ["x", AUD]})))).unwrap();
+    let verified = verify(
+        &verifier,
+        &key.mint(&claims_with(json!({"aud": ["x", AUD]}))),
+    )
+    .unwrap();
     let claims = &verified.claims;
     assert_eq!(claims.iss.as_deref(), Some(ISS));
     assert!(claims.aud.contains(AUD) && claims.aud.contains("x"));
@@ -64,15 +77,37 @@ fn scopes_merge_scope_string_and_scp_array_or_string() {
     let verifier = verifier_for(&key);
     let scopes_of = |changes| {
         let verified = verify(&verifier, &key.mint(&claims_with(changes))).unwrap();
-        verified.scopes().iter().map(str::to_owned).collect::<Vec<_>>()
+        verified
+            .scopes()
+            .iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
     };
     assert_eq!(scopes_of(json!({"scope": "a b  c"})), ["a", "b", "c"]);
-    assert_eq!(scopes_of(json!({"scope": null, "scp": ["okta.read", "okta.write"]})), ["okta.read", "okta.write"]);
-    assert_eq!(scopes_of(json!({"scope": null, "scp": "User.Read Mail.Send"})), ["User.Read", "Mail.Send"]);
-    assert_eq!(scopes_of(json!({"scope": "a b", "scp": ["b", "c"]})), ["a", "b", "c"]);
+    assert_eq!(
+        scopes_of(json!({"scope": null, "scp": ["okta.read", "okta.write"]})),
+        ["okta.read", "okta.write"]
+    );
+    assert_eq!(
+        scopes_of(json!({"scope": null, "scp": "User.Read Mail.Send"})),
+        ["User.Read", "Mail.Send"]
+    );
+    assert_eq!(
+        scopes_of(json!({"scope": "a b", "scp": ["b", "c"]})),
+        ["a", "b", "c"]
+    );
     assert!(scopes_of(json!({"scope": null})).is_empty());
-    for bad in [json!({"scope": ["a"]}), json!({"scope": 1}), json!({"scp": 1}), json!({"scp": [1]})] {
-        assert_invalid_token(&verifier, &key.mint(&claims_with(bad)), ErrorKind::InvalidClaim);
+    for bad in [
+        json!({"scope": ["a"]}),
+        json!({"scope": 1}),
+        json!({"scp": 1}),
+        json!({"scp": [1]}),
+    ] {
+        assert_invalid_token(
+            &verifier,
+            &key.mint(&claims_with(bad)),
+            ErrorKind::InvalidClaim,
+        );
     }
 }
 
@@ -80,10 +115,24 @@ fn scopes_merge_scope_string_and_scp_array_or_string() {
 fn requirements_use_exact_membership_and_render_403_with_scope() {
     let key = key(Algorithm::HS256);
     let verifier = verifier_for(&key);
-    let verified = verify(&verifier, &key.mint(&claims_with(json!({"scope": "messages:read profile"})))).unwrap();
-    assert!(verified.require(&Requirement::all(["messages:read"])).is_ok());
-    assert!(verified.require(&Requirement::any(["admin", "profile"])).is_ok());
-    let error = verified.require(&Requirement::all(["messages:write", "messages:read"])).unwrap_err();
+    let verified = verify(
+        &verifier,
+        &key.mint(&claims_with(json!({"scope": "messages:read profile"}))),
+    )
+    .unwrap();
+    assert!(
+        verified
+            .require(&Requirement::all(["messages:read"]))
+            .is_ok()
+    );
+    assert!(
+        verified
+            .require(&Requirement::any(["admin", "profile"]))
+            .is_ok()
+    );
+    let error = verified
+        .require(&Requirement::all(["messages:write", "messages:read"]))
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InsufficientScope);
     let rejection = verifier.rejection(&error);
     assert_eq!(rejection.status(), 403);
@@ -99,20 +148,49 @@ fn requirements_use_exact_membership_and_render_403_with_scope() {
 fn roles_come_from_a_configurable_claim_path() {
     let key = key(Algorithm::RS256);
     let keycloak = verifier_with(issuer_for(&key).roles_claim(["realm_access", "roles"]));
-    let token = key.mint(&claims_with(json!({"realm_access": {"roles": ["admin", "offline_access"]}, "roles": ["decoy"]})));
+    let token = key.mint(&claims_with(
+        json!({"realm_access": {"roles": ["admin", "offline_access"]}, "roles": ["decoy"]}),
+    ));
     let verified = verify(&keycloak, &token).unwrap();
-    assert_eq!(verified.roles().iter().collect::<Vec<_>>(), ["admin", "offline_access"]);
+    assert_eq!(
+        verified.roles().iter().collect::<Vec<_>>(),
+        ["admin", "offline_access"]
+    );
     assert!(verified.require(&Requirement::any_roles(["admin"])).is_ok());
-    assert!(verified.require(&Requirement::any_roles(["decoy"])).is_err());
+    assert!(
+        verified
+            .require(&Requirement::any_roles(["decoy"]))
+            .is_err()
+    );
 
     let auth0 = verifier_with(issuer_for(&key).roles_claim(["https://example.com/roles"]));
-    let token = key.mint(&claims_with(json!({"https://example.com/roles": ["editor"]})));
-    assert_eq!(verify(&auth0, &token).unwrap().roles().iter().collect::<Vec<_>>(), ["editor"]);
+    let token = key.mint(&claims_with(
+        json!({"https://example.com/roles": ["editor"]}),
+    ));
+    assert_eq!(
+        verify(&auth0, &token)
+            .unwrap()
+            .roles()
+            .iter()
+            .collect::<Vec<_>>(),
+        ["editor"]
+    );
 
     // Default path `roles`; missing or odd-typed role claims just mean no roles.
     let default = verifier_for(&key);
-    assert_eq!(verify(&default, &key.mint(&claims())).unwrap().roles().iter().collect::<Vec<_>>(), ["reader"]);
-    let verified = verify(&keycloak, &key.mint(&claims_with(json!({"realm_access": 5})))).unwrap();
+    assert_eq!(
+        verify(&default, &key.mint(&claims()))
+            .unwrap()
+            .roles()
+            .iter()
+            .collect::<Vec<_>>(),
+        ["reader"]
+    );
+    let verified = verify(
+        &keycloak,
+        &key.mint(&claims_with(json!({"realm_access": 5}))),
+    )
+    .unwrap();
     assert!(verified.roles().is_empty());
 }
 
@@ -122,8 +200,16 @@ fn required_claims_must_be_present() {
     let verifier = verifier_with(issuer_for(&key).require_claims(["sub", "tenant"]));
     assert!(verify(&verifier, &key.mint(&claims_with(json!({"tenant": "t1"})))).is_ok());
     assert_invalid_token(&verifier, &key.mint(&claims()), ErrorKind::MissingClaim);
-    assert_invalid_token(&verifier, &key.mint(&claims_with(json!({"tenant": "t1", "sub": null}))), ErrorKind::MissingClaim);
-    assert_invalid_token(&verifier, &key.mint(&claims_with(json!({"tenant": "t1", "sub": 5}))), ErrorKind::InvalidClaim);
+    assert_invalid_token(
+        &verifier,
+        &key.mint(&claims_with(json!({"tenant": "t1", "sub": null}))),
+        ErrorKind::MissingClaim,
+    );
+    assert_invalid_token(
+        &verifier,
+        &key.mint(&claims_with(json!({"tenant": "t1", "sub": 5}))),
+        ErrorKind::InvalidClaim,
+    );
 }
 
 #[test]
@@ -132,21 +218,60 @@ fn several_issuers_in_one_verifier() {
     let entra = TestKey::generate(Algorithm::RS256);
     let local = TestKey::generate(Algorithm::HS256);
     let verifier = Verifier::builder()
-        .issuer(Issuer::new("https://okta.test/").audience("api").keys(KeySource::pem(okta.public_pem())))
-        .issuer(Issuer::new("https://entra.test/v2.0").audiences(["api", "api2"]).keys(KeySource::jwk(entra.bare_jwk().to_string())))
-        .issuer(Issuer::new("local").audience("api").algorithms([Algorithm::HS256]).keys(KeySource::secret(local.secret().unwrap())))
+        .issuer(
+            Issuer::new("https://okta.test/")
+                .audience("api")
+                .keys(KeySource::pem(okta.public_pem())),
+        )
+        .issuer(
+            Issuer::new("https://entra.test/v2.0")
+                .audiences(["api", "api2"])
+                .keys(KeySource::jwk(entra.bare_jwk().to_string())),
+        )
+        .issuer(
+            Issuer::new("local")
+                .audience("api")
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::secret(local.secret().unwrap())),
+        )
         .clock(FixedClock::at(NOW))
         .build()
         .unwrap();
     let head = |k: &TestKey| json!({"alg": k.alg().as_str()});
-    let token = |k: &TestKey, iss: &str, aud: &str| k.mint_with_header(&head(k), &claims_with(json!({"iss": iss, "aud": aud})));
-    assert_eq!(verify(&verifier, &token(&okta, "https://okta.test/", "api")).unwrap().issuer(), "https://okta.test/");
-    assert_eq!(verify(&verifier, &token(&entra, "https://entra.test/v2.0", "api2")).unwrap().issuer(), "https://entra.test/v2.0");
-    assert_eq!(verify(&verifier, &token(&local, "local", "api")).unwrap().issuer(), "local");
+    let token = |k: &TestKey, iss: &str, aud: &str| {
+        k.mint_with_header(&head(k), &claims_with(json!({"iss": iss, "aud": aud})))
+    };
+    assert_eq!(
+        verify(&verifier, &token(&okta, "https://okta.test/", "api"))
+            .unwrap()
+            .issuer(),
+        "https://okta.test/"
+    );
+    assert_eq!(
+        verify(&verifier, &token(&entra, "https://entra.test/v2.0", "api2"))
+            .unwrap()
+            .issuer(),
+        "https://entra.test/v2.0"
+    );
+    assert_eq!(
+        verify(&verifier, &token(&local, "local", "api"))
+            .unwrap()
+            .issuer(),
+        "local"
+    );
     // Each issuer's keys verify only that issuer's tokens.
-    assert_eq!(verify(&verifier, &token(&okta, "https://entra.test/v2.0", "api")).unwrap_err(), ErrorKind::InvalidSignature);
-    assert_eq!(verify(&verifier, &token(&local, "https://okta.test/", "api")).unwrap_err(), ErrorKind::DisallowedAlgorithm);
-    assert_eq!(verify(&verifier, &token(&okta, "https://okta.test/", "api2")).unwrap_err(), ErrorKind::InvalidAudience);
+    assert_eq!(
+        verify(&verifier, &token(&okta, "https://entra.test/v2.0", "api")).unwrap_err(),
+        ErrorKind::InvalidSignature
+    );
+    assert_eq!(
+        verify(&verifier, &token(&local, "https://okta.test/", "api")).unwrap_err(),
+        ErrorKind::DisallowedAlgorithm
+    );
+    assert_eq!(
+        verify(&verifier, &token(&okta, "https://okta.test/", "api2")).unwrap_err(),
+        ErrorKind::InvalidAudience
+    );
     assert_eq!(verifier.issuers().count(), 3);
 }
 
@@ -156,47 +281,106 @@ fn configuration_mistakes_fail_at_build() {
     let pem = || KeySource::pem(key.public_pem());
     let build = |b: tokengate::VerifierBuilder| b.build().unwrap_err().kind();
     assert_eq!(build(Verifier::builder()), ConfigErrorKind::NoIssuer);
-    assert_eq!(build(Verifier::builder().issuer(Issuer::new(ISS).keys(pem()))), ConfigErrorKind::NoAudience);
-    assert_eq!(build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD))), ConfigErrorKind::NoKeys);
-    assert_eq!(build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).algorithms([]).keys(pem()))), ConfigErrorKind::NoAlgorithm);
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).algorithms([Algorithm::ES256]).keys(pem()))),
+        build(Verifier::builder().issuer(Issuer::new(ISS).keys(pem()))),
+        ConfigErrorKind::NoAudience
+    );
+    assert_eq!(
+        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD))),
+        ConfigErrorKind::NoKeys
+    );
+    assert_eq!(
+        build(
+            Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).algorithms([]).keys(pem()))
+        ),
+        ConfigErrorKind::NoAlgorithm
+    );
+    assert_eq!(
+        build(
+            Verifier::builder().issuer(
+                Issuer::new(ISS)
+                    .audience(AUD)
+                    .algorithms([Algorithm::ES256])
+                    .keys(pem())
+            )
+        ),
         ConfigErrorKind::NoKeys,
         "an RSA key fits no ES256 allowlist"
     );
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(KeySource::secret([1u8; 64])))),
+        build(
+            Verifier::builder().issuer(
+                Issuer::new(ISS)
+                    .audience(AUD)
+                    .keys(KeySource::secret([1u8; 64]))
+            )
+        ),
         ConfigErrorKind::NoKeys,
         "HMAC is not in the default allowlist"
     );
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(pem())).issuer(Issuer::new(ISS).audience("b").keys(pem()))),
+        build(
+            Verifier::builder()
+                .issuer(Issuer::new(ISS).audience(AUD).keys(pem()))
+                .issuer(Issuer::new(ISS).audience("b").keys(pem()))
+        ),
         ConfigErrorKind::DuplicateIssuer
     );
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(pem())).leeway(Duration::from_secs(301))),
+        build(
+            Verifier::builder()
+                .issuer(Issuer::new(ISS).audience(AUD).keys(pem()))
+                .leeway(Duration::from_secs(301))
+        ),
         ConfigErrorKind::LeewayTooLarge
     );
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(pem())).realm("a\nb")),
+        build(
+            Verifier::builder()
+                .issuer(Issuer::new(ISS).audience(AUD).keys(pem()))
+                .realm("a\nb")
+        ),
         ConfigErrorKind::InvalidSetting
     );
-    assert_eq!(build(Verifier::builder().issuer(Issuer::new("").audience(AUD).keys(pem()))), ConfigErrorKind::InvalidSetting);
     assert_eq!(
-        build(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(KeySource::pem("not a pem")))),
+        build(Verifier::builder().issuer(Issuer::new("").audience(AUD).keys(pem()))),
+        ConfigErrorKind::InvalidSetting
+    );
+    assert_eq!(
+        build(
+            Verifier::builder().issuer(
+                Issuer::new(ISS)
+                    .audience(AUD)
+                    .keys(KeySource::pem("not a pem"))
+            )
+        ),
         ConfigErrorKind::InvalidKey
     );
-    assert!(Verifier::builder().issuer(Issuer::new(ISS).audience(AUD).keys(pem())).leeway(Duration::from_secs(300)).build().is_ok());
+    assert!(
+        Verifier::builder()
+            .issuer(Issuer::new(ISS).audience(AUD).keys(pem()))
+            .leeway(Duration::from_secs(300))
+            .build()
+            .is_ok()
+    );
 }
 
 #[test]
 fn skipping_the_audience_check_is_an_explicit_opt_in() {
     let key = key(Algorithm::ES256);
     let verifier = verifier_with(
-        Issuer::new(ISS).insecure_skip_audience_check().keys(KeySource::jwk(key.public_jwk().to_string())),
+        Issuer::new(ISS)
+            .insecure_skip_audience_check()
+            .keys(KeySource::jwk(key.public_jwk().to_string())),
     );
     assert!(verify(&verifier, &key.mint(&claims_with(json!({"aud": null})))).is_ok());
-    assert!(verify(&verifier, &key.mint(&claims_with(json!({"aud": "anything"})))).is_ok());
+    assert!(
+        verify(
+            &verifier,
+            &key.mint(&claims_with(json!({"aud": "anything"})))
+        )
+        .is_ok()
+    );
 }
 
 #[test]
@@ -227,7 +411,8 @@ fn custom_realm_and_token_cap() {
         .max_token_bytes(256)
         .build()
         .unwrap();
-    let error = futures_executor::block_on(verifier.verify::<StandardClaims>(&key.mint(&claims()))).unwrap_err();
+    let error = futures_executor::block_on(verifier.verify::<StandardClaims>(&key.mint(&claims())))
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::TokenTooLarge);
     assert_eq!(
         verifier.rejection(&error).www_authenticate().unwrap(),
@@ -240,7 +425,10 @@ fn debug_output_never_shows_keys_tokens_or_claims() {
     let key = key(Algorithm::HS256);
     let secret_text = tokengate_testkit::b64(key.secret().unwrap());
     let verifier = verifier_with(
-        Issuer::new(ISS).audience(AUD).algorithms([Algorithm::HS256]).keys(KeySource::secret(key.secret().unwrap())),
+        Issuer::new(ISS)
+            .audience(AUD)
+            .algorithms([Algorithm::HS256])
+            .keys(KeySource::secret(key.secret().unwrap())),
     );
     let token = key.mint(&claims());
     let verified = verify(&verifier, &token).unwrap();
@@ -250,8 +438,18 @@ fn debug_output_never_shows_keys_tokens_or_claims() {
         KeySource::secret(key.secret().unwrap()),
         key.verifying_key()
     );
-    for secret in ["alice", "demo-client", "messages:read", "alice@example.com", &secret_text, key.kid()] {
+    for secret in [
+        "alice",
+        "demo-client",
+        "messages:read",
+        "alice@example.com",
+        &secret_text,
+        key.kid(),
+    ] {
         assert!(!shown.contains(secret), "Debug shows {secret}: {shown}");
     }
-    assert!(shown.contains(ISS), "the issuer is configuration, shown for diagnosis");
+    assert!(
+        shown.contains(ISS),
+        "the issuer is configuration, shown for diagnosis"
+    );
 }

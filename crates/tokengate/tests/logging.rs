@@ -40,7 +40,10 @@ fn logs_name_the_failure_but_never_the_token() {
         attacker.mint(&claims()),
         key.mint(&claims_with(json!({"exp": NOW - 3600}))),
         key.mint(&claims_with(json!({"aud": "api://secret-other-audience"}))),
-        key.mint_with_header(&json!({"alg": "ES256", "kid": "kid-of-the-attacker"}), &claims()),
+        key.mint_with_header(
+            &json!({"alg": "ES256", "kid": "kid-of-the-attacker"}),
+            &claims(),
+        ),
     ];
     tracing::subscriber::with_default(subscriber, || {
         for token in &bad_tokens {
@@ -48,13 +51,23 @@ fn logs_name_the_failure_but_never_the_token() {
         }
     });
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("invalid_signature") && logs.contains("expired") && logs.contains("unknown_key"), "{logs}");
+    assert!(
+        logs.contains("invalid_signature")
+            && logs.contains("expired")
+            && logs.contains("unknown_key"),
+        "{logs}"
+    );
     for token in &bad_tokens {
         for part in token.split('.') {
             assert!(!logs.contains(part), "a token segment was logged");
         }
     }
-    for secret in ["alice", "api://secret-other-audience", "kid-of-the-attacker", key.kid()] {
+    for secret in [
+        "alice",
+        "api://secret-other-audience",
+        "kid-of-the-attacker",
+        key.kid(),
+    ] {
         assert!(!logs.contains(secret), "logged {secret}: {logs}");
     }
 }

@@ -18,16 +18,24 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let algs = [Algorithm::HS256, Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256];
+        let algs = [
+            Algorithm::HS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+            Algorithm::RS256,
+        ];
         let keys: Vec<TestKey> = algs.iter().map(|a| key(*a)).collect();
-        let mut builder = Verifier::builder().clock(tokengate::clock::FixedClock::at(tokengate_testkit::NOW));
+        let mut builder =
+            Verifier::builder().clock(tokengate::clock::FixedClock::at(tokengate_testkit::NOW));
         for key in &keys {
             let iss = format!("https://{}.test/", key.alg().as_str().to_lowercase());
             builder = builder.issuer(
                 tokengate::Issuer::new(iss)
                     .audience(AUD)
                     .algorithms([key.alg()])
-                    .keys(tokengate::KeySource::jwks_json(tokengate_testkit::jwks(&[key]))),
+                    .keys(tokengate::KeySource::jwks_json(tokengate_testkit::jwks(&[
+                        key,
+                    ]))),
             );
         }
         let verifier = builder.build().unwrap();
@@ -65,7 +73,9 @@ enum Mutation {
 
 fn mutation() -> impl Strategy<Value = Mutation> {
     let chars = prop::sample::select(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\"".chars().collect::<Vec<_>>(),
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\""
+            .chars()
+            .collect::<Vec<_>>(),
     );
     prop_oneof![
         (any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),

@@ -5,8 +5,7 @@
 use tokengate::dangerous::verify_signature_only;
 use tokengate::{Algorithm, ErrorKind, VerifyingKey};
 
-const A123_PAYLOAD: &str =
-    "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+const A123_PAYLOAD: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
 
 fn jwk(json: &str) -> VerifyingKey {
     VerifyingKey::from_jwk(json).expect("the RFC key loads")
@@ -26,7 +25,9 @@ fn check(header: &str, payload: &str, signature: &str, key: &VerifyingKey, alg: 
 
 #[test]
 fn rfc7515_a1_hs256() {
-    let key = jwk(r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#);
+    let key = jwk(
+        r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#,
+    );
     check(
         "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
         A123_PAYLOAD,
@@ -60,7 +61,9 @@ fn rfc7515_a2_rs256() {
 
 #[test]
 fn rfc7515_a3_es256_high_s_is_accepted() {
-    let key = jwk(r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#);
+    let key = jwk(
+        r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#,
+    );
     // S = c50a07d3... is above n/2: a high-S signature, and valid.
     check(
         "eyJhbGciOiJFUzI1NiJ9",
@@ -156,7 +159,9 @@ fn rfc7520_4_3_es512() {
 
 #[test]
 fn rfc7520_4_4_hs256() {
-    let key = jwk(r#"{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}"#);
+    let key = jwk(
+        r#"{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}"#,
+    );
     check(
         "eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9",
         RFC7520_PAYLOAD,
@@ -168,7 +173,13 @@ fn rfc7520_4_4_hs256() {
 
 #[test]
 fn a_key_refuses_algorithms_outside_its_family_at_signature_level() {
-    let key = jwk(r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#);
-    let token = format!("eyJhbGciOiJSUzI1NiJ9.{A123_PAYLOAD}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
-    assert_eq!(verify_signature_only(&token, &key).unwrap_err().kind(), ErrorKind::DisallowedAlgorithm);
+    let key = jwk(
+        r#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#,
+    );
+    let token =
+        format!("eyJhbGciOiJSUzI1NiJ9.{A123_PAYLOAD}.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    assert_eq!(
+        verify_signature_only(&token, &key).unwrap_err().kind(),
+        ErrorKind::DisallowedAlgorithm
+    );
 }

@@ -29,12 +29,19 @@ pub fn claims_with(changes: Value) -> Value {
 
 /// An issuer `ISS` for audience `AUD` trusting `key` (JWKS form) for its algorithm.
 pub fn issuer_for(key: &TestKey) -> Issuer {
-    Issuer::new(ISS).audience(AUD).algorithms([key.alg()]).keys(KeySource::jwks_json(jwks(&[key])))
+    Issuer::new(ISS)
+        .audience(AUD)
+        .algorithms([key.alg()])
+        .keys(KeySource::jwks_json(jwks(&[key])))
 }
 
 /// A verifier at the fixed time `NOW` with one issuer.
 pub fn verifier_with(issuer: Issuer) -> Verifier {
-    Verifier::builder().issuer(issuer).clock(FixedClock::at(NOW)).build().expect("valid configuration")
+    Verifier::builder()
+        .issuer(issuer)
+        .clock(FixedClock::at(NOW))
+        .build()
+        .expect("valid configuration")
 }
 
 /// A verifier at `NOW` trusting `key`.
