@@ -235,34 +235,24 @@ fn usage_and_configuration_errors_exit_2() {
     let path = temp_file("usage.json", jwks(&[&key]).as_bytes());
     let jwks = path.to_str().unwrap();
     let weak = temp_file("weak.bin", b"too short");
+    let weak = weak.to_str().unwrap();
+    let full = [
+        "verify",
+        "--issuer",
+        ISS,
+        "--audience",
+        AUD,
+        "--jwks",
+        jwks,
+        "x",
+    ];
+    let with = |extra: &[&'static str]| -> Vec<&str> { [&full[..7], extra, &["x"]].concat() };
     let cases: Vec<Vec<&str>> = vec![
         vec!["verify", "--audience", AUD, "--jwks", jwks, "x"],
         vec!["verify", "--issuer", ISS, "--jwks", jwks, "x"],
         vec!["verify", "--issuer", ISS, "--audience", AUD, "x"],
-        vec![
-            "verify",
-            "--issuer",
-            ISS,
-            "--audience",
-            AUD,
-            "--jwks",
-            jwks,
-            "--alg",
-            "none",
-            "x",
-        ],
-        vec![
-            "verify",
-            "--issuer",
-            ISS,
-            "--audience",
-            AUD,
-            "--jwks",
-            jwks,
-            "--leeway",
-            "301",
-            "x",
-        ],
+        with(&["--alg", "none"]),
+        with(&["--leeway", "301"]),
         vec![
             "verify",
             "--issuer",
@@ -270,7 +260,7 @@ fn usage_and_configuration_errors_exit_2() {
             "--audience",
             AUD,
             "--secret-file",
-            weak.to_str().unwrap(),
+            weak,
             "x",
         ],
         vec![

@@ -65,6 +65,16 @@ impl Algorithm {
         Algorithm::EdDSA,
     ];
 
+    /// The RSA algorithms (PKCS#1 v1.5 and PSS): what an RSA key verifies.
+    pub const RSA: [Algorithm; 6] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+    ];
+
     /// The asymmetric algorithms: the default allowlist of an issuer.
     pub const ASYMMETRIC: [Algorithm; 10] = [
         Algorithm::RS256,

@@ -60,15 +60,6 @@ pub struct VerifyingKey {
     primitives: Vec<(Algorithm, Primitive)>,
 }
 
-const RSA_ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
-
 const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const OID_EC: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
@@ -372,8 +363,8 @@ impl VerifyingKey {
         }
         .to_der()
         .map_err(|_| invalid("bad RSA public key"))?;
-        let mut primitives = Vec::with_capacity(RSA_ALGORITHMS.len());
-        for alg in RSA_ALGORITHMS {
+        let mut primitives = Vec::with_capacity(Algorithm::RSA.len());
+        for alg in Algorithm::RSA {
             let parsed = ParsedPublicKey::new(verification_algorithm(alg), &encoded)
                 .map_err(|_| invalid("the RSA public key was rejected"))?;
             primitives.push((alg, Primitive::Public(parsed)));

@@ -104,14 +104,7 @@ fn key_types_and_algorithms_are_bound() {
 #[test]
 fn rsa_keys_verify_every_rsa_algorithm_the_issuer_allows() {
     let key = key(Algorithm::RS256);
-    let all_rsa = [
-        Algorithm::RS256,
-        Algorithm::RS384,
-        Algorithm::RS512,
-        Algorithm::PS256,
-        Algorithm::PS384,
-        Algorithm::PS512,
-    ];
+    let all_rsa = Algorithm::RSA;
     let verifier = verifier_with(
         Issuer::new(ISS)
             .audience(AUD)
