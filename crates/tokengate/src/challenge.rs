@@ -156,6 +156,18 @@ pub fn render(error: &Error, realm: &Realm) -> Rejection {
     }
 }
 
+/// The answer to `keys_unavailable` for a verifier configured with
+/// `keys_unavailable_as_unauthorized`: 401 `invalid_token`, no `Retry-After`.
+#[must_use]
+pub fn render_unavailable_as_unauthorized(realm: &Realm) -> Rejection {
+    Rejection {
+        kind: ErrorKind::KeysUnavailable,
+        status: StatusCode::UNAUTHORIZED,
+        www_authenticate: Some(challenge(ErrorKind::InvalidSignature, None, realm)),
+        retry_after: None,
+    }
+}
+
 fn challenge(kind: ErrorKind, scope: Option<&str>, realm: &Realm) -> HeaderValue {
     let mut value = String::with_capacity(96);
     value.push_str("Bearer realm=");

@@ -296,6 +296,8 @@ pub enum ConfigErrorKind {
     LeewayTooLarge,
     /// A setting has an invalid value (realm, token source name, size cap, ...).
     InvalidSetting,
+    /// A key-set or issuer URL is not HTTPS (plain HTTP is allowed to loopback hosts only).
+    InsecureUrl,
 }
 
 /// A setup mistake, reported by a builder instead of on requests.

@@ -21,6 +21,8 @@ enum Source {
     Jwk(String),
     JwksJson(String),
     Keys(Vec<VerifyingKey>),
+    Discover,
+    JwksUrl(String),
 }
 
 impl KeySource {
@@ -50,6 +52,21 @@ impl KeySource {
         KeySource(Source::JwksJson(json.into()))
     }
 
+    /// Keys from the issuer's metadata: OIDC discovery
+    /// (`{issuer}/.well-known/openid-configuration`), then RFC 8414
+    /// (`/.well-known/oauth-authorization-server`). The document's `issuer` must equal the
+    /// configured one; its `jwks_uri` must be HTTPS (or loopback). Needs a tokio runtime.
+    pub fn discover() -> KeySource {
+        KeySource(Source::Discover)
+    }
+
+    /// Keys from a JWKS URL: HTTPS, or plain HTTP to a loopback host only. Cached for the
+    /// response's `Cache-Control: max-age` (clamped to 1 min–24 h; default 10 min), refreshed
+    /// ahead of expiry and on unknown `kid`s. Needs a tokio runtime.
+    pub fn jwks_url(url: impl Into<String>) -> KeySource {
+        KeySource(Source::JwksUrl(url.into()))
+    }
+
     /// Keys you built yourself.
     pub fn keys(keys: impl IntoIterator<Item = VerifyingKey>) -> KeySource {
         KeySource(Source::Keys(keys.into_iter().collect()))
@@ -63,7 +80,27 @@ impl KeySource {
             Source::Jwk(json) => vec![VerifyingKey::from_jwk(&json)?],
             Source::JwksJson(json) => key::parse_jwks(json.as_bytes(), true)?.0,
             Source::Keys(keys) => keys,
+            Source::Discover | Source::JwksUrl(_) => Vec::new(),
         })
+    }
+
+    /// For remote sources: the endpoint, checked against the URL policy.
+    pub(crate) fn endpoint(
+        &self,
+        issuer: &str,
+    ) -> Result<Option<crate::remote::Endpoint>, ConfigError> {
+        let insecure =
+            |detail: &'static str| ConfigError::new(ConfigErrorKind::InsecureUrl, detail);
+        match &self.0 {
+            Source::Discover => {
+                crate::fetch::check_url(issuer).map_err(insecure)?;
+                Ok(Some(crate::remote::Endpoint::Discover))
+            }
+            Source::JwksUrl(url) => Ok(Some(crate::remote::Endpoint::Jwks(
+                crate::fetch::check_url(url).map_err(insecure)?,
+            ))),
+            _ => Ok(None),
+        }
     }
 }
 
@@ -76,6 +113,8 @@ impl fmt::Debug for KeySource {
             Source::Jwk(_) => "jwk",
             Source::JwksJson(_) => "jwks_json",
             Source::Keys(_) => "keys",
+            Source::Discover => "discover",
+            Source::JwksUrl(_) => "jwks_url",
         };
         f.debug_tuple("KeySource").field(&kind).finish()
     }

@@ -483,15 +483,63 @@ struct JwkFields {
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
+    /// Clock second from which a background refresh is due (~80 % of the TTL).
+    refresh_at: u64,
+    /// Clock second until which the keys are fresh (the TTL).
+    fresh_until: u64,
+    /// Clock second until which the keys may still be served (TTL plus the stale window).
+    usable_until: u64,
 }
 
 impl KeySet {
+    /// A static set: never refreshed, never stale.
     pub(crate) fn new(keys: Vec<VerifyingKey>) -> KeySet {
-        KeySet { keys }
+        KeySet {
+            keys,
+            refresh_at: u64::MAX,
+            fresh_until: u64::MAX,
+            usable_until: u64::MAX,
+        }
+    }
+
+    /// A fetched set, valid for `ttl` seconds from `now` and servable `max_stale` beyond.
+    pub(crate) fn timed(keys: Vec<VerifyingKey>, now: u64, ttl: u64, max_stale: u64) -> KeySet {
+        KeySet {
+            keys,
+            refresh_at: now + ttl * 4 / 5,
+            fresh_until: now + ttl,
+            usable_until: now + ttl + max_stale,
+        }
+    }
+
+    /// An empty remote set that has never been fetched.
+    pub(crate) fn unfetched() -> KeySet {
+        KeySet {
+            keys: Vec::new(),
+            refresh_at: 0,
+            fresh_until: 0,
+            usable_until: 0,
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    pub(crate) fn usable_at(&self, now: u64) -> bool {
+        !self.keys.is_empty() && now < self.usable_until
+    }
+
+    pub(crate) fn fresh_at(&self, now: u64) -> bool {
+        now < self.fresh_until
+    }
+
+    pub(crate) fn refresh_due(&self, now: u64) -> bool {
+        now >= self.refresh_at
+    }
+
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid() == Some(kid))
     }
 
     /// The key for a token:

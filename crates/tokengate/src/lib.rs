@@ -47,10 +47,13 @@ pub mod clock;
 pub mod dangerous;
 mod error;
 mod extract;
+pub mod fetch;
+mod health;
 mod issuer;
 mod json;
 mod jws;
 mod key;
+mod remote;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
@@ -58,8 +61,10 @@ pub use challenge::Rejection;
 pub use claims::{Audience, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::{BearerToken, TokenSources};
+pub use health::{IssuerHealth, KeysState};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use verifier::{
-    DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder,
+    DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
+    MAX_LEEWAY, Verifier, VerifierBuilder,
 };

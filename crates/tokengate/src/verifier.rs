@@ -13,10 +13,18 @@ use crate::claims::{Scopes, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::extract::{BearerToken, TokenSources};
+use crate::fetch::{Fetcher, HttpFetcher};
+use crate::health::{IssuerHealth, KeysState};
 use crate::issuer::Issuer;
 use crate::json::{self, Loose, Want};
 use crate::jws;
 use crate::key::KeySet;
+use crate::remote::{Reason, RemoteKeys, RemoteSettings};
+
+/// The default timeout of one key or discovery fetch.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default per-issuer cooldown between refetches for unknown `kid`s.
+pub const DEFAULT_KID_REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
 
 /// The default leeway for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
@@ -45,6 +53,7 @@ struct Inner {
     realm: Realm,
     max_token_bytes: usize,
     sources: TokenSources,
+    keys_unavailable_401: bool,
 }
 
 struct IssuerState {
@@ -52,7 +61,8 @@ struct IssuerState {
     audiences: Vec<Box<str>>,
     check_audience: bool,
     algorithms: AlgorithmSet,
-    keys: ArcSwap<KeySet>,
+    keys: Arc<ArcSwap<KeySet>>,
+    remote: Option<Arc<RemoteKeys>>,
     roles_path: Vec<String>,
     rfc9068: bool,
     required: Vec<Box<str>>,
@@ -67,6 +77,10 @@ pub struct VerifierBuilder {
     realm: Option<String>,
     max_token_bytes: usize,
     sources: TokenSources,
+    fetcher: Option<Arc<dyn Fetcher>>,
+    fetch_timeout: Duration,
+    kid_refresh_cooldown: Duration,
+    keys_unavailable_401: bool,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -116,6 +130,32 @@ impl VerifierBuilder {
         self
     }
 
+    /// The client for remote key sets and discovery (default: [`HttpFetcher`], reqwest with
+    /// rustls). Use it for a private CA, a proxy or a service mesh.
+    pub fn fetcher(mut self, fetcher: impl Fetcher) -> VerifierBuilder {
+        self.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// The longest one key refresh (discovery plus key set) may take. Default 5 s.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> VerifierBuilder {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// The per-issuer minimum time between refetches caused by unknown `kid`s. Default 30 s.
+    pub fn kid_refresh_cooldown(mut self, cooldown: Duration) -> VerifierBuilder {
+        self.kid_refresh_cooldown = cooldown;
+        self
+    }
+
+    /// Answer "no usable key for the issuer" with 401 `invalid_token` instead of the default
+    /// 503 with `Retry-After`. (503 tells clients and load balancers the outage is ours.)
+    pub fn keys_unavailable_as_unauthorized(mut self) -> VerifierBuilder {
+        self.keys_unavailable_401 = true;
+        self
+    }
+
     /// Checks the configuration and loads every static key.
     ///
     /// # Errors
@@ -145,10 +185,33 @@ impl VerifierBuilder {
             Some(realm) => Realm::new(realm)?,
             None => Realm::default(),
         };
+        if self.fetch_timeout.is_zero() || self.fetch_timeout > Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "fetch_timeout must be between 1 ms and 60 s",
+            ));
+        }
+        let mut settings: Option<Arc<RemoteSettings>> = None;
+        let mut remote_settings = || -> Result<Arc<RemoteSettings>, ConfigError> {
+            if let Some(settings) = &settings {
+                return Ok(Arc::clone(settings));
+            }
+            let fetcher: Arc<dyn Fetcher> = match &self.fetcher {
+                Some(fetcher) => Arc::clone(fetcher),
+                None => Arc::new(HttpFetcher::new(self.fetch_timeout)?),
+            };
+            let made = Arc::new(RemoteSettings {
+                fetcher,
+                timeout: self.fetch_timeout,
+                cooldown: self.kid_refresh_cooldown.as_secs(),
+            });
+            settings = Some(Arc::clone(&made));
+            Ok(made)
+        };
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
         let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
         for issuer in self.issuers {
-            let state = IssuerState::load(issuer)?;
+            let state = IssuerState::load(issuer, &mut remote_settings, &self.clock)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
                 return Err(ConfigError::new(
                     ConfigErrorKind::DuplicateIssuer,
@@ -183,13 +246,18 @@ impl VerifierBuilder {
                 realm,
                 max_token_bytes: self.max_token_bytes,
                 sources: self.sources,
+                keys_unavailable_401: self.keys_unavailable_401,
             }),
         })
     }
 }
 
 impl IssuerState {
-    fn load(issuer: Issuer) -> Result<IssuerState, ConfigError> {
+    fn load(
+        issuer: Issuer,
+        remote_settings: &mut dyn FnMut() -> Result<Arc<RemoteSettings>, ConfigError>,
+        clock: &Arc<dyn Clock>,
+    ) -> Result<IssuerState, ConfigError> {
         if issuer.iss.is_empty() {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidSetting,
@@ -206,12 +274,28 @@ impl IssuerState {
         let source = issuer.keys.clone().ok_or_else(|| {
             ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source")
         })?;
-        let keys: Vec<_> = source
-            .load()?
-            .into_iter()
-            .filter_map(|k| k.restricted_to(algorithms))
-            .collect();
-        if keys.is_empty() {
+        let iss: Arc<str> = issuer.iss.as_str().into();
+        let (keys, remote) = match source.endpoint(&issuer.iss)? {
+            Some(endpoint) => {
+                let remote = RemoteKeys::new(
+                    Arc::clone(&iss),
+                    endpoint,
+                    algorithms,
+                    remote_settings()?,
+                    Arc::clone(clock),
+                );
+                (KeySet::unfetched(), Some(Arc::new(remote)))
+            }
+            None => {
+                let keys: Vec<_> = source
+                    .load()?
+                    .into_iter()
+                    .filter_map(|k| k.restricted_to(algorithms))
+                    .collect();
+                (KeySet::new(keys), None)
+            }
+        };
+        if remote.is_none() && keys.len() == 0 {
             return Err(ConfigError::new(
                 ConfigErrorKind::NoKeys,
                 "none of the issuer's keys fits its allowed algorithms",
@@ -226,11 +310,12 @@ impl IssuerState {
             required.extend(RFC9068_CLAIMS.iter().map(|c| Box::from(*c)));
         }
         Ok(IssuerState {
-            iss: issuer.iss.as_str().into(),
+            iss,
             audiences: issuer.audiences.iter().map(|a| a.as_str().into()).collect(),
             check_audience: !issuer.skip_audience,
             algorithms,
-            keys: ArcSwap::from_pointee(KeySet::new(keys)),
+            keys: Arc::new(ArcSwap::from_pointee(keys)),
+            remote,
             roles_path: issuer.roles_path,
             rfc9068: issuer.rfc9068,
             required,
@@ -260,6 +345,10 @@ impl Verifier {
             realm: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             sources: TokenSources::default(),
+            fetcher: None,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            kid_refresh_cooldown: DEFAULT_KID_REFRESH_COOLDOWN,
+            keys_unavailable_401: false,
         }
     }
 
@@ -272,10 +361,32 @@ impl Verifier {
     /// An [`Error`] whose [`kind`](Error::kind) says what failed; render it with
     /// [`rejection`](Verifier::rejection).
     pub async fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
-        self.verify_with_loaded_keys(token)
+        let result = match self.inner.verify(token) {
+            Err(Stop::Fetch { issuer, kid }) => {
+                // A remote issuer lacks keys for this token: fetch (shared, bounded), look again.
+                let state = &self.inner.issuers[issuer];
+                if let Some(remote) = &state.remote {
+                    match &kid {
+                        Some(kid) => {
+                            remote.refresh_for_kid(&state.keys, kid).await;
+                        }
+                        None => {
+                            remote.refresh(&state.keys, Reason::Unusable).await;
+                        }
+                    }
+                }
+                self.inner
+                    .verify(token)
+                    .map_err(|stop| self.inner.settle(stop))
+            }
+            other => other.map_err(|stop| self.inner.settle(stop)),
+        };
+        log_rejection(&result);
+        result
     }
 
-    /// Verifies `token` against the keys already loaded, without waiting on any I/O.
+    /// Verifies `token` against the keys already loaded, without waiting on any I/O (an unknown
+    /// `kid` is `unknown_key`, a remote issuer without keys `keys_unavailable`).
     ///
     /// # Errors
     /// As [`verify`](Verifier::verify).
@@ -283,8 +394,66 @@ impl Verifier {
         &self,
         token: &str,
     ) -> Result<Verified<T>, Error> {
-        let result = self.inner.verify(token);
-        if let Err(error) = &result {
+        let result = self
+            .inner
+            .verify(token)
+            .map_err(|stop| self.inner.settle(stop));
+        log_rejection(&result);
+        result
+    }
+
+    /// Fetches the keys of every remote issuer that has none fresh, now. Call it before
+    /// serving (a readiness probe) so the first requests do not wait.
+    ///
+    /// # Errors
+    /// `keys_unavailable` when an issuer's keys could not be fetched.
+    pub async fn ready(&self) -> Result<(), Error> {
+        let now = self.inner.clock.now_unix();
+        let mut failed = None;
+        for state in &self.inner.issuers {
+            if let Some(remote) = &state.remote {
+                if !state.keys.load().fresh_at(now)
+                    && !remote.refresh(&state.keys, Reason::Ready).await
+                    && !state.keys.load().usable_at(self.inner.clock.now_unix())
+                {
+                    failed = Some(remote.retry_after());
+                }
+            }
+        }
+        match failed {
+            Some(retry_after) => Err(Error::keys_unavailable(retry_after)),
+            None => Ok(()),
+        }
+    }
+
+    /// A snapshot of every issuer's keys: state, last successful fetch, key count, counters.
+    #[must_use]
+    pub fn health(&self) -> Vec<IssuerHealth> {
+        let now = self.inner.clock.now_unix();
+        self.inner
+            .issuers
+            .iter()
+            .map(|state| {
+                let keys = state.keys.load();
+                let Some(remote) = &state.remote else {
+                    return IssuerHealth::for_static(&state.iss, keys.len());
+                };
+                let keys_state = if !keys.usable_at(now) {
+                    KeysState::Failing
+                } else if keys.fresh_at(now) {
+                    KeysState::Fresh
+                } else {
+                    KeysState::Stale
+                };
+                IssuerHealth::for_remote(&state.iss, keys_state, keys.len(), remote)
+            })
+            .collect()
+    }
+}
+
+fn log_rejection<T>(result: &Result<Verified<T>, Error>) {
+    {
+        if let Err(error) = result {
             tracing::debug!(
                 target: "tokengate::verify",
                 code = error.code(),
@@ -292,9 +461,10 @@ impl Verifier {
                 "token rejected"
             );
         }
-        result
     }
+}
 
+impl Verifier {
     /// Finds the request's token in the configured [`TokenSources`].
     ///
     /// # Errors
@@ -310,6 +480,9 @@ impl Verifier {
     /// The RFC 6750 answer to `error`, with this verifier's realm.
     #[must_use]
     pub fn rejection(&self, error: &Error) -> Rejection {
+        if self.inner.keys_unavailable_401 && error.kind() == ErrorKind::KeysUnavailable {
+            return challenge::render_unavailable_as_unauthorized(&self.inner.realm);
+        }
         challenge::render(error, &self.inner.realm)
     }
 
@@ -352,6 +525,10 @@ fn err(kind: ErrorKind, detail: &'static str) -> Error {
     Error::new(kind, detail)
 }
 
+fn stop(kind: ErrorKind, detail: &'static str) -> Stop {
+    Stop::Error(Error::new(kind, detail))
+}
+
 /// A time claim: absent, or a number in `[0, 9999-12-31]`.
 fn time_claim(value: Option<&Loose<'_>>, name: &'static str) -> Result<Option<f64>, Error> {
     match value {
@@ -372,10 +549,42 @@ fn string_claim<'a>(
     }
 }
 
+/// Why a verification attempt stopped: an answer, or a remote issuer that needs a fetch first.
+enum Stop {
+    Error(Error),
+    Fetch {
+        issuer: usize,
+        kid: Option<Box<str>>,
+    },
+}
+
+impl From<Error> for Stop {
+    fn from(error: Error) -> Stop {
+        Stop::Error(error)
+    }
+}
+
 impl Inner {
-    fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Error> {
+    /// The final answer for a stop, without fetching.
+    fn settle(&self, stop: Stop) -> Error {
+        match stop {
+            Stop::Error(error) => error,
+            Stop::Fetch { kid: Some(_), .. } => {
+                err(ErrorKind::UnknownKey, "no key has the token's kid")
+            }
+            Stop::Fetch { issuer, kid: None } => {
+                let retry_after = self.issuers[issuer]
+                    .remote
+                    .as_ref()
+                    .map_or(Duration::from_secs(30), |r| r.retry_after());
+                Error::keys_unavailable(retry_after)
+            }
+        }
+    }
+
+    fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Stop> {
         if token.len() > self.max_token_bytes {
-            return Err(err(
+            return Err(stop(
                 ErrorKind::TokenTooLarge,
                 "the token is larger than the cap",
             ));
@@ -408,74 +617,109 @@ impl Inner {
         };
 
         // Route by the unverified `iss` to an allowlisted issuer, before any key lookup.
-        let issuer = match &view.iss {
+        let index = match &view.iss {
             Some(Loose::Str(iss)) => self
                 .issuers
                 .iter()
-                .find(|i| *i.iss == **iss)
+                .position(|i| *i.iss == **iss)
                 .ok_or_else(|| err(ErrorKind::InvalidIssuer, "iss names no configured issuer"))?,
-            Some(_) => return Err(err(ErrorKind::InvalidClaim, "iss is not a string")),
-            None => return Err(err(ErrorKind::MissingClaim, "iss is missing")),
+            Some(_) => return Err(stop(ErrorKind::InvalidClaim, "iss is not a string")),
+            None => return Err(stop(ErrorKind::MissingClaim, "iss is missing")),
         };
+        let issuer = &self.issuers[index];
         if !issuer.algorithms.contains(header.alg) {
-            return Err(err(
+            return Err(stop(
                 ErrorKind::DisallowedAlgorithm,
                 "alg is not allowed for the issuer",
-            ));
+            )
+            .into());
         }
+        let now = self.clock.now_unix();
         let keys = issuer.keys.load();
-        let key = keys.select(header.kid.as_deref(), header.alg)?;
+        if let Some(remote) = &issuer.remote {
+            if !keys.usable_at(now) {
+                return Err(Stop::Fetch {
+                    issuer: index,
+                    kid: None,
+                });
+            }
+            if keys.refresh_due(now) {
+                remote.refresh_in_background(&issuer.keys);
+            }
+        }
+        let key = match keys.select(header.kid.as_deref(), header.alg) {
+            Ok(key) => key,
+            Err(error) if error.kind() == ErrorKind::UnknownKey && issuer.remote.is_some() => {
+                let kid = header.kid.as_deref().map(Box::from);
+                return match kid {
+                    Some(kid) => Err(Stop::Fetch {
+                        issuer: index,
+                        kid: Some(kid),
+                    }),
+                    None => Err(error.into()),
+                };
+            }
+            Err(error) => return Err(error.into()),
+        };
         if signature.is_empty() {
-            return Err(err(ErrorKind::InvalidSignature, "the signature is empty"));
+            return Err(stop(ErrorKind::InvalidSignature, "the signature is empty"));
         }
         key.verify(header.alg, segments.signing_input.as_bytes(), signature)?;
 
         // The signature holds: now the claims.
         if !jws::typ_allowed(header.typ.as_deref(), issuer.rfc9068) {
-            return Err(err(
+            return Err(stop(
                 ErrorKind::InvalidType,
                 "typ is not an accepted access-token type",
             ));
         }
-        let now = self.clock.now_unix() as f64;
+        if let Some(remote) = &issuer.remote {
+            if !keys.fresh_at(now) {
+                remote
+                    .counters
+                    .stale_served
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        let now = now as f64;
         let leeway = self.leeway as f64;
         let exp = time_claim(view.exp.as_ref(), "exp is not a valid time")?
             .ok_or_else(|| err(ErrorKind::MissingClaim, "exp is missing"))?;
         if now >= exp + leeway {
-            return Err(err(ErrorKind::Expired, "the token expired"));
+            return Err(stop(ErrorKind::Expired, "the token expired"));
         }
         if let Some(nbf) = time_claim(view.nbf.as_ref(), "nbf is not a valid time")? {
             if now + leeway < nbf {
-                return Err(err(ErrorKind::NotYetValid, "the token is not valid yet"));
+                return Err(stop(ErrorKind::NotYetValid, "the token is not valid yet"));
             }
         }
         if let Some(iat) = time_claim(view.iat.as_ref(), "iat is not a valid time")? {
             if iat > now + leeway {
-                return Err(err(ErrorKind::IssuedInFuture, "iat is in the future"));
+                return Err(stop(ErrorKind::IssuedInFuture, "iat is in the future"));
             }
         }
         if issuer.check_audience {
             let matches = |aud: &str| issuer.audiences.iter().any(|a| **a == *aud);
             let ok = match &view.aud {
-                None => return Err(err(ErrorKind::MissingClaim, "aud is missing")),
+                None => return Err(stop(ErrorKind::MissingClaim, "aud is missing")),
                 Some(Loose::Str(aud)) => matches(aud),
                 Some(Loose::Strings(list)) => list.iter().any(|aud| matches(aud)),
                 Some(_) => {
-                    return Err(err(
+                    return Err(stop(
                         ErrorKind::InvalidClaim,
                         "aud is not a string or array of strings",
                     ));
                 }
             };
             if !ok {
-                return Err(err(
+                return Err(stop(
                     ErrorKind::InvalidAudience,
                     "aud names no accepted audience",
                 ));
             }
         }
         if issuer.required.iter().any(|name| !view.has(name)) {
-            return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
+            return Err(stop(ErrorKind::MissingClaim, "a required claim is missing"));
         }
         let subject = string_claim(view.sub.as_ref(), "sub is not a string")?.map(str::to_owned);
         string_claim(view.client_id.as_ref(), "client_id is not a string")?;
@@ -490,7 +734,7 @@ impl Inner {
             Some(Loose::Str(scp)) => scopes.extend_delimited(scp),
             Some(Loose::Strings(list)) => list.iter().for_each(|s| scopes.push(s)),
             Some(_) => {
-                return Err(err(
+                return Err(stop(
                     ErrorKind::InvalidClaim,
                     "scp is not a string or array of strings",
                 ));

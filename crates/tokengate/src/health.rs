@@ -1,0 +1,88 @@
+//! Health of each issuer's keys, for readiness probes and dashboards.
+
+use std::sync::atomic::Ordering;
+
+use crate::fetch::FetchErrorKind;
+use crate::remote::RemoteKeys;
+
+/// The state of an issuer's keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeysState {
+    /// Configured keys: never fetched, never stale.
+    Static,
+    /// Fetched keys within their TTL.
+    Fresh,
+    /// Fetched keys past their TTL, still served (refreshes are failing or pending).
+    Stale,
+    /// No usable keys: tokens of this issuer are answered with `keys_unavailable`.
+    Failing,
+}
+
+/// A snapshot of one issuer's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IssuerHealth {
+    /// The issuer's `iss`.
+    pub issuer: String,
+    /// Fresh, stale, failing, or static.
+    pub state: KeysState,
+    /// How many keys are loaded.
+    pub key_count: usize,
+    /// Clock second of the last successful fetch.
+    pub last_success: Option<u64>,
+    /// Fetches that failed since the last success.
+    pub consecutive_failures: u32,
+    /// Why the last failed fetch failed.
+    pub last_failure: Option<FetchErrorKind>,
+    /// Successful fetches.
+    pub fetches_ok: u64,
+    /// Failed fetches.
+    pub fetches_failed: u64,
+    /// Refetches caused by unknown `kid`s.
+    pub kid_miss_refreshes: u64,
+    /// Unknown-`kid` refetches skipped because of the cooldown or the miss-cache.
+    pub cooldown_suppressed: u64,
+    /// Requests verified with keys past their TTL.
+    pub stale_served: u64,
+}
+
+impl IssuerHealth {
+    pub(crate) fn for_static(issuer: &str, key_count: usize) -> IssuerHealth {
+        IssuerHealth {
+            issuer: issuer.to_owned(),
+            state: KeysState::Static,
+            key_count,
+            last_success: None,
+            consecutive_failures: 0,
+            last_failure: None,
+            fetches_ok: 0,
+            fetches_failed: 0,
+            kid_miss_refreshes: 0,
+            cooldown_suppressed: 0,
+            stale_served: 0,
+        }
+    }
+
+    pub(crate) fn for_remote(
+        issuer: &str,
+        state: KeysState,
+        key_count: usize,
+        remote: &RemoteKeys,
+    ) -> IssuerHealth {
+        let c = &remote.counters;
+        IssuerHealth {
+            issuer: issuer.to_owned(),
+            state,
+            key_count,
+            last_success: remote.last_success(),
+            consecutive_failures: remote.consecutive_failures(),
+            last_failure: remote.last_failure(),
+            fetches_ok: c.fetches_ok.load(Ordering::Relaxed),
+            fetches_failed: c.fetches_failed.load(Ordering::Relaxed),
+            kid_miss_refreshes: c.kid_miss_refreshes.load(Ordering::Relaxed),
+            cooldown_suppressed: c.cooldown_suppressed.load(Ordering::Relaxed),
+            stale_served: c.stale_served.load(Ordering::Relaxed),
+        }
+    }
+}
