@@ -18,6 +18,10 @@
 //! process-wide key per algorithm so suites do not pay for RSA key generation again and again;
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
 
+mod server;
+
+pub use server::{Fault, IssuerServer};
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};

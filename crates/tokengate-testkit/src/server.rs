@@ -1,0 +1,332 @@
+//! A real issuer on `127.0.0.1:0`: OIDC discovery, RFC 8414 metadata and a JWKS, with key
+//! rotation, a configurable `Cache-Control`, fault injection and request counters.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokengate::Algorithm;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+use crate::TestKey;
+
+/// A fault the server injects into every answer until cleared with [`Fault::None`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Answer normally.
+    None,
+    /// Stop listening: connections are refused.
+    Refuse,
+    /// Wait this long before answering (use more than the verifier's fetch timeout).
+    Delay(Duration),
+    /// Answer with this status and an empty JSON object.
+    Status(u16),
+    /// Answer 200 with a body that is not JSON.
+    InvalidJson,
+    /// Answer 200 with a JWKS body of about 300 KiB.
+    Oversized,
+    /// Discovery documents name another issuer.
+    WrongIssuer,
+}
+
+struct Shared {
+    addr: SocketAddr,
+    keys: Mutex<Vec<TestKey>>,
+    cache_control: Mutex<Option<String>>,
+    fault: Mutex<Fault>,
+    oidc: AtomicBool,
+    jwks_requests: AtomicUsize,
+    discovery_requests: AtomicUsize,
+    metadata_requests: AtomicUsize,
+}
+
+/// A test issuer served over real HTTP on loopback.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use tokengate::{Issuer, KeySource, StandardClaims, Verifier};
+/// use tokengate_testkit::{IssuerServer, claims_for};
+///
+/// let server = IssuerServer::start().await;
+/// let verifier = Verifier::builder()
+///     .issuer(Issuer::new(server.issuer()).audience("api").keys(KeySource::discover()))
+///     .build()
+///     .unwrap();
+/// let token = server.mint(&claims_for(&server.issuer(), "api"));
+/// assert!(verifier.verify::<StandardClaims>(&token).await.is_ok());
+/// assert_eq!(server.jwks_requests(), 1);
+/// # }
+/// ```
+pub struct IssuerServer {
+    shared: Arc<Shared>,
+    listener: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for IssuerServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerServer")
+            .field("addr", &self.shared.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IssuerServer {
+    /// Starts a server with one fresh ES256 key. Needs a tokio runtime.
+    ///
+    /// # Panics
+    /// If no loopback port can be bound.
+    pub async fn start() -> IssuerServer {
+        IssuerServer::start_with(vec![TestKey::generate(Algorithm::ES256)]).await
+    }
+
+    /// Starts a server publishing `keys` (the last one signs by default).
+    ///
+    /// # Panics
+    /// If no loopback port can be bound.
+    pub async fn start_with(keys: Vec<TestKey>) -> IssuerServer {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port");
+        let addr = listener.local_addr().expect("local address");
+        let shared = Arc::new(Shared {
+            addr,
+            keys: Mutex::new(keys),
+            cache_control: Mutex::new(None),
+            fault: Mutex::new(Fault::None),
+            oidc: AtomicBool::new(true),
+            jwks_requests: AtomicUsize::new(0),
+            discovery_requests: AtomicUsize::new(0),
+            metadata_requests: AtomicUsize::new(0),
+        });
+        let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        IssuerServer {
+            shared,
+            listener: Mutex::new(Some(task)),
+        }
+    }
+
+    /// The issuer URL (`http://127.0.0.1:PORT`), also the `iss` of minted tokens.
+    #[must_use]
+    pub fn issuer(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// The JWKS URL.
+    #[must_use]
+    pub fn jwks_url(&self) -> String {
+        format!("http://{}/jwks", self.shared.addr)
+    }
+
+    /// The newest published key (the one that signs).
+    ///
+    /// # Panics
+    /// If no key is published.
+    #[must_use]
+    pub fn signing_key(&self) -> TestKey {
+        self.shared
+            .keys
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a published key")
+            .clone()
+    }
+
+    /// A token signed by the newest key.
+    #[must_use]
+    pub fn mint(&self, claims: &Value) -> String {
+        self.signing_key().mint(claims)
+    }
+
+    /// Publishes another key.
+    pub fn publish(&self, key: TestKey) {
+        self.shared.keys.lock().unwrap().push(key);
+    }
+
+    /// Removes the key with this kid.
+    pub fn retire(&self, kid: &str) {
+        self.shared.keys.lock().unwrap().retain(|k| k.kid() != kid);
+    }
+
+    /// Publishes a fresh key of the newest key's algorithm and retires the oldest key.
+    /// Returns the new key.
+    #[must_use]
+    pub fn rotate(&self) -> TestKey {
+        let mut keys = self.shared.keys.lock().unwrap();
+        let alg = keys.last().map_or(Algorithm::ES256, TestKey::alg);
+        let fresh = TestKey::generate(alg);
+        keys.push(fresh.clone());
+        keys.remove(0);
+        fresh
+    }
+
+    /// The `Cache-Control` header of JWKS answers (none by default).
+    pub fn set_cache_control(&self, value: Option<&str>) {
+        *self.shared.cache_control.lock().unwrap() = value.map(str::to_owned);
+    }
+
+    /// Whether `/.well-known/openid-configuration` is served (otherwise only RFC 8414 is).
+    pub fn set_oidc_discovery(&self, served: bool) {
+        self.shared.oidc.store(served, Ordering::SeqCst);
+    }
+
+    /// Injects a fault. [`Fault::Refuse`] closes the listening socket; any other fault (or
+    /// [`Fault::None`]) listens again on the same port.
+    ///
+    /// # Panics
+    /// If the port cannot be bound again.
+    pub async fn set_fault(&self, fault: Fault) {
+        let refuse = fault == Fault::Refuse;
+        *self.shared.fault.lock().unwrap() = fault;
+        let running = self.listener.lock().unwrap().take();
+        match (refuse, running) {
+            (true, Some(task)) => {
+                task.abort();
+                let _ = task.await;
+            }
+            (false, None) => {
+                let listener = TcpListener::bind(self.shared.addr)
+                    .await
+                    .expect("bind the same port again");
+                let task = tokio::spawn(accept_loop(listener, Arc::clone(&self.shared)));
+                *self.listener.lock().unwrap() = Some(task);
+            }
+            (_, running) => *self.listener.lock().unwrap() = running,
+        }
+    }
+
+    /// How many JWKS requests the server has answered (or dropped).
+    #[must_use]
+    pub fn jwks_requests(&self) -> usize {
+        self.shared.jwks_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many OIDC discovery requests it has received.
+    #[must_use]
+    pub fn discovery_requests(&self) -> usize {
+        self.shared.discovery_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many RFC 8414 metadata requests it has received.
+    #[must_use]
+    pub fn metadata_requests(&self) -> usize {
+        self.shared.metadata_requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for IssuerServer {
+    fn drop(&mut self) {
+        if let Some(task) = self.listener.lock().unwrap().take() {
+            task.abort();
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(serve(stream, Arc::clone(&shared)));
+    }
+}
+
+async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+        if head.len() > 16 * 1024 {
+            return;
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let (status, body, cache) = answer(&path, &shared);
+    let fault = shared.fault.lock().unwrap().clone();
+    if let Fault::Delay(delay) = fault {
+        tokio::time::sleep(delay).await;
+    }
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        _ => "Error",
+    };
+    let mut response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    if let Some(cache) = cache {
+        response.push_str(&format!("Cache-Control: {cache}\r\n"));
+    }
+    response.push_str("\r\n");
+    let _ = stream.write_all(response.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
+fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
+    let base = format!("http://{}", shared.addr);
+    let fault = shared.fault.lock().unwrap().clone();
+    let metadata =
+        |issuer: &str| json!({"issuer": issuer, "jwks_uri": format!("{base}/jwks")}).to_string();
+    let is_metadata = path == "/.well-known/openid-configuration"
+        || path.starts_with("/.well-known/oauth-authorization-server");
+    match path {
+        "/.well-known/openid-configuration" => {
+            shared.discovery_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        "/jwks" => {
+            shared.jwks_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        p if p.starts_with("/.well-known/oauth-authorization-server") => {
+            shared.metadata_requests.fetch_add(1, Ordering::SeqCst);
+        }
+        _ => return (404, b"{}".to_vec(), None),
+    }
+    match fault {
+        Fault::Status(code) => return (code, b"{}".to_vec(), None),
+        Fault::InvalidJson => return (200, b"{\"keys\": [oops".to_vec(), None),
+        Fault::WrongIssuer if is_metadata => {
+            return (
+                200,
+                metadata("https://someone-else.example").into_bytes(),
+                None,
+            );
+        }
+        _ => {}
+    }
+    if path == "/.well-known/openid-configuration" && !shared.oidc.load(Ordering::SeqCst) {
+        return (404, b"{}".to_vec(), None);
+    }
+    if is_metadata {
+        return (200, metadata(&base).into_bytes(), None);
+    }
+    let cache = shared.cache_control.lock().unwrap().clone();
+    if fault == Fault::Oversized {
+        let padding = "x".repeat(300 * 1024);
+        return (
+            200,
+            json!({"keys": [], "padding": padding})
+                .to_string()
+                .into_bytes(),
+            cache,
+        );
+    }
+    let keys: Vec<Value> = shared
+        .keys
+        .lock()
+        .unwrap()
+        .iter()
+        .map(TestKey::public_jwk)
+        .collect();
+    (200, json!({"keys": keys}).to_string().into_bytes(), cache)
+}

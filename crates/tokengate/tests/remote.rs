@@ -1,0 +1,509 @@
+//! Remote key sets over real loopback HTTP (testkit `IssuerServer`), with an injected clock.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokengate::clock::FixedClock;
+use tokengate::fetch::{FetchError, FetchedDocument, Fetcher, HttpFetcher};
+use tokengate::{
+    Algorithm, ConfigErrorKind, ErrorKind, Issuer, KeySource, KeysState, StandardClaims, Verifier,
+};
+use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at};
+
+const AUD: &str = "api://remote";
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+struct Setup {
+    server: IssuerServer,
+    clock: FixedClock,
+    verifier: Verifier,
+}
+
+fn verifier(server: &IssuerServer, source: KeySource, clock: &FixedClock) -> Verifier {
+    Verifier::builder()
+        .issuer(Issuer::new(server.issuer()).audience(AUD).keys(source))
+        .clock(clock.clone())
+        .fetch_timeout(TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+async fn setup() -> Setup {
+    let server = IssuerServer::start().await;
+    let clock = FixedClock::at(NOW);
+    let verifier = verifier(&server, KeySource::jwks_url(server.jwks_url()), &clock);
+    Setup {
+        server,
+        clock,
+        verifier,
+    }
+}
+
+impl Setup {
+    fn token(&self) -> String {
+        self.server
+            .mint(&claims_at(&self.server.issuer(), AUD, self.clock.now()))
+    }
+
+    fn token_by(&self, key: &TestKey) -> String {
+        key.mint(&claims_at(&self.server.issuer(), AUD, self.clock.now()))
+    }
+
+    async fn verify(&self, token: &str) -> Result<(), ErrorKind> {
+        self.verifier
+            .verify::<StandardClaims>(token)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.kind())
+    }
+
+    fn health(&self) -> tokengate::IssuerHealth {
+        self.verifier.health().remove(0)
+    }
+
+    /// Waits (bounded) until a background refresh has been counted.
+    async fn settle(&self, fetches: usize) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.server.jwks_requests() < fetches || self.health_busy() {
+            assert!(
+                Instant::now() < deadline,
+                "the background refresh never happened"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn health_busy(&self) -> bool {
+        let h = self.health();
+        (h.fetches_ok + h.fetches_failed) < self.server.jwks_requests() as u64
+    }
+}
+
+trait Now {
+    fn now(&self) -> u64;
+}
+
+impl Now for FixedClock {
+    fn now(&self) -> u64 {
+        tokengate::clock::Clock::now_unix(self)
+    }
+}
+
+#[tokio::test]
+async fn cold_start_fetches_once_then_serves_from_cache() {
+    let s = setup().await;
+    assert_eq!(s.health().state, KeysState::Failing, "nothing fetched yet");
+    for _ in 0..20 {
+        assert_eq!(s.verify(&s.token()).await, Ok(()));
+    }
+    assert_eq!(s.server.jwks_requests(), 1);
+    let health = s.health();
+    assert_eq!(
+        (health.state, health.key_count, health.fetches_ok),
+        (KeysState::Fresh, 1, 1)
+    );
+    assert_eq!(health.last_success, Some(NOW));
+}
+
+#[tokio::test]
+async fn a_freshly_published_key_verifies_on_its_first_request_and_a_retired_one_fails() {
+    let s = setup().await;
+    let old = s.server.signing_key();
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    let fresh = s.server.rotate(); // publishes a new key, retires the old one
+    assert_eq!(
+        s.verify(&s.token_by(&fresh)).await,
+        Ok(()),
+        "unknown kid -> refetch -> verified"
+    );
+    assert_eq!(s.server.jwks_requests(), 2);
+    assert_eq!(s.health().kid_miss_refreshes, 1);
+    // The retired key is gone from the set: its tokens fail at once, without another fetch.
+    assert_eq!(
+        s.verify(&s.token_by(&old)).await,
+        Err(ErrorKind::UnknownKey)
+    );
+    assert_eq!(s.server.jwks_requests(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_unknown_kids_cause_at_most_one_fetch_per_cooldown_window() {
+    let s = Arc::new(setup().await);
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    assert_eq!(s.server.jwks_requests(), 1);
+    for window in 1..=2 {
+        let mut tasks = Vec::new();
+        for i in 0..1000 {
+            let s = Arc::clone(&s);
+            tasks.push(tokio::spawn(async move {
+                let key = s
+                    .server
+                    .signing_key()
+                    .with_kid(format!("bogus-{window}-{i}"));
+                s.verify(&s.token_by(&key)).await
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), Err(ErrorKind::UnknownKey));
+        }
+        assert!(
+            s.server.jwks_requests() <= 1 + window,
+            "{} fetches",
+            s.server.jwks_requests()
+        );
+        s.clock.advance(Duration::from_secs(31));
+    }
+    let health = s.health();
+    assert!(
+        health.kid_miss_refreshes <= 2 && health.cooldown_suppressed >= 1990,
+        "{health:?}"
+    );
+    // Valid tokens were never disturbed.
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+}
+
+#[tokio::test]
+async fn valid_tokens_keep_verifying_from_cache_under_every_fault() {
+    let faults = [
+        Fault::Refuse,
+        Fault::Delay(Duration::from_secs(2)),
+        Fault::Status(500),
+        Fault::InvalidJson,
+        Fault::Oversized,
+    ];
+    for fault in faults {
+        let s = setup().await;
+        assert_eq!(s.verify(&s.token()).await, Ok(()));
+        s.server.set_fault(fault.clone()).await;
+        // Past the TTL (600 s by default): the keys are stale, a refresh is due and fails.
+        s.clock.advance(Duration::from_secs(700));
+        let started = Instant::now();
+        assert_eq!(s.verify(&s.token()).await, Ok(()), "{fault:?}");
+        assert!(
+            started.elapsed() < TIMEOUT,
+            "{fault:?}: a request waited for the fetch"
+        );
+        if fault != Fault::Refuse {
+            s.settle(2).await;
+        } else {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while s.health().fetches_failed == 0 {
+                assert!(Instant::now() < deadline);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let health = s.health();
+        assert_eq!(health.state, KeysState::Stale, "{fault:?}");
+        assert!(
+            health.fetches_failed >= 1 && health.stale_served >= 1,
+            "{fault:?}: {health:?}"
+        );
+        // An unknown kid under the fault waits at most the fetch timeout.
+        let stranger = TestKey::generate(Algorithm::ES256);
+        s.clock.advance(Duration::from_secs(120));
+        let started = Instant::now();
+        assert_eq!(
+            s.verify(&s.token_by(&stranger)).await,
+            Err(ErrorKind::UnknownKey)
+        );
+        assert!(
+            started.elapsed() < TIMEOUT + Duration::from_millis(300),
+            "{fault:?}: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(s.verify(&s.token()).await, Ok(()), "{fault:?}");
+    }
+}
+
+#[tokio::test]
+async fn stale_keys_are_served_for_an_hour_past_expiry_then_503() {
+    let s = setup().await;
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    s.server.set_fault(Fault::Status(503)).await;
+    s.clock.set(NOW + 600 + 3599);
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    s.clock.set(NOW + 600 + 3600);
+    let error = s
+        .verifier
+        .verify::<StandardClaims>(&s.token())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    let rejection = s.verifier.rejection(&error);
+    assert_eq!(rejection.status(), 503);
+    assert!(rejection.www_authenticate().is_none());
+    assert!(rejection.retry_after().is_some());
+    assert_eq!(s.health().state, KeysState::Failing);
+}
+
+#[tokio::test]
+async fn a_cold_start_with_the_endpoint_down_is_503_then_recovers_by_itself() {
+    let s = setup().await;
+    s.server.set_fault(Fault::Refuse).await;
+    let error = s
+        .verifier
+        .verify::<StandardClaims>(&s.token())
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    let rejection = s.verifier.rejection(&error);
+    assert_eq!(rejection.status(), 503);
+    assert_eq!(rejection.retry_after().unwrap(), "1");
+    assert_eq!(s.health().state, KeysState::Failing);
+    // During the backoff, requests fail fast without fetching.
+    let attempts = s.health().fetches_failed;
+    assert_eq!(s.verify(&s.token()).await, Err(ErrorKind::KeysUnavailable));
+    assert_eq!(s.health().fetches_failed, attempts);
+    // The endpoint comes back; after the backoff the next request fetches and verifies.
+    s.server.set_fault(Fault::None).await;
+    s.clock.advance(Duration::from_secs(2));
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    assert_eq!(s.health().state, KeysState::Fresh);
+}
+
+#[tokio::test]
+async fn keys_unavailable_can_answer_401_instead() {
+    let server = IssuerServer::start().await;
+    server.set_fault(Fault::Status(500)).await;
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::jwks_url(server.jwks_url())),
+        )
+        .clock(FixedClock::at(NOW))
+        .keys_unavailable_as_unauthorized()
+        .build()
+        .unwrap();
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    let rejection = verifier.rejection(&error);
+    assert_eq!(rejection.status(), 401);
+    assert!(rejection.retry_after().is_none());
+    assert_eq!(
+        rejection.www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+    );
+}
+
+#[tokio::test]
+async fn body_and_key_count_caps() {
+    let s = setup().await;
+    s.server.set_fault(Fault::Oversized).await;
+    assert_eq!(s.verify(&s.token()).await, Err(ErrorKind::KeysUnavailable));
+    assert_eq!(
+        s.health().last_failure,
+        Some(tokengate::fetch::FetchErrorKind::TooLarge)
+    );
+
+    let keys: Vec<TestKey> = (0..101)
+        .map(|_| TestKey::generate(Algorithm::ES256))
+        .collect();
+    let server = IssuerServer::start_with(keys).await;
+    let clock = FixedClock::at(NOW);
+    let verifier = verifier(&server, KeySource::jwks_url(server.jwks_url()), &clock);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(
+        verifier.health()[0].last_failure,
+        Some(tokengate::fetch::FetchErrorKind::Invalid)
+    );
+    server.retire(server.signing_key().kid()); // 100 keys: fine
+    clock.advance(Duration::from_secs(5));
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert!(verifier.verify::<StandardClaims>(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn cache_control_sets_the_ttl_clamped_and_refresh_runs_ahead_in_the_background() {
+    let s = setup().await;
+    s.server.set_cache_control(Some("public, max-age=120"));
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    s.clock.advance(Duration::from_secs(95)); // < 80 % of 120 s
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    assert_eq!(s.server.jwks_requests(), 1);
+    s.clock.advance(Duration::from_secs(2)); // 97 s >= 96 s: refresh ahead, request does not wait
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    s.settle(2).await;
+    assert_eq!(s.health().state, KeysState::Fresh);
+
+    // max-age below one minute is clamped to one minute.
+    s.server.set_cache_control(Some("max-age=5"));
+    s.clock.advance(Duration::from_secs(200));
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    s.settle(3).await;
+    s.clock.advance(Duration::from_secs(30));
+    assert_eq!(s.verify(&s.token()).await, Ok(()));
+    tokio::task::yield_now().await;
+    assert_eq!(
+        s.server.jwks_requests(),
+        3,
+        "30 s is within the clamped 60 s TTL"
+    );
+}
+
+#[tokio::test]
+async fn discovery_finds_the_jwks_and_checks_the_issuer() {
+    let server = IssuerServer::start().await;
+    let clock = FixedClock::at(NOW);
+    let v = verifier(&server, KeySource::discover(), &clock);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert!(v.verify::<StandardClaims>(&token).await.is_ok());
+    assert_eq!(
+        (server.discovery_requests(), server.jwks_requests()),
+        (1, 1)
+    );
+
+    // RFC 8414 when OIDC discovery is absent.
+    let server = IssuerServer::start().await;
+    server.set_oidc_discovery(false);
+    let v = verifier(&server, KeySource::discover(), &clock);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert!(v.verify::<StandardClaims>(&token).await.is_ok());
+    assert_eq!(server.metadata_requests(), 1);
+
+    // A discovery document naming another issuer is refused.
+    let server = IssuerServer::start().await;
+    server.set_fault(Fault::WrongIssuer).await;
+    let v = verifier(&server, KeySource::discover(), &clock);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert_eq!(
+        v.verify::<StandardClaims>(&token).await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
+    assert_eq!(server.jwks_requests(), 0);
+}
+
+#[test]
+fn plain_http_to_a_non_loopback_host_is_refused_at_build() {
+    let build = |source: KeySource, iss: &str| {
+        Verifier::builder()
+            .issuer(Issuer::new(iss).audience(AUD).keys(source))
+            .build()
+            .map(|_| ())
+    };
+    let kind = |r: Result<(), tokengate::ConfigError>| r.unwrap_err().kind();
+    assert_eq!(
+        kind(build(
+            KeySource::jwks_url("http://idp.example.com/jwks"),
+            "https://idp.example.com"
+        )),
+        ConfigErrorKind::InsecureUrl
+    );
+    assert_eq!(
+        kind(build(
+            KeySource::jwks_url("http://10.1.2.3/jwks"),
+            "https://idp.example.com"
+        )),
+        ConfigErrorKind::InsecureUrl
+    );
+    assert_eq!(
+        kind(build(KeySource::discover(), "http://idp.example.com")),
+        ConfigErrorKind::InsecureUrl
+    );
+    assert_eq!(
+        kind(build(
+            KeySource::jwks_url("not a url"),
+            "https://idp.example.com"
+        )),
+        ConfigErrorKind::InsecureUrl
+    );
+    assert!(
+        build(
+            KeySource::jwks_url("https://idp.example.com/jwks"),
+            "https://idp.example.com"
+        )
+        .is_ok()
+    );
+    assert!(build(KeySource::discover(), "https://idp.example.com").is_ok());
+    assert!(
+        build(
+            KeySource::jwks_url("http://127.0.0.1:1/jwks"),
+            "https://idp.example.com"
+        )
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn hmac_keys_are_never_taken_from_a_remote_set() {
+    let hs = TestKey::generate(Algorithm::HS256);
+    let server = IssuerServer::start_with(vec![hs.clone()]).await;
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::jwks_url(server.jwks_url())),
+        )
+        .clock(FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    let token = hs.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert_eq!(
+        verifier
+            .verify::<StandardClaims>(&token)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::KeysUnavailable
+    );
+}
+
+/// A fetcher of the user's: counts calls and delegates to the default client.
+struct Counting(HttpFetcher, Arc<AtomicUsize>);
+
+#[async_trait::async_trait]
+impl Fetcher for Counting {
+    async fn get(&self, url: &str, max_body: usize) -> Result<FetchedDocument, FetchError> {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.get(url, max_body).await
+    }
+}
+
+#[tokio::test]
+async fn a_custom_fetcher_serves_discovery_and_keys() {
+    let server = IssuerServer::start().await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::discover()),
+        )
+        .clock(FixedClock::at(NOW))
+        .fetcher(Counting(
+            HttpFetcher::new(TIMEOUT).unwrap(),
+            Arc::clone(&calls),
+        ))
+        .build()
+        .unwrap();
+    verifier.ready().await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "discovery + JWKS");
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert!(verifier.verify::<StandardClaims>(&token).await.is_ok());
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn ready_fetches_before_serving_and_reports_failure() {
+    let s = setup().await;
+    s.verifier.ready().await.unwrap();
+    assert_eq!(
+        (s.server.jwks_requests(), s.health().state),
+        (1, KeysState::Fresh)
+    );
+    let down = IssuerServer::start().await;
+    down.set_fault(Fault::Refuse).await;
+    let clock = FixedClock::at(NOW);
+    let v = verifier(&down, KeySource::jwks_url(down.jwks_url()), &clock);
+    assert_eq!(
+        v.ready().await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
+    let _ = json!(null);
+}
