@@ -1,11 +1,12 @@
 //! `tokengate`: verify and decode access tokens from the shell.
 //!
 //! ```text
-//! tokengate verify --issuer ISS --audience AUD (--jwks FILE | --key FILE | --secret-file FILE)
+//! tokengate verify --issuer ISS --audience AUD [--jwks FILE|URL | --key FILE | --secret-file FILE]
 //!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [TOKEN ...]
 //! tokengate decode TOKEN
 //! ```
 //!
+//! Without a key option, keys come from the issuer's OIDC discovery (or RFC 8414) document.
 //! `verify` prints one JSON object per token per line and exits 0 when all are valid, 1 when any
 //! is not, 2 for usage or configuration errors. Tokens come from the arguments, else one per
 //! line of standard input.
@@ -50,9 +51,10 @@ struct VerifyArgs {
     /// An accepted audience (repeat for more).
     #[arg(long = "audience", required = true)]
     audiences: Vec<String>,
-    /// A JWKS document file.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["key", "secret_file"])]
-    jwks: Option<PathBuf>,
+    /// A JWKS document: a file, or an https:// URL (http:// only to loopback hosts).
+    /// Without --jwks, --key or --secret-file, keys come from the issuer's discovery document.
+    #[arg(long, value_name = "PATH|URL", conflicts_with_all = ["key", "secret_file"])]
+    jwks: Option<String>,
     /// A public key file: PEM (`PUBLIC KEY`, `RSA PUBLIC KEY`) or DER.
     #[arg(long, value_name = "PATH", conflicts_with = "secret_file")]
     key: Option<PathBuf>,
@@ -99,8 +101,12 @@ fn build(args: &VerifyArgs) -> Result<Verifier, String> {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
     let (source, symmetric) = match (&args.jwks, &args.key, &args.secret_file) {
+        (Some(url), _, _) if url.starts_with("https://") || url.starts_with("http://") => {
+            (KeySource::jwks_url(url), false)
+        }
         (Some(path), _, _) => {
-            let text = String::from_utf8(read(path)?)
+            let path = PathBuf::from(path);
+            let text = String::from_utf8(read(&path)?)
                 .map_err(|_| format!("{} is not UTF-8", path.display()))?;
             (KeySource::jwks_json(text), false)
         }
@@ -114,7 +120,7 @@ fn build(args: &VerifyArgs) -> Result<Verifier, String> {
             (source, false)
         }
         (_, _, Some(path)) => (KeySource::secret(read(path)?), true),
-        _ => return Err("give the keys with --jwks, --key or --secret-file".to_owned()),
+        _ => (KeySource::discover(), false),
     };
     let algorithms = if !args.algorithms.is_empty() {
         args.algorithms.clone()
@@ -145,6 +151,13 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(verifier) => verifier,
         Err(message) => return fail(message),
     };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("cannot start the async runtime: {error}")),
+    };
     let tokens: Box<dyn Iterator<Item = String>> = if args.tokens.is_empty() {
         Box::new(std::io::stdin().lock().lines().map_while(Result::ok))
     } else {
@@ -157,7 +170,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         if token.is_empty() {
             continue;
         }
-        let line = match verifier.verify_with_loaded_keys::<Value>(token) {
+        let line = match runtime.block_on(verifier.verify::<Value>(token)) {
             Ok(verified) => {
                 json!({"valid": true, "sub": verified.subject(), "claims": verified.claims})
             }

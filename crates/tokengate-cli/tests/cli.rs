@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 use tokengate::Algorithm;
-use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at, jwks};
 
 const ISS: &str = "https://issuer.test/";
 const AUD: &str = "api://test";
@@ -250,7 +250,24 @@ fn usage_and_configuration_errors_exit_2() {
     let cases: Vec<Vec<&str>> = vec![
         vec!["verify", "--audience", AUD, "--jwks", jwks, "x"],
         vec!["verify", "--issuer", ISS, "--jwks", jwks, "x"],
-        vec!["verify", "--issuer", ISS, "--audience", AUD, "x"],
+        vec![
+            "verify",
+            "--issuer",
+            "http://idp.example.com",
+            "--audience",
+            AUD,
+            "x",
+        ],
+        vec![
+            "verify",
+            "--issuer",
+            ISS,
+            "--audience",
+            AUD,
+            "--jwks",
+            "http://idp.example.com/jwks",
+            "x",
+        ],
         with(&["--alg", "none"]),
         with(&["--leeway", "301"]),
         vec![
@@ -309,4 +326,67 @@ fn decode_prints_unverified_header_and_claims() {
     let bad = run(&["decode", "a.b"], None);
     assert_eq!(bad.status.code(), Some(1));
     assert_eq!(lines(&bad)[0]["error"], "malformed_token");
+}
+
+/// `--jwks URL` and discovery from `--issuer`, against a real issuer on loopback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_keys_by_url_and_by_discovery() {
+    let server = IssuerServer::start().await;
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    let (iss, url, now) = (server.issuer(), server.jwks_url(), NOW.to_string());
+    let by_url: Vec<String> = [
+        "verify",
+        "--issuer",
+        &iss,
+        "--audience",
+        AUD,
+        "--jwks",
+        &url,
+        "--now",
+        &now,
+        &token,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let by_discovery: Vec<String> = [
+        "verify",
+        "--issuer",
+        &iss,
+        "--audience",
+        AUD,
+        "--now",
+        &now,
+        &token,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let call = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args, None)
+        })
+    };
+    let out = call(by_url.clone()).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(lines(&out)[0]["sub"], "alice");
+    let out = call(by_discovery).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(server.discovery_requests(), 1);
+
+    server.set_fault(Fault::Refuse).await;
+    let out = call(by_url).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(lines(&out)[0]["error"], "keys_unavailable");
 }
