@@ -631,8 +631,7 @@ impl Inner {
             return Err(stop(
                 ErrorKind::DisallowedAlgorithm,
                 "alg is not allowed for the issuer",
-            )
-            .into());
+            ));
         }
         let now = self.clock.now_unix();
         let keys = issuer.keys.load();
