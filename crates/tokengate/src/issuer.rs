@@ -138,7 +138,9 @@ pub struct Issuer {
     pub(crate) skip_audience: bool,
     pub(crate) algorithms: Option<Vec<Algorithm>>,
     pub(crate) keys: Option<KeySource>,
-    pub(crate) roles_path: Vec<String>,
+    pub(crate) roles_paths: Vec<Vec<String>>,
+    pub(crate) scope_claims: Vec<String>,
+    pub(crate) audience_claim: Option<String>,
     pub(crate) rfc9068: bool,
     pub(crate) required_claims: Vec<String>,
 }
@@ -152,7 +154,9 @@ impl Issuer {
             skip_audience: false,
             algorithms: None,
             keys: None,
-            roles_path: vec!["roles".to_owned()],
+            roles_paths: vec![vec!["roles".to_owned()]],
+            scope_claims: Vec::new(),
+            audience_claim: None,
             rfc9068: false,
             required_claims: Vec::new(),
         }
@@ -195,7 +199,33 @@ impl Issuer {
     /// (Keycloak) or `["https://example.com/roles"]` (a namespaced Auth0 claim). The value may
     /// be an array of strings or a space-delimited string. Default: `["roles"]`.
     pub fn roles_claim<I: IntoIterator<Item = S>, S: Into<String>>(mut self, path: I) -> Issuer {
-        self.roles_path = path.into_iter().map(Into::into).collect();
+        self.roles_paths = vec![path.into_iter().map(Into::into).collect()];
+        self
+    }
+
+    /// Also read roles from this path (e.g. Keycloak client roles
+    /// `["resource_access", "my-client", "roles"]` next to realm roles).
+    pub fn add_roles_claim<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        path: I,
+    ) -> Issuer {
+        self.roles_paths
+            .push(path.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Also read scopes from this top-level claim (a space-delimited string or an array), next
+    /// to `scope` and `scp` — e.g. Auth0's `permissions`.
+    pub fn scopes_claim(mut self, name: impl Into<String>) -> Issuer {
+        self.scope_claims.push(name.into());
+        self
+    }
+
+    /// Check the audiences against this claim instead of `aud` — e.g. `client_id` for Amazon
+    /// Cognito access tokens, which carry no `aud`. The claim must be present and match.
+    pub fn audience_claim(mut self, name: impl Into<String>) -> Issuer {
+        let name = name.into();
+        self.audience_claim = (name != "aud").then_some(name);
         self
     }
 

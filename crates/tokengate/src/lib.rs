@@ -53,6 +53,7 @@ mod issuer;
 mod json;
 mod jws;
 mod key;
+mod providers;
 mod remote;
 mod verifier;
 

@@ -63,7 +63,9 @@ struct IssuerState {
     algorithms: AlgorithmSet,
     keys: Arc<ArcSwap<KeySet>>,
     remote: Option<Arc<RemoteKeys>>,
-    roles_path: Vec<String>,
+    roles_paths: Vec<Vec<String>>,
+    scope_claims: Vec<Vec<String>>,
+    audience_claim: Option<Vec<String>>,
     rfc9068: bool,
     required: Vec<Box<str>>,
 }
@@ -218,18 +220,21 @@ impl VerifierBuilder {
                     "two issuers share one iss",
                 ));
             }
-            let roles = state.roles_path.first().map(|head| {
-                (
-                    head.as_str(),
-                    if state.roles_path.len() == 1 {
-                        Want::Value
-                    } else {
-                        Want::Raw
-                    },
-                )
+            let paths = state
+                .roles_paths
+                .iter()
+                .chain(&state.scope_claims)
+                .chain(&state.audience_claim);
+            let values = paths.filter_map(|path| {
+                let want = if path.len() == 1 {
+                    Want::Value
+                } else {
+                    Want::Raw
+                };
+                path.first().map(|head| (head.as_str(), want))
             });
             let required = state.required.iter().map(|r| (&**r, Want::Presence));
-            for (name, want) in roles.into_iter().chain(required) {
+            for (name, want) in values.chain(required) {
                 match wanted.iter_mut().find(|(w, _)| &**w == name) {
                     Some((_, existing)) => *existing = (*existing).max(want),
                     None => wanted.push((name.into(), want)),
@@ -316,7 +321,13 @@ impl IssuerState {
             algorithms,
             keys: Arc::new(ArcSwap::from_pointee(keys)),
             remote,
-            roles_path: issuer.roles_path,
+            roles_paths: issuer.roles_paths,
+            scope_claims: issuer
+                .scope_claims
+                .into_iter()
+                .map(|name| vec![name])
+                .collect(),
+            audience_claim: issuer.audience_claim.map(|name| vec![name]),
             rfc9068: issuer.rfc9068,
             required,
         })
@@ -525,6 +536,16 @@ fn err(kind: ErrorKind, detail: &'static str) -> Error {
     Error::new(kind, detail)
 }
 
+/// Adds a claim read as a list (a space-delimited string or an array of strings); any other
+/// type adds nothing.
+fn collect(into: &mut Scopes, value: Option<Loose<'_>>) {
+    match value {
+        Some(Loose::Str(text)) => into.extend_delimited(&text),
+        Some(Loose::Strings(list)) => list.iter().for_each(|item| into.push(item)),
+        _ => {}
+    }
+}
+
 fn stop(kind: ErrorKind, detail: &'static str) -> Stop {
     Stop::Error(Error::new(kind, detail))
 }
@@ -699,7 +720,15 @@ impl Inner {
         }
         if issuer.check_audience {
             let matches = |aud: &str| issuer.audiences.iter().any(|a| **a == *aud);
-            let ok = match &view.aud {
+            let other;
+            let audience = match &issuer.audience_claim {
+                None => &view.aud,
+                Some(path) => {
+                    other = view.at_path(path);
+                    &other
+                }
+            };
+            let ok = match audience {
                 None => return Err(stop(ErrorKind::MissingClaim, "aud is missing")),
                 Some(Loose::Str(aud)) => matches(aud),
                 Some(Loose::Strings(list)) => list.iter().any(|aud| matches(aud)),
@@ -739,11 +768,12 @@ impl Inner {
                 ));
             }
         }
+        for path in &issuer.scope_claims {
+            collect(&mut scopes, view.at_path(path));
+        }
         let mut roles = Scopes::default();
-        match view.at_path(&issuer.roles_path) {
-            Some(Loose::Str(text)) => roles.extend_delimited(&text),
-            Some(Loose::Strings(list)) => list.iter().for_each(|r| roles.push(r)),
-            _ => {}
+        for path in &issuer.roles_paths {
+            collect(&mut roles, view.at_path(path));
         }
 
         let claims = claims.ok_or_else(|| {
