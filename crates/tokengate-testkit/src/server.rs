@@ -122,6 +122,18 @@ impl IssuerServer {
         format!("http://{}/jwks", self.shared.addr)
     }
 
+    /// A URL that redirects (302) to the JWKS on the same host.
+    #[must_use]
+    pub fn redirect_same_host_url(&self) -> String {
+        format!("http://{}/moved/jwks", self.shared.addr)
+    }
+
+    /// A URL that redirects (302) to the JWKS under another host name (`localhost`).
+    #[must_use]
+    pub fn redirect_other_host_url(&self) -> String {
+        format!("http://{}/elsewhere/jwks", self.shared.addr)
+    }
+
     /// The newest published key (the one that signs).
     ///
     /// # Panics
@@ -251,12 +263,23 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let text = String::from_utf8_lossy(&head);
     let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let (status, body, cache) = answer(&path, &shared);
+    let location = match path.as_str() {
+        "/moved/jwks" => Some(format!("http://{}/jwks", shared.addr)),
+        "/elsewhere/jwks" => Some(format!("http://localhost:{}/jwks", shared.addr.port())),
+        _ => None,
+    };
+    let (status, body) = if location.is_some() {
+        (302, b"{}".to_vec())
+    } else {
+        (status, body)
+    };
     let fault = shared.fault.lock().unwrap().clone();
     if let Fault::Delay(delay) = fault {
         tokio::time::sleep(delay).await;
     }
     let reason = match status {
         200 => "OK",
+        302 => "Found",
         404 => "Not Found",
         _ => "Error",
     };
@@ -264,6 +287,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    if let Some(location) = location {
+        response.push_str(&format!("Location: {location}\r\n"));
+    }
     if let Some(cache) = cache {
         response.push_str(&format!("Cache-Control: {cache}\r\n"));
     }

@@ -505,3 +505,28 @@ async fn ready_fetches_before_serving_and_reports_failure() {
         ErrorKind::KeysUnavailable
     );
 }
+
+#[tokio::test]
+async fn redirects_are_followed_only_to_the_same_host() {
+    let server = IssuerServer::start().await;
+    let clock = FixedClock::at(NOW);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    let same = verifier(
+        &server,
+        KeySource::jwks_url(server.redirect_same_host_url()),
+        &clock,
+    );
+    assert!(same.verify::<StandardClaims>(&token).await.is_ok());
+    let other = verifier(
+        &server,
+        KeySource::jwks_url(server.redirect_other_host_url()),
+        &clock,
+    );
+    let error = other.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    assert_eq!(
+        server.jwks_requests(),
+        1,
+        "the redirect to another host was not followed"
+    );
+}
