@@ -423,10 +423,11 @@ impl Verifier {
         let mut failed = None;
         for state in &self.inner.issuers {
             if let Some(remote) = &state.remote {
-                if !state.keys.load().fresh_at(now)
-                    && !remote.refresh(&state.keys, Reason::Ready).await
-                    && !state.keys.load().usable_at(self.inner.clock.now_unix())
-                {
+                if !state.keys.load().fresh_at(now) {
+                    remote.refresh(&state.keys, Reason::Ready).await;
+                }
+                // Judge by what is loaded now: a concurrent refresh may have done the work.
+                if !state.keys.load().usable_at(self.inner.clock.now_unix()) {
                     failed = Some(remote.retry_after());
                 }
             }
