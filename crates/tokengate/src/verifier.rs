@@ -413,6 +413,21 @@ impl Verifier {
         result
     }
 
+    /// Verifies `token` if the keys already loaded suffice; `None` when a remote issuer must
+    /// fetch first (then `verify(..).await` does that). Lets adapters answer most requests
+    /// without allocating a future.
+    pub fn verify_if_ready<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Option<Result<Verified<T>, Error>> {
+        let result = match self.inner.verify(token) {
+            Err(Stop::Fetch { .. }) => return None,
+            other => other.map_err(|stop| self.inner.settle(stop)),
+        };
+        log_rejection(&result);
+        Some(result)
+    }
+
     /// Fetches the keys of every remote issuer that has none fresh, now. Call it before
     /// serving (a readiness probe) so the first requests do not wait.
     ///
