@@ -1,0 +1,433 @@
+//! The conformance table: every adapter serves the reference API (DESIGN section 7) and must
+//! answer each scenario with the same status, `WWW-Authenticate`, `Retry-After` and body.
+//!
+//! An adapter plugs in as a [`Serve`] function: given a [`Verifier`], serve the example router on
+//! `127.0.0.1:0` and return its address.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+
+use serde_json::{Value, json};
+use tokengate::{Issuer, KeySource, TokenSources, Verifier};
+use tokengate_testkit::{Fault, IssuerServer, TestKey, b64, now};
+
+/// Serves the reference API guarded by the given verifier; returns where.
+pub type Serve = fn(Verifier) -> Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+
+/// The audience every scenario's tokens are minted for.
+pub const AUDIENCE: &str = "tokengate-conformance";
+
+const INVALID_TOKEN: &str =
+    r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#;
+const EXPIRED: &str =
+    r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#;
+const TWO_CREDENTIALS: &str = r#"Bearer realm="api", error="invalid_request", error_description="the request carries more than one credential""#;
+const MALFORMED: &str = r#"Bearer realm="api", error="invalid_request", error_description="the credentials in the request are malformed""#;
+const NO_CREDENTIALS: &str = r#"Bearer realm="api""#;
+const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read""#;
+
+/// What a scenario expects of the body.
+#[derive(Debug)]
+pub enum Body {
+    /// Exactly this text.
+    Text(&'static str),
+    /// This JSON value.
+    Json(Value),
+}
+
+/// One row of the table.
+#[derive(Debug)]
+pub struct Scenario {
+    /// What the row checks.
+    pub name: &'static str,
+    /// The request to send.
+    pub request: Request,
+    /// Whether to send it to the server whose key endpoint is down.
+    pub keys_down: bool,
+    /// The expected status.
+    pub status: u16,
+    /// The expected `WWW-Authenticate`, exactly; `None` for none.
+    pub www_authenticate: Option<&'static str>,
+    /// Whether a `Retry-After` is expected.
+    pub retry_after: bool,
+    /// The expected body.
+    pub body: Body,
+}
+
+/// A request: path, query and headers.
+#[derive(Debug, Default)]
+pub struct Request {
+    /// The path, e.g. `/me`.
+    pub path: &'static str,
+    /// The query string, without `?`.
+    pub query: Option<String>,
+    /// Headers, in order (repeated names are sent repeatedly).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+/// The issuers and verifiers every adapter is tested with.
+#[derive(Debug)]
+pub struct Fixture {
+    issuer: IssuerServer,
+    down: IssuerServer,
+}
+
+impl Fixture {
+    /// Starts the issuers: one healthy, one whose endpoint refuses connections.
+    pub async fn start() -> Fixture {
+        let issuer = IssuerServer::start().await;
+        let down = IssuerServer::start().await;
+        down.set_fault(Fault::Refuse).await;
+        Fixture { issuer, down }
+    }
+
+    fn verifier_for(server: &IssuerServer) -> Verifier {
+        let sources = TokenSources::new()
+            .query("access_token")
+            .expect("a valid parameter name");
+        Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience(AUDIENCE)
+                    .keys(KeySource::jwks_url(server.jwks_url())),
+            )
+            .token_sources(sources)
+            .build()
+            .expect("a valid verifier")
+    }
+
+    /// The verifier of the healthy issuer (query parameter `access_token` enabled).
+    pub fn verifier(&self) -> Verifier {
+        Fixture::verifier_for(&self.issuer)
+    }
+
+    /// The verifier of the issuer that is down.
+    pub fn verifier_keys_down(&self) -> Verifier {
+        Fixture::verifier_for(&self.down)
+    }
+
+    fn claims(&self, sub: &str, scope: &str) -> Value {
+        let now = now();
+        json!({"iss": self.issuer.issuer(), "sub": sub, "aud": AUDIENCE, "exp": now + 600, "iat": now, "scope": scope})
+    }
+
+    fn token(&self) -> String {
+        self.issuer
+            .mint(&self.claims("alice", "openid messages:read"))
+    }
+
+    fn token_with(&self, changes: Value) -> String {
+        let mut claims = self.claims("alice", "openid messages:read");
+        for (k, v) in changes.as_object().expect("an object") {
+            claims[k] = v.clone();
+        }
+        self.issuer.mint(&claims)
+    }
+
+    /// The table. Building it rotates the healthy issuer's key once (for the rotation row).
+    pub fn scenarios(&self) -> Vec<Scenario> {
+        let bearer = |token: &str| vec![("authorization", format!("Bearer {token}"))];
+        let get = |path: &'static str, headers: Vec<(&'static str, String)>| Request {
+            path,
+            query: None,
+            headers,
+        };
+        let token = self.token();
+        let signer = self.issuer.signing_key();
+        let none_token = {
+            format!(
+                "{}.{}.",
+                b64(r#"{"alg":"none","typ":"JWT"}"#),
+                b64(self.claims("alice", "messages:read").to_string())
+            )
+        };
+        let rotated = {
+            let fresh = self.issuer.rotate();
+            self.issuer.publish(signer.clone()); // keep the old key too: other rows use it
+            fresh.mint(&self.claims("alice", "openid messages:read"))
+        };
+        let oversized = self.token_with(json!({"padding": "x".repeat(17 * 1024)}));
+        let stranger = TestKey::generate(signer.alg()).with_kid(signer.kid());
+        let unauthorized = |name, request, www, body| Scenario {
+            name,
+            request,
+            keys_down: false,
+            status: 401,
+            www_authenticate: Some(www),
+            retry_after: false,
+            body: Body::Text(body),
+        };
+        vec![
+            Scenario {
+                name: "valid token",
+                request: get("/me", bearer(&token)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({"sub": "alice", "scopes": ["openid", "messages:read"]})),
+            },
+            unauthorized(
+                "no credentials",
+                get("/me", vec![]),
+                NO_CREDENTIALS,
+                "no bearer token in the request",
+            ),
+            Scenario {
+                name: "lower-case scheme",
+                request: get("/me", vec![("authorization", format!("bearer {token}"))]),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({"sub": "alice", "scopes": ["openid", "messages:read"]})),
+            },
+            Scenario {
+                name: "two Authorization headers",
+                request: get(
+                    "/me",
+                    vec![
+                        ("authorization", format!("Bearer {token}")),
+                        ("authorization", format!("Bearer {token}")),
+                    ],
+                ),
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(TWO_CREDENTIALS),
+                retry_after: false,
+                body: Body::Text("the request carries more than one credential"),
+            },
+            Scenario {
+                name: "token in both header and query",
+                request: Request {
+                    path: "/me",
+                    query: Some(format!("access_token={token}")),
+                    headers: bearer(&token),
+                },
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(TWO_CREDENTIALS),
+                retry_after: false,
+                body: Body::Text("the request carries more than one credential"),
+            },
+            Scenario {
+                name: "malformed Authorization header",
+                request: get(
+                    "/me",
+                    vec![("authorization", "Bearer  two spaces".to_owned())],
+                ),
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(MALFORMED),
+                retry_after: false,
+                body: Body::Text("the credentials in the request are malformed"),
+            },
+            unauthorized(
+                "expired",
+                get(
+                    "/me",
+                    bearer(&self.token_with(json!({"exp": now() - 3600}))),
+                ),
+                EXPIRED,
+                "the access token expired",
+            ),
+            unauthorized(
+                "wrong audience",
+                get(
+                    "/me",
+                    bearer(&self.token_with(json!({"aud": "another-api"}))),
+                ),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            unauthorized(
+                "wrong issuer",
+                get(
+                    "/me",
+                    bearer(&self.token_with(json!({"iss": "https://evil.example"}))),
+                ),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            unauthorized(
+                "alg none",
+                get("/me", bearer(&none_token)),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            unauthorized(
+                "forged signature with a trusted kid",
+                get(
+                    "/me",
+                    bearer(&stranger.mint(&self.claims("alice", "messages:read"))),
+                ),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            Scenario {
+                name: "unknown kid, then published by rotation",
+                request: get("/me", bearer(&rotated)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({"sub": "alice", "scopes": ["openid", "messages:read"]})),
+            },
+            Scenario {
+                name: "scoped route with the scope",
+                request: get("/messages", bearer(&token)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!([
+                    {"id": 1, "to": "alice", "text": "Welcome to tokengate."},
+                    {"id": 2, "to": "alice", "text": "Your token carried messages:read."},
+                ])),
+            },
+            Scenario {
+                name: "missing scope",
+                request: get(
+                    "/messages",
+                    bearer(&self.issuer.mint(&self.claims("bob", "openid"))),
+                ),
+                keys_down: false,
+                status: 403,
+                www_authenticate: Some(MISSING_SCOPE),
+                retry_after: false,
+                body: Body::Text("the access token lacks the required scope"),
+            },
+            Scenario {
+                name: "optional route without a token",
+                request: get("/greeting", vec![]),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Text("Hello, anonymous!"),
+            },
+            Scenario {
+                name: "optional route with a valid token",
+                request: get("/greeting", bearer(&token)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Text("Hello, alice!"),
+            },
+            unauthorized(
+                "optional route with a bad token",
+                get(
+                    "/greeting",
+                    bearer(&self.token_with(json!({"aud": "another-api"}))),
+                ),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            Scenario {
+                name: "keys unavailable",
+                request: get(
+                    "/me",
+                    bearer(&self.down.mint(&{
+                        let mut claims = self.claims("alice", "openid");
+                        claims["iss"] = json!(self.down.issuer());
+                        claims
+                    })),
+                ),
+                keys_down: true,
+                status: 503,
+                www_authenticate: None,
+                retry_after: true,
+                body: Body::Text("the keys to verify the token are unavailable"),
+            },
+            unauthorized(
+                "oversized token",
+                get("/me", bearer(&oversized)),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            Scenario {
+                name: "public route",
+                request: get("/health", vec![]),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Text("ok"),
+            },
+        ]
+    }
+}
+
+/// Runs every scenario against one adapter; returns the failures (empty when it conforms).
+pub async fn run(name: &str, serve: Serve) -> Vec<String> {
+    let fixture = Fixture::start().await;
+    let healthy = serve(fixture.verifier()).await;
+    let down = serve(fixture.verifier_keys_down()).await;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client");
+    let mut failures = Vec::new();
+    for scenario in fixture.scenarios() {
+        let addr = if scenario.keys_down { down } else { healthy };
+        let mut url = format!("http://{addr}{}", scenario.request.path);
+        if let Some(query) = &scenario.request.query {
+            url.push('?');
+            url.push_str(query);
+        }
+        let mut request = client.get(&url);
+        for (header, value) in &scenario.request.headers {
+            request = request.header(*header, value);
+        }
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => {
+                failures.push(format!(
+                    "{name}: {}: request failed: {error}",
+                    scenario.name
+                ));
+                continue;
+            }
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let www = headers
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.text().await.unwrap_or_default();
+        let mut problems = Vec::new();
+        if status != scenario.status {
+            problems.push(format!("status {status}, expected {}", scenario.status));
+        }
+        if www.as_deref() != scenario.www_authenticate {
+            problems.push(format!(
+                "WWW-Authenticate {www:?}, expected {:?}",
+                scenario.www_authenticate
+            ));
+        }
+        if headers.contains_key("retry-after") != scenario.retry_after {
+            problems.push(format!(
+                "Retry-After present: {}",
+                headers.contains_key("retry-after")
+            ));
+        }
+        let body_ok = match &scenario.body {
+            Body::Text(text) => body == *text,
+            Body::Json(value) => serde_json::from_str::<Value>(&body).ok().as_ref() == Some(value),
+        };
+        if !body_ok {
+            problems.push(format!("body {body:?}, expected {:?}", scenario.body));
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{name}: {}: {}",
+                scenario.name,
+                problems.join("; ")
+            ));
+        }
+    }
+    failures
+}
