@@ -1,0 +1,265 @@
+//! The layer and extractors in-process (tower `oneshot`), with static keys.
+
+use std::convert::Infallible;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde::Deserialize;
+use serde_json::json;
+use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+use tokengate_tower::{
+    Algorithm, AuthLayer, Claims, Issuer, KeySource, ProblemJson, RequiredScopes, Scoped, Verified,
+    Verifier,
+};
+use tower::{ServiceBuilder, ServiceExt};
+
+const ISS: &str = "https://issuer.test/";
+const AUD: &str = "api";
+
+fn setup() -> (TestKey, Verifier) {
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(tokengate::clock::FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    (key, verifier)
+}
+
+fn token(key: &TestKey, scope: &str) -> String {
+    let mut claims = claims_at(ISS, AUD, NOW);
+    claims["scope"] = json!(scope);
+    key.mint(&claims)
+}
+
+fn request(path: &str, token: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder.body(Body::empty()).unwrap()
+}
+
+async fn text<B: http_body::Body>(response: Response<B>) -> (StatusCode, Option<String>, String)
+where
+    B::Error: std::fmt::Debug,
+{
+    let status = response.status();
+    let www = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, www, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn the_layer_guards_any_http_service_and_passes_verified_claims() {
+    let (key, verifier) = setup();
+    // A plain tower service, not axum.
+    let service = ServiceBuilder::new()
+        .layer(AuthLayer::new(verifier))
+        .service_fn(|req: Request<Body>| async move {
+            let verified = req
+                .extensions()
+                .get::<Verified<tokengate::StandardClaims>>()
+                .expect("claims");
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(
+                verified.subject().unwrap().to_owned(),
+            ))))
+        });
+    let (status, _, body) = text(
+        service
+            .clone()
+            .oneshot(request("/", Some(&token(&key, "a"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    let (status, www, body) = text(service.oneshot(request("/", None)).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(www.as_deref(), Some(r#"Bearer realm="api""#));
+    assert_eq!(body, "no bearer token in the request");
+}
+
+#[tokio::test]
+async fn a_custom_body_never_changes_status_or_challenge() {
+    let (_, verifier) = setup();
+    let app: Router = Router::new()
+        .route("/", get(|| async { "hi" }))
+        .layer(AuthLayer::new(verifier).rejection_body(ProblemJson));
+    let response = app.oneshot(request("/", Some("a.b.c"))).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let (status, www, body) = text(response).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        www.as_deref(),
+        Some(
+            r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+        )
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["code"], "malformed_token");
+    assert_eq!(body["status"], 401);
+}
+
+#[tokio::test]
+async fn optional_layer_lets_anonymous_requests_through_but_rejects_bad_tokens() {
+    let (key, verifier) = setup();
+    let app: Router = Router::new()
+        .route(
+            "/",
+            get(|claims: Option<Claims>| async move {
+                claims.map_or("anonymous".to_owned(), |c| c.subject().unwrap().to_owned())
+            }),
+        )
+        .layer(AuthLayer::new(verifier).optional());
+    let (status, _, body) = text(app.clone().oneshot(request("/", None)).await.unwrap()).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "anonymous"));
+    let (status, _, body) = text(
+        app.clone()
+            .oneshot(request("/", Some(&token(&key, "a"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    let forged = TestKey::generate(Algorithm::ES256)
+        .with_kid(key.kid())
+        .mint(&claims_at(ISS, AUD, NOW));
+    let (status, _, _) = text(app.oneshot(request("/", Some(&forged))).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_extractor_without_any_verifier_is_a_500_wiring_bug() {
+    let app: Router = Router::new().route(
+        "/",
+        get(|claims: Claims| async move { claims.subject().unwrap_or("").to_owned() }),
+    );
+    let (status, www, body) = text(app.oneshot(request("/", Some("a.b.c"))).await.unwrap()).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(www, None);
+    assert_eq!(body, "token verification is not configured");
+}
+
+#[derive(Clone, Deserialize)]
+struct Mine {
+    sub: String,
+    email: String,
+}
+
+struct MessagesRead;
+impl RequiredScopes for MessagesRead {
+    const SCOPES: &'static [&'static str] = &["messages:read"];
+}
+
+#[tokio::test]
+async fn extractor_only_mode_with_custom_claims_and_typed_scopes() {
+    let (key, verifier) = setup();
+    let app: Router = Router::new()
+        .route(
+            "/mine",
+            get(|claims: Claims<Mine>| async move {
+                format!("{} {}", claims.claims.sub, claims.claims.email)
+            }),
+        )
+        .route(
+            "/scoped",
+            get(|claims: Scoped<MessagesRead>| async move { claims.subject().unwrap().to_owned() }),
+        )
+        .with_state(verifier);
+    let (status, _, body) = text(
+        app.clone()
+            .oneshot(request("/mine", Some(&token(&key, "x"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, "alice alice@example.com")
+    );
+    let (status, _, _) = text(
+        app.clone()
+            .oneshot(request("/scoped", Some(&token(&key, "messages:read"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, www, _) = text(
+        app.oneshot(request("/scoped", Some(&token(&key, "messages"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        www.as_deref(),
+        Some(
+            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read""#
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_route_layer_requirement_reuses_the_outer_layers_verification() {
+    let (key, verifier) = setup();
+    let app: Router = Router::new()
+        .route(
+            "/admin",
+            get(|| async { "admin" }).route_layer(
+                AuthLayer::new(verifier.clone())
+                    .require(tokengate::Requirement::any_roles(["admin"])),
+            ),
+        )
+        .route(
+            "/",
+            get(|claims: Claims| async move { claims.subject().unwrap().to_owned() }),
+        )
+        .layer(AuthLayer::new(verifier));
+    let (status, _, body) = text(
+        app.clone()
+            .oneshot(request("/", Some(&token(&key, "a"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    let (status, www, _) = text(
+        app.clone()
+            .oneshot(request("/admin", Some(&token(&key, "a"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        www.as_deref(),
+        Some(
+            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope""#
+        )
+    );
+    let mut admin = claims_at(ISS, AUD, NOW);
+    admin["roles"] = json!(["admin"]);
+    let (status, _, _) = text(
+        app.oneshot(request("/admin", Some(&key.mint(&admin))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}
