@@ -131,10 +131,7 @@ impl TokenSources {
                 ));
             }
             if let Some(value) = headers.get(AUTHORIZATION) {
-                let value = value
-                    .to_str()
-                    .map_err(|_| malformed("Authorization is not visible ASCII"))?;
-                if let Some(token) = parse_bearer(value)? {
+                if let Some(token) = parse_bearer(value.as_bytes())? {
                     add(BearerToken(Cow::Borrowed(token)))?;
                 }
             }
@@ -190,24 +187,43 @@ fn malformed(detail: &'static str) -> Error {
 }
 
 /// `Bearer <b64token>`: scheme case-insensitive, exactly one space.
-fn parse_bearer(value: &str) -> Result<Option<&str>, Error> {
-    let (scheme, rest) = match value.split_once(' ') {
-        Some(split) => split,
-        None => (value, ""),
+///
+/// Works on the raw header bytes: the `b64token` check admits only ASCII, so the header needs no
+/// separate visible-ASCII pass. Another scheme (`Basic`, `DPoP`) is not a bearer credential.
+fn parse_bearer(value: &[u8]) -> Result<Option<&str>, Error> {
+    let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &b""[..]),
     };
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    if !scheme.eq_ignore_ascii_case(b"bearer") {
         return Ok(None);
     }
-    checked_token(rest).map(Some)
+    let token = std::str::from_utf8(rest)
+        .map_err(|_| malformed("the token is not RFC 6750 b64token characters"))?;
+    checked_token(token).map(Some)
 }
+
+/// The bytes RFC 6750 `b64token` allows before its `=` padding.
+static B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        table[i] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    table
+};
 
 /// RFC 6750 `b64token`: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn checked_token(token: &str) -> Result<&str, Error> {
     let body = token.trim_end_matches('=');
+    // Branchless over the whole token: it is checked on every request.
     let ok = !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        });
+        && body
+            .bytes()
+            .fold(true, |ok, b| ok & B64TOKEN[usize::from(b)]);
     if ok {
         Ok(token)
     } else {
@@ -293,6 +309,18 @@ mod tests {
             kind(&s, &[("authorization", "Bearer ab==")], None),
             Ok(Some("ab==".into()))
         );
+    }
+
+    #[test]
+    fn non_ascii_bearer_tokens_are_malformed_and_other_schemes_ignored() {
+        let s = TokenSources::default();
+        let mut map = HeaderMap::new();
+        map.insert(AUTHORIZATION, http::HeaderValue::from_bytes(b"Bearer t\xc3\xb6ken").unwrap());
+        assert_eq!(s.extract(&map, None).unwrap_err().kind(), ErrorKind::MalformedRequest);
+        map.insert(AUTHORIZATION, http::HeaderValue::from_bytes(b"Bearer a.b\tc").unwrap());
+        assert_eq!(s.extract(&map, None).unwrap_err().kind(), ErrorKind::MalformedRequest);
+        map.insert(AUTHORIZATION, http::HeaderValue::from_bytes(b"Basic \xc3\xb6").unwrap());
+        assert!(s.extract(&map, None).unwrap().is_none());
     }
 
     #[test]

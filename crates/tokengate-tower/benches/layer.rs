@@ -1,0 +1,86 @@
+//! The layer's own cost per request beyond `verify`, in one run:
+//! - `no_layer`: an axum router answering `GET /me` with a static body;
+//! - `layer`: the same router behind `AuthLayer` with a valid HS256 token;
+//! - `verify`: `Verifier::verify_if_ready` of the same token alone.
+//!
+//! The layer's overhead is `layer − no_layer − verify`. Run:
+//! `cargo bench -p tokengate-tower --bench layer`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::Request;
+use tokengate::StandardClaims;
+use tokengate_testkit::{TestKey, claims_for};
+use tokengate_tower::{Algorithm, AuthLayer, Issuer, KeySource, Verifier};
+use tower::ServiceExt;
+
+fn poll_once<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the request did not complete on the first poll"),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let key = TestKey::generate(Algorithm::HS256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new("https://issuer.bench/")
+                .audience("api")
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::secret(key.secret().unwrap())),
+        )
+        .build()
+        .unwrap();
+    let mut claims = claims_for("https://issuer.bench/", "api");
+    claims["exp"] = serde_json::json!(tokengate_testkit::now() + 24 * 3600);
+    let token = key.mint(&claims);
+    let bearer = format!("Bearer {token}");
+    let plain: Router = Router::new().route("/me", get(|| async { "ok" }));
+    let guarded: Router = Router::new()
+        .route("/me", get(|| async { "ok" }))
+        .layer(AuthLayer::new(verifier.clone()));
+    let request = || {
+        Request::get("/me")
+            .header("authorization", &bearer)
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        poll_once(guarded.clone().oneshot(request()))
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let mut group = c.benchmark_group("layer");
+    group.bench_function("no_layer", |b| {
+        b.iter(|| poll_once(plain.clone().oneshot(black_box(request()))).unwrap())
+    });
+    group.bench_function("layer", |b| {
+        b.iter(|| poll_once(guarded.clone().oneshot(black_box(request()))).unwrap())
+    });
+    group.bench_function("verify", |b| {
+        b.iter(|| {
+            verifier
+                .verify_if_ready::<StandardClaims>(black_box(&token))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
