@@ -174,19 +174,20 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let grpc = response::is_grpc(request.headers());
+        // Whether to answer in gRPC is only needed for rejections: decided there.
+        let grpc = |request: &Request<ReqBody>| response::is_grpc(request.headers());
         // Already verified by an outer layer: only the requirement is left.
         if let Some(verified) = request.extensions().get::<Verified<T>>() {
             return match check(config, verified) {
                 Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-                Err(error) => ResponseFuture::reject(config, &error, grpc),
+                Err(error) => ResponseFuture::reject(config, &error, grpc(&request)),
             };
         }
         let token = match config
             .verifier
             .extract(request.headers(), request.uri().query())
         {
-            Err(error) => return ResponseFuture::reject(config, &error, grpc),
+            Err(error) => return ResponseFuture::reject(config, &error, grpc(&request)),
             Ok(None) if config.optional && config.requirement.is_none() => {
                 request.extensions_mut().insert(config.verifier.clone());
                 return ResponseFuture::inner(self.inner.call(request));
@@ -195,7 +196,7 @@ where
                 return ResponseFuture::reject(
                     config,
                     &Error::from(ErrorKind::MissingCredentials),
-                    grpc,
+                    grpc(&request),
                 );
             }
             Ok(Some(token)) => token,
@@ -203,17 +204,18 @@ where
         match config.verifier.verify_if_ready::<T>(token.as_str()) {
             Some(Ok(verified)) => {
                 if let Err(error) = check(config, &verified) {
-                    return ResponseFuture::reject(config, &error, grpc);
+                    return ResponseFuture::reject(config, &error, grpc(&request));
                 }
                 let extensions = request.extensions_mut();
                 extensions.insert(verified);
                 extensions.insert(config.verifier.clone());
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Some(Err(error)) => ResponseFuture::reject(config, &error, grpc),
+            Some(Err(error)) => ResponseFuture::reject(config, &error, grpc(&request)),
             None => {
                 // A remote issuer must fetch keys first: the slow path, boxed.
                 let token = token.as_str().to_owned();
+                let grpc = grpc(&request);
                 let config = Arc::clone(config);
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
