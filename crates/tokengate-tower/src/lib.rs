@@ -23,9 +23,49 @@
 //! # let _ = app; Ok(()) }
 //! ```
 //!
-//! Extractor-only mode (no layer): put the `Verifier` in the router state and take
-//! [`Claims`], `Option<Claims>` or [`Scoped`] in handlers. Per-route scopes as a layer:
-//! `.route_layer(AuthLayer::new(verifier).require_scopes(["messages:read"]))`.
+//! Extractor-only mode, optional auth and scopes — no global layer, the `Verifier` in the router
+//! state:
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use tokengate_tower::{AuthLayer, Claims, Issuer, KeySource, RequiredScopes, Scoped, Verifier};
+//!
+//! struct MessagesRead;
+//! impl RequiredScopes for MessagesRead {
+//!     const SCOPES: &'static [&'static str] = &["messages:read"];
+//! }
+//!
+//! // 401 without a valid token.
+//! async fn me(claims: Claims) -> String {
+//!     claims.subject().unwrap_or_default().to_owned()
+//! }
+//! // None only without credentials; a bad token is still a 401.
+//! async fn greeting(claims: Option<Claims>) -> String {
+//!     let name = claims.as_ref().and_then(|c| c.subject()).unwrap_or("anonymous");
+//!     format!("Hello, {name}!")
+//! }
+//! // 403 insufficient_scope (with `scope="messages:read"`) when the scope is missing.
+//! async fn messages(claims: Scoped<MessagesRead>) -> String {
+//!     format!("messages for {}", claims.subject().unwrap_or_default())
+//! }
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder()
+//!     .issuer(Issuer::new("https://auth.example.com/").audience("api").keys(KeySource::discover()))
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(me))
+//!     .route("/greeting", get(greeting))
+//!     .route("/messages", get(messages))
+//!     // or, as a layer on one route:
+//!     .route(
+//!         "/admin",
+//!         get(|| async { "admin" })
+//!             .route_layer(AuthLayer::new(verifier.clone()).require_scopes(["admin"])),
+//!     )
+//!     .with_state(verifier);
+//! # let _ = app; Ok(()) }
+//! ```
 //!
 //! gRPC (tonic): the same layer answers `UNAUTHENTICATED` / `PERMISSION_DENIED` (with the
 //! challenge in the `www-authenticate` metadata) for requests whose content type is
