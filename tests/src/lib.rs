@@ -15,6 +15,32 @@ use tokengate_testkit::{Fault, IssuerServer, TestKey, b64, now};
 /// Serves the reference API guarded by the given verifier; returns where.
 pub type Serve = fn(Verifier) -> Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
 
+/// How a route of the reference API is guarded, for gRPC adapters (which serve one gRPC
+/// service per route: tonic-health's `Check` behind the route's guard).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Guard {
+    /// `/me`: a valid token.
+    Required,
+    /// `/messages`: scope `messages:read`.
+    Scoped,
+    /// `/greeting`: optional.
+    Optional,
+    /// `/health`: public.
+    Public,
+}
+
+/// Serves tonic-health's `Check` behind `guard`; returns where.
+pub type ServeGrpc = fn(Verifier, Guard) -> Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+
+/// An adapter under test.
+#[derive(Clone, Copy, Debug)]
+pub enum Adapter {
+    /// Serves the HTTP reference API.
+    Http(Serve),
+    /// Serves gRPC, one server per route guard.
+    Grpc(ServeGrpc),
+}
+
 /// The audience every scenario's tokens are minted for.
 pub const AUDIENCE: &str = "tokengate-conformance";
 
@@ -361,7 +387,14 @@ impl Fixture {
 }
 
 /// Runs every scenario against one adapter; returns the failures (empty when it conforms).
-pub async fn run(name: &str, serve: Serve) -> Vec<String> {
+pub async fn run(name: &str, adapter: Adapter) -> Vec<String> {
+    match adapter {
+        Adapter::Http(serve) => run_http(name, serve).await,
+        Adapter::Grpc(serve) => run_grpc(name, serve).await,
+    }
+}
+
+async fn run_http(name: &str, serve: Serve) -> Vec<String> {
     let fixture = Fixture::start().await;
     let healthy = serve(fixture.verifier()).await;
     let down = serve(fixture.verifier_keys_down()).await;
@@ -420,6 +453,125 @@ pub async fn run(name: &str, serve: Serve) -> Vec<String> {
         };
         if !body_ok {
             problems.push(format!("body {body:?}, expected {:?}", scenario.body));
+        }
+        if !problems.is_empty() {
+            failures.push(format!(
+                "{name}: {}: {}",
+                scenario.name,
+                problems.join("; ")
+            ));
+        }
+    }
+    failures
+}
+
+fn guard_of(path: &str) -> Guard {
+    match path {
+        "/messages" => Guard::Scoped,
+        "/greeting" => Guard::Optional,
+        "/health" => Guard::Public,
+        _ => Guard::Required,
+    }
+}
+
+/// The same table over gRPC: 200 rows must succeed; the others must answer the gRPC code of their
+/// HTTP status (401 `UNAUTHENTICATED`, 403 `PERMISSION_DENIED`, 400 `INVALID_ARGUMENT`, 503
+/// `UNAVAILABLE`) with the same `www-authenticate` and `retry-after` metadata and the
+/// description as the message. Rows that need a query string do not apply to gRPC.
+async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
+    use tonic::Code;
+    use tonic::metadata::MetadataValue;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    let fixture = Fixture::start().await;
+    let mut servers = Vec::new();
+    for guard in [
+        Guard::Required,
+        Guard::Scoped,
+        Guard::Optional,
+        Guard::Public,
+    ] {
+        servers.push((guard, false, serve(fixture.verifier(), guard).await));
+        servers.push((
+            guard,
+            true,
+            serve(fixture.verifier_keys_down(), guard).await,
+        ));
+    }
+    let mut failures = Vec::new();
+    for scenario in fixture.scenarios() {
+        if scenario.request.query.is_some() {
+            continue; // gRPC has no query string
+        }
+        let guard = guard_of(scenario.request.path);
+        let addr = servers
+            .iter()
+            .find(|(g, down, _)| *g == guard && *down == scenario.keys_down)
+            .map(|(_, _, addr)| *addr)
+            .expect("a server per guard");
+        let channel = match tonic::transport::Channel::from_shared(format!("http://{addr}")) {
+            Ok(endpoint) => match endpoint.connect().await {
+                Ok(channel) => channel,
+                Err(error) => {
+                    failures.push(format!(
+                        "{name}: {}: connect failed: {error}",
+                        scenario.name
+                    ));
+                    continue;
+                }
+            },
+            Err(error) => {
+                failures.push(format!("{name}: {}: bad endpoint: {error}", scenario.name));
+                continue;
+            }
+        };
+        let mut request = tonic::Request::new(HealthCheckRequest {
+            service: String::new(),
+        });
+        for (header, value) in &scenario.request.headers {
+            if let Ok(value) = value.parse::<MetadataValue<_>>() {
+                request.metadata_mut().append(*header, value);
+            }
+        }
+        let result = HealthClient::new(channel).check(request).await;
+        let expected = match scenario.status {
+            200 => None,
+            400 => Some(Code::InvalidArgument),
+            403 => Some(Code::PermissionDenied),
+            503 => Some(Code::Unavailable),
+            _ => Some(Code::Unauthenticated),
+        };
+        let mut problems = Vec::new();
+        match (result, expected) {
+            (Ok(_), None) => {}
+            (Ok(_), Some(code)) => problems.push(format!("succeeded, expected {code:?}")),
+            (Err(status), None) => {
+                problems.push(format!("failed with {:?}, expected success", status.code()))
+            }
+            (Err(status), Some(code)) => {
+                if status.code() != code {
+                    problems.push(format!("code {:?}, expected {code:?}", status.code()));
+                }
+                let www = status
+                    .metadata()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok());
+                if www != scenario.www_authenticate {
+                    problems.push(format!(
+                        "www-authenticate {www:?}, expected {:?}",
+                        scenario.www_authenticate
+                    ));
+                }
+                if status.metadata().get("retry-after").is_some() != scenario.retry_after {
+                    problems.push("retry-after metadata mismatch".to_owned());
+                }
+                if let Body::Text(text) = scenario.body {
+                    if status.message() != text {
+                        problems.push(format!("message {:?}, expected {text:?}", status.message()));
+                    }
+                }
+            }
         }
         if !problems.is_empty() {
             failures.push(format!(

@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 
 use tokengate::Verifier;
-use tokengate_conformance::{Serve, run};
+use tokengate_conformance::{Adapter, Guard, run};
+use tokengate_tower::AuthLayer;
 
 fn axum(
     verifier: Verifier,
@@ -18,7 +19,62 @@ fn axum(
     })
 }
 
-const SERVERS: &[(&str, Serve)] = &[("axum", axum)];
+fn tonic(
+    verifier: Verifier,
+    guard: Guard,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+    Box::pin(async move {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        // Let tokengate's own 16 KiB token cap answer, not the HTTP/2 header-list limit.
+        let mut router = tonic::transport::Server::builder().http2_max_header_list_size(64 * 1024);
+        match guard {
+            Guard::Public => {
+                tokio::spawn(router.add_service(health).serve_with_incoming(incoming));
+            }
+            Guard::Required => {
+                let layer = AuthLayer::new(verifier);
+                tokio::spawn(
+                    router
+                        .layer(layer)
+                        .add_service(health)
+                        .serve_with_incoming(incoming),
+                );
+            }
+            Guard::Scoped => {
+                let layer = AuthLayer::new(verifier).require_scopes(["messages:read"]);
+                tokio::spawn(
+                    router
+                        .layer(layer)
+                        .add_service(health)
+                        .serve_with_incoming(incoming),
+                );
+            }
+            Guard::Optional => {
+                let layer = AuthLayer::new(verifier).optional();
+                tokio::spawn(
+                    router
+                        .layer(layer)
+                        .add_service(health)
+                        .serve_with_incoming(incoming),
+                );
+            }
+        }
+        addr
+    })
+}
+
+const SERVERS: &[(&str, Adapter)] = &[
+    ("axum", Adapter::Http(axum)),
+    ("tonic", Adapter::Grpc(tonic)),
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_adapter_answers_every_scenario_identically() {
