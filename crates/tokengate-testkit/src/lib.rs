@@ -18,6 +18,7 @@
 //! process-wide key per algorithm so suites do not pay for RSA key generation again and again;
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
 
+pub mod demo;
 mod server;
 
 pub use server::{Fault, IssuerServer};

@@ -21,9 +21,8 @@
 
 use std::process::ExitCode;
 
-use axum_api::{Settings, router};
-use serde_json::json;
-use tokengate_testkit::IssuerServer;
+use axum_api::router;
+use tokengate_testkit::demo::{self, Settings};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,13 +34,7 @@ async fn main() -> ExitCode {
         }
     };
     // Keep the development issuer alive for as long as the API runs.
-    let (issuer, dev_issuer) = match &settings.issuer {
-        Some(issuer) => (issuer.clone(), None),
-        None => {
-            let server = IssuerServer::start().await;
-            (server.issuer(), Some(server))
-        }
-    };
+    let (issuer, dev_issuer) = demo::issuer(&settings).await;
     let verifier = match settings.verifier(&issuer) {
         Ok(verifier) => verifier,
         Err(message) => {
@@ -71,7 +64,7 @@ async fn main() -> ExitCode {
     println!("tokengate axum-api listening on {base}");
     println!("issuer: {issuer}  audience: {}", settings.audience);
     if let Some(server) = &dev_issuer {
-        print_demo(server, &settings.audience, &base);
+        demo::print_demo(server, &settings.audience, &base);
     }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -84,32 +77,4 @@ async fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     ExitCode::SUCCESS
-}
-
-fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
-    let now = tokengate_testkit::now();
-    let claims = |sub: &str, scope: &str| {
-        json!({
-            "iss": server.issuer(), "sub": sub, "aud": audience, "iat": now, "nbf": now,
-            "exp": now + 3600, "client_id": "demo-client", "scope": scope,
-        })
-    };
-    let reader = server.mint(&claims("alice", "openid profile messages:read"));
-    let visitor = server.mint(&claims("bob", "openid profile"));
-    println!();
-    println!("Development issuer (loopback only; set TOKENGATE_ISSUER to use yours).");
-    println!("Token for alice, with messages:read (valid 1 h):\n  {reader}");
-    println!("Token for bob, without messages:read:\n  {visitor}");
-    println!();
-    println!("Try:");
-    println!("  curl -i {base}/health");
-    println!("  curl -i {base}/me                                             # 401, no token");
-    println!("  curl -i -H 'Authorization: Bearer {reader}' {base}/me");
-    println!("  curl -i -H 'Authorization: Bearer {reader}' {base}/messages");
-    println!(
-        "  curl -i -H 'Authorization: Bearer {visitor}' {base}/messages   # 403 insufficient_scope"
-    );
-    println!("  curl -i {base}/greeting");
-    println!("  curl -i -H 'Authorization: Bearer {visitor}' {base}/greeting");
-    println!();
 }
