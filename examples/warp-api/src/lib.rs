@@ -1,0 +1,66 @@
+//! The tokengate reference API on warp (DESIGN section 7), as a filter you can serve or test.
+//!
+//! | route | access | 200 body |
+//! | --- | --- | --- |
+//! | `GET /health` | public | `ok` |
+//! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
+//! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+
+use serde_json::json;
+use tokengate_warp::{Requirement, StandardClaims, Verified, Verifier};
+use warp::Filter;
+use warp::reply::Reply;
+
+/// The reference API guarded by `verifier`, with tokengate's rejections answered and every other
+/// rejection (404, 405) left to warp.
+pub fn routes(
+    verifier: Verifier,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    let health = warp::path!("health")
+        .and(warp::get())
+        .map(|| "ok".into_response());
+    let me = warp::path!("me")
+        .and(warp::get())
+        .and(tokengate_warp::claims::<StandardClaims>(verifier.clone()))
+        .map(|claims: Verified<StandardClaims>| {
+            warp::reply::json(&json!({
+                "sub": claims.subject(),
+                "scopes": claims.scopes().iter().collect::<Vec<_>>(),
+            }))
+            .into_response()
+        });
+    let messages = warp::path!("messages")
+        .and(warp::get())
+        .and(tokengate_warp::scoped::<StandardClaims>(
+            verifier.clone(),
+            Requirement::all(["messages:read"]),
+        ))
+        .map(|claims: Verified<StandardClaims>| {
+            let to = claims.subject().unwrap_or("you").to_owned();
+            warp::reply::json(&json!([
+                {"id": 1, "to": to, "text": "Welcome to tokengate."},
+                {"id": 2, "to": to, "text": "Your token carried messages:read."},
+            ]))
+            .into_response()
+        });
+    let greeting = warp::path!("greeting")
+        .and(warp::get())
+        .and(tokengate_warp::optional_claims::<StandardClaims>(verifier))
+        .map(|claims: Option<Verified<StandardClaims>>| {
+            match claims.as_ref().and_then(|c| c.subject()) {
+                Some(sub) => format!("Hello, {sub}!"),
+                None => "Hello, anonymous!".to_owned(),
+            }
+            .into_response()
+        });
+    health
+        .or(me)
+        .unify()
+        .or(messages)
+        .unify()
+        .or(greeting)
+        .unify()
+        .recover(tokengate_warp::handle_rejection)
+        .unify()
+}
