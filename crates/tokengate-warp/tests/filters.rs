@@ -1,0 +1,132 @@
+//! The warp filters in-process (`warp::test`), with static keys.
+
+use bytes::Bytes;
+use http::HeaderValue;
+use serde::Deserialize;
+use serde_json::json;
+use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+use tokengate_warp::{
+    Algorithm, Issuer, KeySource, Requirement, StandardClaims, Verified, Verifier,
+};
+use warp::Filter;
+
+const ISS: &str = "https://issuer.test/";
+const AUD: &str = "api";
+
+fn setup() -> (TestKey, Verifier) {
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(tokengate::clock::FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    (key, verifier)
+}
+
+#[derive(Deserialize)]
+struct Mine {
+    email: String,
+}
+
+#[tokio::test]
+async fn custom_claims_and_a_custom_body_that_keeps_status_and_challenge() {
+    let (key, verifier) = setup();
+    let problem = |answer: &tokengate::Rejection| {
+        let body =
+            json!({"status": answer.status().as_u16(), "code": answer.kind().code()}).to_string();
+        (
+            HeaderValue::from_static("application/problem+json"),
+            Bytes::from(body),
+        )
+    };
+    let routes = warp::path!("mine")
+        .and(tokengate_warp::claims::<Mine>(verifier))
+        .map(|v: Verified<Mine>| v.claims.email)
+        .recover(tokengate_warp::recover_with(problem));
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let ok = warp::test::request()
+        .path("/mine")
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.body().as_ref(), b"alice@example.com");
+
+    let bad = warp::test::request()
+        .path("/mine")
+        .header("authorization", "Bearer a.b.c")
+        .reply(&routes)
+        .await;
+    assert_eq!(bad.status(), 401);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        bad.headers()["www-authenticate"],
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+    );
+    let body: serde_json::Value = serde_json::from_slice(bad.body()).unwrap();
+    assert_eq!(body, json!({"status": 401, "code": "malformed_token"}));
+}
+
+#[tokio::test]
+async fn rejections_that_are_not_ours_pass_through() {
+    let (_, verifier) = setup();
+    let routes = warp::path!("me")
+        .and(warp::get())
+        .and(tokengate_warp::claims::<StandardClaims>(verifier))
+        .map(|_: Verified<StandardClaims>| "me")
+        .recover(tokengate_warp::handle_rejection);
+    let missing = warp::test::request()
+        .path("/elsewhere")
+        .reply(&routes)
+        .await;
+    assert_eq!(missing.status(), 404);
+    let method = warp::test::request()
+        .method("POST")
+        .path("/me")
+        .reply(&routes)
+        .await;
+    assert_eq!(method.status(), 405);
+}
+
+#[tokio::test]
+async fn scoped_filters_answer_403_with_the_scope_and_optional_rejects_bad_tokens() {
+    let (key, verifier) = setup();
+    let scoped = warp::path!("admin")
+        .and(tokengate_warp::scoped::<StandardClaims>(
+            verifier.clone(),
+            Requirement::any_roles(["admin"]),
+        ))
+        .map(|_: Verified<StandardClaims>| "admin");
+    let optional = warp::path!("hi")
+        .and(tokengate_warp::optional_claims::<StandardClaims>(verifier))
+        .map(|v: Option<Verified<StandardClaims>>| if v.is_some() { "known" } else { "anonymous" });
+    let routes = scoped
+        .or(optional)
+        .recover(tokengate_warp::handle_rejection);
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let denied = warp::test::request()
+        .path("/admin")
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(denied.status(), 403);
+    assert_eq!(
+        denied.headers()["www-authenticate"],
+        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope""#
+    );
+    let anonymous = warp::test::request().path("/hi").reply(&routes).await;
+    assert_eq!(anonymous.body().as_ref(), b"anonymous");
+    let forged = TestKey::generate(Algorithm::ES256)
+        .with_kid(key.kid())
+        .mint(&claims_at(ISS, AUD, NOW));
+    let rejected = warp::test::request()
+        .path("/hi")
+        .header("authorization", format!("Bearer {forged}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(rejected.status(), 401);
+}
