@@ -8,7 +8,9 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate::{Error, ErrorKind, Rejection, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::{
+    Error, ErrorKind, Rejection, RequiredScopes, Requirement, StandardClaims, Verified, Verifier,
+};
 
 use crate::response::{self, PlainText};
 
@@ -191,19 +193,6 @@ where
     ) -> Result<Option<Self>, Self::Rejection> {
         Ok(verified::<T, S>(parts, state, true).await?.map(Claims))
     }
-}
-
-/// A set of scopes a route requires, for [`Scoped`].
-///
-/// ```
-/// struct MessagesRead;
-/// impl tokengate_tower::RequiredScopes for MessagesRead {
-///     const SCOPES: &'static [&'static str] = &["messages:read"];
-/// }
-/// ```
-pub trait RequiredScopes: Send + Sync + 'static {
-    /// Every one of these scopes is required.
-    const SCOPES: &'static [&'static str];
 }
 
 /// [`Claims`] that also hold every scope of `R`, else 403 `insufficient_scope` with the `scope`

@@ -79,10 +79,10 @@ mod response;
 
 pub use body::{AuthBody, BoxError};
 #[cfg(feature = "axum")]
-pub use extract::{AuthRejection, Claims, RequiredScopes, Scoped, VerifierState};
+pub use extract::{AuthRejection, Claims, Scoped, VerifierState};
 pub use layer::{Auth, AuthLayer, ResponseFuture};
 pub use response::{PlainText, ProblemJson, RejectionBody};
 pub use tokengate::{
-    Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, Requirement, StandardClaims,
-    TokenSources, Verified, Verifier,
+    Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, RequiredScopes, Requirement,
+    StandardClaims, TokenSources, Verified, Verifier,
 };

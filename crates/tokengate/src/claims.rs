@@ -431,3 +431,17 @@ mod tests {
         assert_eq!(claims.extra["email"], "alice@example.com");
     }
 }
+
+/// A set of scopes a route requires, named by a type so adapters can offer typed extractors
+/// (`Scoped<MessagesRead>`).
+///
+/// ```
+/// struct MessagesRead;
+/// impl tokengate::RequiredScopes for MessagesRead {
+///     const SCOPES: &'static [&'static str] = &["messages:read"];
+/// }
+/// ```
+pub trait RequiredScopes: Send + Sync + 'static {
+    /// Every one of these scopes is required.
+    const SCOPES: &'static [&'static str];
+}

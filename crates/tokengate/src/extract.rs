@@ -20,6 +20,19 @@ use http::{HeaderMap, HeaderName};
 
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 
+/// Read access to a request's headers, so the extraction rules run on any framework's header
+/// map. Implemented for `http::HeaderMap`; adapters implement it for their own.
+pub trait RequestHeaders {
+    /// Every value of the header `name` (lower-case), in request order.
+    fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]>;
+}
+
+impl RequestHeaders for HeaderMap {
+    fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
+        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
+    }
+}
+
 /// A token taken from a request. `Debug` prints `******`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct BearerToken<'a>(Cow<'a, str>);
@@ -112,6 +125,19 @@ impl TokenSources {
         headers: &'a HeaderMap,
         query: Option<&'a str>,
     ) -> Result<Option<BearerToken<'a>>, Error> {
+        self.extract_from(headers, query)
+    }
+
+    /// As [`extract`](TokenSources::extract), for any framework's header map through
+    /// [`RequestHeaders`].
+    ///
+    /// # Errors
+    /// As [`extract`](TokenSources::extract).
+    pub fn extract_from<'a, H: RequestHeaders + ?Sized>(
+        &self,
+        headers: &'a H,
+        query: Option<&'a str>,
+    ) -> Result<Option<BearerToken<'a>>, Error> {
         let mut found: Option<BearerToken<'a>> = None;
         let mut add = |token: BearerToken<'a>| -> Result<(), Error> {
             if found.replace(token).is_some() {
@@ -123,21 +149,21 @@ impl TokenSources {
             Ok(())
         };
         if self.authorization {
-            let mut values = headers.get_all(AUTHORIZATION).iter();
-            if let (Some(_), Some(_)) = (values.next(), values.next()) {
-                return Err(Error::new(
-                    ErrorKind::MultipleCredentials,
-                    "two Authorization headers",
-                ));
-            }
-            if let Some(value) = headers.get(AUTHORIZATION) {
-                if let Some(token) = parse_bearer(value.as_bytes())? {
+            let mut values = headers.header_values(AUTHORIZATION.as_str());
+            if let Some(value) = values.next() {
+                if values.next().is_some() {
+                    return Err(Error::new(
+                        ErrorKind::MultipleCredentials,
+                        "two Authorization headers",
+                    ));
+                }
+                if let Some(token) = parse_bearer(value)? {
                     add(BearerToken(Cow::Borrowed(token)))?;
                 }
             }
         }
         if let Some(name) = &self.header {
-            let mut values = headers.get_all(name).iter();
+            let mut values = headers.header_values(name.as_str());
             if let Some(value) = values.next() {
                 if values.next().is_some() {
                     return Err(Error::new(
@@ -145,15 +171,14 @@ impl TokenSources {
                         "the token header is repeated",
                     ));
                 }
-                let value = value
-                    .to_str()
+                let value = std::str::from_utf8(value)
                     .map_err(|_| malformed("the token header is not visible ASCII"))?;
                 add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
             }
         }
         if let Some(name) = &self.cookie {
-            for header in headers.get_all(COOKIE) {
-                let Ok(header) = header.to_str() else {
+            for header in headers.header_values(COOKIE.as_str()) {
+                let Ok(header) = std::str::from_utf8(header) else {
                     continue;
                 };
                 for pair in header.split(';') {

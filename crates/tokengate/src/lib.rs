@@ -59,9 +59,9 @@ mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use challenge::Rejection;
-pub use claims::{Audience, Requirement, Scopes, StandardClaims, Verified};
+pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
-pub use extract::{BearerToken, TokenSources};
+pub use extract::{BearerToken, RequestHeaders, TokenSources};
 pub use health::{IssuerHealth, KeysState};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};

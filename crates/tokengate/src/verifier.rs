@@ -504,6 +504,18 @@ impl Verifier {
         self.inner.sources.extract(headers, query)
     }
 
+    /// As [`extract`](Verifier::extract), for any framework's header map.
+    ///
+    /// # Errors
+    /// As [`TokenSources::extract`].
+    pub fn extract_from<'a, H: crate::extract::RequestHeaders + ?Sized>(
+        &self,
+        headers: &'a H,
+        query: Option<&'a str>,
+    ) -> Result<Option<BearerToken<'a>>, Error> {
+        self.inner.sources.extract_from(headers, query)
+    }
+
     /// The RFC 6750 answer to `error`, with this verifier's realm.
     #[must_use]
     pub fn rejection(&self, error: &Error) -> Rejection {
