@@ -71,9 +71,52 @@ fn tonic(
     })
 }
 
+fn actix(
+    verifier: Verifier,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+    Box::pin(async move {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        // actix-web runs its own (single-threaded) runtime: serve from a thread of its own.
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let configure = actix_api::configure(verifier);
+                actix_web::HttpServer::new(move || {
+                    actix_web::App::new().configure(configure.clone())
+                })
+                .workers(1)
+                .listen(listener)
+                .expect("listen")
+                .run()
+                .await
+            })
+        });
+        addr
+    })
+}
+
+fn warp(
+    verifier: Verifier,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+    Box::pin(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(
+            warp::serve(warp_api::routes(verifier))
+                .incoming(listener)
+                .run(),
+        );
+        addr
+    })
+}
+
 const SERVERS: &[(&str, Adapter)] = &[
     ("axum", Adapter::Http(axum)),
     ("tonic", Adapter::Grpc(tonic)),
+    ("warp", Adapter::Http(warp)),
+    ("actix-web", Adapter::Http(actix)),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,220 @@
+//! [`TokengateAuth`], the actix-web `Transform`, and its [`AuthMiddleware`] service.
+
+use std::fmt;
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use actix_web::HttpMessage;
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use serde::de::DeserializeOwned;
+use tokengate::{Error, ErrorKind, Requirement, StandardClaims, Verified, Verifier};
+
+use crate::response::{self, ActixHeaders};
+
+struct Config {
+    verifier: Verifier,
+    optional: bool,
+    requirement: Option<Requirement>,
+}
+
+/// Middleware that verifies the bearer token of every request it wraps (`App::wrap`,
+/// `Scope::wrap`, `Resource::wrap`). Verified requests carry [`Verified<T>`] (and the
+/// [`Verifier`]) in their extensions, where [`Claims`](crate::Claims) finds them; rejections carry
+/// the core's status, `WWW-Authenticate` and `Retry-After`.
+#[must_use]
+pub struct TokengateAuth<T = StandardClaims> {
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for TokengateAuth<T> {
+    fn clone(&self) -> Self {
+        TokengateAuth {
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for TokengateAuth<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokengateAuth")
+            .field("verifier", &self.config.verifier)
+            .field("optional", &self.config.optional)
+            .field("requirement", &self.config.requirement)
+            .finish()
+    }
+}
+
+impl TokengateAuth<StandardClaims> {
+    /// Middleware verifying with `verifier` into [`StandardClaims`].
+    pub fn new(verifier: Verifier) -> Self {
+        TokengateAuth {
+            config: Arc::new(Config {
+                verifier,
+                optional: false,
+                requirement: None,
+            }),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> TokengateAuth<T> {
+    fn with(self, change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            verifier: self.config.verifier.clone(),
+            optional: self.config.optional,
+            requirement: self.config.requirement.clone(),
+        };
+        change(&mut config);
+        TokengateAuth {
+            config: Arc::new(config),
+            _claims: PhantomData,
+        }
+    }
+
+    /// Deserialize the claims into `U` instead.
+    pub fn claims<U>(self) -> TokengateAuth<U> {
+        TokengateAuth {
+            config: self.config,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Let requests without credentials through; requests with bad credentials are still
+    /// rejected.
+    pub fn optional(self) -> Self {
+        self.with(|c| c.optional = true)
+    }
+
+    /// Also require scopes or roles (403 `insufficient_scope` otherwise).
+    pub fn require(self, requirement: Requirement) -> Self {
+        self.with(|c| c.requirement = Some(requirement))
+    }
+
+    /// Require every one of these scopes.
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
+        self.require(Requirement::all(scopes))
+    }
+}
+
+impl<S, B, T> Transform<S, ServiceRequest> for TokengateAuth<T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+    T: DeserializeOwned + Clone + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = AuthMiddleware<S, T>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(AuthMiddleware {
+            service: Rc::new(service),
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }))
+    }
+}
+
+/// The service [`TokengateAuth`] wraps around another.
+pub struct AuthMiddleware<S, T = StandardClaims> {
+    service: Rc<S>,
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S, T> fmt::Debug for AuthMiddleware<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthMiddleware").finish_non_exhaustive()
+    }
+}
+
+type CallFuture<B> =
+    Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, actix_web::Error>>>>;
+
+impl<S, B, T> Service<ServiceRequest> for AuthMiddleware<S, T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+    T: DeserializeOwned + Clone + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = CallFuture<B>;
+
+    forward_ready!(service);
+
+    fn call(&self, request: ServiceRequest) -> Self::Future {
+        let service = Rc::clone(&self.service);
+        let config = Arc::clone(&self.config);
+        Box::pin(async move {
+            let reject = |request: ServiceRequest, error: Error| {
+                response::log(error.kind());
+                let answer = response::http_response(&config.verifier.rejection(&error));
+                Ok(request.into_response(answer).map_into_right_body())
+            };
+            let check = |verified: &Verified<T>| match &config.requirement {
+                Some(requirement) => verified.require(requirement),
+                None => Ok(()),
+            };
+            // Already verified by an outer middleware: only the requirement is left.
+            let earlier = request.extensions().get::<Verified<T>>().map(|v| check(v));
+            match earlier {
+                Some(Ok(())) => {
+                    return service
+                        .call(request)
+                        .await
+                        .map(ServiceResponse::map_into_left_body);
+                }
+                Some(Err(error)) => return reject(request, error),
+                None => {}
+            }
+            let extracted = config
+                .verifier
+                .extract_from(
+                    &ActixHeaders(request.headers()),
+                    Some(request.query_string()).filter(|q| !q.is_empty()),
+                )
+                .map(|token| token.map(|t| t.as_str().to_owned()));
+            let token = match extracted {
+                Err(error) => return reject(request, error),
+                Ok(None) if config.optional && config.requirement.is_none() => {
+                    request.extensions_mut().insert(config.verifier.clone());
+                    return service
+                        .call(request)
+                        .await
+                        .map(ServiceResponse::map_into_left_body);
+                }
+                Ok(None) => return reject(request, Error::from(ErrorKind::MissingCredentials)),
+                Ok(Some(token)) => token,
+            };
+            // Awaits only when a remote key set must be fetched; other requests on this worker
+            // keep running meanwhile.
+            let verified = match config.verifier.verify_if_ready::<T>(&token) {
+                Some(result) => result,
+                None => config.verifier.verify::<T>(&token).await,
+            };
+            match verified.and_then(|verified| check(&verified).map(|()| verified)) {
+                Ok(verified) => {
+                    request.extensions_mut().insert(verified);
+                    request.extensions_mut().insert(config.verifier.clone());
+                    service
+                        .call(request)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => reject(request, error),
+            }
+        })
+    }
+}

@@ -1,0 +1,59 @@
+//! The tokengate reference API on actix-web (DESIGN section 7), as a service configuration you
+//! can serve or test.
+//!
+//! | route | access | 200 body |
+//! | --- | --- | --- |
+//! | `GET /health` | public | `ok` |
+//! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
+//! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//!
+//! `/me` and `/greeting` use extractors with the `Verifier` in `app_data`; `/messages` uses the
+//! middleware with a scope requirement on its resource.
+
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+use tokengate_actix::{Claims, OptionalClaims, TokengateAuth, Verifier};
+
+/// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
+pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |config: &mut web::ServiceConfig| {
+        let read_messages = TokengateAuth::new(verifier.clone()).require_scopes(["messages:read"]);
+        config
+            .app_data(verifier.clone())
+            .route("/health", web::get().to(health))
+            .route("/me", web::get().to(me))
+            .service(
+                web::resource("/messages")
+                    .wrap(read_messages)
+                    .route(web::get().to(messages)),
+            )
+            .route("/greeting", web::get().to(greeting));
+    }
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn me(claims: Claims) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "sub": claims.subject(),
+        "scopes": claims.scopes().iter().collect::<Vec<_>>(),
+    }))
+}
+
+async fn messages(claims: Claims) -> HttpResponse {
+    let to = claims.subject().unwrap_or("you");
+    HttpResponse::Ok().json(json!([
+        {"id": 1, "to": to, "text": "Welcome to tokengate."},
+        {"id": 2, "to": to, "text": "Your token carried messages:read."},
+    ]))
+}
+
+async fn greeting(claims: OptionalClaims) -> String {
+    match claims.0.as_ref().and_then(|c| c.subject()) {
+        Some(sub) => format!("Hello, {sub}!"),
+        None => "Hello, anonymous!".to_owned(),
+    }
+}
