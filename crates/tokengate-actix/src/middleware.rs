@@ -155,66 +155,102 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        let service = Rc::clone(&self.service);
-        let config = Arc::clone(&self.config);
-        Box::pin(async move {
-            let reject = |request: ServiceRequest, error: Error| {
-                response::log(error.kind());
-                let answer = response::http_response(&config.verifier.rejection(&error));
-                Ok(request.into_response(answer).map_into_right_body())
-            };
-            let check = |verified: &Verified<T>| match &config.requirement {
-                Some(requirement) => verified.require(requirement),
-                None => Ok(()),
-            };
-            // Already verified by an outer middleware: only the requirement is left.
-            let earlier = request.extensions().get::<Verified<T>>().map(|v| check(v));
-            match earlier {
-                Some(Ok(())) => {
-                    return service
-                        .call(request)
-                        .await
-                        .map(ServiceResponse::map_into_left_body);
-                }
-                Some(Err(error)) => return reject(request, error),
-                None => {}
-            }
-            let extracted = config
+        let config = &self.config;
+        let check = |verified: &Verified<T>| match &config.requirement {
+            Some(requirement) => verified.require(requirement),
+            None => Ok(()),
+        };
+        // Already verified by an outer middleware: only the requirement is left.
+        let earlier = request.extensions().get::<Verified<T>>().map(&check);
+        match earlier {
+            Some(Ok(())) => return self.forward(request),
+            Some(Err(error)) => return reject(config, request, error),
+            None => {}
+        }
+        // The fast path borrows the token from the request: no copy, no wait.
+        let outcome = {
+            let query = Some(request.query_string()).filter(|q| !q.is_empty());
+            match config
                 .verifier
-                .extract_from(
-                    &ActixHeaders(request.headers()),
-                    Some(request.query_string()).filter(|q| !q.is_empty()),
-                )
-                .map(|token| token.map(|t| t.as_str().to_owned()));
-            let token = match extracted {
-                Err(error) => return reject(request, error),
-                Ok(None) if config.optional && config.requirement.is_none() => {
-                    request.extensions_mut().insert(config.verifier.clone());
-                    return service
-                        .call(request)
-                        .await
-                        .map(ServiceResponse::map_into_left_body);
-                }
-                Ok(None) => return reject(request, Error::from(ErrorKind::MissingCredentials)),
-                Ok(Some(token)) => token,
-            };
-            // Awaits only when a remote key set must be fetched; other requests on this worker
-            // keep running meanwhile.
-            let verified = match config.verifier.verify_if_ready::<T>(&token) {
-                Some(result) => result,
-                None => config.verifier.verify::<T>(&token).await,
-            };
-            match verified.and_then(|verified| check(&verified).map(|()| verified)) {
-                Ok(verified) => {
-                    request.extensions_mut().insert(verified);
-                    request.extensions_mut().insert(config.verifier.clone());
-                    service
-                        .call(request)
-                        .await
-                        .map(ServiceResponse::map_into_left_body)
-                }
-                Err(error) => reject(request, error),
+                .extract_from(&ActixHeaders(request.headers()), query)
+            {
+                Err(error) => Outcome::Reject(error),
+                Ok(None) if config.optional && config.requirement.is_none() => Outcome::Anonymous,
+                Ok(None) => Outcome::Reject(Error::from(ErrorKind::MissingCredentials)),
+                Ok(Some(token)) => match config.verifier.verify_if_ready::<T>(token.as_str()) {
+                    Some(Ok(verified)) => match check(&verified) {
+                        Ok(()) => Outcome::Verified(verified),
+                        Err(error) => Outcome::Reject(error),
+                    },
+                    Some(Err(error)) => Outcome::Reject(error),
+                    None => Outcome::Fetch(token.as_str().to_owned()),
+                },
             }
-        })
+        };
+        match outcome {
+            Outcome::Reject(error) => reject(config, request, error),
+            Outcome::Anonymous => {
+                request.extensions_mut().insert(config.verifier.clone());
+                self.forward(request)
+            }
+            Outcome::Verified(verified) => {
+                request.extensions_mut().insert(verified);
+                request.extensions_mut().insert(config.verifier.clone());
+                self.forward(request)
+            }
+            Outcome::Fetch(token) => {
+                // A remote key set must be fetched: await it without blocking the worker.
+                let service = Rc::clone(&self.service);
+                let config = Arc::clone(config);
+                Box::pin(async move {
+                    let verified = config
+                        .verifier
+                        .verify::<T>(&token)
+                        .await
+                        .and_then(|verified| match &config.requirement {
+                            Some(requirement) => verified.require(requirement).map(|()| verified),
+                            None => Ok(verified),
+                        });
+                    match verified {
+                        Ok(verified) => {
+                            request.extensions_mut().insert(verified);
+                            request.extensions_mut().insert(config.verifier.clone());
+                            service
+                                .call(request)
+                                .await
+                                .map(ServiceResponse::map_into_left_body)
+                        }
+                        Err(error) => reject(&config, request, error).await,
+                    }
+                })
+            }
+        }
     }
+}
+
+enum Outcome<T> {
+    Reject(Error),
+    Anonymous,
+    Verified(Verified<T>),
+    Fetch(String),
+}
+
+impl<S, B, T> AuthMiddleware<S, T>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    fn forward(&self, request: ServiceRequest) -> CallFuture<B> {
+        let future = self.service.call(request);
+        Box::pin(async move { future.await.map(ServiceResponse::map_into_left_body) })
+    }
+}
+
+fn reject<B: 'static>(config: &Config, request: ServiceRequest, error: Error) -> CallFuture<B> {
+    response::log(error.kind());
+    let answer = response::http_response(&config.verifier.rejection(&error));
+    Box::pin(ready(Ok(request
+        .into_response(answer)
+        .map_into_right_body())))
 }
