@@ -366,6 +366,20 @@ impl Requirement {
     }
 }
 
+/// A set of scopes a route requires, named by a type so adapters can offer typed extractors
+/// (`Scoped<MessagesRead>`).
+///
+/// ```
+/// struct MessagesRead;
+/// impl tokengate::RequiredScopes for MessagesRead {
+///     const SCOPES: &'static [&'static str] = &["messages:read"];
+/// }
+/// ```
+pub trait RequiredScopes: Send + Sync + 'static {
+    /// Every one of these scopes is required.
+    const SCOPES: &'static [&'static str];
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,18 +444,4 @@ mod tests {
         assert!(claims.aud.contains("y"));
         assert_eq!(claims.extra["email"], "alice@example.com");
     }
-}
-
-/// A set of scopes a route requires, named by a type so adapters can offer typed extractors
-/// (`Scoped<MessagesRead>`).
-///
-/// ```
-/// struct MessagesRead;
-/// impl tokengate::RequiredScopes for MessagesRead {
-///     const SCOPES: &'static [&'static str] = &["messages:read"];
-/// }
-/// ```
-pub trait RequiredScopes: Send + Sync + 'static {
-    /// Every one of these scopes is required.
-    const SCOPES: &'static [&'static str];
 }
