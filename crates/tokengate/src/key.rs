@@ -483,6 +483,8 @@ struct JwkFields {
 #[derive(Debug, Default)]
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
+    /// Unique per set ever built: a cached verification is valid only for the set it used.
+    pub(crate) generation: u64,
     /// Clock second from which a background refresh is due (~80 % of the TTL).
     refresh_at: u64,
     /// Clock second until which the keys are fresh (the TTL).
@@ -496,6 +498,7 @@ impl KeySet {
     pub(crate) fn new(keys: Vec<VerifyingKey>) -> KeySet {
         KeySet {
             keys,
+            generation: next_generation(),
             refresh_at: u64::MAX,
             fresh_until: u64::MAX,
             usable_until: u64::MAX,
@@ -506,6 +509,7 @@ impl KeySet {
     pub(crate) fn timed(keys: Vec<VerifyingKey>, now: u64, ttl: u64, max_stale: u64) -> KeySet {
         KeySet {
             keys,
+            generation: next_generation(),
             refresh_at: now + ttl * 4 / 5,
             fresh_until: now + ttl,
             usable_until: now + ttl + max_stale,
@@ -516,6 +520,7 @@ impl KeySet {
     pub(crate) fn unfetched() -> KeySet {
         KeySet {
             keys: Vec::new(),
+            generation: next_generation(),
             refresh_at: 0,
             fresh_until: 0,
             usable_until: 0,
@@ -566,6 +571,11 @@ impl KeySet {
             None => only_one(self.keys.iter(), alg, "no key fits the algorithm"),
         }
     }
+}
+
+fn next_generation() -> u64 {
+    static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The single key among `keys` that fits `alg`.

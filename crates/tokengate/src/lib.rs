@@ -41,6 +41,7 @@
 //! JSON members refused.
 
 mod algorithm;
+mod cache;
 pub mod challenge;
 mod claims;
 pub mod clock;
@@ -58,6 +59,7 @@ mod remote;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
+pub use cache::{CacheStats, TokenCache};
 pub use challenge::Rejection;
 pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};

@@ -8,6 +8,7 @@ use arc_swap::ArcSwap;
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::AlgorithmSet;
+use crate::cache::{self, Cache, TokenCache};
 use crate::challenge::{self, Realm, Rejection};
 use crate::claims::{Scopes, Verified};
 use crate::clock::{Clock, SystemClock};
@@ -54,6 +55,7 @@ struct Inner {
     max_token_bytes: usize,
     sources: TokenSources,
     keys_unavailable_401: bool,
+    cache: Option<Cache>,
 }
 
 struct IssuerState {
@@ -83,6 +85,7 @@ pub struct VerifierBuilder {
     fetch_timeout: Duration,
     kid_refresh_cooldown: Duration,
     keys_unavailable_401: bool,
+    cache: Option<TokenCache>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -155,6 +158,14 @@ impl VerifierBuilder {
     /// 503 with `Retry-After`. (503 tells clients and load balancers the outage is ours.)
     pub fn keys_unavailable_as_unauthorized(mut self) -> VerifierBuilder {
         self.keys_unavailable_401 = true;
+        self
+    }
+
+    /// Cache verified tokens (off by default): a client reusing its token pays for the signature
+    /// once. Used by [`Verifier::verify_cached`] and [`Verifier::verify_if_ready_cached`] (which
+    /// the adapters call). See [`TokenCache`] for the rules.
+    pub fn cache(mut self, cache: TokenCache) -> VerifierBuilder {
+        self.cache = Some(cache);
         self
     }
 
@@ -252,6 +263,7 @@ impl VerifierBuilder {
                 max_token_bytes: self.max_token_bytes,
                 sources: self.sources,
                 keys_unavailable_401: self.keys_unavailable_401,
+                cache: self.cache.map(TokenCache::build).transpose()?,
             }),
         })
     }
@@ -360,6 +372,7 @@ impl Verifier {
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
             kid_refresh_cooldown: DEFAULT_KID_REFRESH_COOLDOWN,
             keys_unavailable_401: false,
+            cache: None,
         }
     }
 
@@ -426,6 +439,75 @@ impl Verifier {
         };
         log_rejection(&result);
         Some(result)
+    }
+
+    /// As [`verify_if_ready`](Verifier::verify_if_ready), answering from the verified-token cache
+    /// when one is configured ([`VerifierBuilder::cache`]).
+    pub fn verify_if_ready_cached<T>(&self, token: &str) -> Option<Result<Verified<T>, Error>>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let Some(cache) = &self.inner.cache else {
+            return self.verify_if_ready(token);
+        };
+        let hash = cache::fingerprint(token);
+        if let Some(verified) = self.inner.cache_hit::<T>(cache, hash) {
+            return Some(Ok(verified));
+        }
+        cache.count(false);
+        let result = match self.inner.verify_tracked::<T>(token) {
+            Err(Stop::Fetch { .. }) => return None,
+            Ok((verified, issuer, generation)) => {
+                let now = self.inner.clock.now_unix();
+                cache.insert(hash, &verified, issuer, generation, now, token.len());
+                Ok(verified)
+            }
+            Err(stop) => Err(self.inner.settle(stop)),
+        };
+        log_rejection(&result);
+        Some(result)
+    }
+
+    /// As [`verify`](Verifier::verify), answering from the verified-token cache when one is
+    /// configured ([`VerifierBuilder::cache`]).
+    ///
+    /// # Errors
+    /// As [`verify`](Verifier::verify).
+    pub async fn verify_cached<T>(&self, token: &str) -> Result<Verified<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        if let Some(result) = self.verify_if_ready_cached::<T>(token) {
+            return result;
+        }
+        let verified = self.verify::<T>(token).await;
+        if let (Some(cache), Ok(verified)) = (&self.inner.cache, &verified) {
+            // After a fetch: remember it with the key set now loaded.
+            let issuer = self
+                .inner
+                .issuers
+                .iter()
+                .position(|i| *i.iss == *verified.issuer());
+            if let Some(issuer) = issuer {
+                let generation = self.inner.issuers[issuer].keys.load().generation;
+                let now = self.inner.clock.now_unix();
+                cache.insert(
+                    cache::fingerprint(token),
+                    verified,
+                    issuer,
+                    generation,
+                    now,
+                    token.len(),
+                );
+            }
+        }
+        verified
+    }
+
+    /// Counters of the verified-token cache, if one is configured.
+    #[must_use]
+    pub fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
+        self.inner.cache.as_ref().map(Cache::stats)
     }
 
     /// Fetches the keys of every remote issuer that has none fresh, now. Call it before
@@ -631,7 +713,30 @@ impl Inner {
         }
     }
 
+    /// A cached verification still valid now, under the same key set.
+    fn cache_hit<T: Clone + 'static>(&self, cache: &Cache, hash: [u8; 32]) -> Option<Verified<T>> {
+        let entry = cache.get::<T>(hash)?;
+        let now = self.clock.now_unix() as f64;
+        let issuer = &self.issuers[entry.issuer];
+        if now < entry.until && issuer.keys.load().generation == entry.generation {
+            if let Some(verified) = Cache::claims::<T>(&entry) {
+                cache.count(true);
+                return Some(verified);
+            }
+        }
+        cache.remove::<T>(hash);
+        None
+    }
+
     fn verify<T: DeserializeOwned>(&self, token: &str) -> Result<Verified<T>, Stop> {
+        self.verify_tracked(token).map(|(verified, _, _)| verified)
+    }
+
+    /// Verifies, also returning the issuer's index and the generation of the key set used.
+    fn verify_tracked<T: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Verified<T>, usize, u64), Stop> {
         if token.len() > self.max_token_bytes {
             return Err(stop(
                 ErrorKind::TokenTooLarge,
@@ -810,13 +915,14 @@ impl Inner {
                 "the claims do not fit the requested type",
             )
         })?;
-        Ok(Verified {
+        let verified = Verified {
             claims,
             issuer: issuer.iss.clone(),
             subject,
             scopes,
             roles,
             expires_at: exp,
-        })
+        };
+        Ok((verified, index, keys.generation))
     }
 }
