@@ -90,7 +90,7 @@ async fn verified<T>(
     optional: bool,
 ) -> Result<Option<Verified<T>>, AuthRejection>
 where
-    T: DeserializeOwned + Clone + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     if let Some(verified) = request.extensions().get::<Verified<T>>() {
         return Ok(Some(verified.clone()));
@@ -113,7 +113,7 @@ where
             }
             Ok(Some(token)) => token.as_str().to_owned(),
         };
-    match verifier.verify::<T>(&token).await {
+    match verifier.verify_cached::<T>(&token).await {
         Ok(verified) => {
             request.extensions_mut().insert(verified.clone());
             Ok(Some(verified))
@@ -143,7 +143,7 @@ impl<T> fmt::Debug for Claims<T> {
     }
 }
 
-impl<T: DeserializeOwned + Clone + 'static> FromRequest for Claims<T> {
+impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for Claims<T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
@@ -173,7 +173,7 @@ impl<T> fmt::Debug for OptionalClaims<T> {
     }
 }
 
-impl<T: DeserializeOwned + Clone + 'static> FromRequest for OptionalClaims<T> {
+impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for OptionalClaims<T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
@@ -199,7 +199,9 @@ impl<R, T> fmt::Debug for Scoped<R, T> {
     }
 }
 
-impl<R: RequiredScopes, T: DeserializeOwned + Clone + 'static> FromRequest for Scoped<R, T> {
+impl<R: RequiredScopes, T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest
+    for Scoped<R, T>
+{
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 

@@ -108,7 +108,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     S::Future: 'static,
     B: 'static,
-    T: DeserializeOwned + Clone + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -146,7 +146,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     S::Future: 'static,
     B: 'static,
-    T: DeserializeOwned + Clone + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
@@ -177,14 +177,16 @@ where
                 Err(error) => Outcome::Reject(error),
                 Ok(None) if config.optional && config.requirement.is_none() => Outcome::Anonymous,
                 Ok(None) => Outcome::Reject(Error::from(ErrorKind::MissingCredentials)),
-                Ok(Some(token)) => match config.verifier.verify_if_ready::<T>(token.as_str()) {
-                    Some(Ok(verified)) => match check(&verified) {
-                        Ok(()) => Outcome::Verified(verified),
-                        Err(error) => Outcome::Reject(error),
-                    },
-                    Some(Err(error)) => Outcome::Reject(error),
-                    None => Outcome::Fetch(token.as_str().to_owned()),
-                },
+                Ok(Some(token)) => {
+                    match config.verifier.verify_if_ready_cached::<T>(token.as_str()) {
+                        Some(Ok(verified)) => match check(&verified) {
+                            Ok(()) => Outcome::Verified(verified),
+                            Err(error) => Outcome::Reject(error),
+                        },
+                        Some(Err(error)) => Outcome::Reject(error),
+                        None => Outcome::Fetch(token.as_str().to_owned()),
+                    }
+                }
             }
         };
         match outcome {
@@ -203,14 +205,17 @@ where
                 let service = Rc::clone(&self.service);
                 let config = Arc::clone(config);
                 Box::pin(async move {
-                    let verified = config
-                        .verifier
-                        .verify::<T>(&token)
-                        .await
-                        .and_then(|verified| match &config.requirement {
-                            Some(requirement) => verified.require(requirement).map(|()| verified),
-                            None => Ok(verified),
-                        });
+                    let verified =
+                        config
+                            .verifier
+                            .verify_cached::<T>(&token)
+                            .await
+                            .and_then(|verified| match &config.requirement {
+                                Some(requirement) => {
+                                    verified.require(requirement).map(|()| verified)
+                                }
+                                None => Ok(verified),
+                            });
                     match verified {
                         Ok(verified) => {
                             request.extensions_mut().insert(verified);

@@ -25,6 +25,8 @@ pub struct Settings {
     pub leeway: Duration,
     /// `TOKENGATE_RFC9068=1`: the strict access-token profile.
     pub rfc9068: bool,
+    /// `TOKENGATE_CACHE=1`: cache verified tokens.
+    pub cache: bool,
 }
 
 impl Settings {
@@ -60,6 +62,8 @@ impl Settings {
             audience: var("TOKENGATE_AUDIENCE").unwrap_or_else(|| "tokengate-demo".to_owned()),
             algorithms,
             leeway,
+            cache: var("TOKENGATE_CACHE")
+                .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
             rfc9068: var("TOKENGATE_RFC9068")
                 .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         })
@@ -81,11 +85,11 @@ impl Settings {
         if self.rfc9068 {
             issuer = issuer.rfc9068();
         }
-        Verifier::builder()
-            .issuer(issuer)
-            .leeway(self.leeway)
-            .build()
-            .map_err(|e| e.to_string())
+        let mut builder = Verifier::builder().issuer(issuer).leeway(self.leeway);
+        if self.cache {
+            builder = builder.cache(tokengate::TokenCache::new());
+        }
+        builder.build().map_err(|e| e.to_string())
     }
 }
 

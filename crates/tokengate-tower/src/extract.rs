@@ -156,7 +156,7 @@ where
         }
         Ok(Some(token)) => token.as_str().to_owned(),
     };
-    match verifier.verify::<T>(&token).await {
+    match verifier.verify_cached::<T>(&token).await {
         Ok(verified) => {
             parts.extensions.insert(verified.clone());
             Ok(Some(verified))

@@ -201,7 +201,7 @@ where
             }
             Ok(Some(token)) => token,
         };
-        match config.verifier.verify_if_ready::<T>(token.as_str()) {
+        match config.verifier.verify_if_ready_cached::<T>(token.as_str()) {
             Some(Ok(verified)) => {
                 if let Err(error) = check(config, &verified) {
                     return ResponseFuture::reject(config, &error, grpc(&request));
@@ -222,7 +222,7 @@ where
                 ResponseFuture::slow(Box::pin(async move {
                     let verified = config
                         .verifier
-                        .verify::<T>(&token)
+                        .verify_cached::<T>(&token)
                         .await
                         .and_then(|verified| check(&config, &verified).map(|()| verified));
                     match verified {

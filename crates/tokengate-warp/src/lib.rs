@@ -155,7 +155,7 @@ fn request() -> impl Filter<Extract = (HeaderMap, Option<String>), Error = Infal
     warp::header::headers_cloned().and(query)
 }
 
-async fn verify<T: DeserializeOwned>(
+async fn verify<T: DeserializeOwned + Clone + Send + Sync + 'static>(
     verifier: &Verifier,
     headers: &HeaderMap,
     query: Option<&str>,
@@ -169,9 +169,9 @@ async fn verify<T: DeserializeOwned>(
         Ok(None) => return Err(reject(Error::from(ErrorKind::MissingCredentials))),
         Ok(Some(token)) => token,
     };
-    let verified = match verifier.verify_if_ready::<T>(token.as_str()) {
+    let verified = match verifier.verify_if_ready_cached::<T>(token.as_str()) {
         Some(result) => result,
-        None => verifier.verify::<T>(token.as_str()).await,
+        None => verifier.verify_cached::<T>(token.as_str()).await,
     }
     .map_err(reject)?;
     if let Some(requirement) = requirement {
@@ -190,7 +190,7 @@ pub fn claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     scoped_or_not(verifier, None)
 }
@@ -201,7 +201,7 @@ pub fn scoped<T>(
     requirement: Requirement,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     scoped_or_not(verifier, Some(requirement))
 }
@@ -211,7 +211,7 @@ fn scoped_or_not<T>(
     requirement: Option<Requirement>,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     request().and_then(move |headers: HeaderMap, query: Option<String>| {
         let (verifier, requirement) = (verifier.clone(), requirement.clone());
@@ -242,7 +242,7 @@ pub fn optional_claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     request().and_then(move |headers: HeaderMap, query: Option<String>| {
         let verifier = verifier.clone();

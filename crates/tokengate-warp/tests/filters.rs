@@ -27,7 +27,7 @@ fn setup() -> (TestKey, Verifier) {
     (key, verifier)
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct Mine {
     email: String,
 }
