@@ -1,0 +1,72 @@
+//! The verified-token cache, in one run, for a ~1 KiB RS256 token:
+//! - `hit`: `verify_if_ready_cached` answered from the cache (SHA-256 of the token included);
+//! - `no_cache`: `verify_if_ready` of the same token (full verification);
+//! - `sha256`: hashing the token alone.
+//!
+//! Run: `cargo bench -p tokengate --bench cache`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, TokenCache, Verifier};
+use tokengate_testkit::{TestKey, claims_for, jwks};
+
+fn bench(c: &mut Criterion) {
+    let key = TestKey::generate(Algorithm::RS256).with_kid("bench-key");
+    let mut claims = claims_for("https://issuer.bench/", "api");
+    claims["exp"] = json!(tokengate_testkit::now() + 24 * 3600);
+    claims["groups"] = json!(["engineering", "on-call", "platform", "admins-read-only"]);
+    claims["name"] = json!("Alice Example");
+    claims["tenant"] = json!("7f1c0d4e-0000-4000-8000-000000000000");
+    let token = key.mint(&claims);
+    assert!(
+        (900..1200).contains(&token.len()),
+        "token is {} bytes",
+        token.len()
+    );
+    let build = |cache: bool| {
+        let mut builder = Verifier::builder().issuer(
+            Issuer::new("https://issuer.bench/")
+                .audience("api")
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        );
+        if cache {
+            builder = builder.cache(TokenCache::new());
+        }
+        builder.build().unwrap()
+    };
+    let (cached, plain) = (build(true), build(false));
+    cached
+        .verify_if_ready_cached::<StandardClaims>(&token)
+        .unwrap()
+        .unwrap();
+
+    let mut group = c.benchmark_group("cache");
+    group.bench_function("hit", |b| {
+        b.iter(|| {
+            cached
+                .verify_if_ready_cached::<StandardClaims>(black_box(&token))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.bench_function("no_cache", |b| {
+        b.iter(|| {
+            plain
+                .verify_if_ready::<StandardClaims>(black_box(&token))
+                .unwrap()
+                .unwrap()
+        })
+    });
+    group.bench_function("sha256", |b| {
+        b.iter(|| {
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, black_box(token.as_bytes()))
+        })
+    });
+    group.finish();
+    assert!(cached.cache_stats().unwrap().hits > 0);
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
