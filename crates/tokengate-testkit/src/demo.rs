@@ -27,6 +27,9 @@ pub struct Settings {
     pub rfc9068: bool,
     /// `TOKENGATE_CACHE=1`: cache verified tokens.
     pub cache: bool,
+    /// `TOKENGATE_JWKS_FILE`: keys from this local JWKS file (HMAC keys allowed) instead of
+    /// fetching them.
+    pub jwks_file: Option<String>,
 }
 
 impl Settings {
@@ -62,6 +65,7 @@ impl Settings {
             audience: var("TOKENGATE_AUDIENCE").unwrap_or_else(|| "tokengate-demo".to_owned()),
             algorithms,
             leeway,
+            jwks_file: var("TOKENGATE_JWKS_FILE"),
             cache: var("TOKENGATE_CACHE")
                 .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
             rfc9068: var("TOKENGATE_RFC9068")
@@ -74,9 +78,12 @@ impl Settings {
     /// # Errors
     /// The configuration error, as text.
     pub fn verifier(&self, issuer: &str) -> Result<Verifier, String> {
-        let keys = match &self.jwks_url {
-            Some(url) => KeySource::jwks_url(url),
-            None => KeySource::discover(),
+        let keys = match (&self.jwks_file, &self.jwks_url) {
+            (Some(path), _) => KeySource::jwks_json(
+                std::fs::read_to_string(path).map_err(|e| format!("TOKENGATE_JWKS_FILE: {e}"))?,
+            ),
+            (None, Some(url)) => KeySource::jwks_url(url),
+            (None, None) => KeySource::discover(),
         };
         let mut issuer = Issuer::new(issuer)
             .audience(&self.audience)
