@@ -175,7 +175,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match verified::<T, S>(parts, state, false).await? {
             Some(verified) => Ok(Claims(verified)),
-            None => unreachable!("a required extractor never yields None"),
+            // `verified` answers `missing_credentials` itself when not optional; be safe anyway.
+            None => Err(AuthRejection::new(
+                Error::from(ErrorKind::MissingCredentials),
+                None,
+            )),
         }
     }
 }
