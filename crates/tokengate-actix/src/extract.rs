@@ -10,7 +10,8 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 use tokengate::{
-    Error, ErrorKind, Rejection, RequiredScopes, Requirement, StandardClaims, Verified, Verifier,
+    Error, ErrorKind, Policy, Rejection, RequiredScopes, Requirement, StandardClaims, Verified,
+    Verifier,
 };
 
 use crate::response::{self, ActixHeaders};
@@ -101,18 +102,17 @@ where
             None,
         ));
     };
-    let token =
-        match verifier.extract_from(&ActixHeaders(request.headers()), response::query(&request)) {
-            Err(error) => return Err(AuthRejection::new(error, Some(&verifier))),
-            Ok(None) if optional => return Ok(None),
-            Ok(None) => {
-                return Err(AuthRejection::new(
-                    Error::from(ErrorKind::MissingCredentials),
-                    Some(&verifier),
-                ));
-            }
-            Ok(Some(token)) => token.as_str().to_owned(),
-        };
+    let policy = if optional {
+        Policy::new().optional()
+    } else {
+        Policy::new()
+    };
+    let headers = ActixHeaders(request.headers());
+    let token = match policy.admit(verifier.extract_from(&headers, response::query(&request))) {
+        Err(error) => return Err(AuthRejection::new(error, Some(&verifier))),
+        Ok(None) => return Ok(None),
+        Ok(Some(token)) => token.as_str().to_owned(),
+    };
     match verifier.verify_cached::<T>(&token).await {
         Ok(verified) => {
             request.extensions_mut().insert(verified.clone());

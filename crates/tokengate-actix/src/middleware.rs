@@ -11,14 +11,13 @@ use actix_web::HttpMessage;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use serde::de::DeserializeOwned;
-use tokengate::{Error, ErrorKind, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::{Error, Policy, Requirement, StandardClaims, Verified, Verifier};
 
 use crate::response::{self, ActixHeaders};
 
 struct Config {
     verifier: Verifier,
-    optional: bool,
-    requirement: Option<Requirement>,
+    policy: Policy,
 }
 
 /// Middleware that verifies the bearer token of every request it wraps (`App::wrap`,
@@ -44,8 +43,7 @@ impl<T> fmt::Debug for TokengateAuth<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokengateAuth")
             .field("verifier", &self.config.verifier)
-            .field("optional", &self.config.optional)
-            .field("requirement", &self.config.requirement)
+            .field("policy", &self.config.policy)
             .finish()
     }
 }
@@ -56,8 +54,7 @@ impl TokengateAuth<StandardClaims> {
         TokengateAuth {
             config: Arc::new(Config {
                 verifier,
-                optional: false,
-                requirement: None,
+                policy: Policy::new(),
             }),
             _claims: PhantomData,
         }
@@ -68,8 +65,7 @@ impl<T> TokengateAuth<T> {
     fn with(self, change: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             verifier: self.config.verifier.clone(),
-            optional: self.config.optional,
-            requirement: self.config.requirement.clone(),
+            policy: self.config.policy.clone(),
         };
         change(&mut config);
         TokengateAuth {
@@ -89,12 +85,12 @@ impl<T> TokengateAuth<T> {
     /// Let requests without credentials through; requests with bad credentials are still
     /// rejected.
     pub fn optional(self) -> Self {
-        self.with(|c| c.optional = true)
+        self.with(|c| c.policy = c.policy.clone().optional())
     }
 
     /// Also require scopes or roles (403 `insufficient_scope` otherwise).
     pub fn require(self, requirement: Requirement) -> Self {
-        self.with(|c| c.requirement = Some(requirement))
+        self.with(|c| c.policy = c.policy.clone().require(requirement))
     }
 
     /// Require every one of these scopes.
@@ -156,10 +152,7 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let config = &self.config;
-        let check = |verified: &Verified<T>| match &config.requirement {
-            Some(requirement) => verified.require(requirement),
-            None => Ok(()),
-        };
+        let check = |verified: &Verified<T>| config.policy.check(verified);
         // Already verified by an outer middleware: only the requirement is left.
         let earlier = request.extensions().get::<Verified<T>>().map(&check);
         match earlier {
@@ -170,13 +163,11 @@ where
         // The fast path borrows the token from the request: no copy, no wait.
         let outcome = {
             let query = Some(request.query_string()).filter(|q| !q.is_empty());
-            match config
-                .verifier
-                .extract_from(&ActixHeaders(request.headers()), query)
-            {
+            let headers = ActixHeaders(request.headers());
+            let extracted = config.verifier.extract_from(&headers, query);
+            match config.policy.admit(extracted) {
                 Err(error) => Outcome::Reject(error),
-                Ok(None) if config.optional && config.requirement.is_none() => Outcome::Anonymous,
-                Ok(None) => Outcome::Reject(Error::from(ErrorKind::MissingCredentials)),
+                Ok(None) => Outcome::Anonymous,
                 Ok(Some(token)) => {
                     match config.verifier.verify_if_ready_cached::<T>(token.as_str()) {
                         Some(Ok(verified)) => match check(&verified) {
@@ -205,17 +196,11 @@ where
                 let service = Rc::clone(&self.service);
                 let config = Arc::clone(config);
                 Box::pin(async move {
-                    let verified =
-                        config
-                            .verifier
-                            .verify_cached::<T>(&token)
-                            .await
-                            .and_then(|verified| match &config.requirement {
-                                Some(requirement) => {
-                                    verified.require(requirement).map(|()| verified)
-                                }
-                                None => Ok(verified),
-                            });
+                    let verified = config
+                        .verifier
+                        .verify_cached::<T>(&token)
+                        .await
+                        .and_then(|verified| config.policy.check(&verified).map(|()| verified));
                     match verified {
                         Ok(verified) => {
                             request.extensions_mut().insert(verified);

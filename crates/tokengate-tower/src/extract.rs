@@ -9,7 +9,8 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 use tokengate::{
-    Error, ErrorKind, Rejection, RequiredScopes, Requirement, StandardClaims, Verified, Verifier,
+    Error, ErrorKind, Policy, Rejection, RequiredScopes, Requirement, StandardClaims, Verified,
+    Verifier,
 };
 
 use crate::response::{self, PlainText};
@@ -145,15 +146,14 @@ where
             None,
         ));
     };
-    let token = match verifier.extract(&parts.headers, parts.uri.query()) {
+    let policy = if optional {
+        Policy::new().optional()
+    } else {
+        Policy::new()
+    };
+    let token = match policy.admit(verifier.extract(&parts.headers, parts.uri.query())) {
         Err(error) => return Err(AuthRejection::new(error, Some(&verifier))),
-        Ok(None) if optional => return Ok(None),
-        Ok(None) => {
-            return Err(AuthRejection::new(
-                Error::from(ErrorKind::MissingCredentials),
-                Some(&verifier),
-            ));
-        }
+        Ok(None) => return Ok(None),
         Ok(Some(token)) => token.as_str().to_owned(),
     };
     match verifier.verify_cached::<T>(&token).await {

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tokengate::{Error, ErrorKind, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::{Error, Policy, Requirement, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -20,8 +20,7 @@ use crate::response::{self, BodyStyle, RejectionBody};
 
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
-    optional: bool,
-    requirement: Option<Requirement>,
+    policy: Policy,
     body: BodyStyle,
 }
 
@@ -52,8 +51,7 @@ impl<T> fmt::Debug for AuthLayer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
             .field("verifier", &self.config.verifier)
-            .field("optional", &self.config.optional)
-            .field("requirement", &self.config.requirement)
+            .field("policy", &self.config.policy)
             .finish()
     }
 }
@@ -64,8 +62,7 @@ impl AuthLayer<StandardClaims> {
         AuthLayer {
             config: Arc::new(Config {
                 verifier,
-                optional: false,
-                requirement: None,
+                policy: Policy::new(),
                 body: BodyStyle::default(),
             }),
             _claims: PhantomData,
@@ -77,8 +74,7 @@ impl<T> AuthLayer<T> {
     fn with(self, change: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config {
             verifier: self.config.verifier.clone(),
-            optional: self.config.optional,
-            requirement: self.config.requirement.clone(),
+            policy: self.config.policy.clone(),
             body: self.config.body.clone(),
         };
         change(&mut config);
@@ -99,13 +95,13 @@ impl<T> AuthLayer<T> {
     /// Let requests without credentials through (with no `Verified` in their extensions).
     /// Requests *with* credentials are still verified, and rejected when bad.
     pub fn optional(self) -> Self {
-        self.with(|c| c.optional = true)
+        self.with(|c| c.policy = c.policy.clone().optional())
     }
 
     /// Also require scopes or roles (403 `insufficient_scope` otherwise). Typically used with
     /// `route_layer`; a token already verified by an outer layer is not verified again.
     pub fn require(self, requirement: Requirement) -> Self {
-        self.with(|c| c.requirement = Some(requirement))
+        self.with(|c| c.policy = c.policy.clone().require(requirement))
     }
 
     /// Require every one of these scopes (see [`require`](AuthLayer::require)).
@@ -183,21 +179,14 @@ where
                 Err(error) => ResponseFuture::reject(config, &error, grpc(&request)),
             };
         }
-        let token = match config
+        let extracted = config
             .verifier
-            .extract(request.headers(), request.uri().query())
-        {
+            .extract(request.headers(), request.uri().query());
+        let token = match config.policy.admit(extracted) {
             Err(error) => return ResponseFuture::reject(config, &error, grpc(&request)),
-            Ok(None) if config.optional && config.requirement.is_none() => {
+            Ok(None) => {
                 request.extensions_mut().insert(config.verifier.clone());
                 return ResponseFuture::inner(self.inner.call(request));
-            }
-            Ok(None) => {
-                return ResponseFuture::reject(
-                    config,
-                    &Error::from(ErrorKind::MissingCredentials),
-                    grpc(&request),
-                );
             }
             Ok(Some(token)) => token,
         };
@@ -240,10 +229,7 @@ where
 }
 
 fn check<T>(config: &Config, verified: &Verified<T>) -> Result<(), Error> {
-    match &config.requirement {
-        Some(requirement) => verified.require(requirement),
-        None => Ok(()),
-    }
+    config.policy.check(verified)
 }
 
 fn rejection<B>(config: &Config, error: &Error, grpc: bool) -> Response<AuthBody<B>> {

@@ -46,6 +46,7 @@ use tokengate::Rejection as Answer;
 use warp::Filter;
 use warp::reply::Response;
 
+use tokengate::Policy;
 pub use tokengate::{
     Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, Requirement, StandardClaims,
     TokenSources, Verified, Verifier,
@@ -159,14 +160,12 @@ async fn verify<T: DeserializeOwned + Clone + Send + Sync + 'static>(
     verifier: &Verifier,
     headers: &HeaderMap,
     query: Option<&str>,
-    optional: bool,
-    requirement: Option<&Requirement>,
+    policy: &Policy,
 ) -> Result<Option<Verified<T>>, AuthRejection> {
     let reject = |error: Error| AuthRejection::new(error, verifier);
-    let token = match verifier.extract(headers, query) {
+    let token = match policy.admit(verifier.extract(headers, query)) {
         Err(error) => return Err(reject(error)),
-        Ok(None) if optional => return Ok(None),
-        Ok(None) => return Err(reject(Error::from(ErrorKind::MissingCredentials))),
+        Ok(None) => return Ok(None),
         Ok(Some(token)) => token,
     };
     let verified = match verifier.verify_if_ready_cached::<T>(token.as_str()) {
@@ -174,9 +173,7 @@ async fn verify<T: DeserializeOwned + Clone + Send + Sync + 'static>(
         None => verifier.verify_cached::<T>(token.as_str()).await,
     }
     .map_err(reject)?;
-    if let Some(requirement) = requirement {
-        verified.require(requirement).map_err(reject)?;
-    }
+    policy.check(&verified).map_err(reject)?;
     Ok(Some(verified))
 }
 
@@ -213,18 +210,14 @@ fn scoped_or_not<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
+    let policy = match requirement {
+        Some(requirement) => Policy::new().require(requirement),
+        None => Policy::new(),
+    };
     request().and_then(move |headers: HeaderMap, query: Option<String>| {
-        let (verifier, requirement) = (verifier.clone(), requirement.clone());
+        let (verifier, policy) = (verifier.clone(), policy.clone());
         async move {
-            match verify::<T>(
-                &verifier,
-                &headers,
-                query.as_deref(),
-                false,
-                requirement.as_ref(),
-            )
-            .await
-            {
+            match verify::<T>(&verifier, &headers, query.as_deref(), &policy).await {
                 Ok(Some(verified)) => Ok(verified),
                 Ok(None) => Err(rejected(AuthRejection::new(
                     Error::from(ErrorKind::MissingCredentials),
@@ -247,9 +240,14 @@ where
     request().and_then(move |headers: HeaderMap, query: Option<String>| {
         let verifier = verifier.clone();
         async move {
-            verify::<T>(&verifier, &headers, query.as_deref(), true, None)
-                .await
-                .map_err(rejected)
+            verify::<T>(
+                &verifier,
+                &headers,
+                query.as_deref(),
+                &Policy::new().optional(),
+            )
+            .await
+            .map_err(rejected)
         }
     })
 }

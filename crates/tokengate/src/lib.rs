@@ -54,6 +54,7 @@ mod issuer;
 mod json;
 mod jws;
 mod key;
+mod policy;
 mod providers;
 mod remote;
 mod verifier;
@@ -67,6 +68,7 @@ pub use extract::{BearerToken, RequestHeaders, TokenSources};
 pub use health::{IssuerHealth, KeysState};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
+pub use policy::Policy;
 pub use verifier::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
     MAX_LEEWAY, Verifier, VerifierBuilder,
