@@ -26,10 +26,7 @@ pub struct AuthRejection {
 impl AuthRejection {
     pub(crate) fn new(error: Error, verifier: Option<&Verifier>) -> AuthRejection {
         response::log(error.kind());
-        let rejection = match verifier {
-            Some(verifier) => verifier.rejection(&error),
-            None => tokengate::challenge::render(&error, &tokengate::challenge::Realm::default()),
-        };
+        let rejection = tokengate::challenge::render_with(&error, verifier);
         AuthRejection { error, rejection }
     }
 

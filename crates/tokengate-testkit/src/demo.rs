@@ -140,3 +140,57 @@ pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
     println!("  curl -i -H 'Authorization: Bearer {visitor}' {base}/greeting");
     println!();
 }
+
+/// A prepared example API: its verifier, a bound listener, and the development issuer kept
+/// alive (when one was started).
+#[derive(Debug)]
+pub struct Demo {
+    /// The verifier built from the settings.
+    pub verifier: Verifier,
+    /// The listener on `TOKENGATE_ADDR` (non-blocking, ready for any runtime).
+    pub listener: std::net::TcpListener,
+    _dev_issuer: Option<IssuerServer>,
+}
+
+/// What every example does before serving: read the settings, start the development issuer
+/// when `TOKENGATE_ISSUER` is unset, build the verifier, fetch its keys (`ready`), bind
+/// `TOKENGATE_ADDR`, and print where it listens (plus tokens and curl lines for the development
+/// issuer). Messages name the example (`name`).
+///
+/// # Errors
+/// The exit code after printing why: 2 for configuration errors, 1 when the address cannot be
+/// bound.
+pub async fn prepare(name: &str) -> Result<Demo, std::process::ExitCode> {
+    let fail = |code: u8, message: String| {
+        eprintln!("{name}: {message}");
+        std::process::ExitCode::from(code)
+    };
+    let settings = Settings::from_env().map_err(|m| fail(2, m))?;
+    let (issuer, dev_issuer) = self::issuer(&settings).await;
+    let verifier = settings.verifier(&issuer).map_err(|m| fail(2, m))?;
+    if let Err(error) = verifier.ready().await {
+        eprintln!(
+            "{name}: the issuer's keys are not available yet ({}); requests will retry",
+            error.code()
+        );
+    }
+    let listener = std::net::TcpListener::bind(&settings.addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| fail(1, format!("cannot listen on {}: {e}", settings.addr)))?;
+    let base = format!(
+        "http://{}",
+        listener
+            .local_addr()
+            .map_or(settings.addr.clone(), |a| a.to_string())
+    );
+    println!("tokengate {name} listening on {base}");
+    println!("issuer: {issuer}  audience: {}", settings.audience);
+    if let Some(server) = &dev_issuer {
+        print_demo(server, &settings.audience, &base);
+    }
+    Ok(Demo {
+        verifier,
+        listener,
+        _dev_issuer: dev_issuer,
+    })
+}

@@ -156,6 +156,16 @@ pub fn render(error: &Error, realm: &Realm) -> Rejection {
     }
 }
 
+/// The answer to `error` with `verifier`'s realm and settings, or the default realm when no
+/// verifier is at hand (e.g. an extractor on a route where none is configured).
+#[must_use]
+pub fn render_with(error: &Error, verifier: Option<&crate::Verifier>) -> Rejection {
+    match verifier {
+        Some(verifier) => verifier.rejection(error),
+        None => render(error, &Realm::default()),
+    }
+}
+
 /// The answer to `keys_unavailable` for a verifier configured with
 /// `keys_unavailable_as_unauthorized`: 401 `invalid_token`, no `Retry-After`.
 #[must_use]

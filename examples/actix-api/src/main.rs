@@ -15,62 +15,28 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpServer};
-use tokengate_testkit::demo::{self, Settings};
+use tokengate_testkit::demo;
 
 fn main() -> ExitCode {
     actix_web::rt::System::new().block_on(run())
 }
 
 async fn run() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("actix-api: {message}");
-            return ExitCode::from(2);
-        }
+    // Settings, the development issuer (kept alive in `demo`), the verifier, the listener.
+    let demo = match demo::prepare("actix-api").await {
+        Ok(demo) => demo,
+        Err(code) => return code,
     };
-    // Keep the development issuer alive for as long as the API runs.
-    let (issuer, dev_issuer) = demo::issuer(&settings).await;
-    let verifier = match settings.verifier(&issuer) {
-        Ok(verifier) => verifier,
-        Err(message) => {
-            eprintln!("actix-api: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(error) = verifier.ready().await {
-        eprintln!(
-            "actix-api: the issuer's keys are not available yet ({}); requests will retry",
-            error.code()
-        );
-    }
-    let listener = match std::net::TcpListener::bind(&settings.addr) {
-        Ok(listener) => listener,
+    let configure = actix_api::configure(demo.verifier.clone());
+    let server = match HttpServer::new(move || App::new().configure(configure.clone()))
+        .listen(demo.listener)
+    {
+        Ok(server) => server,
         Err(error) => {
-            eprintln!("actix-api: cannot listen on {}: {error}", settings.addr);
+            eprintln!("actix-api: {error}");
             return ExitCode::from(1);
         }
     };
-    let base = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map_or(settings.addr.clone(), |a| a.to_string())
-    );
-    println!("tokengate actix-api listening on {base}");
-    println!("issuer: {issuer}  audience: {}", settings.audience);
-    if let Some(server) = &dev_issuer {
-        demo::print_demo(server, &settings.audience, &base);
-    }
-    let configure = actix_api::configure(verifier);
-    let server =
-        match HttpServer::new(move || App::new().configure(configure.clone())).listen(listener) {
-            Ok(server) => server,
-            Err(error) => {
-                eprintln!("actix-api: {error}");
-                return ExitCode::from(1);
-            }
-        };
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -21,60 +21,33 @@
 
 use std::process::ExitCode;
 
-use axum_api::router;
-use tokengate_testkit::demo::{self, Settings};
+use tokengate_testkit::demo;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("axum-api: {message}");
-            return ExitCode::from(2);
-        }
+    // Settings, the development issuer (kept alive in `demo`), the verifier, the listener.
+    let demo = match demo::prepare("axum-api").await {
+        Ok(demo) => demo,
+        Err(code) => return code,
     };
-    // Keep the development issuer alive for as long as the API runs.
-    let (issuer, dev_issuer) = demo::issuer(&settings).await;
-    let verifier = match settings.verifier(&issuer) {
-        Ok(verifier) => verifier,
-        Err(message) => {
-            eprintln!("axum-api: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    if let Err(error) = verifier.ready().await {
-        eprintln!(
-            "axum-api: the issuer's keys are not available yet ({}); requests will retry",
-            error.code()
-        );
-    }
-    let listener = match tokio::net::TcpListener::bind(&settings.addr).await {
+    let listener = match tokio::net::TcpListener::from_std(demo.listener) {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("axum-api: cannot listen on {}: {error}", settings.addr);
+            eprintln!("axum-api: {error}");
             return ExitCode::from(1);
         }
     };
-    let base = format!(
-        "http://{}",
-        listener
-            .local_addr()
-            .map_or(settings.addr.clone(), |a| a.to_string())
-    );
-    println!("tokengate axum-api listening on {base}");
-    println!("issuer: {issuer}  audience: {}", settings.audience);
-    if let Some(server) = &dev_issuer {
-        demo::print_demo(server, &settings.audience, &base);
-    }
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    if let Err(error) = axum::serve(listener, router(verifier))
+    match axum::serve(listener, axum_api::router(demo.verifier))
         .with_graceful_shutdown(shutdown)
         .await
     {
-        eprintln!("axum-api: {error}");
-        return ExitCode::from(1);
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("axum-api: {error}");
+            ExitCode::from(1)
+        }
     }
-    ExitCode::SUCCESS
 }
