@@ -318,9 +318,13 @@ mod tests {
 
     #[test]
     fn realm_must_be_printable_ascii() {
-        assert!(Realm::new("").is_err());
-        assert!(Realm::new("a\r\nb").is_err());
-        assert!(Realm::new("caf\u{e9}").is_err());
+        for bad in ["", "a\r\nb", "caf\u{e9}"] {
+            assert_eq!(
+                Realm::new(bad).unwrap_err().kind(),
+                ConfigErrorKind::InvalidSetting,
+                "{bad:?}"
+            );
+        }
         assert_eq!(Realm::new("api v2").unwrap().as_str(), "api v2");
     }
 }

@@ -468,7 +468,14 @@ mod tests {
 
     #[test]
     fn invalid_source_names_are_config_errors() {
-        assert!(TokenSources::default().query("").is_err());
-        assert!(TokenSources::default().cookie("a b").is_err());
+        let kind = |r: Result<TokenSources, ConfigError>| r.unwrap_err().kind();
+        assert_eq!(
+            kind(TokenSources::default().query("")),
+            ConfigErrorKind::InvalidSetting
+        );
+        assert_eq!(
+            kind(TokenSources::default().cookie("a b")),
+            ConfigErrorKind::InvalidSetting
+        );
     }
 }
