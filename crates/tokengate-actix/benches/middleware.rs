@@ -1,6 +1,6 @@
 //! The actix-web middleware's own cost per request beyond `verify`, in one run: an app without
-//! the middleware, the same app wrapped in `TokengateAuth` (valid HS256 token, `StandardClaims`),
-//! and `Verifier::verify_if_ready` alone. Overhead = `middleware − no_middleware − verify`.
+//! the middleware, the same app wrapped in `Auth` (valid HS256 token, `StandardClaims`),
+//! and `Verifier::try_verify` alone. Overhead = `middleware − no_middleware − verify`.
 //!
 //! Run: `cargo bench -p tokengate-actix --bench middleware`.
 
@@ -9,31 +9,23 @@ use std::hint::black_box;
 use actix_web::{App, test, web};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
-use tokengate_actix::{Algorithm, Issuer, KeySource, TokengateAuth, Verifier};
-use tokengate_testkit::{TestKey, claims_for};
+use tokengate_actix::Auth;
+use tokengate_testkit::bench::{Fixture, verified_now};
 
 fn bench(c: &mut Criterion) {
-    let key = TestKey::generate(Algorithm::HS256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new("https://issuer.bench/")
-                .audience("api")
-                .algorithms([Algorithm::HS256])
-                .keys(KeySource::secret(key.secret().unwrap())),
-        )
-        .build()
-        .unwrap();
-    let mut claims = claims_for("https://issuer.bench/", "api");
-    claims["exp"] = serde_json::json!(tokengate_testkit::now() + 24 * 3600);
-    let token = key.mint(&claims);
-    let bearer = format!("Bearer {token}");
+    let Fixture {
+        verifier,
+        token,
+        bearer,
+        ..
+    } = Fixture::hs256();
     let runtime = actix_web::rt::Runtime::new().unwrap();
     let plain = runtime.block_on(test::init_service(
         App::new().route("/me", web::get().to(|| async { "ok" })),
     ));
     let guarded = runtime.block_on(test::init_service(
         App::new()
-            .wrap(TokengateAuth::new(verifier.clone()))
+            .wrap(Auth::new(verifier.clone()))
             .route("/me", web::get().to(|| async { "ok" })),
     ));
     let request = || {
@@ -58,10 +50,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| {
-            verifier
-                .verify_if_ready::<StandardClaims>(black_box(&token))
-                .unwrap()
-                .unwrap()
+            verified_now::<StandardClaims>(&verifier, black_box(&token))
         })
     });
     group.finish();

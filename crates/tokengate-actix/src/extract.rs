@@ -9,68 +9,59 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
-use tokengate::{
-    Error, ErrorKind, Policy, Rejection, RequiredScopes, Requirement, StandardClaims, Verified,
-    Verifier,
-};
+use tokengate::adapter::Policy;
+use tokengate::{Answer, RequiredScopes, Requirement, StandardClaims, Verified, Verifier};
 
 use crate::response::{self, ActixHeaders};
 
-/// A request rejected by tokengate. As an actix `ResponseError` it answers with the core's status,
-/// `WWW-Authenticate` and `Retry-After` and a plain-text body.
-pub struct AuthRejection {
-    error: Error,
-    rejection: Rejection,
-}
+/// A request refused by tokengate. As an actix `ResponseError` it sends the core's [`Answer`]
+/// (status, `WWW-Authenticate`, `Retry-After`, body) unchanged.
+///
+/// `Debug` and `Display` show only the status and the stable error code.
+pub struct AuthRejection(Answer);
 
 impl AuthRejection {
-    pub(crate) fn new(error: Error, verifier: Option<&Verifier>) -> AuthRejection {
-        response::log(error.kind());
-        let rejection = tokengate::challenge::render_with(&error, verifier);
-        AuthRejection { error, rejection }
-    }
-
-    /// What failed.
+    /// The answer to send.
     #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
+    pub fn answer(&self) -> &Answer {
+        &self.0
     }
+}
 
-    /// The status and headers to answer with.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.rejection
+impl From<Answer> for AuthRejection {
+    fn from(answer: Answer) -> Self {
+        AuthRejection(answer)
     }
 }
 
 impl fmt::Debug for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthRejection")
-            .field("error", &self.error)
-            .finish_non_exhaustive()
+        f.debug_tuple("AuthRejection")
+            .field(&self.0.kind().code())
+            .finish()
     }
 }
 
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        fmt::Display::fmt(&self.0, f)
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> actix_web::http::StatusCode {
-        actix_web::http::StatusCode::from_u16(self.rejection.status().as_u16())
+        actix_web::http::StatusCode::from_u16(self.0.status().as_u16())
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        response::http_response(&self.rejection)
+        response::http_response(&self.0)
     }
 }
 
 /// The verifier for a request: the middleware's, or `app_data` (`Verifier` or
-/// `web::Data<Verifier>`).
-pub(crate) fn verifier_of(request: &HttpRequest) -> Option<Verifier> {
+/// `web::Data<Verifier>`). None is a wiring bug (500, logged by the core).
+fn verifier_of(request: &HttpRequest) -> Result<Verifier, AuthRejection> {
     request
         .extensions()
         .get::<Verifier>()
@@ -81,49 +72,32 @@ pub(crate) fn verifier_of(request: &HttpRequest) -> Option<Verifier> {
                 .app_data::<actix_web::web::Data<Verifier>>()
                 .map(|data| Verifier::clone(data))
         })
+        .ok_or_else(|| AuthRejection(Answer::verifier_not_configured()))
 }
 
-async fn verified<T>(
-    request: HttpRequest,
-    optional: bool,
-) -> Result<Option<Verified<T>>, AuthRejection>
+/// The claims for `policy` through the core pipeline (`None` for an anonymous request the
+/// policy allows), stored in the request extensions for later extractors.
+async fn claims<T>(request: HttpRequest, policy: Policy) -> Result<Option<Verified<T>>, AuthRejection>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    if let Some(verified) = request.extensions().get::<Verified<T>>() {
-        return Ok(Some(verified.clone()));
-    }
-    let Some(verifier) = verifier_of(&request) else {
-        return Err(AuthRejection::new(
-            Error::from(ErrorKind::VerifierNotConfigured),
-            None,
-        ));
-    };
-    let policy = if optional {
-        Policy::new().optional()
-    } else {
-        Policy::new()
-    };
+    let verifier = verifier_of(&request)?;
+    let earlier = request.extensions().get::<Verified<T>>().cloned();
     let headers = ActixHeaders(request.headers());
-    let token = match policy.admit(verifier.extract_from(&headers, response::query(&request))) {
-        Err(error) => return Err(AuthRejection::new(error, Some(&verifier))),
-        Ok(None) => return Ok(None),
-        Ok(Some(token)) => token.as_str().to_owned(),
-    };
-    match verifier.verify_cached::<T>(&token).await {
-        Ok(verified) => {
-            request.extensions_mut().insert(verified.clone());
-            Ok(Some(verified))
-        }
-        Err(error) => Err(AuthRejection::new(error, Some(&verifier))),
+    let view = response::view(&request, &headers);
+    let verified = verifier
+        .verified_claims(&view, &policy, earlier.as_ref())
+        .await?;
+    if let Some(verified) = &verified {
+        request.extensions_mut().insert(verified.clone());
     }
+    Ok(verified)
 }
 
 type ExtractFuture<V> = Pin<Box<dyn Future<Output = Result<V, AuthRejection>>>>;
 
-/// Verified claims of the request's token: the middleware's result, or verified here with the
-/// `Verifier` from `app_data` (extractor-only mode). No verifier anywhere is a wiring bug: 500
-/// and an error log.
+/// Verified claims of the request's token: the middleware's result (its requirement already
+/// checked), or verified here with the `Verifier` from `app_data` (extractor-only mode).
 #[derive(Clone)]
 pub struct Claims<T = StandardClaims>(pub Verified<T>);
 
@@ -140,21 +114,28 @@ impl<T> fmt::Debug for Claims<T> {
     }
 }
 
+/// Claims for a route that requires credentials: `Some` whenever the pipeline admits.
+async fn required<T>(request: HttpRequest, policy: Policy) -> Result<Claims<T>, AuthRejection>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let verifier = verifier_of(&request)?;
+    let earlier = request.extensions().get::<Verified<T>>().cloned();
+    let headers = ActixHeaders(request.headers());
+    let view = response::view(&request, &headers);
+    let verified = verifier
+        .required_claims(&view, &policy, earlier.as_ref())
+        .await?;
+    request.extensions_mut().insert(verified.clone());
+    Ok(Claims(verified))
+}
+
 impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for Claims<T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            match verified::<T>(request, false).await? {
-                Some(verified) => Ok(Claims(verified)),
-                None => Err(AuthRejection::new(
-                    Error::from(ErrorKind::MissingCredentials),
-                    None,
-                )),
-            }
-        })
+        Box::pin(required::<T>(request.clone(), Policy::new()))
     }
 }
 
@@ -176,7 +157,11 @@ impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for Option
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let request = request.clone();
-        Box::pin(async move { verified::<T>(request, true).await.map(OptionalClaims) })
+        Box::pin(async move {
+            claims::<T>(request, Policy::new().optional())
+                .await
+                .map(OptionalClaims)
+        })
     }
 }
 
@@ -203,18 +188,8 @@ impl<R: RequiredScopes, T: DeserializeOwned + Clone + Send + Sync + 'static> Fro
     type Future = ExtractFuture<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let request = request.clone();
-        Box::pin(async move {
-            let Some(verified) = verified::<T>(request.clone(), false).await? else {
-                return Err(AuthRejection::new(
-                    Error::from(ErrorKind::MissingCredentials),
-                    None,
-                ));
-            };
-            verified
-                .require(&Requirement::all(R::SCOPES.iter().copied()))
-                .map_err(|error| AuthRejection::new(error, verifier_of(&request).as_ref()))?;
-            Ok(Scoped(Claims(verified), PhantomData))
-        })
+        let policy = Policy::new().require(Requirement::all(R::SCOPES.iter().copied()));
+        let claims = required::<T>(request.clone(), policy);
+        Box::pin(async move { Ok(Scoped(claims.await?, PhantomData)) })
     }
 }

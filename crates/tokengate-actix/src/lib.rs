@@ -1,12 +1,14 @@
 //! tokengate for actix-web 4: a middleware that verifies the bearer token of every request, and
 //! extractors that hand handlers typed claims.
 //!
-//! Every security decision is made by the core ([`tokengate`]); this crate only carries its
-//! answers into actix responses.
+//! Every security decision is made by the core's request pipeline
+//! ([`tokengate::adapter`]), called once per request by the middleware and by each extractor;
+//! this crate only carries its answers into actix responses. `tokengate` is re-exported, so this
+//! crate is the only dependency an actix-web service needs.
 //!
 //! ```
 //! use actix_web::{App, web};
-//! use tokengate_actix::{Claims, Issuer, KeySource, OptionalClaims, Scoped, TokengateAuth, Verifier};
+//! use tokengate_actix::{Claims, Issuer, KeySource, OptionalClaims, Scoped, Auth, Verifier};
 //!
 //! struct MessagesRead;
 //! impl tokengate_actix::RequiredScopes for MessagesRead {
@@ -34,7 +36,7 @@
 //!     .route("/greeting", web::get().to(greeting))
 //!     .route("/messages", web::get().to(messages))
 //!     // middleware mode, for a scope or resource (or `App::wrap` for everything):
-//!     .service(web::scope("/admin").wrap(TokengateAuth::new(verifier).require_scopes(["admin"])));
+//!     .service(web::scope("/admin").wrap(Auth::new(verifier).require_scopes(["admin"])));
 //! # let _ = app; Ok(()) }
 //! ```
 //!
@@ -44,7 +46,7 @@
 //! request carries no credentials and rejects bad ones.
 //!
 //! Scope requirements are a typed extractor ([`Scoped`]) or middleware
-//! ([`TokengateAuth::require`]), not an actix guard: a guard can only fail to match (404), never
+//! ([`Auth::require`]), not an actix guard: a guard can only fail to match (404), never
 //! answer 403 `insufficient_scope`.
 
 mod extract;
@@ -52,8 +54,9 @@ mod middleware;
 mod response;
 
 pub use extract::{AuthRejection, Claims, OptionalClaims, Scoped};
-pub use middleware::{AuthMiddleware, TokengateAuth};
+pub use middleware::{Auth, AuthMiddleware};
+pub use tokengate;
 pub use tokengate::{
-    Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, RequiredScopes, Requirement,
-    StandardClaims, TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
+    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
 };

@@ -1,4 +1,4 @@
-//! [`TokengateAuth`], the actix-web `Transform`, and its [`AuthMiddleware`] service.
+//! [`Auth`], the actix-web `Transform`, and its [`AuthMiddleware`] service.
 
 use std::fmt;
 use std::future::{Future, Ready, ready};
@@ -11,10 +11,12 @@ use actix_web::HttpMessage;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use serde::de::DeserializeOwned;
-use tokengate::{Error, Policy, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::adapter::{Admission, Decision, Policy};
+use tokengate::{Answer, AnswerBody, Requirement, StandardClaims, Verified, Verifier};
 
 use crate::response::{self, ActixHeaders};
 
+#[derive(Clone)]
 struct Config {
     verifier: Verifier,
     policy: Policy,
@@ -22,36 +24,37 @@ struct Config {
 
 /// Middleware that verifies the bearer token of every request it wraps (`App::wrap`,
 /// `Scope::wrap`, `Resource::wrap`). Verified requests carry [`Verified<T>`] (and the
-/// [`Verifier`]) in their extensions, where [`Claims`](crate::Claims) finds them; rejections carry
-/// the core's status, `WWW-Authenticate` and `Retry-After`.
+/// [`Verifier`]) in their extensions, where [`Claims`](crate::Claims) finds them; refused
+/// requests get the core's [`Answer`] unchanged. Each request goes through the core pipeline
+/// ([`Verifier::decide`]) once.
 #[must_use]
-pub struct TokengateAuth<T = StandardClaims> {
+pub struct Auth<T = StandardClaims> {
     config: Arc<Config>,
     _claims: PhantomData<fn() -> T>,
 }
 
-impl<T> Clone for TokengateAuth<T> {
+impl<T> Clone for Auth<T> {
     fn clone(&self) -> Self {
-        TokengateAuth {
+        Auth {
             config: Arc::clone(&self.config),
             _claims: PhantomData,
         }
     }
 }
 
-impl<T> fmt::Debug for TokengateAuth<T> {
+impl<T> fmt::Debug for Auth<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokengateAuth")
+        f.debug_struct("Auth")
             .field("verifier", &self.config.verifier)
             .field("policy", &self.config.policy)
             .finish()
     }
 }
 
-impl TokengateAuth<StandardClaims> {
+impl Auth<StandardClaims> {
     /// Middleware verifying with `verifier` into [`StandardClaims`].
     pub fn new(verifier: Verifier) -> Self {
-        TokengateAuth {
+        Auth {
             config: Arc::new(Config {
                 verifier,
                 policy: Policy::new(),
@@ -61,22 +64,19 @@ impl TokengateAuth<StandardClaims> {
     }
 }
 
-impl<T> TokengateAuth<T> {
+impl<T> Auth<T> {
     fn with(self, change: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            verifier: self.config.verifier.clone(),
-            policy: self.config.policy.clone(),
-        };
+        let mut config = Config::clone(&self.config);
         change(&mut config);
-        TokengateAuth {
+        Auth {
             config: Arc::new(config),
             _claims: PhantomData,
         }
     }
 
     /// Deserialize the claims into `U` instead.
-    pub fn claims<U>(self) -> TokengateAuth<U> {
-        TokengateAuth {
+    pub fn claims<U>(self) -> Auth<U> {
+        Auth {
             config: self.config,
             _claims: PhantomData,
         }
@@ -97,9 +97,21 @@ impl<T> TokengateAuth<T> {
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
         self.require(Requirement::all(scopes))
     }
+
+    /// The body of this middleware's answers instead of the verifier's
+    /// ([`VerifierBuilder::answer_body`](tokengate::VerifierBuilder::answer_body), which also
+    /// reaches the extractors). The status and challenge headers stay as they are.
+    pub fn answer_body(self, body: impl AnswerBody) -> Self {
+        self.with(|c| c.policy = c.policy.clone().answer_body(body))
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
 }
 
-impl<S, B, T> Transform<S, ServiceRequest> for TokengateAuth<T>
+impl<S, B, T> Transform<S, ServiceRequest> for Auth<T>
 where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
     S::Future: 'static,
@@ -121,7 +133,7 @@ where
     }
 }
 
-/// The service [`TokengateAuth`] wraps around another.
+/// The service [`Auth`] wraps around another.
 pub struct AuthMiddleware<S, T = StandardClaims> {
     service: Rc<S>,
     config: Arc<Config>,
@@ -152,65 +164,34 @@ where
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
         let config = &self.config;
-        let check = |verified: &Verified<T>| config.policy.check(verified);
-        // Already verified by an outer middleware: only the requirement is left.
-        let earlier = request.extensions().get::<Verified<T>>().map(&check);
-        match earlier {
-            Some(Ok(())) => return self.forward(request),
-            Some(Err(error)) => return reject(config, request, error),
-            None => {}
-        }
         // The fast path borrows the token from the request: no copy, no wait.
-        let outcome = {
-            let query = Some(request.query_string()).filter(|q| !q.is_empty());
+        let decision = {
+            let earlier = request.extensions();
             let headers = ActixHeaders(request.headers());
-            let extracted = config.verifier.extract_from(&headers, query);
-            match config.policy.admit(extracted) {
-                Err(error) => Outcome::Reject(error),
-                Ok(None) => Outcome::Anonymous,
-                Ok(Some(token)) => {
-                    match config.verifier.verify_if_ready_cached::<T>(token.as_str()) {
-                        Some(Ok(verified)) => match check(&verified) {
-                            Ok(()) => Outcome::Verified(verified),
-                            Err(error) => Outcome::Reject(error),
-                        },
-                        Some(Err(error)) => Outcome::Reject(error),
-                        None => Outcome::Fetch(token.as_str().to_owned()),
-                    }
-                }
-            }
+            let view = response::view(request.request(), &headers);
+            let earlier = earlier.get::<Verified<T>>();
+            config.verifier.decide::<T, _>(&view, &config.policy, earlier)
         };
-        match outcome {
-            Outcome::Reject(error) => reject(config, request, error),
-            Outcome::Anonymous => {
-                request.extensions_mut().insert(config.verifier.clone());
+        match decision {
+            Decision::Admit(admission) => {
+                admit(&request, admission, &config.verifier);
                 self.forward(request)
             }
-            Outcome::Verified(verified) => {
-                request.extensions_mut().insert(verified);
-                request.extensions_mut().insert(config.verifier.clone());
-                self.forward(request)
-            }
-            Outcome::Fetch(token) => {
+            Decision::Deny(answer) => reject(request, &answer),
+            Decision::Pending(pending) => {
                 // A remote key set must be fetched: await it without blocking the worker.
                 let service = Rc::clone(&self.service);
-                let config = Arc::clone(config);
+                let verifier = config.verifier.clone();
                 Box::pin(async move {
-                    let verified = config
-                        .verifier
-                        .verify_cached::<T>(&token)
-                        .await
-                        .and_then(|verified| config.policy.check(&verified).map(|()| verified));
-                    match verified {
-                        Ok(verified) => {
-                            request.extensions_mut().insert(verified);
-                            request.extensions_mut().insert(config.verifier.clone());
+                    match pending.resolve().await {
+                        Ok(admission) => {
+                            admit(&request, admission, &verifier);
                             service
                                 .call(request)
                                 .await
                                 .map(ServiceResponse::map_into_left_body)
                         }
-                        Err(error) => reject(&config, request, error).await,
+                        Err(answer) => reject(request, &answer).await,
                     }
                 })
             }
@@ -218,11 +199,19 @@ where
     }
 }
 
-enum Outcome<T> {
-    Reject(Error),
-    Anonymous,
-    Verified(Verified<T>),
-    Fetch(String),
+/// Stores what the pipeline admitted where the extractors find it.
+fn admit<T: 'static>(request: &ServiceRequest, admission: Admission<T>, verifier: &Verifier) {
+    let mut extensions = request.extensions_mut();
+    match admission {
+        Admission::Verified(verified) => {
+            extensions.insert(verified);
+            extensions.insert(verifier.clone());
+        }
+        Admission::Anonymous => {
+            extensions.insert(verifier.clone());
+        }
+        Admission::AlreadyVerified => {}
+    }
 }
 
 impl<S, B, T> AuthMiddleware<S, T>
@@ -237,10 +226,9 @@ where
     }
 }
 
-fn reject<B: 'static>(config: &Config, request: ServiceRequest, error: Error) -> CallFuture<B> {
-    response::log(error.kind());
-    let answer = response::http_response(&config.verifier.rejection(&error));
+fn reject<B: 'static>(request: ServiceRequest, answer: &Answer) -> CallFuture<B> {
+    let response = response::http_response(answer);
     Box::pin(ready(Ok(request
-        .into_response(answer)
+        .into_response(response)
         .map_into_right_body())))
 }

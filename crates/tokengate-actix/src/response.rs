@@ -1,11 +1,13 @@
-//! Carrying the core's answers into actix-web responses.
+//! Carrying the core's [`Answer`] into actix-web responses, and actix requests into the core's
+//! [`RequestView`].
 
-use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
-use tokengate::{ErrorKind, Rejection, RequestHeaders};
+use actix_web::{HttpRequest, HttpResponse};
+use tokengate::Answer;
+use tokengate::adapter::{RequestHeaders, RequestView};
 
-/// actix-web's header map, searched with the core's extraction rules.
+/// actix-web's header map, read by the core's pipeline.
 pub(crate) struct ActixHeaders<'a>(pub(crate) &'a header::HeaderMap);
 
 impl RequestHeaders for ActixHeaders<'_> {
@@ -14,18 +16,33 @@ impl RequestHeaders for ActixHeaders<'_> {
     }
 }
 
-/// The query string, if the request has one.
-pub(crate) fn query(request: &actix_web::HttpRequest) -> Option<&str> {
-    Some(request.query_string()).filter(|q| !q.is_empty())
+/// The core's view of an actix request.
+pub(crate) fn view<'a>(
+    request: &'a HttpRequest,
+    headers: &'a ActixHeaders<'a>,
+) -> RequestView<'a, ActixHeaders<'a>> {
+    let uri = request.uri();
+    let authority = uri.authority().map(|a| a.as_str()).or_else(|| {
+        request
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+    });
+    RequestView::new(
+        request.method().as_str(),
+        uri.path(),
+        uri.query(),
+        headers,
+    )
+    .origin(uri.scheme_str(), authority)
 }
 
-/// The response for `rejection`: the core's status and headers, a plain-text body.
-pub(crate) fn http_response(rejection: &Rejection) -> HttpResponse {
-    let status = StatusCode::from_u16(rejection.status().as_u16())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// The response for `answer`: its status, headers and body, unchanged.
+pub(crate) fn http_response(answer: &Answer) -> HttpResponse {
+    let status =
+        StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
-    response.insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"));
-    for (name, value) in rejection.headers() {
+    for (name, value) in answer.headers() {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_str().as_bytes()),
             HeaderValue::from_bytes(value.as_bytes()),
@@ -33,16 +50,5 @@ pub(crate) fn http_response(rejection: &Rejection) -> HttpResponse {
             response.insert_header((name, value));
         }
     }
-    response.body(rejection.description())
-}
-
-/// Logs a wiring bug (no verifier) at error level.
-pub(crate) fn log(kind: ErrorKind) {
-    if kind == ErrorKind::VerifierNotConfigured {
-        tracing::error!(
-            target: "tokengate::actix",
-            "a route requires a verified token but no tokengate Verifier is configured: add the \
-             TokengateAuth middleware or `.app_data(verifier)`"
-        );
-    }
+    response.body(answer.body().clone())
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpResponse, test, web};
 use serde_json::json;
 use tokengate_actix::{
-    Claims, Issuer, KeySource, OptionalClaims, Requirement, TokengateAuth, Verifier,
+    Claims, Issuer, KeySource, OptionalClaims, Requirement, Auth, Verifier,
 };
 use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at, jwks};
 
@@ -116,14 +116,14 @@ async fn middleware_requirements_and_optional_mode() {
             .service(
                 web::scope("/admin")
                     .wrap(
-                        TokengateAuth::new(verifier.clone())
+                        Auth::new(verifier.clone())
                             .require(Requirement::any_roles(["admin"])),
                     )
                     .route("", web::get().to(|| async { "admin" })),
             )
             .service(
                 web::scope("/open")
-                    .wrap(TokengateAuth::new(verifier).optional())
+                    .wrap(Auth::new(verifier).optional())
                     .route(
                         "",
                         web::get()

@@ -11,13 +11,15 @@
 //!     .build()
 //!     .unwrap();
 //! let token = key.mint(&claims_for("https://issuer.test/", "api"));
-//! assert!(verifier.verify_with_loaded_keys::<StandardClaims>(&token).is_ok());
+//! let verified = tokengate_testkit::bench::verified_now::<StandardClaims>(&verifier, &token);
+//! assert_eq!(verified.subject(), Some("alice"));
 //! ```
 //!
 //! Keys come from aws-lc-rs (which has ES512, unlike jsonwebtoken). [`TestKey::shared`] gives one
 //! process-wide key per algorithm so suites do not pay for RSA key generation again and again;
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
 
+pub mod bench;
 pub mod demo;
 mod server;
 

@@ -1,7 +1,7 @@
 //! The layer's own cost per request beyond `verify`, in one run:
 //! - `no_layer`: an axum router answering `GET /me` with a static body;
 //! - `layer`: the same router behind `AuthLayer` with a valid HS256 token;
-//! - `verify`: `Verifier::verify_if_ready` of the same token alone.
+//! - `verify`: `Verifier::try_verify` of the same token alone.
 //!
 //! The layer's overhead is `layer − no_layer − verify`. Run:
 //! `cargo bench -p tokengate-tower --bench layer`.
@@ -17,8 +17,8 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tokengate::StandardClaims;
-use tokengate_testkit::{TestKey, claims_for};
-use tokengate_tower::{Algorithm, AuthLayer, Issuer, KeySource, Verifier};
+use tokengate_testkit::bench::{Fixture, verified_now};
+use tokengate_tower::AuthLayer;
 use tower::ServiceExt;
 
 fn poll_once<F: Future>(future: F) -> F::Output {
@@ -33,20 +33,12 @@ fn poll_once<F: Future>(future: F) -> F::Output {
 }
 
 fn bench(c: &mut Criterion) {
-    let key = TestKey::generate(Algorithm::HS256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new("https://issuer.bench/")
-                .audience("api")
-                .algorithms([Algorithm::HS256])
-                .keys(KeySource::secret(key.secret().unwrap())),
-        )
-        .build()
-        .unwrap();
-    let mut claims = claims_for("https://issuer.bench/", "api");
-    claims["exp"] = serde_json::json!(tokengate_testkit::now() + 24 * 3600);
-    let token = key.mint(&claims);
-    let bearer = format!("Bearer {token}");
+    let Fixture {
+        verifier,
+        token,
+        bearer,
+        ..
+    } = Fixture::hs256();
     let plain: Router = Router::new().route("/me", get(|| async { "ok" }));
     let guarded: Router = Router::new()
         .route("/me", get(|| async { "ok" }))
@@ -73,10 +65,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| {
-            verifier
-                .verify_if_ready::<StandardClaims>(black_box(&token))
-                .unwrap()
-                .unwrap()
+            verified_now::<StandardClaims>(&verifier, black_box(&token))
         })
     });
     group.finish();

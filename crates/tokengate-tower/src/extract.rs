@@ -8,12 +8,8 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate::{
-    Error, ErrorKind, Policy, Rejection, RequiredScopes, Requirement, StandardClaims, Verified,
-    Verifier,
-};
-
-use crate::response::{self, PlainText};
+use tokengate::adapter::{Policy, RequestView};
+use tokengate::{Answer, RequiredScopes, Requirement, StandardClaims, Verified, Verifier};
 
 /// Where an extractor finds the [`Verifier`] when no layer verified the request and none is in
 /// the request extensions: the router state.
@@ -86,80 +82,99 @@ impl<T> fmt::Debug for Claims<T> {
     }
 }
 
-/// The answer of a failed tokengate extractor: the core's status and challenge, a plain-text
-/// body. [`rejection`](AuthRejection::rejection) gives the parts to build another body.
-#[derive(Debug)]
-pub struct AuthRejection {
-    error: Error,
-    rejection: Rejection,
-}
+/// The answer of a failed tokengate extractor: the core's [`Answer`] (status, challenge and
+/// the verifier's body), sent unchanged.
+///
+/// `Debug` and `Display` show only the status and the stable error code.
+pub struct AuthRejection(Answer);
 
 impl AuthRejection {
-    fn new(error: Error, verifier: Option<&Verifier>) -> AuthRejection {
-        response::log(error.kind());
-        let rejection = tokengate::challenge::render_with(&error, verifier);
-        AuthRejection { error, rejection }
-    }
-
-    /// What failed.
+    /// The answer to send.
     #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
-    }
-
-    /// The status and headers to answer with.
-    #[must_use]
-    pub fn rejection(&self) -> &Rejection {
-        &self.rejection
+    pub fn answer(&self) -> &Answer {
+        &self.0
     }
 }
+
+impl From<Answer> for AuthRejection {
+    fn from(answer: Answer) -> Self {
+        AuthRejection(answer)
+    }
+}
+
+impl fmt::Debug for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AuthRejection")
+            .field(&self.0.kind().code())
+            .finish()
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for AuthRejection {}
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        response::http_response(&self.rejection, &PlainText).map(axum_core::body::Body::new)
+        self.0.into_response().map(axum_core::body::Body::from)
     }
 }
 
-async fn verified<T, S>(
+/// The layer's verifier, else the state's; none is a wiring bug (500, logged by the core).
+fn verifier_of<S: VerifierState>(parts: &Parts, state: &S) -> Result<Verifier, AuthRejection> {
+    let verifier = parts.extensions.get::<Verifier>().cloned();
+    let verifier = verifier.or_else(|| state.verifier());
+    verifier.ok_or_else(|| AuthRejection(Answer::verifier_not_configured()))
+}
+
+/// The claims for `policy`, through the core pipeline: what an outer [`AuthLayer`] verified
+/// (only the requirement is checked again), or verified here. The result is stored in the
+/// request extensions for later extractors.
+///
+/// [`AuthLayer`]: crate::AuthLayer
+async fn claims<T, S>(
     parts: &mut Parts,
     state: &S,
-    optional: bool,
+    policy: &Policy,
 ) -> Result<Option<Verified<T>>, AuthRejection>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
     S: VerifierState + Send + Sync,
 {
-    if let Some(verified) = parts.extensions.get::<Verified<T>>() {
-        return Ok(Some(verified.clone()));
+    let verifier = verifier_of(parts, state)?;
+    let verified = {
+        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers);
+        let earlier = parts.extensions.get::<Verified<T>>();
+        verifier.verified_claims(&view, policy, earlier).await?
+    };
+    if let Some(verified) = &verified {
+        parts.extensions.insert(verified.clone());
     }
-    let Some(verifier) = parts
-        .extensions
-        .get::<Verifier>()
-        .cloned()
-        .or_else(|| state.verifier())
-    else {
-        return Err(AuthRejection::new(
-            Error::from(ErrorKind::VerifierNotConfigured),
-            None,
-        ));
+    Ok(verified)
+}
+
+/// As [`claims`], for a route that requires credentials.
+async fn required<T, S>(
+    parts: &mut Parts,
+    state: &S,
+    policy: Policy,
+) -> Result<Verified<T>, AuthRejection>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    S: VerifierState + Send + Sync,
+{
+    let verifier = verifier_of(parts, state)?;
+    let verified = {
+        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers);
+        let earlier = parts.extensions.get::<Verified<T>>();
+        verifier.required_claims(&view, &policy, earlier).await?
     };
-    let policy = if optional {
-        Policy::new().optional()
-    } else {
-        Policy::new()
-    };
-    let token = match policy.admit(verifier.extract(&parts.headers, parts.uri.query())) {
-        Err(error) => return Err(AuthRejection::new(error, Some(&verifier))),
-        Ok(None) => return Ok(None),
-        Ok(Some(token)) => token.as_str().to_owned(),
-    };
-    match verifier.verify_cached::<T>(&token).await {
-        Ok(verified) => {
-            parts.extensions.insert(verified.clone());
-            Ok(Some(verified))
-        }
-        Err(error) => Err(AuthRejection::new(error, Some(&verifier))),
-    }
+    parts.extensions.insert(verified.clone());
+    Ok(verified)
 }
 
 impl<S, T> FromRequestParts<S> for Claims<T>
@@ -170,14 +185,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match verified::<T, S>(parts, state, false).await? {
-            Some(verified) => Ok(Claims(verified)),
-            // `verified` answers `missing_credentials` itself when not optional; be safe anyway.
-            None => Err(AuthRejection::new(
-                Error::from(ErrorKind::MissingCredentials),
-                None,
-            )),
-        }
+        required::<T, S>(parts, state, Policy::new()).await.map(Claims)
     }
 }
 
@@ -192,7 +200,8 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        Ok(verified::<T, S>(parts, state, true).await?.map(Claims))
+        let optional = Policy::new().optional();
+        Ok(claims::<T, S>(parts, state, &optional).await?.map(Claims))
     }
 }
 
@@ -222,15 +231,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let claims = <Claims<T> as FromRequestParts<S>>::from_request_parts(parts, state).await?;
-        let verifier = parts
-            .extensions
-            .get::<Verifier>()
-            .cloned()
-            .or_else(|| state.verifier());
-        claims
-            .require(&Requirement::all(R::SCOPES.iter().copied()))
-            .map_err(|error| AuthRejection::new(error, verifier.as_ref()))?;
+        let policy = Policy::new().require(Requirement::all(R::SCOPES.iter().copied()));
+        let claims = Claims(required::<T, S>(parts, state, policy).await?);
         Ok(Scoped(claims, PhantomData))
     }
 }

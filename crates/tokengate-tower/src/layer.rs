@@ -7,28 +7,27 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::{Request, Response};
-use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tokengate::{Error, Policy, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::adapter::{Admission, Decision, Policy, RequestView};
+use tokengate::{Answer, AnswerBody, Requirement, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::AuthBody;
-use crate::response::{self, BodyStyle, RejectionBody};
+use crate::response;
 
+#[derive(Clone)]
 pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     policy: Policy,
-    body: BodyStyle,
 }
 
 /// A tower layer that verifies the bearer token of every request.
 ///
-/// On success the request carries [`Verified<T>`] (and the [`Verifier`]) in its extensions; on
-/// failure the layer answers with the core's status, `WWW-Authenticate` and `Retry-After`, and a
-/// body from the configured [`RejectionBody`]. gRPC requests get a gRPC status instead.
+/// Each request goes through the core pipeline ([`Verifier::decide`]) once. On success the
+/// request carries [`Verified<T>`] (and the [`Verifier`]) in its extensions; otherwise the
+/// layer sends the core's [`Answer`] as it is. gRPC requests get a gRPC status instead.
 ///
 /// `T` is the claims type (default [`StandardClaims`]); it must be `Clone + Send + Sync` to live
 /// in request extensions.
@@ -63,7 +62,6 @@ impl AuthLayer<StandardClaims> {
             config: Arc::new(Config {
                 verifier,
                 policy: Policy::new(),
-                body: BodyStyle::default(),
             }),
             _claims: PhantomData,
         }
@@ -72,11 +70,7 @@ impl AuthLayer<StandardClaims> {
 
 impl<T> AuthLayer<T> {
     fn with(self, change: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            verifier: self.config.verifier.clone(),
-            policy: self.config.policy.clone(),
-            body: self.config.body.clone(),
-        };
+        let mut config = Config::clone(&self.config);
         change(&mut config);
         AuthLayer {
             config: Arc::new(config),
@@ -109,10 +103,16 @@ impl<T> AuthLayer<T> {
         self.require(Requirement::all(scopes))
     }
 
-    /// The body of rejections (default [`PlainText`](crate::PlainText); see also
-    /// [`ProblemJson`](crate::ProblemJson)). The status and challenge headers stay as they are.
-    pub fn rejection_body(self, body: impl RejectionBody) -> Self {
-        self.with(|c| c.body = BodyStyle(Arc::new(body)))
+    /// The body of this layer's answers instead of the verifier's
+    /// ([`VerifierBuilder::answer_body`](tokengate::VerifierBuilder::answer_body), which also
+    /// reaches the extractors). The status and challenge headers stay as they are.
+    pub fn answer_body(self, body: impl AnswerBody) -> Self {
+        self.with(|c| c.policy = c.policy.clone().answer_body(body))
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
     }
 }
 
@@ -170,57 +170,29 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        // Whether to answer in gRPC is only needed for rejections: decided there.
-        let grpc = |request: &Request<ReqBody>| response::is_grpc(request.headers());
-        // Already verified by an outer layer: only the requirement is left.
-        if let Some(verified) = request.extensions().get::<Verified<T>>() {
-            return match check(config, verified) {
-                Ok(()) => ResponseFuture::inner(self.inner.call(request)),
-                Err(error) => ResponseFuture::reject(config, &error, grpc(&request)),
-            };
-        }
-        let extracted = config
-            .verifier
-            .extract(request.headers(), request.uri().query());
-        let token = match config.policy.admit(extracted) {
-            Err(error) => return ResponseFuture::reject(config, &error, grpc(&request)),
-            Ok(None) => {
-                request.extensions_mut().insert(config.verifier.clone());
-                return ResponseFuture::inner(self.inner.call(request));
-            }
-            Ok(Some(token)) => token,
+        let decision = {
+            let view = RequestView::from_http(request.method(), request.uri(), request.headers());
+            let earlier = request.extensions().get::<Verified<T>>();
+            config.verifier.decide::<T, _>(&view, &config.policy, earlier)
         };
-        match config.verifier.verify_if_ready_cached::<T>(token.as_str()) {
-            Some(Ok(verified)) => {
-                if let Err(error) = check(config, &verified) {
-                    return ResponseFuture::reject(config, &error, grpc(&request));
-                }
-                let extensions = request.extensions_mut();
-                extensions.insert(verified);
-                extensions.insert(config.verifier.clone());
+        match decision {
+            Decision::Admit(admission) => {
+                admit(&mut request, admission, &config.verifier);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Some(Err(error)) => ResponseFuture::reject(config, &error, grpc(&request)),
-            None => {
+            Decision::Deny(answer) => ResponseFuture::answer(answer, &request),
+            Decision::Pending(pending) => {
                 // A remote issuer must fetch keys first: the slow path, boxed.
-                let token = token.as_str().to_owned();
-                let grpc = grpc(&request);
-                let config = Arc::clone(config);
+                let verifier = config.verifier.clone();
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::slow(Box::pin(async move {
-                    let verified = config
-                        .verifier
-                        .verify_cached::<T>(&token)
-                        .await
-                        .and_then(|verified| check(&config, &verified).map(|()| verified));
-                    match verified {
-                        Ok(verified) => {
-                            request.extensions_mut().insert(verified);
-                            request.extensions_mut().insert(config.verifier.clone());
+                    match pending.resolve().await {
+                        Ok(admission) => {
+                            admit(&mut request, admission, &verifier);
                             inner.call(request).await.map(|r| r.map(AuthBody::inner))
                         }
-                        Err(error) => Ok(rejection(&config, &error, grpc)),
+                        Err(answer) => Ok(response::answer(answer, &request)),
                     }
                 }))
             }
@@ -228,19 +200,40 @@ where
     }
 }
 
-fn check<T>(config: &Config, verified: &Verified<T>) -> Result<(), Error> {
-    config.policy.check(verified)
+impl<S, T> Auth<S, T> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
 }
 
-fn rejection<B>(config: &Config, error: &Error, grpc: bool) -> Response<AuthBody<B>> {
-    response::log(error.kind());
-    let rejection = config.verifier.rejection(error);
-    let response: Response<Full<Bytes>> = if grpc {
-        response::grpc_response(&rejection)
-    } else {
-        response::http_response(&rejection, &*config.body.0)
-    };
-    response.map(AuthBody::rejection)
+/// Stores what the pipeline admitted where the extractors find it.
+fn admit<B, T: Clone + Send + Sync + 'static>(
+    request: &mut Request<B>,
+    admission: Admission<T>,
+    verifier: &Verifier,
+) {
+    let extensions = request.extensions_mut();
+    match admission {
+        Admission::Verified(verified) => {
+            extensions.insert(verified);
+            extensions.insert(verifier.clone());
+        }
+        Admission::Anonymous => {
+            extensions.insert(verifier.clone());
+        }
+        Admission::AlreadyVerified => {}
+    }
 }
 
 type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
@@ -270,10 +263,10 @@ impl<F, B, E> ResponseFuture<F, B, E> {
         }
     }
 
-    fn reject(config: &Config, error: &Error, grpc: bool) -> Self {
+    fn answer<R>(answer: Answer, request: &Request<R>) -> Self {
         ResponseFuture {
             state: State::Ready {
-                response: Some(rejection(config, error, grpc)),
+                response: Some(response::answer(answer, request)),
             },
         }
     }

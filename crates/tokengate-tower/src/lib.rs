@@ -2,8 +2,10 @@
 //! service (axum routers, hyper services, tonic servers), and — with the default `axum`
 //! feature — extractors hand handlers typed claims.
 //!
-//! Every security decision is made by the core ([`tokengate`]); this crate only carries its
-//! answers into HTTP (or gRPC) responses.
+//! Every security decision is made by the core's request pipeline
+//! ([`tokengate::adapter`]), called once per request by the layer and by each extractor; this
+//! crate only carries its answers into HTTP (or gRPC) responses. `tokengate` is re-exported, so
+//! this crate is the only dependency an axum or tonic service needs.
 //!
 //! ```
 //! use axum::{Router, routing::get};
@@ -81,8 +83,8 @@ pub use body::{AuthBody, BoxError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims, Scoped, VerifierState};
 pub use layer::{Auth, AuthLayer, ResponseFuture};
-pub use response::{PlainText, ProblemJson, RejectionBody};
+pub use tokengate;
 pub use tokengate::{
-    Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, RequiredScopes, Requirement,
-    StandardClaims, TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
+    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
 };

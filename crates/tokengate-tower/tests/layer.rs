@@ -96,7 +96,7 @@ async fn a_custom_body_never_changes_status_or_challenge() {
     let (_, verifier) = setup();
     let app: Router = Router::new()
         .route("/", get(|| async { "hi" }))
-        .layer(AuthLayer::new(verifier).rejection_body(ProblemJson));
+        .layer(AuthLayer::new(verifier).answer_body(ProblemJson));
     let response = app.oneshot(request("/", Some("a.b.c"))).await.unwrap();
     assert_eq!(
         response.headers()["content-type"],

@@ -1,6 +1,6 @@
 //! The warp filter's own cost per request beyond `verify`, in one run: a route without the
 //! filter, the same route with `tokengate_warp::claims` (valid HS256 token, `StandardClaims`),
-//! and `Verifier::verify_if_ready` alone. Overhead = `filter − no_filter − verify`.
+//! and `Verifier::try_verify` alone. Overhead = `filter − no_filter − verify`.
 //!
 //! Run: `cargo bench -p tokengate-warp --bench filter`.
 
@@ -8,25 +8,17 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
-use tokengate_testkit::{TestKey, claims_for};
-use tokengate_warp::{Algorithm, Issuer, KeySource, Verified, Verifier};
+use tokengate_testkit::bench::{Fixture, verified_now};
+use tokengate_warp::Verified;
 use warp::Filter;
 
 fn bench(c: &mut Criterion) {
-    let key = TestKey::generate(Algorithm::HS256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new("https://issuer.bench/")
-                .audience("api")
-                .algorithms([Algorithm::HS256])
-                .keys(KeySource::secret(key.secret().unwrap())),
-        )
-        .build()
-        .unwrap();
-    let mut claims = claims_for("https://issuer.bench/", "api");
-    claims["exp"] = serde_json::json!(tokengate_testkit::now() + 24 * 3600);
-    let token = key.mint(&claims);
-    let bearer = format!("Bearer {token}");
+    let Fixture {
+        verifier,
+        token,
+        bearer,
+        ..
+    } = Fixture::hs256();
     let plain = warp::path!("me").map(|| "ok");
     let guarded = warp::path!("me")
         .and(tokengate_warp::claims::<StandardClaims>(verifier.clone()))
@@ -49,10 +41,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| {
-            verifier
-                .verify_if_ready::<StandardClaims>(black_box(&token))
-                .unwrap()
-                .unwrap()
+            verified_now::<StandardClaims>(&verifier, black_box(&token))
         })
     });
     group.finish();

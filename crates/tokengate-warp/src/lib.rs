@@ -1,8 +1,10 @@
 //! tokengate for warp: filters that verify the request's bearer token and extract typed claims,
 //! and a rejection handler for `recover` that answers with RFC 6750 statuses and challenges.
 //!
-//! Every security decision is made by the core ([`tokengate`]); this crate only carries its
-//! answers into warp replies.
+//! Every security decision is made by the core's request pipeline ([`tokengate::adapter`]),
+//! called once per request by each filter; this crate only carries its answers into warp
+//! replies. `tokengate` is re-exported, so this crate is the only dependency a warp service
+//! needs.
 //!
 //! ```
 //! use tokengate_warp::{Issuer, KeySource, Requirement, StandardClaims, Verified, Verifier};
@@ -25,98 +27,82 @@
 //!     });
 //! // 403 insufficient_scope (with `scope="messages:read"`) without the scope.
 //! let messages = warp::path("messages")
-//!     .and(tokengate_warp::scoped::<StandardClaims>(verifier, Requirement::all(["messages:read"])))
+//!     .and(tokengate_warp::scoped::<StandardClaims>(verifier.clone(), Requirement::all(["messages:read"])))
 //!     .map(|_v: Verified<StandardClaims>| "[]");
 //!
-//! let routes = me.or(greeting).or(messages).recover(tokengate_warp::handle_rejection);
+//! // Every option in one builder: claims type, requirement, body (here problem details).
+//! let admin = warp::path("admin")
+//!     .and(tokengate_warp::Auth::new(verifier)
+//!         .require(Requirement::all_roles(["admin"]))
+//!         .answer_body(tokengate_warp::ProblemJson)
+//!         .claims::<serde_json::Value>()
+//!         .filter())
+//!     .map(|_v: Verified<serde_json::Value>| "admin");
+//!
+//! let routes = me.or(greeting).or(messages).or(admin).recover(tokengate_warp::handle_rejection);
 //! # let _ = routes; Ok(()) }
 //! ```
 //!
 //! `handle_rejection` answers only tokengate's rejections; every other rejection (404, 405, ...)
-//! passes on to warp's own handling.
+//! passes on to warp's own handling. A tokengate rejection left unhandled (no `recover`) shows
+//! only its status and stable code in warp's debug output — never anything from the request.
 
 use std::convert::Infallible;
 use std::fmt;
+use std::marker::PhantomData;
 
-use bytes::Bytes;
-use http::HeaderMap;
-use http::header::{CONTENT_TYPE, HeaderValue};
+use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
-use tokengate::Rejection as Answer;
+use tokengate::adapter::{Policy, RequestView};
 use warp::Filter;
 use warp::reply::Response;
 
-use tokengate::Policy;
+pub use tokengate;
 pub use tokengate::{
-    Algorithm, Error, ErrorKind, Issuer, KeySource, Rejection, Requirement, StandardClaims,
-    TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
+    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
 };
 
-/// A request rejected by tokengate: a typed warp rejection, found by [`handle_rejection`].
-pub struct AuthRejection {
-    error: Error,
-    answer: Answer,
-}
+/// A request refused by tokengate: a typed warp rejection carrying the core's [`Answer`],
+/// found by [`handle_rejection`].
+///
+/// `Debug` and `Display` show only the status and the stable error code.
+pub struct AuthRejection(Answer);
 
 impl AuthRejection {
-    fn new(error: Error, verifier: &Verifier) -> AuthRejection {
-        let answer = verifier.rejection(&error);
-        AuthRejection { error, answer }
-    }
-
-    /// What failed.
+    /// The answer to send.
     #[must_use]
-    pub fn error(&self) -> &Error {
-        &self.error
+    pub fn answer(&self) -> &Answer {
+        &self.0
     }
 
-    /// The status and headers to answer with.
-    #[must_use]
-    pub fn rejection(&self) -> &Answer {
-        &self.answer
-    }
-
-    /// The reply, with a body from `body` (content type and bytes); status and challenge fixed.
-    #[must_use]
-    pub fn reply_with(&self, body: impl Fn(&Answer) -> (HeaderValue, Bytes)) -> Response {
-        let (content_type, bytes) = body(&self.answer);
-        let mut response = Response::new(bytes.into());
-        *response.status_mut() = self.answer.status();
-        response.headers_mut().insert(CONTENT_TYPE, content_type);
-        for (name, value) in self.answer.headers() {
-            response.headers_mut().insert(name, value.clone());
-        }
-        response
-    }
-
-    /// The reply with the default body: the generic description as `text/plain`.
+    /// The reply: the answer's status, headers and body, unchanged.
     #[must_use]
     pub fn reply(&self) -> Response {
-        self.reply_with(plain_text)
+        self.0.clone().into_response().map(Into::into)
     }
 }
 
 impl fmt::Debug for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthRejection")
-            .field("error", &self.error)
-            .finish_non_exhaustive()
+        f.debug_tuple("AuthRejection")
+            .field(&self.0.kind().code())
+            .finish()
     }
 }
 
-impl warp::reject::Reject for AuthRejection {}
-
-/// The default rejection body: the generic, token-free description as `text/plain`.
-#[must_use]
-pub fn plain_text(answer: &Answer) -> (HeaderValue, Bytes) {
-    (
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-        Bytes::from_static(answer.description().as_bytes()),
-    )
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
 }
 
-/// For `recover`: answers tokengate's rejections with their status, `WWW-Authenticate`,
-/// `Retry-After` and a plain-text body; passes every other rejection on.
+impl std::error::Error for AuthRejection {}
+
+impl warp::reject::Reject for AuthRejection {}
+
+/// For `recover`: answers tokengate's rejections with the core's answer; passes every other
+/// rejection on.
 ///
 /// # Errors
 /// The rejection itself when it is not tokengate's.
@@ -127,72 +113,166 @@ pub async fn handle_rejection(rejection: warp::Rejection) -> Result<Response, wa
     }
 }
 
-/// As [`handle_rejection`], with your own body (e.g. problem details JSON). The status and
-/// challenge headers stay tokengate's.
-pub fn recover_with<B>(
-    body: B,
-) -> impl Fn(warp::Rejection) -> std::future::Ready<Result<Response, warp::Rejection>>
-+ Clone
-+ Send
-+ Sync
-+ 'static
-where
-    B: Fn(&Answer) -> (HeaderValue, Bytes) + Clone + Send + Sync + 'static,
-{
-    move |rejection: warp::Rejection| {
-        std::future::ready(match rejection.find::<AuthRejection>() {
-            Some(auth) => Ok(auth.reply_with(&body)),
-            None => Err(rejection),
-        })
-    }
-}
-
-/// The request's headers and query string.
-fn request() -> impl Filter<Extract = (HeaderMap, Option<String>), Error = Infallible> + Clone {
+/// The request head the pipeline reads: method, path, query, headers.
+fn request() -> impl Filter<Extract = (Head,), Error = Infallible> + Clone {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
         .unify();
-    warp::header::headers_cloned().and(query)
+    warp::method()
+        .and(warp::path::full())
+        .and(query)
+        .and(warp::header::headers_cloned())
+        .map(
+            |method: Method, path: warp::path::FullPath, query: Option<String>, headers| Head {
+                method,
+                path,
+                query,
+                headers,
+            },
+        )
 }
 
-async fn verify<T: DeserializeOwned + Clone + Send + Sync + 'static>(
-    verifier: &Verifier,
-    headers: &HeaderMap,
-    query: Option<&str>,
-    policy: &Policy,
-) -> Result<Option<Verified<T>>, AuthRejection> {
-    let reject = |error: Error| AuthRejection::new(error, verifier);
-    let token = match policy.admit(verifier.extract(headers, query)) {
-        Err(error) => return Err(reject(error)),
-        Ok(None) => return Ok(None),
-        Ok(Some(token)) => token,
-    };
-    let verified = match verifier.verify_if_ready_cached::<T>(token.as_str()) {
-        Some(result) => result,
-        None => verifier.verify_cached::<T>(token.as_str()).await,
+struct Head {
+    method: Method,
+    path: warp::path::FullPath,
+    query: Option<String>,
+    headers: HeaderMap,
+}
+
+impl Head {
+    fn view(&self) -> RequestView<'_> {
+        let authority = self
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        RequestView::new(
+            self.method.as_str(),
+            self.path.as_str(),
+            self.query.as_deref(),
+            &self.headers,
+        )
+        .origin(None, authority)
     }
-    .map_err(reject)?;
-    policy.check(&verified).map_err(reject)?;
-    Ok(Some(verified))
 }
 
-fn rejected(rejection: AuthRejection) -> warp::Rejection {
-    warp::reject::custom(rejection)
+/// The guard for a warp route: options, then [`filter`](Auth::filter) (credentials required)
+/// or [`optional_filter`](Auth::optional_filter).
+#[must_use]
+pub struct Auth<T = StandardClaims> {
+    verifier: Verifier,
+    policy: Policy,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Auth<T> {
+    fn clone(&self) -> Self {
+        Auth {
+            verifier: self.verifier.clone(),
+            policy: self.policy.clone(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Auth<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("verifier", &self.verifier)
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+impl Auth<StandardClaims> {
+    /// A guard verifying with `verifier` into [`StandardClaims`].
+    pub fn new(verifier: Verifier) -> Self {
+        Auth {
+            verifier,
+            policy: Policy::new(),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> Auth<T>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    /// Deserialize the claims into `U` instead.
+    pub fn claims<U>(self) -> Auth<U> {
+        Auth {
+            verifier: self.verifier,
+            policy: self.policy,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Also require scopes or roles (403 `insufficient_scope` otherwise).
+    pub fn require(mut self, requirement: Requirement) -> Self {
+        self.policy = self.policy.require(requirement);
+        self
+    }
+
+    /// Require every one of these scopes.
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
+        self.require(Requirement::all(scopes))
+    }
+
+    /// The body of this guard's answers instead of the verifier's
+    /// ([`VerifierBuilder::answer_body`](tokengate::VerifierBuilder::answer_body)). The status
+    /// and challenge headers stay as they are.
+    pub fn answer_body(mut self, body: impl AnswerBody) -> Self {
+        self.policy = self.policy.answer_body(body);
+        self
+    }
+
+    /// The filter: verified claims, or an [`AuthRejection`].
+    pub fn filter(self) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone {
+        request().and_then(move |head: Head| {
+            let auth = self.clone();
+            async move {
+                auth.verifier
+                    .required_claims(&head.view(), &auth.policy, None)
+                    .await
+                    .map_err(|answer| warp::reject::custom(AuthRejection(answer)))
+            }
+        })
+    }
+
+    /// The filter for optional authentication: `None` only when the request carries no
+    /// credentials; bad credentials are still an [`AuthRejection`] (a forged token never
+    /// passes as anonymous). A requirement makes credentials necessary again.
+    pub fn optional_filter(
+        self,
+    ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone {
+        let policy = self.policy.clone().optional();
+        let auth = Auth { policy, ..self };
+        request().and_then(move |head: Head| {
+            let auth = auth.clone();
+            async move {
+                auth.verifier
+                    .verified_claims(&head.view(), &auth.policy, None)
+                    .await
+                    .map_err(|answer| warp::reject::custom(AuthRejection(answer)))
+            }
+        })
+    }
 }
 
 /// Verified claims of the request's token, deserialized into `T`; rejects with
-/// [`AuthRejection`] otherwise.
+/// [`AuthRejection`] otherwise. Shorthand for `Auth::new(verifier).claims::<T>().filter()`.
 pub fn claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    scoped_or_not(verifier, None)
+    Auth::new(verifier).claims::<T>().filter()
 }
 
 /// Verified claims that also meet `requirement` (403 `insufficient_scope` otherwise).
+/// Shorthand for `Auth::new(verifier).claims::<T>().require(requirement).filter()`.
 pub fn scoped<T>(
     verifier: Verifier,
     requirement: Requirement,
@@ -200,54 +280,20 @@ pub fn scoped<T>(
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    scoped_or_not(verifier, Some(requirement))
-}
-
-fn scoped_or_not<T>(
-    verifier: Verifier,
-    requirement: Option<Requirement>,
-) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
-where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
-{
-    let policy = match requirement {
-        Some(requirement) => Policy::new().require(requirement),
-        None => Policy::new(),
-    };
-    request().and_then(move |headers: HeaderMap, query: Option<String>| {
-        let (verifier, policy) = (verifier.clone(), policy.clone());
-        async move {
-            match verify::<T>(&verifier, &headers, query.as_deref(), &policy).await {
-                Ok(Some(verified)) => Ok(verified),
-                Ok(None) => Err(rejected(AuthRejection::new(
-                    Error::from(ErrorKind::MissingCredentials),
-                    &verifier,
-                ))),
-                Err(rejection) => Err(rejected(rejection)),
-            }
-        }
-    })
+    Auth::new(verifier)
+        .claims::<T>()
+        .require(requirement)
+        .filter()
 }
 
 /// `None` when the request carries no credentials; verified claims when it carries valid ones;
-/// a rejection when it carries bad ones (a forged token never passes as anonymous).
+/// a rejection when it carries bad ones. Shorthand for
+/// `Auth::new(verifier).claims::<T>().optional_filter()`.
 pub fn optional_claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    request().and_then(move |headers: HeaderMap, query: Option<String>| {
-        let verifier = verifier.clone();
-        async move {
-            verify::<T>(
-                &verifier,
-                &headers,
-                query.as_deref(),
-                &Policy::new().optional(),
-            )
-            .await
-            .map_err(rejected)
-        }
-    })
+    Auth::new(verifier).claims::<T>().optional_filter()
 }

@@ -35,7 +35,7 @@ struct Mine {
 #[tokio::test]
 async fn custom_claims_and_a_custom_body_that_keeps_status_and_challenge() {
     let (key, verifier) = setup();
-    let problem = |answer: &tokengate::Rejection| {
+    let problem = |answer: &tokengate_warp::Answer| {
         let body =
             json!({"status": answer.status().as_u16(), "code": answer.kind().code()}).to_string();
         (
@@ -44,9 +44,14 @@ async fn custom_claims_and_a_custom_body_that_keeps_status_and_challenge() {
         )
     };
     let routes = warp::path!("mine")
-        .and(tokengate_warp::claims::<Mine>(verifier))
+        .and(
+            tokengate_warp::Auth::new(verifier)
+                .claims::<Mine>()
+                .answer_body(problem)
+                .filter(),
+        )
         .map(|v: Verified<Mine>| v.claims.email)
-        .recover(tokengate_warp::recover_with(problem));
+        .recover(tokengate_warp::handle_rejection);
     let token = key.mint(&claims_at(ISS, AUD, NOW));
     let ok = warp::test::request()
         .path("/mine")

@@ -1,6 +1,6 @@
 //! The verified-token cache, in one run, for a ~1 KiB RS256 token:
-//! - `hit`: `verify_if_ready_cached` answered from the cache (SHA-256 of the token included);
-//! - `no_cache`: `verify_if_ready` of the same token (full verification);
+//! - `hit`: `try_verify` answered from the cache (SHA-256 of the token included);
+//! - `no_cache`: `try_verify` of the same token without a cache (full verification);
 //! - `sha256`: hashing the token alone.
 //!
 //! Run: `cargo bench -p tokengate --bench cache`.
@@ -10,6 +10,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, TokenCache, Verifier};
+use tokengate_testkit::bench::verified_now;
 use tokengate_testkit::{TestKey, claims_for, jwks};
 
 fn bench(c: &mut Criterion) {
@@ -37,26 +38,17 @@ fn bench(c: &mut Criterion) {
         builder.build().unwrap()
     };
     let (cached, plain) = (build(true), build(false));
-    cached
-        .verify_if_ready_cached::<StandardClaims>(&token)
-        .unwrap()
-        .unwrap();
+    let _ = verified_now::<StandardClaims>(&cached, &token);
 
     let mut group = c.benchmark_group("cache");
     group.bench_function("hit", |b| {
         b.iter(|| {
-            cached
-                .verify_if_ready_cached::<StandardClaims>(black_box(&token))
-                .unwrap()
-                .unwrap()
+            verified_now::<StandardClaims>(&cached, black_box(&token))
         })
     });
     group.bench_function("no_cache", |b| {
         b.iter(|| {
-            plain
-                .verify_if_ready::<StandardClaims>(black_box(&token))
-                .unwrap()
-                .unwrap()
+            verified_now::<StandardClaims>(&plain, black_box(&token))
         })
     });
     group.bench_function("sha256", |b| {

@@ -29,7 +29,7 @@ const ISS: &str = "https://issuer.bench/";
 const AUD: &str = "api://bench";
 
 /// A realistic access token's claims (the same type for both libraries).
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 #[allow(dead_code)]
 struct Claims {
     iss: String,

@@ -148,7 +148,7 @@ impl fmt::Debug for Cache {
 }
 
 /// A SHA-256 of the token: the key never holds the token.
-pub(crate) fn fingerprint(token: &str) -> [u8; 32] {
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     let digest = digest::digest(&digest::SHA256, token.as_bytes());
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());

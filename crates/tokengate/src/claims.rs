@@ -300,6 +300,8 @@ pub struct Requirement {
     of: Of,
     items: Vec<String>,
     scope_param: Box<str>,
+    /// A further requirement that must also hold.
+    and: Option<Box<Requirement>>,
 }
 
 impl Requirement {
@@ -319,7 +321,20 @@ impl Requirement {
             of,
             items,
             scope_param,
+            and: None,
         }
+    }
+
+    /// This requirement and `other`, both.
+    #[must_use]
+    pub fn and(mut self, other: Requirement) -> Requirement {
+        let mut last = &mut self;
+        while let Some(next) = last.and.take() {
+            last.and = Some(next);
+            last = last.and.as_mut().expect("just set");
+        }
+        last.and = Some(Box::new(other));
+        self
     }
 
     /// Every one of these scopes.
@@ -346,11 +361,21 @@ impl Requirement {
     /// empty `all` always is.
     #[must_use]
     pub fn is_met(&self, scopes: &Scopes, roles: &Scopes) -> bool {
+        self.first_unmet(scopes, roles).is_none()
+    }
+
+    /// The first part of the requirement (this one or one joined with [`and`](Self::and))
+    /// that the scopes and roles do not meet.
+    fn first_unmet(&self, scopes: &Scopes, roles: &Scopes) -> Option<&Requirement> {
         let have = if self.of == Of::Scopes { scopes } else { roles };
-        match self.mode {
+        let met = match self.mode {
             Match::All => self.items.iter().all(|item| have.contains(item)),
             Match::Any => self.items.iter().any(|item| have.contains(item)),
+        };
+        if !met {
+            return Some(self);
         }
+        self.and.as_deref()?.first_unmet(scopes, roles)
     }
 
     /// Checks the requirement.
@@ -358,10 +383,9 @@ impl Requirement {
     /// # Errors
     /// `insufficient_scope`, carrying the required scopes for the challenge's `scope`.
     pub fn check(&self, scopes: &Scopes, roles: &Scopes) -> Result<(), Error> {
-        if self.is_met(scopes, roles) {
-            Ok(())
-        } else {
-            Err(Error::insufficient_scope(&*self.scope_param))
+        match self.first_unmet(scopes, roles) {
+            None => Ok(()),
+            Some(unmet) => Err(Error::insufficient_scope(&*unmet.scope_param)),
         }
     }
 }
@@ -415,6 +439,17 @@ mod tests {
         let error = error.unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InsufficientScope);
         assert_eq!(error.required_scope(), None);
+    }
+
+    #[test]
+    fn joined_requirements_all_hold_and_name_the_unmet_scopes() {
+        let both = Requirement::all(["a"]).and(Requirement::any_roles(["admin"]));
+        let both = both.and(Requirement::all(["b"]));
+        let roles = Scopes::new(["admin"]);
+        assert!(both.is_met(&Scopes::new(["a", "b"]), &roles));
+        assert!(!both.is_met(&Scopes::new(["a", "b"]), &Scopes::default()));
+        let error = both.check(&Scopes::new(["a"]), &roles).unwrap_err();
+        assert_eq!(error.required_scope(), Some("b"));
     }
 
     #[test]

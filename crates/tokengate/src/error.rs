@@ -8,7 +8,7 @@ use http::StatusCode;
 /// What went wrong with a request or its token.
 ///
 /// Every kind has a stable snake_case [`code`](ErrorKind::code) for logs and metrics and maps to
-/// exactly one HTTP answer (see [`Rejection`](crate::Rejection)).
+/// exactly one HTTP answer (see [`Answer`](crate::Answer)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -109,20 +109,6 @@ impl ErrorKind {
         }
     }
 
-    /// Whether this kind is a problem with the token itself (`invalid_token`).
-    #[must_use]
-    pub const fn is_invalid_token(self) -> bool {
-        !matches!(
-            self,
-            ErrorKind::MissingCredentials
-                | ErrorKind::KeysUnavailable
-                | ErrorKind::VerifierNotConfigured
-                | ErrorKind::MultipleCredentials
-                | ErrorKind::MalformedRequest
-                | ErrorKind::InsufficientScope
-        )
-    }
-
     /// A generic description, safe to show a client: it names no token content.
     #[must_use]
     pub const fn description(self) -> &'static str {
@@ -154,7 +140,6 @@ pub struct Error {
     detail: &'static str,
     required_scope: Option<Box<str>>,
     retry_after: Option<Duration>,
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl Error {
@@ -166,7 +151,6 @@ impl Error {
             detail,
             required_scope: None,
             retry_after: None,
-            source: None,
         }
     }
 
@@ -187,15 +171,6 @@ impl Error {
         let mut error = Error::new(ErrorKind::KeysUnavailable, "no usable key for the issuer");
         error.retry_after = Some(retry_after);
         error
-    }
-
-    /// Attaches an underlying cause, reachable through [`std::error::Error::source`].
-    ///
-    /// The cause's message must not contain token content.
-    #[must_use]
-    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
-        self
     }
 
     /// What went wrong.
@@ -245,9 +220,6 @@ impl fmt::Debug for Error {
         if let Some(retry) = &self.retry_after {
             s.field("retry_after", retry);
         }
-        if let Some(source) = &self.source {
-            s.field("source", source);
-        }
         s.finish()
     }
 }
@@ -258,13 +230,9 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.source
-            .as_deref()
-            .map(|e| e as &(dyn std::error::Error + 'static))
-    }
-}
+/// A rejected token has no underlying cause to chain: every kind is decided by tokengate's
+/// own checks (key-fetch failures are reported through [`Verifier::health`](crate::Verifier::health)).
+impl std::error::Error for Error {}
 
 /// What is wrong with a configuration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

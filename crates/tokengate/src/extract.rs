@@ -1,46 +1,33 @@
-//! Where a request's token comes from (DESIGN section 4, "sources"). Framework-neutral: every
-//! adapter hands its headers and query string here.
+//! Where a request's token comes from: [`TokenSources`]. Framework-neutral: the request
+//! pipeline ([`crate::adapter`]) hands it the request's headers and query string.
 //!
 //! ```
-//! use http::HeaderMap;
 //! use tokengate::TokenSources;
 //!
-//! let mut headers = HeaderMap::new();
-//! headers.insert("authorization", "bearer abc.def.ghi".parse().unwrap());
-//! let token = TokenSources::default().extract(&headers, None).unwrap().unwrap();
-//! assert_eq!(token.as_str(), "abc.def.ghi");
-//! assert_eq!(format!("{token:?}"), "BearerToken(******)");
+//! // `Authorization: Bearer` (the default) and, for WebSocket upgrades, a cookie.
+//! let sources = TokenSources::new().cookie("access_token").unwrap();
+//! # let _ = sources;
 //! ```
 
 use std::borrow::Cow;
 use std::fmt;
 
 use http::header::{AUTHORIZATION, COOKIE};
-use http::{HeaderMap, HeaderName};
+use http::HeaderName;
+#[cfg(test)]
+use http::HeaderMap;
 
+use crate::adapter::RequestHeaders;
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
-
-/// Read access to a request's headers, so the extraction rules run on any framework's header
-/// map. Implemented for `http::HeaderMap`; adapters implement it for their own.
-pub trait RequestHeaders {
-    /// Every value of the header `name` (lower-case), in request order.
-    fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]>;
-}
-
-impl RequestHeaders for HeaderMap {
-    fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
-    }
-}
 
 /// A token taken from a request. `Debug` prints `******`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct BearerToken<'a>(Cow<'a, str>);
+pub(crate) struct BearerToken<'a>(Cow<'a, str>);
 
 impl BearerToken<'_> {
     /// The token text.
     #[must_use]
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -116,24 +103,10 @@ impl TokenSources {
     /// Finds the request's token. `Ok(None)` means no credentials at all; a request with other
     /// `Authorization` schemes (e.g. `Basic`) has no bearer credentials.
     ///
-    /// # Errors
-    /// [`ErrorKind::MultipleCredentials`] for two credentials (two headers, header and query,
-    /// a repeated parameter or cookie); [`ErrorKind::MalformedRequest`] for a `Bearer` header
-    /// whose token is not RFC 6750 `b64token` characters after exactly one space.
-    pub fn extract<'a>(
-        &self,
-        headers: &'a HeaderMap,
-        query: Option<&'a str>,
-    ) -> Result<Option<BearerToken<'a>>, Error> {
-        self.extract_from(headers, query)
-    }
-
-    /// As [`extract`](TokenSources::extract), for any framework's header map through
-    /// [`RequestHeaders`].
-    ///
-    /// # Errors
-    /// As [`extract`](TokenSources::extract).
-    pub fn extract_from<'a, H: RequestHeaders + ?Sized>(
+    /// Errors: [`ErrorKind::MultipleCredentials`] for two credentials (two headers, header and
+    /// query, a repeated parameter or cookie); [`ErrorKind::MalformedRequest`] for a `Bearer`
+    /// header whose token is not RFC 6750 `b64token` characters after exactly one space.
+    pub(crate) fn extract_from<'a, H: RequestHeaders + ?Sized>(
         &self,
         headers: &'a H,
         query: Option<&'a str>,
@@ -283,6 +256,16 @@ mod tests {
             );
         }
         map
+    }
+
+    impl TokenSources {
+        fn extract<'a>(
+            &self,
+            headers: &'a HeaderMap,
+            query: Option<&'a str>,
+        ) -> Result<Option<BearerToken<'a>>, Error> {
+            self.extract_from(headers, query)
+        }
     }
 
     fn kind(

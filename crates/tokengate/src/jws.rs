@@ -133,6 +133,19 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, Error> {
             ));
         }
     };
+    match &view.cty {
+        None => {}
+        Some(Loose::Str(cty))
+            if cty.eq_ignore_ascii_case("JWT") || cty.eq_ignore_ascii_case("application/jwt") =>
+        {
+            return Err(Error::new(
+                ErrorKind::UnsupportedToken,
+                "nested tokens (cty JWT) are not supported",
+            ));
+        }
+        Some(Loose::Str(_)) => {}
+        Some(_) => return Err(Error::new(ErrorKind::MalformedToken, "cty is not a string")),
+    }
     let kid = match view.kid {
         None => None,
         Some(Loose::Str(kid)) => Some(kid),

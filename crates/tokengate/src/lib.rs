@@ -2,9 +2,10 @@
 //! typed claims.
 //!
 //! This is the framework-neutral core: configuration, token extraction rules, strict parsing,
-//! keys, signature and claim validation, scopes, errors and the RFC 6750 challenge. Adapters
-//! for tower/axum, actix-web and warp plug it into a web framework; every security decision is
-//! made here, so every adapter behaves identically.
+//! keys, signature and claim validation, scopes, errors, the RFC 6750 answers, and the request
+//! pipeline ([`adapter`]) that every adapter — tower/axum, actix-web, warp — calls once per
+//! request. Every security decision is made here, so every adapter behaves identically (see
+//! `docs/architecture.md`).
 //!
 //! ```
 //! use tokengate::{Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier};
@@ -28,7 +29,7 @@
 //! let forged = attacker.mint(&claims_for("https://auth.example.com/", "api://orders"));
 //! let error = verifier.verify::<StandardClaims>(&forged).await.unwrap_err();
 //! assert_eq!(error.kind(), ErrorKind::InvalidSignature);
-//! let answer = verifier.rejection(&error);
+//! let answer = verifier.answer(&error);
 //! assert_eq!(answer.status(), 401);
 //! # Ok::<_, Box<dyn std::error::Error>>(())
 //! # }).unwrap();
@@ -40,7 +41,9 @@
 //! match, weak keys refused when loaded, tokens over 16 KiB refused before decoding, duplicate
 //! JSON members refused.
 
+pub mod adapter;
 mod algorithm;
+mod answer;
 mod cache;
 pub mod challenge;
 mod claims;
@@ -54,22 +57,20 @@ mod issuer;
 mod json;
 mod jws;
 mod key;
-mod policy;
 mod providers;
 mod remote;
 mod verifier;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
+pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
 pub use cache::{CacheStats, TokenCache};
-pub use challenge::Rejection;
 pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
-pub use extract::{BearerToken, RequestHeaders, TokenSources};
+pub use extract::TokenSources;
 pub use health::{IssuerHealth, KeysState};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
-pub use policy::Policy;
 pub use verifier::{
-    DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
-    MAX_LEEWAY, Verifier, VerifierBuilder,
+    Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,
+    DEFAULT_MAX_TOKEN_BYTES, KeyWait, MAX_LEEWAY, Verifier, VerifierBuilder,
 };

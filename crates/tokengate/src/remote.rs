@@ -18,7 +18,7 @@ use crate::clock::Clock;
 use crate::fetch::{self, FetchError, FetchErrorKind, Fetcher};
 use crate::key::{self, KeySet, VerifyingKey};
 
-/// Defaults of DESIGN section 5.
+/// Key-set lifecycle defaults (`docs/architecture.md`, "Remote keys").
 pub(crate) const DEFAULT_TTL: u64 = 600;
 pub(crate) const MIN_TTL: u64 = 60;
 pub(crate) const MAX_TTL: u64 = 24 * 3600;
@@ -362,7 +362,8 @@ impl RemoteKeys {
                 "discovery answered with a status other than 200",
             ));
         }
-        let metadata: Metadata = serde_json::from_slice(&document.body)
+        // Strict like every other JSON input: a repeated `issuer` or `jwks_uri` is refused.
+        let metadata: Metadata = crate::json::from_strict_slice(&document.body)
             .map_err(|_| invalid("the discovery document is not valid"))?;
         if metadata.issuer != *self.issuer {
             return Err(invalid("the discovery document names another issuer"));

@@ -1015,6 +1015,25 @@ fn private_keys_and_certificates_are_not_public_keys() {
     );
 }
 
+#[test]
+fn nested_tokens_are_refused() {
+    // `cty: JWT` says the payload is itself a token (RFC 7519 section 5.2). tokengate does not
+    // support nesting: reading the outer payload as claims would trust what the issuer meant
+    // as an opaque inner token.
+    let key = key(Algorithm::ES256);
+    let verifier = verifier_for(&key);
+    for cty in ["JWT", "jwt", "application/jwt"] {
+        let mut head = header(&key);
+        head["cty"] = json!(cty);
+        let token = key.mint_with_header(&head, &claims());
+        assert_invalid_token(&verifier, &token, ErrorKind::UnsupportedToken);
+    }
+    let mut head = header(&key);
+    head["cty"] = json!(1);
+    let token = key.mint_with_header(&head, &claims());
+    assert_invalid_token(&verifier, &token, ErrorKind::MalformedToken);
+}
+
 // ---------------------------------------------------------------- still accepted
 
 #[test]
@@ -1024,7 +1043,7 @@ fn legitimate_variations_are_accepted() {
     // Unknown non-critical header members.
     let mut head = header(&key);
     head["x5t#S256"] = json!("abc");
-    head["cty"] = json!("JWT");
+    head["cty"] = json!("example+json");
     head["custom"] = json!({"nested": [1, 2]});
     assert!(verify(&verifier, &key.mint_with_header(&head, &claims())).is_ok());
     // JSON whitespace inside segments, escaped member names.

@@ -25,10 +25,10 @@ fn check(
     verifier: &Verifier,
     token: &str,
 ) -> Result<tokengate::Verified<StandardClaims>, ErrorKind> {
-    verifier
-        .verify_if_ready_cached::<StandardClaims>(token)
-        .expect("static keys are ready")
-        .map_err(|e| e.kind())
+    match verifier.try_verify::<StandardClaims>(token) {
+        tokengate::Attempt::Done(result) => result.map_err(|e| e.kind()),
+        tokengate::Attempt::NeedsKeys(_) => panic!("static keys are ready"),
+    }
 }
 
 #[test]
@@ -43,18 +43,10 @@ fn a_repeated_token_is_answered_from_the_cache() {
     let stats = verifier.cache_stats().unwrap();
     assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
     // Another claims type is its own entry.
-    verifier
-        .verify_if_ready_cached::<serde_json::Value>(&token)
-        .unwrap()
-        .unwrap();
+    let _ = tokengate_testkit::bench::verified_now::<serde_json::Value>(&verifier, &token);
     assert_eq!(verifier.cache_stats().unwrap().entries, 2);
-    // Without a cache configured, the cached calls simply verify.
-    assert!(
-        verifier_for(&key)
-            .verify_if_ready_cached::<StandardClaims>(&token)
-            .unwrap()
-            .is_ok()
-    );
+    // Without a cache configured, the same calls simply verify.
+    assert!(check(&verifier_for(&key), &token).is_ok());
     assert!(verifier_for(&key).cache_stats().is_none());
 }
 
@@ -215,27 +207,18 @@ async fn a_key_set_change_ends_the_cached_entries_of_its_issuer() {
         .unwrap();
     let old = server.signing_key();
     let token = old.mint(&claims_at(&server.issuer(), AUD, NOW));
-    verifier
-        .verify_cached::<StandardClaims>(&token)
-        .await
-        .unwrap();
-    verifier
-        .verify_cached::<StandardClaims>(&token)
-        .await
-        .unwrap();
+    verifier.verify::<StandardClaims>(&token).await.unwrap();
+    // The first verification waited for the keys: one miss, counted once.
+    let stats = verifier.cache_stats().unwrap();
+    assert_eq!((stats.hits, stats.misses, stats.entries), (0, 1, 1));
+    verifier.verify::<StandardClaims>(&token).await.unwrap();
     assert_eq!(verifier.cache_stats().unwrap().hits, 1);
     // Rotation retires the old key; a token of the new key makes the verifier refetch.
     let fresh = server.rotate();
     let new_token = fresh.mint(&claims_at(&server.issuer(), AUD, NOW));
-    verifier
-        .verify_cached::<StandardClaims>(&new_token)
-        .await
-        .unwrap();
+    verifier.verify::<StandardClaims>(&new_token).await.unwrap();
     // The old token is no longer served from the cache: its key is gone.
-    let error = verifier
-        .verify_cached::<StandardClaims>(&token)
-        .await
-        .unwrap_err();
+    let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::UnknownKey);
     assert_eq!(verifier.cache_stats().unwrap().hits, 1);
 }

@@ -14,7 +14,7 @@ use tokengate::{
 };
 use tokengate_testkit::{NOW, TestKey};
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 struct MyClaims {
     sub: String,
     email: String,
@@ -26,18 +26,16 @@ fn claims_deserialize_into_the_callers_type() {
     let key = key(Algorithm::ES256);
     let verifier = verifier_for(&key);
     let token = key.mint(&claims());
-    let verified = verifier
-        .verify_with_loaded_keys::<MyClaims>(&token)
-        .unwrap();
+    let verified = verify_as::<MyClaims>(&verifier, &token).unwrap();
     assert_eq!(verified.claims.sub, "alice");
     assert_eq!(verified.claims.email, "alice@example.com");
     assert_eq!(verified.claims.roles, ["reader"]);
     // Claims that do not fit the type: invalid_claim, not a panic or a 500.
-    let error = verifier
-        .verify_with_loaded_keys::<MyClaims>(&key.mint(&claims_with(json!({"email": null}))))
-        .unwrap_err();
+    let error =
+        verify_as::<MyClaims>(&verifier, &key.mint(&claims_with(json!({"email": null}))))
+            .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidClaim);
-    assert_eq!(verifier.rejection(&error).status(), 401);
+    assert_eq!(verifier.answer(&error).status(), 401);
     // A forged token is a bad signature, whatever its claims look like: nothing about the
     // claims is reported before the signature holds.
     let forger = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
@@ -45,10 +43,136 @@ fn claims_deserialize_into_the_callers_type() {
         forger.mint(&claims_with(json!({"email": null}))),
         forger.mint(&claims_with(json!({"exp": NOW - 9999}))),
     ] {
-        let error = verifier
-            .verify_with_loaded_keys::<MyClaims>(&forged)
-            .unwrap_err();
+        let error = verify_as::<MyClaims>(&verifier, &forged).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::InvalidSignature);
+    }
+}
+
+fn verify_as<T>(verifier: &Verifier, token: &str) -> Result<tokengate::Verified<T>, tokengate::Error>
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    futures_executor::block_on(verifier.verify::<T>(token))
+}
+
+/// Every claims type is deserialized from the payload exactly as `serde_json::from_slice`
+/// would: the same value, or a refusal (as `invalid_claim`) where serde_json refuses.
+#[track_caller]
+fn same_as_serde_json<T>(verifier: &Verifier, key: &TestKey, changes: serde_json::Value)
+where
+    T: serde::de::DeserializeOwned + Clone + Send + Sync + std::fmt::Debug + PartialEq + 'static,
+{
+    let claims = claims_with(changes);
+    let expected = serde_json::from_value::<T>(claims.clone());
+    let got = verify_as::<T>(verifier, &key.mint(&claims));
+    match (expected, got) {
+        (Ok(expected), Ok(got)) => assert_eq!(got.claims, expected),
+        (Err(_), Err(error)) => assert_eq!(error.kind(), ErrorKind::InvalidClaim),
+        (expected, got) => panic!("serde_json: {expected:?}, tokengate: {got:?}"),
+    }
+}
+
+#[test]
+fn any_type_serde_json_accepts_works_identically() {
+    use std::collections::BTreeMap;
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    struct Newtype(BTreeMap<String, serde_json::Value>);
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    struct Inner {
+        sub: String,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    struct Flattened {
+        #[serde(flatten)]
+        who: Inner,
+        #[serde(flatten)]
+        rest: BTreeMap<String, serde_json::Value>,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(untagged)]
+    enum Either {
+        Person { email: String },
+        Service { client_id: String },
+    }
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Tier {
+        Gold,
+        Silver,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Deserialize)]
+    struct Shapes {
+        tier: Tier,
+        pair: (u8, String),
+        #[serde(default)]
+        missing: Vec<String>,
+        #[serde(default = "seven")]
+        defaulted: u32,
+        optional: Option<String>,
+    }
+
+    fn seven() -> u32 {
+        7
+    }
+
+    let key = key(Algorithm::ES256);
+    let verifier = verifier_for(&key);
+    let none = json!({});
+    same_as_serde_json::<Newtype>(&verifier, &key, none.clone());
+    same_as_serde_json::<Option<Inner>>(&verifier, &key, none.clone());
+    same_as_serde_json::<Option<MyClaimsEq>>(&verifier, &key, none.clone());
+    same_as_serde_json::<Flattened>(&verifier, &key, none.clone());
+    same_as_serde_json::<Either>(&verifier, &key, none.clone());
+    same_as_serde_json::<Either>(&verifier, &key, json!({"email": null}));
+    same_as_serde_json::<serde_json::Value>(&verifier, &key, json!({"nested": {"a": [1, {"b": null}]}}));
+    let shapes = json!({"tier": "gold", "pair": [3, "x"]});
+    same_as_serde_json::<Shapes>(&verifier, &key, shapes);
+    let shapes = json!({"tier": "silver", "pair": [3, "x"], "optional": "here", "defaulted": 1});
+    same_as_serde_json::<Shapes>(&verifier, &key, shapes);
+    // Where serde_json refuses, tokengate says invalid_claim (after the signature).
+    same_as_serde_json::<Shapes>(&verifier, &key, json!({"tier": "bronze", "pair": [3, "x"]}));
+    same_as_serde_json::<Shapes>(&verifier, &key, json!({"tier": "gold", "pair": [300, "x"]}));
+    same_as_serde_json::<(String,)>(&verifier, &key, none);
+
+    // The newtype and the Option see every claim.
+    let token = key.mint(&claims());
+    let newtype = verify_as::<Newtype>(&verifier, &token).unwrap();
+    assert_eq!(newtype.claims.0["email"], "alice@example.com");
+    let option = verify_as::<Option<Inner>>(&verifier, &token).unwrap();
+    assert_eq!(option.claims, Some(Inner { sub: "alice".into() }));
+}
+
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+struct MyClaimsEq {
+    sub: String,
+    roles: Vec<String>,
+}
+
+#[test]
+fn duplicate_members_are_refused_whatever_the_claims_type() {
+    // Duplicates anywhere in the payload are refused before the signature is checked, for any
+    // claims type — even one that ignores the duplicated member.
+    let key = key(Algorithm::ES256);
+    let verifier = verifier_for(&key);
+    let payload = serde_json::to_string(&claims()).unwrap();
+    for extra in [
+        r#","sub":"mallory""#,
+        r#","deep":{"a":{"b":1,"b":2}}"#,
+        r#","list":[{"x":1,"x":1}]"#,
+    ] {
+        let doubled = format!("{}{extra}}}", &payload[..payload.len() - 1]);
+        let header = json!({"alg": key.alg().as_str(), "typ": "JWT", "kid": key.kid()});
+        let token = key.sign_raw(&header.to_string(), &doubled);
+        let error = verify_as::<serde_json::Value>(&verifier, &token).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedToken, "{extra}");
+        let error = verify_as::<serde::de::IgnoredAny>(&verifier, &token).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedToken, "{extra}");
     }
 }
 
@@ -134,7 +258,7 @@ fn requirements_use_exact_membership_and_render_403_with_scope() {
         .require(&Requirement::all(["messages:write", "messages:read"]))
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InsufficientScope);
-    let rejection = verifier.rejection(&error);
+    let rejection = verifier.answer(&error);
     assert_eq!(rejection.status(), 403);
     assert_eq!(
         rejection.www_authenticate().unwrap(),
@@ -417,7 +541,7 @@ fn custom_realm_and_token_cap() {
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::TokenTooLarge);
     assert_eq!(
-        verifier.rejection(&error).www_authenticate().unwrap(),
+        verifier.answer(&error).www_authenticate().unwrap(),
         r#"Bearer realm="orders", error="invalid_token", error_description="the access token is invalid""#
     );
 }

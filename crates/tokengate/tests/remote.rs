@@ -230,7 +230,7 @@ async fn stale_keys_are_served_for_an_hour_past_expiry_then_503() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
-    let rejection = s.verifier.rejection(&error);
+    let rejection = s.verifier.answer(&error);
     assert_eq!(rejection.status(), 503);
     assert!(rejection.www_authenticate().is_none());
     assert!(rejection.retry_after().is_some());
@@ -247,7 +247,7 @@ async fn a_cold_start_with_the_endpoint_down_is_503_then_recovers_by_itself() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
-    let rejection = s.verifier.rejection(&error);
+    let rejection = s.verifier.answer(&error);
     assert_eq!(rejection.status(), 503);
     assert_eq!(rejection.retry_after().unwrap(), "1");
     assert_eq!(s.health().state, KeysState::Failing);
@@ -279,7 +279,7 @@ async fn keys_unavailable_can_answer_401_instead() {
     let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
     let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
-    let rejection = verifier.rejection(&error);
+    let rejection = verifier.answer(&error);
     assert_eq!(rejection.status(), 401);
     assert!(rejection.retry_after().is_none());
     assert_eq!(

@@ -13,12 +13,12 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use tokengate_actix::{Claims, OptionalClaims, TokengateAuth, Verifier};
+use tokengate_actix::{Claims, OptionalClaims, Auth, Verifier};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     move |config: &mut web::ServiceConfig| {
-        let read_messages = TokengateAuth::new(verifier.clone()).require_scopes(["messages:read"]);
+        let read_messages = Auth::new(verifier.clone()).require_scopes(["messages:read"]);
         config
             .app_data(verifier.clone())
             .route("/health", web::get().to(health))

@@ -59,7 +59,7 @@ pub fn assert_invalid_token(verifier: &Verifier, token: &str, kind: ErrorKind) {
     let error = futures_executor::block_on(verifier.verify::<StandardClaims>(token))
         .expect_err("the token must be rejected");
     assert_eq!(error.kind(), kind, "detail: {}", error.detail());
-    let rejection = verifier.rejection(&error);
+    let rejection = verifier.answer(&error);
     assert_eq!(rejection.status(), 401);
     let expected = if kind == ErrorKind::Expired {
         r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#

@@ -1,0 +1,84 @@
+//! [`Policy`]: what a route requires of a request.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::answer::AnswerBody;
+use crate::claims::{Requirement, Verified};
+use crate::error::Error;
+
+/// A route's access rule: credentials required or optional, a scope or role requirement, and
+/// optionally a body for its answers other than the verifier's.
+///
+/// ```
+/// use tokengate::adapter::Policy;
+/// use tokengate::Requirement;
+/// let optional = Policy::new().optional();
+/// assert!(optional.allows_anonymous());
+/// // A requirement makes credentials necessary again.
+/// assert!(!optional.require(Requirement::all(["messages:read"])).allows_anonymous());
+/// ```
+#[derive(Clone, Default)]
+#[must_use]
+pub struct Policy {
+    optional: bool,
+    requirement: Option<Requirement>,
+    body: Option<Arc<dyn AnswerBody>>,
+}
+
+impl fmt::Debug for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Policy")
+            .field("optional", &self.optional)
+            .field("requirement", &self.requirement)
+            .field("custom_body", &self.body.is_some())
+            .finish()
+    }
+}
+
+impl Policy {
+    /// Credentials required, no scope or role requirement.
+    pub fn new() -> Policy {
+        Policy::default()
+    }
+
+    /// Requests without credentials pass (anonymously). Requests with credentials are still
+    /// verified and rejected when bad. A requirement makes credentials necessary again.
+    pub fn optional(mut self) -> Policy {
+        self.optional = true;
+        self
+    }
+
+    /// Also require scopes or roles (in addition to any requirement already set).
+    pub fn require(mut self, requirement: Requirement) -> Policy {
+        self.requirement = Some(match self.requirement.take() {
+            Some(existing) => existing.and(requirement),
+            None => requirement,
+        });
+        self
+    }
+
+    /// Answer this route's refusals with `body` instead of the verifier's.
+    pub fn answer_body(mut self, body: impl AnswerBody) -> Policy {
+        self.body = Some(Arc::new(body));
+        self
+    }
+
+    /// Whether a request without credentials passes.
+    #[must_use]
+    pub fn allows_anonymous(&self) -> bool {
+        self.optional && self.requirement.is_none()
+    }
+
+    /// Checks the requirement against verified claims.
+    pub(crate) fn check<T>(&self, verified: &Verified<T>) -> Result<(), Error> {
+        match &self.requirement {
+            Some(requirement) => verified.require(requirement),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn body(&self) -> Option<&dyn AnswerBody> {
+        self.body.as_deref()
+    }
+}

@@ -1,0 +1,374 @@
+//! [`Answer`]: what to send back when a request is not admitted — status, `WWW-Authenticate`,
+//! `Retry-After` and a body — rendered once, in the core, for every adapter.
+//!
+//! ```
+//! use tokengate::{Answer, Error, ErrorKind, PlainText, challenge::Realm};
+//!
+//! let answer = Answer::render(&Error::from(ErrorKind::Expired), &Realm::default(), &PlainText);
+//! assert_eq!(answer.status(), http::StatusCode::UNAUTHORIZED);
+//! assert_eq!(
+//!     answer.www_authenticate().unwrap(),
+//!     r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#
+//! );
+//! assert_eq!(answer.body().as_ref(), b"the access token expired");
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderName, HeaderValue, StatusCode};
+
+use crate::challenge::{self, Realm};
+use crate::error::{Error, ErrorKind};
+
+/// Builds the body of an answer. Closures `Fn(&Answer) -> (HeaderValue, Bytes)` (content type
+/// and body) implement it.
+///
+/// The status, `WWW-Authenticate` and `Retry-After` are fixed by tokengate: a body cannot
+/// change them. Configure it once on the verifier
+/// ([`VerifierBuilder::answer_body`](crate::VerifierBuilder::answer_body)) so middleware and
+/// extractors of one application answer alike.
+pub trait AnswerBody: Send + Sync + 'static {
+    /// The content type and body for `answer` (whose own body is still empty).
+    fn render(&self, answer: &Answer) -> (HeaderValue, Bytes);
+}
+
+impl<F> AnswerBody for F
+where
+    F: Fn(&Answer) -> (HeaderValue, Bytes) + Send + Sync + 'static,
+{
+    fn render(&self, answer: &Answer) -> (HeaderValue, Bytes) {
+        self(answer)
+    }
+}
+
+/// The default body: the generic, token-free description as `text/plain`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlainText;
+
+impl AnswerBody for PlainText {
+    fn render(&self, answer: &Answer) -> (HeaderValue, Bytes) {
+        (
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+            Bytes::from_static(answer.description().as_bytes()),
+        )
+    }
+}
+
+/// An RFC 9457 problem-details body (`application/problem+json`) with the stable error code.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProblemJson;
+
+impl AnswerBody for ProblemJson {
+    fn render(&self, answer: &Answer) -> (HeaderValue, Bytes) {
+        // Every value here is a fixed ASCII string chosen by tokengate: no escaping is needed.
+        let body = format!(
+            "{{\"type\":\"about:blank\",\"status\":{},\"title\":\"{}\",\"code\":\"{}\"}}",
+            answer.status().as_u16(),
+            answer.description(),
+            answer.kind().code()
+        );
+        (
+            HeaderValue::from_static("application/problem+json"),
+            Bytes::from(body),
+        )
+    }
+}
+
+/// The HTTP answer to a request that is not admitted. Adapters copy it into their framework's
+/// response without changing anything.
+///
+/// | kind | status | `WWW-Authenticate` |
+/// | --- | --- | --- |
+/// | missing credentials | 401 | `Bearer realm="…"` |
+/// | malformed request, two credentials | 400 | `…, error="invalid_request"` |
+/// | any bad token | 401 | `…, error="invalid_token"` |
+/// | missing scope or role | 403 | `…, error="insufficient_scope"` (+ `scope="…"` for scopes) |
+/// | keys unavailable | 503 | none; `Retry-After` |
+/// | no verifier configured | 500 | none |
+#[derive(Clone)]
+pub struct Answer {
+    kind: ErrorKind,
+    status: StatusCode,
+    www_authenticate: Option<HeaderValue>,
+    retry_after: Option<HeaderValue>,
+    content_type: HeaderValue,
+    body: Bytes,
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("code", &self.kind.code())
+            .field("status", &self.status.as_u16())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Answer {
+    /// The answer to `error` in `realm`, with a body from `body`.
+    #[must_use]
+    pub fn render(error: &Error, realm: &Realm, body: &dyn AnswerBody) -> Answer {
+        let kind = error.kind();
+        let www_authenticate = match kind {
+            ErrorKind::KeysUnavailable | ErrorKind::VerifierNotConfigured => None,
+            _ => Some(challenge::bearer(kind, error.required_scope(), realm)),
+        };
+        let retry_after = match kind {
+            ErrorKind::KeysUnavailable => {
+                let secs = error
+                    .retry_after()
+                    .unwrap_or(Duration::from_secs(30))
+                    .as_secs()
+                    .max(1);
+                Some(HeaderValue::from(secs))
+            }
+            _ => None,
+        };
+        Answer::with_body(kind, kind.status(), www_authenticate, retry_after, body)
+    }
+
+    /// The answer to `keys_unavailable` for a verifier configured with
+    /// `keys_unavailable_as_unauthorized`: 401 `invalid_token`, no `Retry-After`.
+    pub(crate) fn unavailable_as_unauthorized(realm: &Realm, body: &dyn AnswerBody) -> Answer {
+        let challenge = challenge::bearer(ErrorKind::InvalidSignature, None, realm);
+        Answer::with_body(
+            ErrorKind::KeysUnavailable,
+            StatusCode::UNAUTHORIZED,
+            Some(challenge),
+            None,
+            body,
+        )
+    }
+
+    /// The 500 answer for a route that needs a verifier where none is configured: a wiring
+    /// bug, logged at error level.
+    #[must_use]
+    pub fn verifier_not_configured() -> Answer {
+        tracing::error!(
+            target: "tokengate",
+            "a route requires a verified token but no tokengate Verifier is configured: add the \
+             adapter's middleware, or put the Verifier where its extractors look (see the \
+             adapter's documentation)"
+        );
+        Answer::render(
+            &Error::from(ErrorKind::VerifierNotConfigured),
+            &Realm::default(),
+            &PlainText,
+        )
+    }
+
+    fn with_body(
+        kind: ErrorKind,
+        status: StatusCode,
+        www_authenticate: Option<HeaderValue>,
+        retry_after: Option<HeaderValue>,
+        body: &dyn AnswerBody,
+    ) -> Answer {
+        let mut answer = Answer {
+            kind,
+            status,
+            www_authenticate,
+            retry_after,
+            content_type: HeaderValue::from_static("text/plain; charset=utf-8"),
+            body: Bytes::new(),
+        };
+        let (content_type, bytes) = body.render(&answer);
+        answer.content_type = content_type;
+        answer.body = bytes;
+        answer
+    }
+
+    /// The error kind behind this answer.
+    #[must_use]
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The HTTP status.
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `WWW-Authenticate` value, if the answer carries a challenge.
+    #[must_use]
+    pub fn www_authenticate(&self) -> Option<&HeaderValue> {
+        self.www_authenticate.as_ref()
+    }
+
+    /// The `Retry-After` value (seconds), for `keys_unavailable`.
+    #[must_use]
+    pub fn retry_after(&self) -> Option<&HeaderValue> {
+        self.retry_after.as_ref()
+    }
+
+    /// A generic, token-free description.
+    #[must_use]
+    pub fn description(&self) -> &'static str {
+        self.kind.description()
+    }
+
+    /// The body's content type.
+    #[must_use]
+    pub fn content_type(&self) -> &HeaderValue {
+        &self.content_type
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The challenge headers (`WWW-Authenticate`, `Retry-After`) as `(name, value)` pairs.
+    pub fn challenge_headers(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
+        let www = self.www_authenticate.iter().map(|v| (WWW_AUTHENTICATE, v));
+        let retry = self.retry_after.iter().map(|v| (RETRY_AFTER, v));
+        www.chain(retry)
+    }
+
+    /// Every header of the response: `Content-Type` and the challenge headers.
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
+        std::iter::once((CONTENT_TYPE, &self.content_type)).chain(self.challenge_headers())
+    }
+
+    /// The answer as an `http` response.
+    #[must_use]
+    pub fn into_response(self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(Bytes::new());
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        for (name, value) in self.headers() {
+            headers.insert(name, value.clone());
+        }
+        *response.body_mut() = self.body;
+        response
+    }
+}
+
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.kind.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn www(error: &Error, realm: &str) -> Option<String> {
+        Answer::render(error, &Realm::new(realm).unwrap(), &PlainText)
+            .www_authenticate()
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+
+    fn render(error: &Error) -> Answer {
+        Answer::render(error, &Realm::default(), &PlainText)
+    }
+
+    #[test]
+    fn missing_credentials_has_no_error_code() {
+        let error = Error::from(ErrorKind::MissingCredentials);
+        assert_eq!(render(&error).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(www(&error, "api").unwrap(), r#"Bearer realm="api""#);
+    }
+
+    #[test]
+    fn two_credentials_is_invalid_request() {
+        let error = Error::from(ErrorKind::MultipleCredentials);
+        assert_eq!(render(&error).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            www(&error, "api").unwrap(),
+            r#"Bearer realm="api", error="invalid_request", error_description="the request carries more than one credential""#
+        );
+    }
+
+    #[test]
+    fn every_token_problem_is_invalid_token_401() {
+        for kind in [
+            ErrorKind::TokenTooLarge,
+            ErrorKind::MalformedToken,
+            ErrorKind::UnsupportedToken,
+            ErrorKind::DisallowedAlgorithm,
+            ErrorKind::UnknownKey,
+            ErrorKind::InvalidSignature,
+            ErrorKind::InvalidIssuer,
+            ErrorKind::InvalidAudience,
+            ErrorKind::NotYetValid,
+            ErrorKind::IssuedInFuture,
+            ErrorKind::MissingClaim,
+            ErrorKind::InvalidClaim,
+            ErrorKind::InvalidType,
+        ] {
+            let error = Error::from(kind);
+            assert_eq!(render(&error).status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(
+                www(&error, "api").unwrap(),
+                r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#,
+                "{kind:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn insufficient_scope_is_403_with_scope() {
+        let error = Error::insufficient_scope("messages:read messages:write");
+        assert_eq!(render(&error).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            www(&error, "api").unwrap(),
+            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read messages:write""#
+        );
+    }
+
+    #[test]
+    fn keys_unavailable_is_503_with_retry_after_and_no_challenge() {
+        let answer = render(&Error::keys_unavailable(Duration::from_secs(12)));
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(answer.www_authenticate().is_none());
+        assert_eq!(answer.retry_after().unwrap(), "12");
+    }
+
+    #[test]
+    fn no_verifier_is_500_without_challenge() {
+        let answer = Answer::verifier_not_configured();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(answer.www_authenticate().is_none());
+        assert_eq!(answer.kind(), ErrorKind::VerifierNotConfigured);
+    }
+
+    #[test]
+    fn quoted_values_are_escaped() {
+        let error = Error::insufficient_scope("a\"b c\\d\ne");
+        assert_eq!(
+            www(&error, r#"my "realm""#).unwrap(),
+            r#"Bearer realm="my \"realm\"", error="insufficient_scope", error_description="the access token lacks the required scope", scope="a\"b c\\de""#
+        );
+    }
+
+    #[test]
+    fn bodies_are_pluggable_and_debug_shows_only_the_code() {
+        let error = Error::from(ErrorKind::Expired);
+        let answer = Answer::render(&error, &Realm::default(), &ProblemJson);
+        assert_eq!(answer.content_type(), "application/problem+json");
+        let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
+        assert_eq!(json["code"], "expired");
+        assert_eq!(json["status"], 401);
+        let custom = |_: &Answer| (HeaderValue::from_static("text/x"), Bytes::from_static(b"x"));
+        let answer = Answer::render(&error, &Realm::default(), &custom);
+        assert_eq!(answer.body().as_ref(), b"x");
+        assert_eq!(
+            answer.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#
+        );
+        assert_eq!(
+            format!("{answer:?}"),
+            r#"Answer { code: "expired", status: 401, .. }"#
+        );
+        let response = answer.into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["content-type"], "text/x");
+    }
+}

@@ -1,0 +1,328 @@
+//! [`VerifierBuilder`]: every setup mistake surfaces from `build`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::answer::{AnswerBody, PlainText};
+use crate::cache::TokenCache;
+use crate::challenge::Realm;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{ConfigError, ConfigErrorKind};
+use crate::extract::TokenSources;
+use crate::fetch::{Fetcher, HttpFetcher};
+use crate::issuer::Issuer;
+use crate::json::Want;
+use crate::key::KeySet;
+use crate::remote::{RemoteKeys, RemoteSettings};
+
+use super::keys::IssuerKeys;
+use super::{Inner, IssuerState, Verifier};
+
+/// The default timeout of one key or discovery fetch.
+pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default per-issuer cooldown between refetches for unknown `kid`s.
+pub const DEFAULT_KID_REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
+/// The default leeway for `exp`, `nbf` and `iat`.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+/// The largest leeway a verifier accepts.
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+/// The default cap on a token's length, checked before any decoding.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
+
+const RFC9068_CLAIMS: [&str; 7] = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
+
+/// Builds a [`Verifier`]; every setup mistake surfaces from [`build`](VerifierBuilder::build).
+#[must_use]
+pub struct VerifierBuilder {
+    issuers: Vec<Issuer>,
+    leeway: Duration,
+    clock: Arc<dyn Clock>,
+    realm: Option<String>,
+    max_token_bytes: usize,
+    sources: TokenSources,
+    fetcher: Option<Arc<dyn Fetcher>>,
+    fetch_timeout: Duration,
+    kid_refresh_cooldown: Duration,
+    keys_unavailable_401: bool,
+    cache: Option<TokenCache>,
+    body: Arc<dyn AnswerBody>,
+}
+
+impl fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("issuers", &self.issuers)
+            .field("leeway", &self.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+impl VerifierBuilder {
+    pub(super) fn new() -> VerifierBuilder {
+        VerifierBuilder {
+            issuers: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+            clock: Arc::new(SystemClock),
+            realm: None,
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            sources: TokenSources::default(),
+            fetcher: None,
+            fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            kid_refresh_cooldown: DEFAULT_KID_REFRESH_COOLDOWN,
+            keys_unavailable_401: false,
+            cache: None,
+            body: Arc::new(PlainText),
+        }
+    }
+
+    /// Trust one more issuer. A token's `iss` picks its issuer before any key is looked up,
+    /// and each issuer's keys verify only that issuer's tokens.
+    pub fn issuer(mut self, issuer: Issuer) -> VerifierBuilder {
+        self.issuers.push(issuer);
+        self
+    }
+
+    /// Clock skew tolerated for `exp`, `nbf` and `iat`. Default 60 s, at most 300 s.
+    pub fn leeway(mut self, leeway: Duration) -> VerifierBuilder {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The clock to judge time by (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> VerifierBuilder {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The `realm` of challenges. Default `"api"`.
+    pub fn realm(mut self, realm: impl Into<String>) -> VerifierBuilder {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The largest token accepted, in bytes, checked before decoding. Default 16 KiB.
+    pub fn max_token_bytes(mut self, max: usize) -> VerifierBuilder {
+        self.max_token_bytes = max;
+        self
+    }
+
+    /// Where the request pipeline looks for the token. Default: `Authorization: Bearer` only.
+    pub fn token_sources(mut self, sources: TokenSources) -> VerifierBuilder {
+        self.sources = sources;
+        self
+    }
+
+    /// The client for remote key sets and discovery (default: [`HttpFetcher`], reqwest with
+    /// rustls). Use it for a private CA, a proxy or a service mesh.
+    pub fn fetcher(mut self, fetcher: impl Fetcher) -> VerifierBuilder {
+        self.fetcher = Some(Arc::new(fetcher));
+        self
+    }
+
+    /// The longest one key refresh (discovery plus key set) may take. Default 5 s.
+    pub fn fetch_timeout(mut self, timeout: Duration) -> VerifierBuilder {
+        self.fetch_timeout = timeout;
+        self
+    }
+
+    /// The per-issuer minimum time between refetches caused by unknown `kid`s. Default 30 s.
+    pub fn kid_refresh_cooldown(mut self, cooldown: Duration) -> VerifierBuilder {
+        self.kid_refresh_cooldown = cooldown;
+        self
+    }
+
+    /// Answer "no usable key for the issuer" with 401 `invalid_token` instead of the default
+    /// 503 with `Retry-After`. (503 tells clients and load balancers the outage is ours.)
+    pub fn keys_unavailable_as_unauthorized(mut self) -> VerifierBuilder {
+        self.keys_unavailable_401 = true;
+        self
+    }
+
+    /// Cache verified tokens (off by default): a client reusing its token pays for the signature
+    /// once. Once configured, every verification goes through it ([`Verifier::verify`],
+    /// [`Verifier::try_verify`] and the request pipeline). See [`TokenCache`] for the rules.
+    pub fn cache(mut self, cache: TokenCache) -> VerifierBuilder {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// The body of every answer this verifier renders, in every adapter, for middleware and
+    /// extractors alike (default [`PlainText`]; see also
+    /// [`ProblemJson`](crate::ProblemJson)). Status and headers are never the body's to change.
+    pub fn answer_body(mut self, body: impl AnswerBody) -> VerifierBuilder {
+        self.body = Arc::new(body);
+        self
+    }
+
+    /// Checks the configuration and loads every static key.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] for: no issuer, a duplicate or empty `iss`, an issuer without audience
+    /// or keys, an empty or mixed algorithm allowlist, a bad or weak key, keys that fit none of
+    /// the allowed algorithms, leeway over 300 s, an invalid realm or size cap.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if self.issuers.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::NoIssuer,
+                "a verifier needs at least one issuer",
+            ));
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::new(
+                ConfigErrorKind::LeewayTooLarge,
+                "the leeway may be at most 300 seconds",
+            ));
+        }
+        if self.max_token_bytes < 64 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "max_token_bytes must be at least 64",
+            ));
+        }
+        let realm = match self.realm {
+            Some(realm) => Realm::new(realm)?,
+            None => Realm::default(),
+        };
+        if self.fetch_timeout.is_zero() || self.fetch_timeout > Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "fetch_timeout must be between 1 ms and 60 s",
+            ));
+        }
+        let mut settings: Option<Arc<RemoteSettings>> = None;
+        let mut remote_settings = || -> Result<Arc<RemoteSettings>, ConfigError> {
+            if let Some(settings) = &settings {
+                return Ok(Arc::clone(settings));
+            }
+            let fetcher: Arc<dyn Fetcher> = match &self.fetcher {
+                Some(fetcher) => Arc::clone(fetcher),
+                None => Arc::new(HttpFetcher::new(self.fetch_timeout)?),
+            };
+            let made = Arc::new(RemoteSettings {
+                fetcher,
+                timeout: self.fetch_timeout,
+                cooldown: self.kid_refresh_cooldown.as_secs(),
+            });
+            settings = Some(Arc::clone(&made));
+            Ok(made)
+        };
+        let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
+        let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
+        for issuer in self.issuers {
+            let state = load_issuer(issuer, &mut remote_settings, &self.clock)?;
+            if issuers.iter().any(|i| i.iss == state.iss) {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::DuplicateIssuer,
+                    "two issuers share one iss",
+                ));
+            }
+            let paths = state
+                .roles_paths
+                .iter()
+                .chain(&state.scope_claims)
+                .chain(&state.audience_claim);
+            let values = paths.filter_map(|path| {
+                let want = if path.len() == 1 {
+                    Want::Value
+                } else {
+                    Want::Raw
+                };
+                path.first().map(|head| (head.as_str(), want))
+            });
+            let required = state.required.iter().map(|r| (&**r, Want::Presence));
+            for (name, want) in values.chain(required) {
+                match wanted.iter_mut().find(|(w, _)| &**w == name) {
+                    Some((_, existing)) => *existing = (*existing).max(want),
+                    None => wanted.push((name.into(), want)),
+                }
+            }
+            issuers.push(state);
+        }
+        Ok(Verifier {
+            inner: Arc::new(Inner {
+                issuers,
+                wanted,
+                leeway: self.leeway.as_secs(),
+                clock: self.clock,
+                realm,
+                max_token_bytes: self.max_token_bytes,
+                sources: self.sources,
+                keys_unavailable_401: self.keys_unavailable_401,
+                cache: self.cache.map(TokenCache::build).transpose()?,
+                body: self.body,
+            }),
+        })
+    }
+}
+
+fn load_issuer(
+    issuer: Issuer,
+    remote_settings: &mut dyn FnMut() -> Result<Arc<RemoteSettings>, ConfigError>,
+    clock: &Arc<dyn Clock>,
+) -> Result<IssuerState, ConfigError> {
+    if issuer.iss.is_empty() {
+        return Err(ConfigError::new(
+            ConfigErrorKind::InvalidSetting,
+            "an issuer's iss cannot be empty",
+        ));
+    }
+    if issuer.audiences.is_empty() && !issuer.skip_audience {
+        return Err(ConfigError::new(
+            ConfigErrorKind::NoAudience,
+            "an issuer needs at least one audience (or insecure_skip_audience_check)",
+        ));
+    }
+    let algorithms = issuer.allowed_algorithms()?;
+    let source = issuer.keys.clone().ok_or_else(|| {
+        ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source")
+    })?;
+    let iss: Arc<str> = issuer.iss.as_str().into();
+    let keys = match source.endpoint(&issuer.iss)? {
+        Some(endpoint) => IssuerKeys::remote(RemoteKeys::new(
+            Arc::clone(&iss),
+            endpoint,
+            algorithms,
+            remote_settings()?,
+            Arc::clone(clock),
+        )),
+        None => {
+            let keys: Vec<_> = source
+                .load()?
+                .into_iter()
+                .filter_map(|k| k.restricted_to(algorithms))
+                .collect();
+            if keys.is_empty() {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::NoKeys,
+                    "none of the issuer's keys fits its allowed algorithms",
+                ));
+            }
+            IssuerKeys::fixed(KeySet::new(keys))
+        }
+    };
+    let mut required: Vec<Box<str>> = issuer
+        .required_claims
+        .iter()
+        .map(|c| c.as_str().into())
+        .collect();
+    if issuer.rfc9068 {
+        required.extend(RFC9068_CLAIMS.iter().map(|c| Box::from(*c)));
+    }
+    Ok(IssuerState {
+        iss,
+        audiences: issuer.audiences.iter().map(|a| a.as_str().into()).collect(),
+        check_audience: !issuer.skip_audience,
+        algorithms,
+        keys,
+        roles_paths: issuer.roles_paths,
+        scope_claims: issuer
+            .scope_claims
+            .into_iter()
+            .map(|name| vec![name])
+            .collect(),
+        audience_claim: issuer.audience_claim.map(|name| vec![name]),
+        rfc9068: issuer.rfc9068,
+        required,
+    })
+}
