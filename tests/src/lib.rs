@@ -583,3 +583,35 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
     }
     failures
 }
+
+/// The reference API's 200 bodies, for test servers that guard the routes in other modes than
+/// the examples do (middleware only, extractors only): the same bodies as the examples.
+pub mod bodies {
+    use serde_json::{Value, json};
+    use tokengate::{StandardClaims, Verified};
+
+    /// `GET /me`.
+    pub fn me(claims: &Verified<StandardClaims>) -> Value {
+        json!({
+            "sub": claims.subject(),
+            "scopes": claims.scopes().iter().collect::<Vec<_>>(),
+        })
+    }
+
+    /// `GET /messages`.
+    pub fn messages(claims: &Verified<StandardClaims>) -> Value {
+        let to = claims.subject().unwrap_or("you");
+        json!([
+            {"id": 1, "to": to, "text": "Welcome to tokengate."},
+            {"id": 2, "to": to, "text": "Your token carried messages:read."},
+        ])
+    }
+
+    /// `GET /greeting`.
+    pub fn greeting(claims: Option<&Verified<StandardClaims>>) -> String {
+        match claims.and_then(|c| c.subject()) {
+            Some(sub) => format!("Hello, {sub}!"),
+            None => "Hello, anonymous!".to_owned(),
+        }
+    }
+}

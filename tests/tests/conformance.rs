@@ -1,28 +1,82 @@
-//! Every adapter, one table. Adding an adapter is one line in `SERVERS`.
+//! Every adapter, one table, in every mode: the examples (which mix middleware and
+//! extractors), each framework with middleware only and with extractors only, and warp's
+//! filters. Adding an adapter or a mode is one line in `SERVERS`.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 
-use tokengate::Verifier;
-use tokengate_conformance::{Adapter, Guard, run};
+use tokengate::{StandardClaims, Verified, Verifier};
+use tokengate_conformance::{Adapter, Guard, bodies, run};
 use tokengate_tower::AuthLayer;
 
-fn axum(
-    verifier: Verifier,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
-    Box::pin(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        tokio::spawn(async move { axum::serve(listener, axum_api::router(verifier)).await });
-        addr
-    })
+type Served = Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+
+struct MessagesRead;
+impl tokengate::RequiredScopes for MessagesRead {
+    const SCOPES: &'static [&'static str] = &["messages:read"];
 }
 
-fn tonic(
-    verifier: Verifier,
-    guard: Guard,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+async fn serve_axum(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let addr = listener.local_addr().expect("an address");
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+/// axum with the layer on every guarded route and no extractor: handlers read the request
+/// extensions the layer fills.
+fn axum_layer_only(verifier: Verifier) -> Served {
+    use axum::routing::get;
+    use axum::{Extension, Json};
+    type Ext = Extension<Verified<StandardClaims>>;
+    let layer = AuthLayer::new(verifier);
+    let router = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/me",
+            get(|Extension(c): Ext| async move { Json(bodies::me(&c)) }).route_layer(layer.clone()),
+        )
+        .route(
+            "/messages",
+            get(|Extension(c): Ext| async move { Json(bodies::messages(&c)) })
+                .route_layer(layer.clone().require_scopes(["messages:read"])),
+        )
+        .route(
+            "/greeting",
+            get(|c: Option<Ext>| async move { bodies::greeting(c.as_ref().map(|c| &c.0)) })
+                .route_layer(layer.optional()),
+        );
+    Box::pin(serve_axum(router))
+}
+
+/// axum with extractors only, the verifier in the router state.
+fn axum_extractors_only(verifier: Verifier) -> Served {
+    use axum::Json;
+    use axum::routing::get;
+    use tokengate_tower::{Claims, Scoped};
+    let router = axum::Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/me", get(|c: Claims| async move { Json(bodies::me(&c)) }))
+        .route(
+            "/messages",
+            get(|c: Scoped<MessagesRead>| async move { Json(bodies::messages(&c)) }),
+        )
+        .route(
+            "/greeting",
+            get(|c: Option<Claims>| async move { bodies::greeting(c.as_ref().map(|c| &c.0)) }),
+        )
+        .with_state(verifier);
+    Box::pin(serve_axum(router))
+}
+
+fn axum(verifier: Verifier) -> Served {
+    Box::pin(serve_axum(axum_api::router(verifier)))
+}
+
+fn tonic(verifier: Verifier, guard: Guard) -> Served {
     Box::pin(async move {
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter
@@ -71,16 +125,17 @@ fn tonic(
     })
 }
 
-fn actix(
-    verifier: Verifier,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+/// Serves an actix app configured by `configure` from a thread of its own (actix-web runs its
+/// own single-threaded runtime).
+fn serve_actix<F>(configure: F) -> Served
+where
+    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+{
     Box::pin(async move {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
         let addr = listener.local_addr().expect("an address");
-        // actix-web runs its own (single-threaded) runtime: serve from a thread of its own.
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let configure = actix_api::configure(verifier);
                 actix_web::HttpServer::new(move || {
                     actix_web::App::new().configure(configure.clone())
                 })
@@ -95,9 +150,61 @@ fn actix(
     })
 }
 
-fn warp(
-    verifier: Verifier,
-) -> std::pin::Pin<Box<dyn std::future::Future<Output = SocketAddr> + Send>> {
+fn actix(verifier: Verifier) -> Served {
+    serve_actix(actix_api::configure(verifier))
+}
+
+/// actix-web with the middleware on every guarded resource and no tokengate extractor.
+fn actix_middleware_only(verifier: Verifier) -> Served {
+    use actix_web::{HttpResponse, web};
+    use tokengate_actix::Auth;
+    type Data = web::ReqData<Verified<StandardClaims>>;
+    serve_actix(move |config: &mut web::ServiceConfig| {
+        let auth = Auth::new(verifier.clone());
+        config
+            .route("/health", web::get().to(|| async { "ok" }))
+            .service(web::resource("/me").wrap(auth.clone()).route(
+                web::get().to(|c: Data| async move { HttpResponse::Ok().json(bodies::me(&c)) }),
+            ))
+            .service(
+                web::resource("/messages")
+                    .wrap(auth.clone().require_scopes(["messages:read"]))
+                    .route(web::get().to(|c: Data| async move {
+                        HttpResponse::Ok().json(bodies::messages(&c))
+                    })),
+            )
+            .service(web::resource("/greeting").wrap(auth.optional()).route(
+                web::get().to(|c: Option<Data>| async move { bodies::greeting(c.as_deref()) }),
+            ));
+    })
+}
+
+/// actix-web with extractors only, the verifier in `app_data`.
+fn actix_extractors_only(verifier: Verifier) -> Served {
+    use actix_web::{HttpResponse, web};
+    use tokengate_actix::{Claims, OptionalClaims, Scoped};
+    serve_actix(move |config: &mut web::ServiceConfig| {
+        config
+            .app_data(verifier.clone())
+            .route("/health", web::get().to(|| async { "ok" }))
+            .route(
+                "/me",
+                web::get().to(|c: Claims| async move { HttpResponse::Ok().json(bodies::me(&c)) }),
+            )
+            .route(
+                "/messages",
+                web::get().to(|c: Scoped<MessagesRead>| async move {
+                    HttpResponse::Ok().json(bodies::messages(&c))
+                }),
+            )
+            .route(
+                "/greeting",
+                web::get().to(|c: OptionalClaims| async move { bodies::greeting(c.0.as_ref()) }),
+            );
+    })
+}
+
+fn warp(verifier: Verifier) -> Served {
     Box::pin(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -113,10 +220,23 @@ fn warp(
 }
 
 const SERVERS: &[(&str, Adapter)] = &[
-    ("axum", Adapter::Http(axum)),
-    ("tonic", Adapter::Grpc(tonic)),
-    ("warp", Adapter::Http(warp)),
-    ("actix-web", Adapter::Http(actix)),
+    ("axum (example)", Adapter::Http(axum)),
+    ("axum (layer only)", Adapter::Http(axum_layer_only)),
+    (
+        "axum (extractors only)",
+        Adapter::Http(axum_extractors_only),
+    ),
+    ("tonic (layer)", Adapter::Grpc(tonic)),
+    ("warp (example: filters)", Adapter::Http(warp)),
+    ("actix-web (example)", Adapter::Http(actix)),
+    (
+        "actix-web (middleware only)",
+        Adapter::Http(actix_middleware_only),
+    ),
+    (
+        "actix-web (extractors only)",
+        Adapter::Http(actix_extractors_only),
+    ),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,9 +49,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| runtime.block_on(test::call_service(&guarded, black_box(request()))))
     });
     group.bench_function("verify", |b| {
-        b.iter(|| {
-            verified_now::<StandardClaims>(&verifier, black_box(&token))
-        })
+        b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
     });
     group.finish();
 }

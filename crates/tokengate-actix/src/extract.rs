@@ -77,7 +77,10 @@ fn verifier_of(request: &HttpRequest) -> Result<Verifier, AuthRejection> {
 
 /// The claims for `policy` through the core pipeline (`None` for an anonymous request the
 /// policy allows), stored in the request extensions for later extractors.
-async fn claims<T>(request: HttpRequest, policy: Policy) -> Result<Option<Verified<T>>, AuthRejection>
+async fn claims<T>(
+    request: HttpRequest,
+    policy: Policy,
+) -> Result<Option<Verified<T>>, AuthRejection>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {

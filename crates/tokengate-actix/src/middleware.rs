@@ -170,7 +170,9 @@ where
             let headers = ActixHeaders(request.headers());
             let view = response::view(request.request(), &headers);
             let earlier = earlier.get::<Verified<T>>();
-            config.verifier.decide::<T, _>(&view, &config.policy, earlier)
+            config
+                .verifier
+                .decide::<T, _>(&view, &config.policy, earlier)
         };
         match decision {
             Decision::Admit(admission) => {

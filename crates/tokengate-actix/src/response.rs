@@ -28,13 +28,8 @@ pub(crate) fn view<'a>(
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
     });
-    RequestView::new(
-        request.method().as_str(),
-        uri.path(),
-        uri.query(),
-        headers,
-    )
-    .origin(uri.scheme_str(), authority)
+    RequestView::new(request.method().as_str(), uri.path(), uri.query(), headers)
+        .origin(uri.scheme_str(), authority)
 }
 
 /// The response for `answer`: its status, headers and body, unchanged.

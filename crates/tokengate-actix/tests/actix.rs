@@ -4,9 +4,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, test, web};
 use serde_json::json;
-use tokengate_actix::{
-    Claims, Issuer, KeySource, OptionalClaims, Requirement, Auth, Verifier,
-};
+use tokengate_actix::{Auth, Claims, Issuer, KeySource, OptionalClaims, Requirement, Verifier};
 use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at, jwks};
 
 const ISS: &str = "https://issuer.test/";
@@ -115,10 +113,7 @@ async fn middleware_requirements_and_optional_mode() {
         App::new()
             .service(
                 web::scope("/admin")
-                    .wrap(
-                        Auth::new(verifier.clone())
-                            .require(Requirement::any_roles(["admin"])),
-                    )
+                    .wrap(Auth::new(verifier.clone()).require(Requirement::any_roles(["admin"])))
                     .route("", web::get().to(|| async { "admin" })),
             )
             .service(

@@ -64,9 +64,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| poll_once(guarded.clone().oneshot(black_box(request()))).unwrap())
     });
     group.bench_function("verify", |b| {
-        b.iter(|| {
-            verified_now::<StandardClaims>(&verifier, black_box(&token))
-        })
+        b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
     });
     group.finish();
 }

@@ -185,7 +185,9 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        required::<T, S>(parts, state, Policy::new()).await.map(Claims)
+        required::<T, S>(parts, state, Policy::new())
+            .await
+            .map(Claims)
     }
 }
 

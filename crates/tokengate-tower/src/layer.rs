@@ -173,7 +173,9 @@ where
         let decision = {
             let view = RequestView::from_http(request.method(), request.uri(), request.headers());
             let earlier = request.extensions().get::<Verified<T>>();
-            config.verifier.decide::<T, _>(&view, &config.policy, earlier)
+            config
+                .verifier
+                .decide::<T, _>(&view, &config.policy, earlier)
         };
         match decision {
             Decision::Admit(admission) => {

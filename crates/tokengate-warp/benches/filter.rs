@@ -40,9 +40,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| runtime.block_on(request().filter(&guarded)).unwrap())
     });
     group.bench_function("verify", |b| {
-        b.iter(|| {
-            verified_now::<StandardClaims>(&verifier, black_box(&token))
-        })
+        b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
     });
     group.finish();
 }

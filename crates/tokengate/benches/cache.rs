@@ -42,14 +42,10 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("cache");
     group.bench_function("hit", |b| {
-        b.iter(|| {
-            verified_now::<StandardClaims>(&cached, black_box(&token))
-        })
+        b.iter(|| verified_now::<StandardClaims>(&cached, black_box(&token)))
     });
     group.bench_function("no_cache", |b| {
-        b.iter(|| {
-            verified_now::<StandardClaims>(&plain, black_box(&token))
-        })
+        b.iter(|| verified_now::<StandardClaims>(&plain, black_box(&token)))
     });
     group.bench_function("sha256", |b| {
         b.iter(|| {

@@ -89,7 +89,11 @@ impl AnswerBody for ProblemJson {
 /// | keys unavailable | 503 | none; `Retry-After` |
 /// | no verifier configured | 500 | none |
 #[derive(Clone)]
-pub struct Answer {
+pub struct Answer(Box<Parts>);
+
+/// Boxed: an answer travels in `Result`s and enums whose admitted side must stay small.
+#[derive(Clone)]
+struct Parts {
     kind: ErrorKind,
     status: StatusCode,
     www_authenticate: Option<HeaderValue>,
@@ -101,8 +105,8 @@ pub struct Answer {
 impl fmt::Debug for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Answer")
-            .field("code", &self.kind.code())
-            .field("status", &self.status.as_u16())
+            .field("code", &self.0.kind.code())
+            .field("status", &self.0.status.as_u16())
             .finish_non_exhaustive()
     }
 }
@@ -167,91 +171,95 @@ impl Answer {
         retry_after: Option<HeaderValue>,
         body: &dyn AnswerBody,
     ) -> Answer {
-        let mut answer = Answer {
+        let mut answer = Answer(Box::new(Parts {
             kind,
             status,
             www_authenticate,
             retry_after,
             content_type: HeaderValue::from_static("text/plain; charset=utf-8"),
             body: Bytes::new(),
-        };
+        }));
         let (content_type, bytes) = body.render(&answer);
-        answer.content_type = content_type;
-        answer.body = bytes;
+        answer.0.content_type = content_type;
+        answer.0.body = bytes;
         answer
     }
 
     /// The error kind behind this answer.
     #[must_use]
     pub fn kind(&self) -> ErrorKind {
-        self.kind
+        self.0.kind
     }
 
     /// The HTTP status.
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.0.status
     }
 
     /// The `WWW-Authenticate` value, if the answer carries a challenge.
     #[must_use]
     pub fn www_authenticate(&self) -> Option<&HeaderValue> {
-        self.www_authenticate.as_ref()
+        self.0.www_authenticate.as_ref()
     }
 
     /// The `Retry-After` value (seconds), for `keys_unavailable`.
     #[must_use]
     pub fn retry_after(&self) -> Option<&HeaderValue> {
-        self.retry_after.as_ref()
+        self.0.retry_after.as_ref()
     }
 
     /// A generic, token-free description.
     #[must_use]
     pub fn description(&self) -> &'static str {
-        self.kind.description()
+        self.0.kind.description()
     }
 
     /// The body's content type.
     #[must_use]
     pub fn content_type(&self) -> &HeaderValue {
-        &self.content_type
+        &self.0.content_type
     }
 
     /// The body.
     #[must_use]
     pub fn body(&self) -> &Bytes {
-        &self.body
+        &self.0.body
     }
 
     /// The challenge headers (`WWW-Authenticate`, `Retry-After`) as `(name, value)` pairs.
     pub fn challenge_headers(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
-        let www = self.www_authenticate.iter().map(|v| (WWW_AUTHENTICATE, v));
-        let retry = self.retry_after.iter().map(|v| (RETRY_AFTER, v));
+        let www = self
+            .0
+            .www_authenticate
+            .iter()
+            .map(|v| (WWW_AUTHENTICATE, v));
+        let retry = self.0.retry_after.iter().map(|v| (RETRY_AFTER, v));
         www.chain(retry)
     }
 
     /// Every header of the response: `Content-Type` and the challenge headers.
     pub fn headers(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
-        std::iter::once((CONTENT_TYPE, &self.content_type)).chain(self.challenge_headers())
+        std::iter::once((CONTENT_TYPE, &self.0.content_type)).chain(self.challenge_headers())
     }
 
     /// The answer as an `http` response.
     #[must_use]
     pub fn into_response(self) -> http::Response<Bytes> {
         let mut response = http::Response::new(Bytes::new());
-        *response.status_mut() = self.status;
+        *response.status_mut() = self.0.status;
         let headers = response.headers_mut();
         for (name, value) in self.headers() {
             headers.insert(name, value.clone());
         }
-        *response.body_mut() = self.body;
+        *response.body_mut() = self.0.body;
         response
     }
 }
 
 impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.kind.code())
+        write!(f, "{} {}", self.0.status.as_u16(), self.0.kind.code())
     }
 }
 

@@ -12,10 +12,10 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use http::header::{AUTHORIZATION, COOKIE};
-use http::HeaderName;
 #[cfg(test)]
 use http::HeaderMap;
+use http::HeaderName;
+use http::header::{AUTHORIZATION, COOKIE};
 
 use crate::adapter::RequestHeaders;
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};

@@ -60,7 +60,7 @@ impl<'de> Seen<'de> {
         let fresh = match &mut self.many {
             Some(many) => many.insert(name),
             None if self.few.len() < SCAN_LIMIT => {
-                let fresh = !self.few.iter().any(|seen| *seen == name);
+                let fresh = !self.few.contains(&name);
                 self.few.push(name);
                 fresh
             }

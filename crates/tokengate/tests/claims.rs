@@ -31,9 +31,8 @@ fn claims_deserialize_into_the_callers_type() {
     assert_eq!(verified.claims.email, "alice@example.com");
     assert_eq!(verified.claims.roles, ["reader"]);
     // Claims that do not fit the type: invalid_claim, not a panic or a 500.
-    let error =
-        verify_as::<MyClaims>(&verifier, &key.mint(&claims_with(json!({"email": null}))))
-            .unwrap_err();
+    let error = verify_as::<MyClaims>(&verifier, &key.mint(&claims_with(json!({"email": null}))))
+        .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::InvalidClaim);
     assert_eq!(verifier.answer(&error).status(), 401);
     // A forged token is a bad signature, whatever its claims look like: nothing about the
@@ -48,7 +47,10 @@ fn claims_deserialize_into_the_callers_type() {
     }
 }
 
-fn verify_as<T>(verifier: &Verifier, token: &str) -> Result<tokengate::Verified<T>, tokengate::Error>
+fn verify_as<T>(
+    verifier: &Verifier,
+    token: &str,
+) -> Result<tokengate::Verified<T>, tokengate::Error>
 where
     T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
 {
@@ -130,7 +132,11 @@ fn any_type_serde_json_accepts_works_identically() {
     same_as_serde_json::<Flattened>(&verifier, &key, none.clone());
     same_as_serde_json::<Either>(&verifier, &key, none.clone());
     same_as_serde_json::<Either>(&verifier, &key, json!({"email": null}));
-    same_as_serde_json::<serde_json::Value>(&verifier, &key, json!({"nested": {"a": [1, {"b": null}]}}));
+    same_as_serde_json::<serde_json::Value>(
+        &verifier,
+        &key,
+        json!({"nested": {"a": [1, {"b": null}]}}),
+    );
     let shapes = json!({"tier": "gold", "pair": [3, "x"]});
     same_as_serde_json::<Shapes>(&verifier, &key, shapes);
     let shapes = json!({"tier": "silver", "pair": [3, "x"], "optional": "here", "defaulted": 1});
@@ -145,7 +151,12 @@ fn any_type_serde_json_accepts_works_identically() {
     let newtype = verify_as::<Newtype>(&verifier, &token).unwrap();
     assert_eq!(newtype.claims.0["email"], "alice@example.com");
     let option = verify_as::<Option<Inner>>(&verifier, &token).unwrap();
-    assert_eq!(option.claims, Some(Inner { sub: "alice".into() }));
+    assert_eq!(
+        option.claims,
+        Some(Inner {
+            sub: "alice".into()
+        })
+    );
 }
 
 #[derive(Clone, Debug, PartialEq, Deserialize)]

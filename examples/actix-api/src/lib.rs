@@ -13,7 +13,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use tokengate_actix::{Claims, OptionalClaims, Auth, Verifier};
+use tokengate_actix::{Auth, Claims, OptionalClaims, Verifier};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {

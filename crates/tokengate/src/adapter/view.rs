@@ -98,11 +98,14 @@ impl<'a> RequestView<'a, http::HeaderMap> {
         uri: &'a http::Uri,
         headers: &'a http::HeaderMap,
     ) -> Self {
-        let authority = uri.authority().map(http::uri::Authority::as_str).or_else(|| {
-            headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-        });
+        let authority = uri
+            .authority()
+            .map(http::uri::Authority::as_str)
+            .or_else(|| {
+                headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+            });
         RequestView::new(method.as_str(), uri.path(), uri.query(), headers)
             .origin(uri.scheme_str(), authority)
     }

@@ -274,9 +274,10 @@ fn load_issuer(
         ));
     }
     let algorithms = issuer.allowed_algorithms()?;
-    let source = issuer.keys.clone().ok_or_else(|| {
-        ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source")
-    })?;
+    let source = issuer
+        .keys
+        .clone()
+        .ok_or_else(|| ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source"))?;
     let iss: Arc<str> = issuer.iss.as_str().into();
     let keys = match source.endpoint(&issuer.iss)? {
         Some(endpoint) => IssuerKeys::remote(RemoteKeys::new(

@@ -86,7 +86,7 @@ pub enum Attempt<T> {
 #[must_use]
 pub struct KeyWait<T> {
     verifier: Verifier,
-    decoded: Decoded,
+    decoded: Box<Decoded>,
     kid: Option<Box<str>>,
     hash: Option<[u8; 32]>,
     token_len: usize,
@@ -96,7 +96,10 @@ pub struct KeyWait<T> {
 impl<T> fmt::Debug for KeyWait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyWait")
-            .field("issuer", &&*self.verifier.inner.issuers[self.decoded.issuer].iss)
+            .field(
+                "issuer",
+                &&*self.verifier.inner.issuers[self.decoded.issuer].iss,
+            )
             .finish_non_exhaustive()
     }
 }
@@ -200,7 +203,7 @@ impl Verifier {
                 Err(Stop::Fetch { kid }) => {
                     return Attempt::NeedsKeys(KeyWait {
                         verifier: self.clone(),
-                        decoded: prepared.into_decoded(),
+                        decoded: Box::new(prepared.into_decoded()),
                         kid,
                         hash,
                         token_len: token.len(),

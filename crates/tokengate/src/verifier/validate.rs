@@ -26,7 +26,9 @@ pub(crate) enum Stop {
     Error(Error),
     /// Fetch the issuer's keys (for this unknown `kid`, or because none is usable), then
     /// complete again.
-    Fetch { kid: Option<Box<str>> },
+    Fetch {
+        kid: Option<Box<str>>,
+    },
 }
 
 impl From<Error> for Stop {
