@@ -8,8 +8,9 @@
 //!
 //! Without a key option, keys come from the issuer's OIDC discovery (or RFC 8414) document.
 //! `verify` prints one JSON object per token per line and exits 0 when all are valid, 1 when any
-//! is not, 2 for usage or configuration errors. Tokens come from the arguments, else one per
-//! line of standard input.
+//! is not, 2 for usage or configuration errors and when there was no token to verify. Tokens
+//! come from the arguments (an empty argument is an empty, malformed token), else one per
+//! non-blank line of standard input.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -159,17 +160,17 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Err(error) => return fail(format!("cannot start the async runtime: {error}")),
     };
     let tokens: Box<dyn Iterator<Item = String>> = if args.tokens.is_empty() {
-        Box::new(std::io::stdin().lock().lines().map_while(Result::ok))
+        let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+        Box::new(lines.filter(|line| !line.trim().is_empty()))
     } else {
         Box::new(args.tokens.into_iter())
     };
     let mut stdout = std::io::stdout().lock();
     let mut all_valid = true;
+    let mut verified_any = false;
     for token in tokens {
+        verified_any = true;
         let token = token.trim();
-        if token.is_empty() {
-            continue;
-        }
         let line = match runtime.block_on(verifier.verify::<Value>(token)) {
             Ok(verified) => {
                 json!({"valid": true, "sub": verified.subject(), "claims": verified.claims})
@@ -182,6 +183,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
         if writeln!(stdout, "{line}").is_err() {
             return ExitCode::from(2);
         }
+    }
+    if !verified_any {
+        return fail("no token to verify: pass tokens as arguments or one per line on stdin");
     }
     if all_valid {
         ExitCode::SUCCESS

@@ -390,3 +390,23 @@ async fn remote_keys_by_url_and_by_discovery() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(lines(&out)[0]["error"], "keys_unavailable");
 }
+
+#[test]
+fn an_empty_token_is_malformed_and_no_token_is_not_success() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let args = jwks_args(&key, "empty.json");
+    let mut with_empty: Vec<&str> = args.iter().map(String::as_str).collect();
+    with_empty.push("");
+    let output = run(&with_empty, None);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(lines(&output)[0]["error"], "malformed_token");
+
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    for stdin in ["", "\n  \n"] {
+        let output = run(&args, Some(stdin));
+        assert_eq!(output.status.code(), Some(2), "stdin {stdin:?}");
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("no token to verify"), "{stderr}");
+    }
+}
