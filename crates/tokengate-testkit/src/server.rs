@@ -32,6 +32,9 @@ pub enum Fault {
     Oversized,
     /// Discovery documents name another issuer.
     WrongIssuer,
+    /// Discovery documents repeat `issuer` (another issuer first, the right one last: a
+    /// parser that keeps the last member would accept it).
+    DuplicateMembers,
 }
 
 struct Shared {
@@ -321,6 +324,12 @@ fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
     match fault {
         Fault::Status(code) => return (code, b"{}".to_vec(), None),
         Fault::InvalidJson => return (200, b"{\"keys\": [oops".to_vec(), None),
+        Fault::DuplicateMembers if is_metadata => {
+            let body = format!(
+                r#"{{"issuer":"https://someone-else.example","issuer":"{base}","jwks_uri":"{base}/jwks"}}"#
+            );
+            return (200, body.into_bytes(), None);
+        }
         Fault::WrongIssuer if is_metadata => {
             return (
                 200,

@@ -375,6 +375,17 @@ async fn discovery_finds_the_jwks_and_checks_the_issuer() {
         ErrorKind::KeysUnavailable
     );
     assert_eq!(server.jwks_requests(), 0);
+
+    // A discovery document with a repeated member is refused like any other strict JSON input.
+    let server = IssuerServer::start().await;
+    server.set_fault(Fault::DuplicateMembers).await;
+    let v = verifier(&server, KeySource::discover(), &clock);
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert_eq!(
+        v.verify::<StandardClaims>(&token).await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
+    assert_eq!(server.jwks_requests(), 0);
 }
 
 #[test]
