@@ -32,8 +32,8 @@ pub enum Fault {
     Oversized,
     /// Discovery documents name another issuer.
     WrongIssuer,
-    /// Discovery documents repeat `issuer` (another issuer first, the right one last: a
-    /// parser that keeps the last member would accept it).
+    /// Discovery documents repeat a member (serde's derived structs refuse repeated known
+    /// fields but skip repeated unknown ones; strict JSON refuses both).
     DuplicateMembers,
 }
 
@@ -326,7 +326,7 @@ fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
         Fault::InvalidJson => return (200, b"{\"keys\": [oops".to_vec(), None),
         Fault::DuplicateMembers if is_metadata => {
             let body = format!(
-                r#"{{"issuer":"https://someone-else.example","issuer":"{base}","jwks_uri":"{base}/jwks"}}"#
+                r#"{{"issuer":"{base}","jwks_uri":"{base}/jwks","scopes_supported":["a"],"scopes_supported":["b"]}}"#
             );
             return (200, body.into_bytes(), None);
         }
