@@ -1,4 +1,4 @@
-//! The conformance table: every adapter serves the reference API (DESIGN section 7) and must
+//! The conformance table: every adapter serves the reference API (`docs/architecture.md`, "Reference API") and must
 //! answer each scenario with the same status, `WWW-Authenticate`, `Retry-After` and body.
 //!
 //! An adapter plugs in as a [`Serve`] function: given a [`Verifier`], serve the example router on

@@ -5,9 +5,10 @@
 //! - keyed by SHA-256 of the token (and the claims type), never the token itself;
 //! - bounded by entry count and bytes: an entry weighs at least `max_bytes / max_entries`;
 //! - an entry lives at most until the token's `exp` and the configured maximum age;
-//! - time is re-checked on every hit (with the verifier's clock and leeway); scopes and roles are
-//!   checked per request by the route's requirement, as without the cache; the audiences are
-//!   the verifier's own, fixed when it was built;
+//! - time is re-checked on every hit with the verifier's clock, against `exp` *without* the
+//!   leeway (stricter than a fresh verification, never looser); scopes and roles are checked
+//!   per request by the route's requirement, as without the cache; the audiences are the
+//!   verifier's own, fixed when it was built;
 //! - entries die when their issuer's key set changes (a retired key's tokens stop being served
 //!   at once);
 //! - concurrent reads do not contend on one lock (moka's sharded, lock-free reads).

@@ -1,4 +1,4 @@
-//! The tokengate reference API on actix-web (DESIGN section 7), as a service configuration you
+//! The tokengate reference API on actix-web (`docs/architecture.md`, "Reference API"), as a service configuration you
 //! can serve or test.
 //!
 //! | route | access | 200 body |

@@ -1,4 +1,4 @@
-//! The tokengate reference API on axum (DESIGN section 7), as a router you can serve or test.
+//! The tokengate reference API on axum (`docs/architecture.md`, "Reference API"), as a router you can serve or test.
 //!
 //! | route | access | 200 body |
 //! | --- | --- | --- |

@@ -1,4 +1,4 @@
-//! The tokengate reference API on warp (DESIGN section 7), as a filter you can serve or test.
+//! The tokengate reference API on warp (`docs/architecture.md`, "Reference API"), as a filter you can serve or test.
 //!
 //! | route | access | 200 body |
 //! | --- | --- | --- |
