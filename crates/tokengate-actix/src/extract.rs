@@ -18,6 +18,7 @@ use crate::response::{self, ActixHeaders};
 /// (status, `WWW-Authenticate`, `Retry-After`, body) unchanged.
 ///
 /// `Debug` and `Display` show only the status and the stable error code.
+#[derive(Debug)]
 pub struct AuthRejection(Answer);
 
 impl AuthRejection {
@@ -34,19 +35,13 @@ impl From<Answer> for AuthRejection {
     }
 }
 
-impl fmt::Debug for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AuthRejection")
-            .field(&self.0.kind().code())
-            .finish()
-    }
-}
-
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
+
+impl std::error::Error for AuthRejection {}
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> actix_web::http::StatusCode {

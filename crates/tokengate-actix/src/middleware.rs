@@ -204,16 +204,10 @@ where
 /// Stores what the pipeline admitted where the extractors find it.
 fn admit<T: 'static>(request: &ServiceRequest, admission: Admission<T>, verifier: &Verifier) {
     let mut extensions = request.extensions_mut();
-    match admission {
-        Admission::Verified(verified) => {
-            extensions.insert(verified);
-            extensions.insert(verifier.clone());
-        }
-        Admission::Anonymous => {
-            extensions.insert(verifier.clone());
-        }
-        Admission::AlreadyVerified => {}
+    if let Some(verified) = admission.into_verified() {
+        extensions.insert(verified);
     }
+    extensions.insert(verifier.clone());
 }
 
 impl<S, B, T> AuthMiddleware<S, T>

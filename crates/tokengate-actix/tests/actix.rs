@@ -253,3 +253,70 @@ async fn a_key_fetch_does_not_stall_other_requests_on_the_same_worker() {
         "the fetch really was waiting"
     );
 }
+
+#[actix_web::test]
+async fn answer_bodies_reach_middleware_and_extractors() {
+    let key = TestKey::shared(tokengate_actix::Algorithm::ES256);
+    // The verifier's body serves the extractors (and any middleware without its own).
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(tokengate::clock::FixedClock::at(NOW))
+        .answer_body(tokengate_actix::ProblemJson)
+        .build()
+        .unwrap();
+    let custom = |_: &tokengate_actix::Answer| {
+        (
+            tokengate_actix::tokengate::http::HeaderValue::from_static("text/x-custom"),
+            tokengate_actix::tokengate::bytes::Bytes::from_static(b"custom"),
+        )
+    };
+    let app = test::init_service(
+        App::new()
+            .app_data(verifier.clone())
+            .route(
+                "/extracted",
+                web::get()
+                    .to(|c: Claims| async move { c.subject().unwrap_or_default().to_owned() }),
+            )
+            .service(
+                web::resource("/guarded")
+                    .wrap(Auth::new(verifier).answer_body(custom))
+                    .route(web::get().to(|| async { "ok" })),
+            ),
+    )
+    .await;
+    for (uri, content_type, body) in [
+        ("/extracted", "application/problem+json", None),
+        ("/guarded", "text/x-custom", Some("custom")),
+    ] {
+        let response = test::call_service(
+            &app,
+            test::TestRequest::get()
+                .uri(uri)
+                .insert_header(bearer("a.b.c"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response.headers().get("content-type").unwrap(),
+            content_type
+        );
+        assert_eq!(
+            response.headers().get("www-authenticate").unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+        );
+        let read = test::read_body(response).await;
+        match body {
+            Some(body) => assert_eq!(read, body),
+            None => {
+                let json: serde_json::Value = serde_json::from_slice(&read).unwrap();
+                assert_eq!(json["code"], "malformed_token");
+            }
+        }
+    }
+}

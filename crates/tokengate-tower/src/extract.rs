@@ -86,6 +86,7 @@ impl<T> fmt::Debug for Claims<T> {
 /// the verifier's body), sent unchanged.
 ///
 /// `Debug` and `Display` show only the status and the stable error code.
+#[derive(Debug)]
 pub struct AuthRejection(Answer);
 
 impl AuthRejection {
@@ -99,14 +100,6 @@ impl AuthRejection {
 impl From<Answer> for AuthRejection {
     fn from(answer: Answer) -> Self {
         AuthRejection(answer)
-    }
-}
-
-impl fmt::Debug for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AuthRejection")
-            .field(&self.0.kind().code())
-            .finish()
     }
 }
 

@@ -226,16 +226,10 @@ fn admit<B, T: Clone + Send + Sync + 'static>(
     verifier: &Verifier,
 ) {
     let extensions = request.extensions_mut();
-    match admission {
-        Admission::Verified(verified) => {
-            extensions.insert(verified);
-            extensions.insert(verifier.clone());
-        }
-        Admission::Anonymous => {
-            extensions.insert(verifier.clone());
-        }
-        Admission::AlreadyVerified => {}
+    if let Some(verified) = admission.into_verified() {
+        extensions.insert(verified);
     }
+    extensions.insert(verifier.clone());
 }
 
 type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;

@@ -263,3 +263,74 @@ async fn a_route_layer_requirement_reuses_the_outer_layers_verification() {
     .await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_verifiers_body_reaches_layer_and_extractors_alike() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(tokengate::clock::FixedClock::at(NOW))
+        .answer_body(ProblemJson)
+        .build()
+        .unwrap();
+    let layered: Router = Router::new()
+        .route("/", get(|| async { "hi" }))
+        .layer(AuthLayer::new(verifier.clone()));
+    let extracted: Router = Router::new()
+        .route(
+            "/",
+            get(|c: Scoped<MessagesRead>| async move { c.subject().unwrap().to_owned() }),
+        )
+        .with_state(verifier);
+    let no_scope = token(&key, "openid");
+    for (app, token, status, code) in [
+        (layered.clone(), None, 401, "missing_credentials"),
+        (extracted.clone(), None, 401, "missing_credentials"),
+        (layered, Some("a.b.c"), 401, "malformed_token"),
+        (extracted.clone(), Some("a.b.c"), 401, "malformed_token"),
+        (
+            extracted,
+            Some(no_scope.as_str()),
+            403,
+            "insufficient_scope",
+        ),
+    ] {
+        let response = app.oneshot(request("/", token)).await.unwrap();
+        assert_eq!(response.status(), status);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let (_, _, body) = text(response).await;
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["code"], code);
+    }
+}
+
+#[tokio::test]
+async fn a_rejection_shows_only_its_status_and_code() {
+    let (key, verifier) = setup();
+    let mut claims = claims_at(ISS, AUD, NOW);
+    claims["exp"] = json!(NOW - 3600);
+    let expired = key.mint(&claims);
+    let mut parts = request("/", Some(&expired)).into_parts().0;
+    let rejection = <Claims as axum::extract::FromRequestParts<Verifier>>::from_request_parts(
+        &mut parts, &verifier,
+    )
+    .await
+    .unwrap_err();
+    let error: &dyn std::error::Error = &rejection;
+    assert_eq!(error.to_string(), "401 expired");
+    let debug = format!("{rejection:?}");
+    assert_eq!(
+        debug,
+        r#"AuthRejection(Answer { code: "expired", status: 401, .. })"#
+    );
+    for part in expired.split('.') {
+        assert!(!debug.contains(part));
+    }
+}

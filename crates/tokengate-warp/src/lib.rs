@@ -67,6 +67,7 @@ pub use tokengate::{
 /// found by [`handle_rejection`].
 ///
 /// `Debug` and `Display` show only the status and the stable error code.
+#[derive(Debug)]
 pub struct AuthRejection(Answer);
 
 impl AuthRejection {
@@ -80,14 +81,6 @@ impl AuthRejection {
     #[must_use]
     pub fn reply(&self) -> Response {
         self.0.clone().into_response().map(Into::into)
-    }
-}
-
-impl fmt::Debug for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AuthRejection")
-            .field(&self.0.kind().code())
-            .finish()
     }
 }
 

@@ -135,3 +135,67 @@ async fn scoped_filters_answer_403_with_the_scope_and_optional_rejects_bad_token
         .await;
     assert_eq!(rejected.status(), 401);
 }
+
+#[tokio::test]
+async fn a_forgotten_recover_shows_only_status_and_code() {
+    // Without `recover`, warp answers an unknown rejection with 500 and prints its `Debug`.
+    let (key, verifier) = setup();
+    let routes = warp::path!("me")
+        .and(tokengate_warp::claims::<StandardClaims>(verifier))
+        .map(|_: Verified<StandardClaims>| "me");
+    let mut claims = claims_at(ISS, AUD, NOW);
+    claims["exp"] = json!(NOW - 3600);
+    let expired = key.mint(&claims);
+    let response = warp::test::request()
+        .path("/me")
+        .header("authorization", format!("Bearer {expired}"))
+        .reply(&routes)
+        .await;
+    let body = String::from_utf8(response.body().to_vec()).unwrap();
+    assert!(
+        body.contains(r#"AuthRejection(Answer { code: "expired", status: 401, .. })"#),
+        "{body}"
+    );
+    for part in expired.split('.') {
+        assert!(!body.contains(part), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn the_auth_builder_has_every_option() {
+    let (key, verifier) = setup();
+    let admin = warp::path!("admin")
+        .and(
+            tokengate_warp::Auth::new(verifier.clone())
+                .claims::<Mine>()
+                .require(Requirement::all(["messages:read"]))
+                .require(Requirement::any_roles(["admin"]))
+                .answer_body(tokengate_warp::ProblemJson)
+                .filter(),
+        )
+        .map(|v: Verified<Mine>| v.claims.email);
+    let hello = warp::path!("hello")
+        .and(
+            tokengate_warp::Auth::new(verifier)
+                .claims::<Mine>()
+                .optional_filter(),
+        )
+        .map(|v: Option<Verified<Mine>>| v.map_or("anonymous".to_owned(), |v| v.claims.email));
+    let routes = admin.or(hello).recover(tokengate_warp::handle_rejection);
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let denied = warp::test::request()
+        .path("/admin")
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(denied.status(), 403);
+    assert_eq!(denied.headers()["content-type"], "application/problem+json");
+    let hello = warp::test::request().path("/hello").reply(&routes).await;
+    assert_eq!(hello.body().as_ref(), b"anonymous");
+    let hello = warp::test::request()
+        .path("/hello")
+        .header("authorization", format!("Bearer {token}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(hello.body().as_ref(), b"alice@example.com");
+}

@@ -61,6 +61,12 @@ mod providers;
 mod remote;
 mod verifier;
 
+/// The `bytes` crate of [`Answer::body`].
+pub use bytes;
+/// The `http` crate whose types the core uses (`StatusCode`, `HeaderValue`, `HeaderMap`), so a
+/// custom [`AnswerBody`] needs no dependency of its own (actix-web uses an older `http`).
+pub use http;
+
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
 pub use cache::{CacheStats, TokenCache};

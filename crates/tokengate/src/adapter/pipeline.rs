@@ -37,6 +37,17 @@ pub enum Decision<T> {
     Pending(Pending<T>),
 }
 
+impl<T> Admission<T> {
+    /// The claims verified now, which the adapter stores for its extractors; `None` when
+    /// there is nothing new to store (anonymous, or stored already by an outer layer).
+    pub fn into_verified(self) -> Option<Verified<T>> {
+        match self {
+            Admission::Verified(verified) => Some(verified),
+            Admission::AlreadyVerified | Admission::Anonymous => None,
+        }
+    }
+}
+
 /// A decision that waits for I/O (a remote issuer's keys). Owns everything it needs, so it
 /// can move into a boxed future.
 #[must_use]
