@@ -22,12 +22,7 @@ pub(crate) fn view<'a>(
     headers: &'a ActixHeaders<'a>,
 ) -> RequestView<'a, ActixHeaders<'a>> {
     let uri = request.uri();
-    let authority = uri.authority().map(|a| a.as_str()).or_else(|| {
-        request
-            .headers()
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-    });
+    let authority = uri.authority().map(|a| a.as_str());
     RequestView::new(request.method().as_str(), uri.path(), uri.query(), headers)
         .origin(uri.scheme_str(), authority)
 }

@@ -135,17 +135,12 @@ struct Head {
 
 impl Head {
     fn view(&self) -> RequestView<'_> {
-        let authority = self
-            .headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok());
         RequestView::new(
             self.method.as_str(),
             self.path.as_str(),
             self.query.as_deref(),
             &self.headers,
         )
-        .origin(None, authority)
     }
 }
 

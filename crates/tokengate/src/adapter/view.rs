@@ -64,10 +64,17 @@ impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
         self.scheme
     }
 
-    /// The authority (host and port), when known.
+    /// The authority (host and port): the one given to [`origin`](Self::origin), else the
+    /// `Host` header's (looked up only when asked for; none when the header is repeated).
     #[must_use]
     pub fn authority(&self) -> Option<&'a str> {
-        self.authority
+        self.authority.or_else(|| {
+            let mut hosts = self.headers.header_values("host");
+            match (hosts.next(), hosts.next()) {
+                (Some(host), None) => std::str::from_utf8(host).ok(),
+                _ => None,
+            }
+        })
     }
 
     /// The path.
@@ -98,14 +105,7 @@ impl<'a> RequestView<'a, http::HeaderMap> {
         uri: &'a http::Uri,
         headers: &'a http::HeaderMap,
     ) -> Self {
-        let authority = uri
-            .authority()
-            .map(http::uri::Authority::as_str)
-            .or_else(|| {
-                headers
-                    .get(http::header::HOST)
-                    .and_then(|h| h.to_str().ok())
-            });
+        let authority = uri.authority().map(http::uri::Authority::as_str);
         RequestView::new(method.as_str(), uri.path(), uri.query(), headers)
             .origin(uri.scheme_str(), authority)
     }
@@ -118,5 +118,39 @@ impl<H: ?Sized> fmt::Debug for RequestView<'_, H> {
             .field("method", &self.method)
             .field("path", &self.path)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_view_reads_method_target_and_host() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "api.example.com:8443".parse().unwrap());
+        let uri: http::Uri = "/orders/7?page=2".parse().unwrap();
+        let view = RequestView::from_http(&http::Method::POST, &uri, &headers);
+        assert_eq!(view.method(), "POST");
+        assert_eq!(view.path(), "/orders/7");
+        assert_eq!(view.query(), Some("page=2"));
+        assert_eq!(view.scheme(), None);
+        assert_eq!(view.authority(), Some("api.example.com:8443"));
+        let absolute: http::Uri = "https://other.example/x".parse().unwrap();
+        let view = RequestView::from_http(&http::Method::GET, &absolute, &headers);
+        assert_eq!(view.authority(), Some("other.example"));
+        assert_eq!(view.scheme(), Some("https"));
+        // Two Host headers: no authority rather than a guess.
+        headers.append("host", "evil.example".parse().unwrap());
+        let view = RequestView::from_http(&http::Method::GET, &uri, &headers);
+        assert_eq!(view.authority(), None);
+        assert_eq!(
+            format!("{view:?}"),
+            r#"RequestView { method: "GET", path: "/orders/7", .. }"#
+        );
+        assert_eq!(
+            RequestView::new("GET", "/", Some(""), &headers).query(),
+            None
+        );
     }
 }
