@@ -10,7 +10,7 @@ use actix_web::{App, test, web};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
 use tokengate_actix::Auth;
-use tokengate_testkit::bench::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, verified_now};
 
 fn bench(c: &mut Criterion) {
     let Fixture {

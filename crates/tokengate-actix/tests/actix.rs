@@ -7,21 +7,10 @@ use serde_json::json;
 use tokengate_actix::{Auth, Claims, Issuer, KeySource, OptionalClaims, Requirement, Verifier};
 use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at, jwks};
 
-const ISS: &str = "https://issuer.test/";
-const AUD: &str = "api";
+use tokengate_testkit::fixture::{AUDIENCE as AUD, ISSUER as ISS};
 
 fn setup() -> (TestKey, Verifier) {
-    let key = TestKey::shared(tokengate_actix::Algorithm::ES256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&key]))),
-        )
-        .clock(tokengate::clock::FixedClock::at(NOW))
-        .build()
-        .unwrap();
-    (key, verifier)
+    tokengate_testkit::fixture::static_verifier()
 }
 
 fn bearer(token: &str) -> (&'static str, String) {

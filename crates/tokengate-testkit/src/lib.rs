@@ -11,7 +11,7 @@
 //!     .build()
 //!     .unwrap();
 //! let token = key.mint(&claims_for("https://issuer.test/", "api"));
-//! let verified = tokengate_testkit::bench::verified_now::<StandardClaims>(&verifier, &token);
+//! let verified = tokengate_testkit::fixture::verified_now::<StandardClaims>(&verifier, &token);
 //! assert_eq!(verified.subject(), Some("alice"));
 //! ```
 //!
@@ -19,8 +19,8 @@
 //! process-wide key per algorithm so suites do not pay for RSA key generation again and again;
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
 
-pub mod bench;
 pub mod demo;
+pub mod fixture;
 mod server;
 
 pub use server::{Fault, IssuerServer};

@@ -17,7 +17,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tokengate::StandardClaims;
-use tokengate_testkit::bench::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, verified_now};
 use tokengate_tower::AuthLayer;
 use tower::ServiceExt;
 

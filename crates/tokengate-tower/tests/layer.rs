@@ -17,21 +17,10 @@ use tokengate_tower::{
 };
 use tower::{ServiceBuilder, ServiceExt};
 
-const ISS: &str = "https://issuer.test/";
-const AUD: &str = "api";
+use tokengate_testkit::fixture::{AUDIENCE as AUD, ISSUER as ISS};
 
 fn setup() -> (TestKey, Verifier) {
-    let key = TestKey::shared(Algorithm::ES256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&key]))),
-        )
-        .clock(tokengate::clock::FixedClock::at(NOW))
-        .build()
-        .unwrap();
-    (key, verifier)
+    tokengate_testkit::fixture::static_verifier()
 }
 
 fn token(key: &TestKey, scope: &str) -> String {

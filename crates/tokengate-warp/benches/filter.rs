@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
-use tokengate_testkit::bench::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, verified_now};
 use tokengate_warp::Verified;
 use warp::Filter;
 

@@ -4,27 +4,14 @@ use bytes::Bytes;
 use http::HeaderValue;
 use serde::Deserialize;
 use serde_json::json;
-use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
-use tokengate_warp::{
-    Algorithm, Issuer, KeySource, Requirement, StandardClaims, Verified, Verifier,
-};
+use tokengate_testkit::{NOW, TestKey, claims_at};
+use tokengate_warp::{Algorithm, Requirement, StandardClaims, Verified, Verifier};
 use warp::Filter;
 
-const ISS: &str = "https://issuer.test/";
-const AUD: &str = "api";
+use tokengate_testkit::fixture::{AUDIENCE as AUD, ISSUER as ISS};
 
 fn setup() -> (TestKey, Verifier) {
-    let key = TestKey::shared(Algorithm::ES256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&key]))),
-        )
-        .clock(tokengate::clock::FixedClock::at(NOW))
-        .build()
-        .unwrap();
-    (key, verifier)
+    tokengate_testkit::fixture::static_verifier()
 }
 
 #[derive(Clone, Deserialize)]

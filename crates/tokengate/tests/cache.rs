@@ -43,7 +43,7 @@ fn a_repeated_token_is_answered_from_the_cache() {
     let stats = verifier.cache_stats().unwrap();
     assert_eq!((stats.hits, stats.misses, stats.entries), (1, 1, 1));
     // Another claims type is its own entry.
-    let _ = tokengate_testkit::bench::verified_now::<serde_json::Value>(&verifier, &token);
+    let _ = tokengate_testkit::fixture::verified_now::<serde_json::Value>(&verifier, &token);
     assert_eq!(verifier.cache_stats().unwrap().entries, 2);
     // Without a cache configured, the same calls simply verify.
     assert!(check(&verifier_for(&key), &token).is_ok());

@@ -1,21 +1,46 @@
-//! The set-up every adapter benchmark shares: one HS256 issuer, a verifier without cache and a
-//! valid token, so that adapter overheads are measured against the same verification.
+//! The set-up the adapters' tests and benchmarks share, written once: a verifier with static
+//! keys at the fixed time [`NOW`](crate::NOW) for tests, and an HS256 issuer with a valid token
+//! for benchmarks (so that adapter overheads are measured against the same verification).
 //!
 //! ```
 //! use tokengate::StandardClaims;
-//! let fixture = tokengate_testkit::bench::Fixture::hs256();
-//! let verified = tokengate_testkit::bench::verified_now::<StandardClaims>(&fixture.verifier, &fixture.token);
+//! use tokengate_testkit::fixture::{self, Fixture};
+//!
+//! let bench = Fixture::hs256();
+//! let verified = fixture::verified_now::<StandardClaims>(&bench.verifier, &bench.token);
 //! assert_eq!(verified.subject(), Some("alice"));
+//!
+//! let (key, verifier) = fixture::static_verifier();
+//! let token = key.mint(&tokengate_testkit::claims_at(fixture::ISSUER, fixture::AUDIENCE, tokengate_testkit::NOW));
+//! assert!(fixture::verified_now::<StandardClaims>(&verifier, &token).scopes().contains("messages:read"));
 //! ```
 
+use tokengate::clock::FixedClock;
 use tokengate::{Algorithm, Attempt, Issuer, KeySource, Verified, Verifier};
 
-use crate::{TestKey, claims_for, now};
+use crate::{NOW, TestKey, claims_for, jwks, now};
 
-/// The issuer every benchmark's tokens come from.
-pub const ISSUER: &str = "https://issuer.bench/";
-/// The audience every benchmark's tokens are for.
+/// The issuer every fixture's tokens come from.
+pub const ISSUER: &str = "https://issuer.test/";
+/// The audience every fixture's tokens are for.
 pub const AUDIENCE: &str = "api";
+
+/// The shared ES256 key and a verifier trusting it for [`ISSUER`] and [`AUDIENCE`], with its
+/// clock fixed at [`NOW`](crate::NOW): the adapters' tests start from it.
+#[must_use]
+pub fn static_verifier() -> (TestKey, Verifier) {
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISSUER)
+                .audience(AUDIENCE)
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(FixedClock::at(NOW))
+        .build()
+        .expect("a valid configuration");
+    (key, verifier)
+}
 
 /// A key, a verifier trusting it (no cache) and a token valid for a day.
 #[derive(Debug)]
