@@ -1,5 +1,5 @@
 //! The set-up the adapters' tests and benchmarks share, written once: a verifier with static
-//! keys at the fixed time [`NOW`](crate::NOW) for tests, and an HS256 issuer with a valid token
+//! keys at the fixed time [`NOW`] for tests, and an HS256 issuer with a valid token
 //! for benchmarks (so that adapter overheads are measured against the same verification).
 //!
 //! ```
@@ -26,7 +26,7 @@ pub const ISSUER: &str = "https://issuer.test/";
 pub const AUDIENCE: &str = "api";
 
 /// The shared ES256 key and a verifier trusting it for [`ISSUER`] and [`AUDIENCE`], with its
-/// clock fixed at [`NOW`](crate::NOW): the adapters' tests start from it.
+/// clock fixed at [`NOW`]: the adapters' tests start from it.
 #[must_use]
 pub fn static_verifier() -> (TestKey, Verifier) {
     let key = TestKey::shared(Algorithm::ES256);
