@@ -128,7 +128,7 @@ async fn middleware_requirements_and_optional_mode() {
     assert_eq!(denied.status(), 403);
     assert_eq!(
         denied.headers().get("www-authenticate").unwrap(),
-        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope""#
+        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required role""#
     );
     let mut admin = claims_at(ISS, AUD, NOW);
     admin["roles"] = json!(["admin"]);

@@ -239,7 +239,7 @@ async fn a_route_layer_requirement_reuses_the_outer_layers_verification() {
     assert_eq!(
         www.as_deref(),
         Some(
-            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope""#
+            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required role""#
         )
     );
     let mut admin = claims_at(ISS, AUD, NOW);

@@ -108,7 +108,7 @@ async fn scoped_filters_answer_403_with_the_scope_and_optional_rejects_bad_token
     assert_eq!(denied.status(), 403);
     assert_eq!(
         denied.headers()["www-authenticate"],
-        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope""#
+        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required role""#
     );
     let anonymous = warp::test::request().path("/hi").reply(&routes).await;
     assert_eq!(anonymous.body().as_ref(), b"anonymous");

@@ -381,10 +381,12 @@ impl Requirement {
     /// Checks the requirement.
     ///
     /// # Errors
-    /// `insufficient_scope`, carrying the required scopes for the challenge's `scope`.
+    /// `insufficient_scope`, carrying the required scopes for the challenge's `scope`, or
+    /// `insufficient_role` for a role requirement.
     pub fn check(&self, scopes: &Scopes, roles: &Scopes) -> Result<(), Error> {
         match self.first_unmet(scopes, roles) {
             None => Ok(()),
+            Some(unmet) if unmet.of == Of::Roles => Err(Error::insufficient_role()),
             Some(unmet) => Err(Error::insufficient_scope(&*unmet.scope_param)),
         }
     }
@@ -437,7 +439,7 @@ mod tests {
         assert!(!Requirement::any_roles(["admin"]).is_met(&roles, &Scopes::default()));
         let error = Requirement::all_roles(["admin"]).check(&Scopes::default(), &Scopes::default());
         let error = error.unwrap_err();
-        assert_eq!(error.kind(), ErrorKind::InsufficientScope);
+        assert_eq!(error.kind(), ErrorKind::InsufficientRole);
         assert_eq!(error.required_scope(), None);
     }
 

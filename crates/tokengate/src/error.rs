@@ -47,8 +47,10 @@ pub enum ErrorKind {
     InvalidClaim,
     /// The `typ` header is outside the accepted set.
     InvalidType,
-    /// The token lacks a required scope or role (403 `insufficient_scope`).
+    /// The token lacks a required scope (403 `insufficient_scope` with `scope`).
     InsufficientScope,
+    /// The token lacks a required role (403 `insufficient_scope`, no `scope` parameter).
+    InsufficientRole,
     /// No usable key could be had for the issuer (503 with `Retry-After`).
     KeysUnavailable,
     /// A route expects verification but no verifier is configured: a wiring bug (500).
@@ -78,6 +80,7 @@ impl ErrorKind {
             ErrorKind::InvalidClaim => "invalid_claim",
             ErrorKind::InvalidType => "invalid_type",
             ErrorKind::InsufficientScope => "insufficient_scope",
+            ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::VerifierNotConfigured => "verifier_not_configured",
         }
@@ -89,7 +92,7 @@ impl ErrorKind {
         match self {
             ErrorKind::MissingCredentials => StatusCode::UNAUTHORIZED,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::InsufficientScope => StatusCode::FORBIDDEN,
+            ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => StatusCode::FORBIDDEN,
             ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
@@ -104,7 +107,9 @@ impl ErrorKind {
             | ErrorKind::KeysUnavailable
             | ErrorKind::VerifierNotConfigured => None,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => Some("invalid_request"),
-            ErrorKind::InsufficientScope => Some("insufficient_scope"),
+            ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => {
+                Some("insufficient_scope")
+            }
             _ => Some("invalid_token"),
         }
     }
@@ -118,6 +123,7 @@ impl ErrorKind {
             ErrorKind::MalformedRequest => "the credentials in the request are malformed",
             ErrorKind::Expired => "the access token expired",
             ErrorKind::InsufficientScope => "the access token lacks the required scope",
+            ErrorKind::InsufficientRole => "the access token lacks the required role",
             ErrorKind::KeysUnavailable => "the keys to verify the token are unavailable",
             ErrorKind::VerifierNotConfigured => "token verification is not configured",
             _ => "the access token is invalid",
@@ -152,6 +158,12 @@ impl Error {
             required_scope: None,
             retry_after: None,
         }
+    }
+
+    /// An `insufficient_role` error (403 `insufficient_scope` without a `scope` parameter).
+    #[must_use]
+    pub fn insufficient_role() -> Self {
+        Error::new(ErrorKind::InsufficientRole, "a required role is missing")
     }
 
     /// An `insufficient_scope` error naming the space-delimited scopes the route needs.
@@ -334,6 +346,7 @@ mod tests {
             ErrorKind::InvalidClaim,
             ErrorKind::InvalidType,
             ErrorKind::InsufficientScope,
+            ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,
             ErrorKind::VerifierNotConfigured,
         ];

@@ -46,27 +46,34 @@ pub enum FetchErrorKind {
     Status,
     /// The body was larger than the cap.
     TooLarge,
-    /// The document is not what was expected (not JSON, not a JWKS, too many keys, issuer
-    /// mismatch in discovery, a `jwks_uri` that is not HTTPS).
+    /// The document is not what was expected (not JSON, not a JWKS, too many keys, a
+    /// `jwks_uri` that is not HTTPS).
     Invalid,
+    /// The discovery document names another issuer than the configured one: a configuration
+    /// mistake (often a trailing slash), not an outage.
+    IssuerMismatch,
     /// A redirect to another host, or anything else.
     Other,
 }
 
-/// A failed fetch. Its message names the kind and a fixed detail, never the document.
+/// A failed fetch. Its message names the kind and a detail (fixed, or naming configured and
+/// published URLs and issuers), never the document's content otherwise.
 pub struct FetchError {
     kind: FetchErrorKind,
-    detail: &'static str,
+    detail: std::borrow::Cow<'static, str>,
     source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl FetchError {
     /// A fetch error of `kind`.
     #[must_use]
-    pub fn new(kind: FetchErrorKind, detail: &'static str) -> FetchError {
+    pub fn new(
+        kind: FetchErrorKind,
+        detail: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> FetchError {
         FetchError {
             kind,
-            detail,
+            detail: detail.into(),
             source: None,
         }
     }
@@ -99,7 +106,12 @@ impl fmt::Debug for FetchError {
 
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "key fetch failed ({:?}): {}", self.kind, self.detail)
+        write!(f, "key fetch failed ({:?}): {}", self.kind, self.detail)?;
+        // The cause says *why* (connection refused, timed out, certificate): worth showing.
+        if let Some(source) = &self.source {
+            write!(f, ": {source}")?;
+        }
+        Ok(())
     }
 }
 

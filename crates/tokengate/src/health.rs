@@ -35,6 +35,10 @@ pub struct IssuerHealth {
     pub consecutive_failures: u32,
     /// Why the last failed fetch failed.
     pub last_failure: Option<FetchErrorKind>,
+    /// The last failed fetch's message: what failed and why (e.g. connection refused, a status,
+    /// a timeout, the issuer named by the discovery document). Names URLs and issuers, never
+    /// document content otherwise.
+    pub last_failure_message: Option<String>,
     /// Successful fetches.
     pub fetches_ok: u64,
     /// Failed fetches.
@@ -56,6 +60,7 @@ impl IssuerHealth {
             last_success: None,
             consecutive_failures: 0,
             last_failure: None,
+            last_failure_message: None,
             fetches_ok: 0,
             fetches_failed: 0,
             kid_miss_refreshes: 0,
@@ -77,7 +82,8 @@ impl IssuerHealth {
             key_count,
             last_success: remote.last_success(),
             consecutive_failures: remote.consecutive_failures(),
-            last_failure: remote.last_failure(),
+            last_failure: remote.last_failure().map(|(kind, _)| kind),
+            last_failure_message: remote.last_failure().map(|(_, message)| message),
             fetches_ok: c.fetches_ok.load(Ordering::Relaxed),
             fetches_failed: c.fetches_failed.load(Ordering::Relaxed),
             kid_miss_refreshes: c.kid_miss_refreshes.load(Ordering::Relaxed),

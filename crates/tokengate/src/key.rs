@@ -618,12 +618,22 @@ pub(crate) fn parse_jwks(
         .map_err(|_| invalid("not a JWKS: expected {\"keys\": [...]}"))?;
     let mut keys = Vec::with_capacity(jwks.keys.len());
     let mut dropped = 0;
+    #[derive(Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow)]
+        kid: Option<std::borrow::Cow<'a, str>>,
+    }
     for raw in jwks.keys {
         match VerifyingKey::from_jwk_bytes(raw.get().as_bytes(), allow_symmetric) {
             Ok(key) => keys.push(key),
             Err(error) => {
                 dropped += 1;
-                tracing::debug!(target: "tokengate::keys", reason = %error, "dropped a key from a JWKS");
+                // A published key's id is public metadata, never material: it says which key.
+                let kid = serde_json::from_str::<Named<'_>>(raw.get())
+                    .ok()
+                    .and_then(|named| named.kid)
+                    .unwrap_or_default();
+                tracing::debug!(target: "tokengate::keys", kid = %kid, reason = %error, "dropped a key from a JWKS");
             }
         }
     }

@@ -83,7 +83,7 @@ pub(crate) struct RemoteKeys {
     next_attempt: AtomicU64,
     failures: AtomicU32,
     last_success: AtomicU64,
-    last_failure: Mutex<Option<FetchErrorKind>>,
+    last_failure: Mutex<Option<(FetchErrorKind, String)>>,
     misses: Mutex<HashMap<Box<str>, u64>>,
     pub(crate) counters: Counters,
 }
@@ -151,8 +151,12 @@ impl RemoteKeys {
         }
     }
 
-    pub(crate) fn last_failure(&self) -> Option<FetchErrorKind> {
-        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner())
+    /// Why the last failed fetch failed, and its message.
+    pub(crate) fn last_failure(&self) -> Option<(FetchErrorKind, String)> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Starts a background refresh if none is running and backoff allows. Never waits.
@@ -272,8 +276,12 @@ impl RemoteKeys {
                 let backoff = (1u64 << (failures - 1).min(6)).min(MAX_BACKOFF);
                 self.next_attempt.store(now + backoff, Ordering::Release);
                 self.counters.fetches_failed.fetch_add(1, Ordering::Relaxed);
-                *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.kind());
-                if error.kind() != FetchErrorKind::Connect {
+                *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some((error.kind(), error.to_string()));
+                if !matches!(
+                    error.kind(),
+                    FetchErrorKind::Connect | FetchErrorKind::IssuerMismatch
+                ) {
                     // A wrong document may mean a moved jwks_uri: discover again next time.
                     *self.jwks_uri.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 }
@@ -338,7 +346,14 @@ impl RemoteKeys {
         let oidc = format!("{base}/.well-known/openid-configuration");
         let metadata = match self.metadata(&oidc).await {
             Ok(metadata) => metadata,
-            Err(error) if error.kind() == FetchErrorKind::Invalid => return Err(error),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    FetchErrorKind::Invalid | FetchErrorKind::IssuerMismatch
+                ) =>
+            {
+                return Err(error);
+            }
             Err(_) => {
                 let issuer = url::Url::parse(&self.issuer)
                     .map_err(|_| invalid("the issuer is not a URL"))?;
@@ -366,7 +381,21 @@ impl RemoteKeys {
         let metadata: Metadata = crate::json::from_strict_slice(&document.body)
             .map_err(|_| invalid("the discovery document is not valid"))?;
         if metadata.issuer != *self.issuer {
-            return Err(invalid("the discovery document names another issuer"));
+            let hint = if metadata.issuer.trim_end_matches('/') == self.issuer.trim_end_matches('/')
+            {
+                " (they differ only in a trailing slash: configure the issuer exactly as the \
+                 provider publishes it)"
+            } else {
+                ""
+            };
+            return Err(FetchError::new(
+                FetchErrorKind::IssuerMismatch,
+                format!(
+                    "the discovery document at {url} names the issuer {:?}, but the configured \
+                     issuer is {:?}{hint}",
+                    metadata.issuer, &*self.issuer
+                ),
+            ));
         }
         Ok(metadata)
     }

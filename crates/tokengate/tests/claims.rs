@@ -294,6 +294,17 @@ fn roles_come_from_a_configurable_claim_path() {
         ["admin", "offline_access"]
     );
     assert!(verified.require(&Requirement::any_roles(["admin"])).is_ok());
+    // A missing role has its own kind and description, and no `scope` parameter.
+    let error = verified
+        .require(&Requirement::all_roles(["auditor"]))
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InsufficientRole);
+    let answer = keycloak.answer(&error);
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        answer.www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required role""#
+    );
     assert!(
         verified
             .require(&Requirement::any_roles(["decoy"]))

@@ -44,6 +44,9 @@ fn logs_name_the_failure_but_never_the_token() {
             &json!({"alg": "ES256", "kid": "kid-of-the-attacker"}),
             &claims(),
         ),
+        key.mint(&claims_with(
+            json!({"iss": "https://secret-other-issuer.example/"}),
+        )),
     ];
     tracing::subscriber::with_default(subscriber, || {
         for token in &bad_tokens {
@@ -57,6 +60,15 @@ fn logs_name_the_failure_but_never_the_token() {
             && logs.contains("unknown_key"),
         "{logs}"
     );
+    // A mismatch names the configured values it was compared with: configuration, not secrets.
+    assert!(
+        logs.contains(&format!("configured_audiences=[{AUD:?}]")),
+        "{logs}"
+    );
+    assert!(
+        logs.contains(&format!("configured_issuers=[{ISS:?}]")),
+        "{logs}"
+    );
     for token in &bad_tokens {
         for part in token.split('.') {
             assert!(!logs.contains(part), "a token segment was logged");
@@ -65,6 +77,7 @@ fn logs_name_the_failure_but_never_the_token() {
     for secret in [
         "alice",
         "api://secret-other-audience",
+        "secret-other-issuer",
         "kid-of-the-attacker",
         key.kid(),
     ] {

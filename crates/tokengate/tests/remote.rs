@@ -541,3 +541,48 @@ async fn redirects_are_followed_only_to_the_same_host() {
         "the redirect to another host was not followed"
     );
 }
+
+#[tokio::test]
+async fn an_issuer_mismatch_names_both_issuers_and_the_trailing_slash() {
+    let server = IssuerServer::start().await;
+    let clock = FixedClock::at(NOW);
+    // Configured with a trailing slash the provider does not publish.
+    let configured = format!("{}/", server.issuer());
+    let slashed = Verifier::builder()
+        .issuer(
+            Issuer::new(&configured)
+                .audience(AUD)
+                .keys(KeySource::discover()),
+        )
+        .clock(clock.clone())
+        .fetch_timeout(TIMEOUT)
+        .build()
+        .unwrap();
+    let error = slashed.ready().await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    let health = &slashed.health()[0];
+    assert_eq!(
+        health.last_failure,
+        Some(tokengate::fetch::FetchErrorKind::IssuerMismatch)
+    );
+    let message = health.last_failure_message.as_deref().unwrap();
+    assert!(
+        message.contains(&format!("{:?}", server.issuer())),
+        "{message}"
+    );
+    assert!(message.contains(&format!("{configured:?}")), "{message}");
+    assert!(message.contains("trailing slash"), "{message}");
+    assert_eq!(server.jwks_requests(), 0);
+
+    // A connection failure says so.
+    let down = IssuerServer::start().await;
+    down.set_fault(Fault::Refuse).await;
+    let refused = verifier(&down, KeySource::jwks_url(down.jwks_url()), &clock);
+    assert!(refused.ready().await.is_err());
+    let health = &refused.health()[0];
+    assert_eq!(
+        health.last_failure,
+        Some(tokengate::fetch::FetchErrorKind::Connect)
+    );
+    assert!(health.last_failure_message.is_some());
+}

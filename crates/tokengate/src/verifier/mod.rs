@@ -124,7 +124,9 @@ where
             }
             Err(stop) => Err(inner.settle(stop, issuer)),
         };
-        log_rejection(&result);
+        if let Err(error) = &result {
+            inner.log_rejection(error, Some(issuer));
+        }
         result
     }
 
@@ -193,6 +195,7 @@ impl Verifier {
             None => None,
         };
         let mut buf = Vec::new();
+        let mut issuer = None;
         let result = match inner.prepare(token, &mut buf) {
             Err(error) => Err(error),
             Ok(prepared) => match inner.complete::<T>(&prepared.checkable()) {
@@ -210,10 +213,15 @@ impl Verifier {
                         _claims: std::marker::PhantomData,
                     });
                 }
-                Err(stop) => Err(inner.settle(stop, prepared.issuer)),
+                Err(stop) => {
+                    issuer = Some(prepared.issuer);
+                    Err(inner.settle(stop, prepared.issuer))
+                }
             },
         };
-        log_rejection(&result);
+        if let Err(error) = &result {
+            inner.log_rejection(error, issuer);
+        }
         Attempt::Done(result)
     }
 
@@ -303,18 +311,42 @@ impl fmt::Debug for Verifier {
     }
 }
 
-fn log_rejection<T>(result: &Result<Verified<T>, Error>) {
-    if let Err(error) = result {
-        tracing::debug!(
-            target: "tokengate::verify",
-            code = error.code(),
-            detail = error.detail(),
-            "token rejected"
-        );
-    }
-}
-
 impl Inner {
+    /// Logs a refused token at debug level: the stable code and fixed detail, and for an issuer
+    /// or audience mismatch the *configured* values it was compared with (configuration, not
+    /// secrets) — never the token or its claims.
+    fn log_rejection(&self, error: &Error, issuer: Option<usize>) {
+        match (error.kind(), issuer) {
+            (ErrorKind::InvalidIssuer, _) => {
+                let configured: Vec<&str> = self.issuers.iter().map(|i| &*i.iss).collect();
+                tracing::debug!(
+                    target: "tokengate::verify",
+                    code = error.code(),
+                    detail = error.detail(),
+                    configured_issuers = ?configured,
+                    "token rejected: its iss is none of the configured issuers"
+                );
+            }
+            (ErrorKind::InvalidAudience, Some(index)) => {
+                let state = &self.issuers[index];
+                tracing::debug!(
+                    target: "tokengate::verify",
+                    code = error.code(),
+                    detail = error.detail(),
+                    issuer = &*state.iss,
+                    configured_audiences = ?state.audiences,
+                    "token rejected: its aud names none of the configured audiences"
+                );
+            }
+            _ => tracing::debug!(
+                target: "tokengate::verify",
+                code = error.code(),
+                detail = error.detail(),
+                "token rejected"
+            ),
+        }
+    }
+
     /// A cached verification still valid now, under the same key set.
     fn cache_hit<T: Clone + 'static>(&self, cache: &Cache, hash: [u8; 32]) -> Option<Verified<T>> {
         let entry = cache.get::<T>(hash)?;
