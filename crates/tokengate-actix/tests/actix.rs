@@ -309,3 +309,45 @@ async fn answer_bodies_reach_middleware_and_extractors() {
         }
     }
 }
+
+#[derive(Clone, serde::Deserialize)]
+struct WithTenant {
+    tenant: String,
+}
+
+#[actix_web::test]
+async fn handlers_read_claims_naturally_and_check_requirements_with_question_mark() {
+    let (key, verifier) = setup();
+    async fn orders(claims: Claims<WithTenant>) -> Result<String, tokengate_actix::AuthRejection> {
+        claims.require(&Requirement::all(["orders:write"]))?;
+        Ok(format!("orders of {}", claims.tenant))
+    }
+    let app = test::init_service(
+        App::new()
+            .app_data(verifier)
+            .route("/orders", web::get().to(orders)),
+    )
+    .await;
+    let mut claims = claims_at(ISS, AUD, NOW);
+    claims["tenant"] = json!("acme");
+    claims["scope"] = json!("orders:write");
+    let allowed = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/orders")
+            .insert_header(bearer(&key.mint(&claims)))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(test::read_body(allowed).await, "orders of acme");
+    claims["scope"] = json!("orders:read");
+    let denied = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/orders")
+            .insert_header(bearer(&key.mint(&claims)))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(denied.status(), 403);
+}

@@ -103,6 +103,14 @@ impl From<Answer> for AuthRejection {
     }
 }
 
+/// For a handler's own checks: `claims.require(&Requirement::all(["orders:write"]))?` answers
+/// 403 with the default realm and plain-text body ([`Answer::with_defaults`]).
+impl From<tokengate::Error> for AuthRejection {
+    fn from(error: tokengate::Error) -> Self {
+        AuthRejection(Answer::with_defaults(&error))
+    }
+}
+
 impl fmt::Display for AuthRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)

@@ -323,3 +323,48 @@ async fn a_rejection_shows_only_its_status_and_code() {
         assert!(!debug.contains(part));
     }
 }
+
+#[derive(Clone, Deserialize)]
+struct WithTenant {
+    tenant: String,
+}
+
+#[tokio::test]
+async fn handlers_read_claims_naturally_and_check_requirements_with_question_mark() {
+    use tokengate_tower::{AuthRejection, Requirement};
+    let (key, verifier) = setup();
+    async fn orders(claims: Claims<WithTenant>) -> Result<String, AuthRejection> {
+        claims.require(&Requirement::all(["orders:write"]))?;
+        Ok(format!("orders of {}", claims.tenant))
+    }
+    let app: Router = Router::new()
+        .route("/orders", get(orders))
+        .with_state(verifier);
+    let mut claims = claims_at(ISS, AUD, NOW);
+    claims["tenant"] = json!("acme");
+    claims["scope"] = json!("orders:write");
+    let allowed = key.mint(&claims);
+    let (status, _, body) = text(
+        app.clone()
+            .oneshot(request("/orders", Some(&allowed)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "orders of acme"));
+    claims["scope"] = json!("orders:read");
+    let denied = key.mint(&claims);
+    let (status, www, _) = text(
+        app.oneshot(request("/orders", Some(&denied)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        www.as_deref(),
+        Some(
+            r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="orders:write""#
+        )
+    );
+}

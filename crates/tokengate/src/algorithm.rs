@@ -147,16 +147,38 @@ impl fmt::Display for Algorithm {
     }
 }
 
+/// Every name [`Algorithm::from_name`] accepts, for messages.
+const NAMES: &str =
+    "HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA";
+
 impl FromStr for Algorithm {
     type Err = ConfigError;
 
+    /// Parses an algorithm name. Case-sensitive on purpose, like the JOSE registry (RFC 7515
+    /// section 4.1.1) and the `alg` of tokens: the configured spelling is the one tokens carry.
+    /// A name that differs only in case is refused with the right spelling in the message.
+    ///
+    /// ```
+    /// use tokengate::Algorithm;
+    /// assert_eq!("ES256".parse::<Algorithm>().unwrap(), Algorithm::ES256);
+    /// let error = "es256".parse::<Algorithm>().unwrap_err();
+    /// assert!(error.to_string().contains("did you mean ES256?"));
+    /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Algorithm::from_name(s.trim()).ok_or_else(|| {
-            ConfigError::new(
-                ConfigErrorKind::UnknownAlgorithm,
-                "unknown or unsupported algorithm name",
-            )
-        })
+        let name = s.trim();
+        if let Some(alg) = Algorithm::from_name(name) {
+            return Ok(alg);
+        }
+        let other_case = NAMES
+            .split(", ")
+            .find(|known| known.eq_ignore_ascii_case(name));
+        let message = match other_case {
+            Some(known) => format!(
+                "unknown algorithm {name:?}: names are case-sensitive, did you mean {known}?"
+            ),
+            None => format!("unknown algorithm {name:?}; valid names: {NAMES}"),
+        };
+        Err(ConfigError::new(ConfigErrorKind::UnknownAlgorithm, message))
     }
 }
 
@@ -238,6 +260,15 @@ mod tests {
         for name in ["none", "None", "NONE", "nOnE", "", "hs256", "ES256K", "RS1"] {
             assert_eq!(Algorithm::from_name(name), None, "{name}");
         }
+        // Every name in the messages' list parses, and an unknown name gets the list.
+        for name in NAMES.split(", ") {
+            assert!(name.parse::<Algorithm>().is_ok(), "{name}");
+        }
+        assert_eq!(NAMES.split(", ").count(), Algorithm::ALL.len());
+        let error = "ES256K".parse::<Algorithm>().unwrap_err();
+        assert_eq!(error.kind(), ConfigErrorKind::UnknownAlgorithm);
+        assert!(error.to_string().contains(NAMES), "{error}");
+        assert!(" RS256 ".parse::<Algorithm>().is_ok());
     }
 
     #[test]

@@ -134,6 +134,14 @@ impl Answer {
         Answer::with_body(kind, kind.status(), www_authenticate, retry_after, body)
     }
 
+    /// The answer to `error` with the default realm (`"api"`) and the plain-text body: for
+    /// errors raised where no verifier is at hand, such as a handler's own
+    /// `claims.require(..)?`. Prefer [`Verifier::answer`](crate::Verifier::answer) when one is.
+    #[must_use]
+    pub fn with_defaults(error: &Error) -> Answer {
+        Answer::render(error, &Realm::default(), &PlainText)
+    }
+
     /// The answer to `keys_unavailable` for a verifier configured with
     /// `keys_unavailable_as_unauthorized`: 401 `invalid_token`, no `Retry-After`.
     pub(crate) fn unavailable_as_unauthorized(realm: &Realm, body: &dyn AnswerBody) -> Answer {

@@ -264,6 +264,14 @@ impl<T> Verified<T> {
     }
 }
 
+/// The claims' own fields read naturally: `verified.tenant` for a `T` with a `tenant` field.
+impl<T> std::ops::Deref for Verified<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.claims
+    }
+}
+
 impl<T> fmt::Debug for Verified<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
