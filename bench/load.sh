@@ -68,7 +68,7 @@ for server in axum actix warp baseline; do
       if [ "$server" = baseline ]; then
         taskset -c 0 ./target/release/tokengate-bench baseline "$alg" "$WORK/jwks.json" "127.0.0.1:$PORT" &
       else
-        TOKENGATE_ADDR="127.0.0.1:$PORT" TOKENGATE_ISSUER=https://bench.tokengate TOKENGATE_JWKS_FILE="$WORK/jwks.json" \
+        TOKENGATE_ADDR="127.0.0.1:$PORT" TOKENGATE_ISSUER=https://bench.tokengate TOKENGATE_AUDIENCE=tokengate-demo TOKENGATE_JWKS_FILE="$WORK/jwks.json" \
           TOKENGATE_ALGORITHMS="$alg" TOKENGATE_CACHE="$cache" taskset -c 0 "./target/release/$server-api" >/dev/null &
       fi
       pid=$!

@@ -21,7 +21,7 @@ use tokengate_testkit::TestKey;
 
 /// The issuer of the benchmark tokens.
 const ISSUER: &str = "https://bench.tokengate";
-/// Their audience (the examples' default).
+/// Their audience (load.sh sets it as the examples' TOKENGATE_AUDIENCE).
 const AUDIENCE: &str = "tokengate-demo";
 const ALGORITHMS: [Algorithm; 4] = [
     Algorithm::HS256,

@@ -107,9 +107,15 @@ impl fmt::Debug for FetchError {
 impl fmt::Display for FetchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "key fetch failed ({:?}): {}", self.kind, self.detail)?;
-        // The cause says *why* (connection refused, timed out, certificate): worth showing.
-        if let Some(source) = &self.source {
-            write!(f, ": {source}")?;
+        // The causes say *why* (connection refused, timed out, certificate): worth showing,
+        // down to the root.
+        let mut cause = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
         }
         Ok(())
     }

@@ -1,47 +1,144 @@
-//! The tokengate reference API on actix-web.
+//! The tokengate reference API on actix-web — a template: copy this directory and change the routes.
 //!
-//! Run it with `cargo run -p actix-api`. Without `TOKENGATE_ISSUER` it starts a development
-//! issuer on loopback, prints tokens and curl lines, and verifies them over real HTTP:
+//! It serves only with an explicit issuer and audience (it never trusts anything by default):
 //!
 //! ```text
+//! TOKENGATE_ISSUER=https://dev-123.okta.com/oauth2/default TOKENGATE_AUDIENCE=api://default \
+//!   cargo run -p actix-api
 //! curl -i http://127.0.0.1:3000/health
 //! curl -i -H "Authorization: Bearer $TOKEN" http://127.0.0.1:3000/me
+//! RUST_LOG=tokengate=debug cargo run -p actix-api   # why each token is refused
 //! ```
 //!
-//! Variables: `TOKENGATE_ADDR` (default `127.0.0.1:3000`), `TOKENGATE_ISSUER`,
-//! `TOKENGATE_JWKS_URL`, `TOKENGATE_AUDIENCE`, `TOKENGATE_ALGORITHMS`, `TOKENGATE_LEEWAY_SECS`,
-//! `TOKENGATE_RFC9068=1`, `TOKENGATE_CACHE=1` (cache verified tokens).
+//! For a local trial without an identity provider, `cargo run` at the workspace root starts the
+//! demo: this API with a development issuer that prints tokens.
+//!
+//! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
+//! `127.0.0.1:3000`), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE` (default: OIDC discovery),
+//! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
+//! `TOKENGATE_CACHE=1`.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer};
-use tokengate_testkit::demo;
+use tokengate_actix::tokengate::fetch::FetchErrorKind;
+use tokengate_actix::tokengate::{Algorithm, TokenCache};
+use tokengate_actix::{Issuer, KeySource, Verifier};
+
+const NAME: &str = "actix-api";
+
+/// The verifier this service trusts, from the environment. Fails closed: without an issuer and
+/// an audience there is no verifier, and no service.
+fn verifier_from_env() -> Result<Verifier, String> {
+    let issuer = required(
+        "TOKENGATE_ISSUER",
+        "the issuer whose tokens this API accepts",
+    )?;
+    let audience = required(
+        "TOKENGATE_AUDIENCE",
+        "this API's identifier, which tokens must name in aud",
+    )?;
+    let keys = match (var("TOKENGATE_JWKS_FILE"), var("TOKENGATE_JWKS_URL")) {
+        (Some(path), _) => KeySource::jwks_json(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("TOKENGATE_JWKS_FILE {path}: {e}"))?,
+        ),
+        (None, Some(url)) => KeySource::jwks_url(url),
+        (None, None) => KeySource::discover(),
+    };
+    let mut issuer = Issuer::new(issuer).audience(audience).keys(keys);
+    if let Some(list) = var("TOKENGATE_ALGORITHMS") {
+        let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
+        issuer = issuer.algorithms(algorithms.map_err(|e| format!("TOKENGATE_ALGORITHMS: {e}"))?);
+    }
+    if flag("TOKENGATE_RFC9068") {
+        issuer = issuer.rfc9068();
+    }
+    let mut builder = Verifier::builder().issuer(issuer);
+    if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
+        let secs = secs
+            .parse()
+            .map_err(|_| "TOKENGATE_LEEWAY_SECS: not a number of seconds")?;
+        builder = builder.leeway(Duration::from_secs(secs));
+    }
+    if flag("TOKENGATE_CACHE") {
+        builder = builder.cache(TokenCache::new());
+    }
+    builder.build().map_err(|e| format!("configuration: {e}"))
+}
 
 fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     actix_web::rt::System::new().block_on(run())
 }
 
 async fn run() -> ExitCode {
-    // Settings, the development issuer (kept alive in `demo`), the verifier, the listener.
-    let demo = match demo::prepare("actix-api").await {
-        Ok(demo) => demo,
-        Err(code) => return code,
+    let verifier = match verifier_from_env() {
+        Ok(verifier) => verifier,
+        Err(message) => {
+            eprintln!("{NAME}: {message}");
+            return ExitCode::from(2);
+        }
     };
-    let configure = actix_api::configure(demo.verifier.clone());
-    let server = match HttpServer::new(move || App::new().configure(configure.clone()))
-        .listen(demo.listener)
+    if let Err(code) = keys_at_start(&verifier).await {
+        return code;
+    }
+    let addr = var("TOKENGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+    let configure = actix_api::configure(verifier);
+    let server = match HttpServer::new(move || App::new().configure(configure.clone())).bind(&addr)
     {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("actix-api: {error}");
+            eprintln!("{NAME}: cannot listen on {addr}: {error}");
             return ExitCode::from(1);
         }
     };
+    for addr in server.addrs() {
+        println!("{NAME} listening on http://{addr}");
+    }
     match server.run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("actix-api: {error}");
+            eprintln!("{NAME}: {error}");
             ExitCode::from(1)
         }
     }
+}
+
+/// Fetches the keys before serving. An issuer mismatch in discovery is a configuration error
+/// (exit 2); any other failure is reported and the service starts (answering 503 until keys
+/// load).
+async fn keys_at_start(verifier: &Verifier) -> Result<(), ExitCode> {
+    if verifier.ready().await.is_ok() {
+        return Ok(());
+    }
+    for issuer in verifier.health() {
+        let Some(why) = issuer.last_failure_message else {
+            continue;
+        };
+        if issuer.last_failure == Some(FetchErrorKind::IssuerMismatch) {
+            eprintln!("{NAME}: configuration error: {why}");
+            return Err(ExitCode::from(2));
+        }
+        eprintln!(
+            "{NAME}: keys of {} unavailable, answering 503 until they load: {why}",
+            issuer.issuer
+        );
+    }
+    Ok(())
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str, what: &str) -> Result<String, String> {
+    var(name).ok_or_else(|| format!("{name} is not set ({what}); nothing is trusted by default"))
+}
+
+fn flag(name: &str) -> bool {
+    var(name).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
 }
