@@ -2,17 +2,20 @@
 //!
 //! ```text
 //! tokengate verify --issuer ISS --audience AUD [--jwks FILE|URL | --key FILE | --secret-file FILE]
-//!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [TOKEN ...]
-//! tokengate decode TOKEN
+//!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty] [TOKEN ...]
+//! tokengate decode [--pretty] [--now UNIX] TOKEN|-
 //! ```
 //!
+//! Install: `cargo install tokengate-cli` (from a checkout: `cargo install --path crates/tokengate-cli`).
+//!
 //! Without a key option, keys come from the issuer's OIDC discovery (or RFC 8414) document.
-//! `verify` prints one JSON object per token per line and exits 0 when all are valid, 1 when any
+//! `verify` prints one JSON object per token per line, each with the `line` (or argument number) it
+//! came from, and exits 0 when all are valid, 1 when any
 //! is not, 2 for usage or configuration errors and when there was no token to verify. Tokens
 //! come from the arguments (an empty argument is an empty, malformed token), else one per
 //! non-blank line of standard input.
 
-use std::io::{BufRead, Write};
+use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -39,8 +42,14 @@ enum Command {
     Verify(VerifyArgs),
     /// Print a token's header and claims WITHOUT verifying anything.
     Decode {
-        /// The token.
+        /// The token, or `-` to read it from standard input.
         token: String,
+        /// Indented output, with `exp`, `nbf` and `iat` also shown relative to now.
+        #[arg(long)]
+        pretty: bool,
+        /// Judge "now" as this Unix time (for --pretty).
+        #[arg(long, value_name = "UNIX")]
+        now: Option<u64>,
     },
 }
 
@@ -75,6 +84,9 @@ struct VerifyArgs {
     /// Judge time as if it were this Unix time.
     #[arg(long, value_name = "UNIX")]
     now: Option<u64>,
+    /// Indented output, with `exp`, `nbf` and `iat` also shown relative to now.
+    #[arg(long)]
+    pretty: bool,
     /// Tokens to verify; without any, one per line of standard input.
     tokens: Vec<String>,
 }
@@ -88,7 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Verify(args) => verify(args),
-        Command::Decode { token } => decode(&token),
+        Command::Decode { token, pretty, now } => decode(&token, pretty, now),
     }
 }
 
@@ -159,28 +171,45 @@ fn verify(args: VerifyArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => return fail(format!("cannot start the async runtime: {error}")),
     };
-    let tokens: Box<dyn Iterator<Item = String>> = if args.tokens.is_empty() {
+    // Each token with the line of standard input (or the argument) it came from, from 1.
+    let tokens: Box<dyn Iterator<Item = (usize, String)>> = if args.tokens.is_empty() {
         let lines = std::io::stdin().lock().lines().map_while(Result::ok);
-        Box::new(lines.filter(|line| !line.trim().is_empty()))
+        Box::new(
+            lines
+                .enumerate()
+                .map(|(i, line)| (i + 1, line))
+                .filter(|(_, line)| !line.trim().is_empty()),
+        )
     } else {
-        Box::new(args.tokens.into_iter())
+        Box::new(
+            args.tokens
+                .clone()
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| (i + 1, t)),
+        )
     };
+    let now = args.now.unwrap_or_else(system_now);
     let mut stdout = std::io::stdout().lock();
     let mut all_valid = true;
     let mut verified_any = false;
-    for token in tokens {
+    for (number, token) in tokens {
         verified_any = true;
         let token = token.trim();
-        let line = match runtime.block_on(verifier.verify::<Value>(token)) {
+        let mut line = match runtime.block_on(verifier.verify::<Value>(token)) {
             Ok(verified) => {
-                json!({"valid": true, "sub": verified.subject(), "claims": verified.claims})
+                let sub = verified.subject().map(str::to_owned);
+                json!({"line": number, "valid": true, "sub": sub, "claims": verified.claims})
             }
             Err(error) => {
                 all_valid = false;
-                json!({"valid": false, "error": error.code(), "description": error.detail()})
+                json!({"line": number, "valid": false, "error": error.code(), "description": error.detail()})
             }
         };
-        if writeln!(stdout, "{line}").is_err() {
+        if args.pretty {
+            add_relative_times(&mut line, now);
+        }
+        if writeln!(stdout, "{}", render(&line, args.pretty)).is_err() {
             return ExitCode::from(2);
         }
     }
@@ -194,16 +223,26 @@ fn verify(args: VerifyArgs) -> ExitCode {
     }
 }
 
-fn decode(token: &str) -> ExitCode {
+fn decode(token: &str, pretty: bool, now: Option<u64>) -> ExitCode {
+    let token = if token == "-" {
+        let mut input = String::new();
+        if let Err(error) = std::io::stdin().read_to_string(&mut input) {
+            return fail(format!("cannot read standard input: {error}"));
+        }
+        input
+    } else {
+        token.to_owned()
+    };
     match tokengate::dangerous::decode_unverified(token.trim()) {
         Ok((header, claims)) => {
             eprintln!(
                 "tokengate: UNVERIFIED: the signature, expiry, issuer and audience were not checked"
             );
-            println!(
-                "{}",
-                json!({"unverified": true, "header": header, "claims": claims})
-            );
+            let mut out = json!({"unverified": true, "header": header, "claims": claims});
+            if pretty {
+                add_relative_times(&mut out, now.unwrap_or_else(system_now));
+            }
+            println!("{}", render(&out, pretty));
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -213,5 +252,69 @@ fn decode(token: &str) -> ExitCode {
             );
             ExitCode::from(1)
         }
+    }
+}
+
+fn system_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn render(value: &Value, pretty: bool) -> String {
+    if pretty {
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    } else {
+        value.to_string()
+    }
+}
+
+/// Adds `"times": {"exp": "in 4 min", "iat": "1 min ago", ...}` for the claims' time members.
+fn add_relative_times(out: &mut Value, now: u64) {
+    let Some(claims) = out.get("claims").and_then(Value::as_object) else {
+        return;
+    };
+    let mut times = serde_json::Map::new();
+    for name in ["exp", "nbf", "iat"] {
+        if let Some(at) = claims.get(name).and_then(Value::as_f64) {
+            times.insert(
+                name.to_owned(),
+                Value::from(relative(at as i64 - now as i64)),
+            );
+        }
+    }
+    if !times.is_empty() {
+        out["times"] = Value::Object(times);
+    }
+}
+
+/// `in 4 min`, `2 h ago`, `now`.
+fn relative(delta: i64) -> String {
+    let size = delta.unsigned_abs();
+    let amount = match size {
+        0 => return "now".to_owned(),
+        1..=119 => format!("{size} s"),
+        120..=7199 => format!("{} min", size / 60),
+        7200..=172_799 => format!("{} h", size / 3600),
+        _ => format!("{} days", size / 86_400),
+    };
+    if delta > 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(0), "now");
+        assert_eq!(relative(45), "in 45 s");
+        assert_eq!(relative(-300), "5 min ago");
+        assert_eq!(relative(3 * 3600), "in 3 h");
+        assert_eq!(relative(-3 * 86_400), "3 days ago");
     }
 }

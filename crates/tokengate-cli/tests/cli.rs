@@ -100,7 +100,7 @@ fn stdin_tokens_one_per_line_and_any_invalid_exits_1() {
     assert_eq!(out[0]["valid"], true);
     assert_eq!(
         out[1],
-        json!({"valid": false, "error": "expired", "description": "the token expired"})
+        json!({"line": 3, "valid": false, "error": "expired", "description": "the token expired"})
     );
     assert_eq!(out[2]["error"], "invalid_audience");
     assert_eq!(out[3]["error"], "malformed_token");
@@ -409,4 +409,43 @@ fn an_empty_token_is_malformed_and_no_token_is_not_success() {
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert!(stderr.contains("no token to verify"), "{stderr}");
     }
+}
+
+#[test]
+fn decode_reads_stdin_and_pretty_shows_relative_times() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let token = key.mint(&claims_at(ISS, AUD, NOW));
+    let now = (NOW + 60).to_string();
+    let out = run(
+        &["decode", "--pretty", "--now", &now, "-"],
+        Some(&format!("{token}\n")),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("\n  \"claims\": {"), "indented: {text}");
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["claims"]["sub"], "alice");
+    // claims_at: iat = NOW, exp = NOW + 300; judged at NOW + 60.
+    assert_eq!(value["times"]["iat"], "60 s ago");
+    assert_eq!(value["times"]["exp"], "in 4 min");
+}
+
+#[test]
+fn every_verify_line_names_its_input_line() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let args = jwks_args(&key, "lines.json");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let good = key.mint(&claims_at(ISS, AUD, NOW));
+    let stdin = format!("{good}\n\nnot-a-token\n{good}\n");
+    let output = run(&args, Some(&stdin));
+    assert_eq!(output.status.code(), Some(1));
+    let lines = lines(&output);
+    let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(
+        numbers,
+        [1, 3, 4],
+        "the blank line 2 is skipped, not renumbered"
+    );
+    assert_eq!(lines[1]["valid"], false);
+    assert_eq!(lines[1]["error"], "malformed_token");
 }
