@@ -1,8 +1,10 @@
 //! Health of each issuer's keys, for readiness probes and dashboards.
 
+#[cfg(feature = "remote")]
 use std::sync::atomic::Ordering;
 
 use crate::fetch::FetchErrorKind;
+#[cfg(feature = "remote")]
 use crate::remote::RemoteKeys;
 
 /// The state of an issuer's keys.
@@ -69,6 +71,7 @@ impl IssuerHealth {
         }
     }
 
+    #[cfg(feature = "remote")]
     pub(crate) fn for_remote(
         issuer: &str,
         state: KeysState,

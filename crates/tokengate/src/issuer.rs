@@ -21,7 +21,9 @@ enum Source {
     Jwk(String),
     JwksJson(String),
     Keys(Vec<VerifyingKey>),
+    #[cfg(feature = "remote")]
     Discover,
+    #[cfg(feature = "remote")]
     JwksUrl(String),
 }
 
@@ -55,14 +57,18 @@ impl KeySource {
     /// Keys from the issuer's metadata: OIDC discovery
     /// (`{issuer}/.well-known/openid-configuration`), then RFC 8414
     /// (`/.well-known/oauth-authorization-server`). The document's `issuer` must equal the
-    /// configured one; its `jwks_uri` must be HTTPS (or loopback). Needs a tokio runtime.
+    /// configured one; its `jwks_uri` must be HTTPS (or loopback). Needs a tokio runtime and
+    /// the default feature `remote`.
+    #[cfg(feature = "remote")]
     pub fn discover() -> KeySource {
         KeySource(Source::Discover)
     }
 
     /// Keys from a JWKS URL: HTTPS, or plain HTTP to a loopback host only. Cached for the
     /// response's `Cache-Control: max-age` (clamped to 1 min–24 h; default 10 min), refreshed
-    /// ahead of expiry and on unknown `kid`s. Needs a tokio runtime.
+    /// ahead of expiry and on unknown `kid`s. Needs a tokio runtime and the default feature
+    /// `remote`.
+    #[cfg(feature = "remote")]
     pub fn jwks_url(url: impl Into<String>) -> KeySource {
         KeySource(Source::JwksUrl(url.into()))
     }
@@ -80,11 +86,13 @@ impl KeySource {
             Source::Jwk(json) => vec![VerifyingKey::from_jwk(&json)?],
             Source::JwksJson(json) => key::parse_jwks(json.as_bytes(), true)?.0,
             Source::Keys(keys) => keys,
+            #[cfg(feature = "remote")]
             Source::Discover | Source::JwksUrl(_) => Vec::new(),
         })
     }
 
     /// For remote sources: the endpoint, checked against the URL policy.
+    #[cfg(feature = "remote")]
     pub(crate) fn endpoint(
         &self,
         issuer: &str,
@@ -113,7 +121,9 @@ impl fmt::Debug for KeySource {
             Source::Jwk(_) => "jwk",
             Source::JwksJson(_) => "jwks_json",
             Source::Keys(_) => "keys",
+            #[cfg(feature = "remote")]
             Source::Discover => "discover",
+            #[cfg(feature = "remote")]
             Source::JwksUrl(_) => "jwks_url",
         };
         f.debug_tuple("KeySource").field(&kind).finish()

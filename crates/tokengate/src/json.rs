@@ -540,6 +540,7 @@ pub(crate) fn is_strict_json(bytes: &[u8]) -> bool {
 
 /// Deserializes strict JSON: refused when any object anywhere repeats a member, otherwise
 /// exactly what `serde_json::from_slice` gives.
+#[cfg_attr(not(feature = "remote"), allow(dead_code))] // discovery documents
 pub(crate) fn from_strict_slice<'a, T: de::Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<T, serde_json::Error> {

@@ -481,6 +481,7 @@ struct JwkFields {
 /// The keys of one issuer, as loaded at one moment. Readers hold it through an `Arc` swapped
 /// lock-free when a remote source refreshes.
 #[derive(Debug, Default)]
+#[cfg_attr(not(feature = "remote"), allow(dead_code))] // static sets never expire
 pub(crate) struct KeySet {
     keys: Vec<VerifyingKey>,
     /// Unique per set ever built: a cached verification is valid only for the set it used.
@@ -506,6 +507,7 @@ impl KeySet {
     }
 
     /// A fetched set, valid for `ttl` seconds from `now` and servable `max_stale` beyond.
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn timed(keys: Vec<VerifyingKey>, now: u64, ttl: u64, max_stale: u64) -> KeySet {
         KeySet {
             keys,
@@ -517,6 +519,7 @@ impl KeySet {
     }
 
     /// An empty remote set that has never been fetched.
+    #[cfg(feature = "remote")]
     pub(crate) fn unfetched() -> KeySet {
         KeySet {
             keys: Vec::new(),
@@ -531,18 +534,22 @@ impl KeySet {
         self.keys.len()
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn usable_at(&self, now: u64) -> bool {
         !self.keys.is_empty() && now < self.usable_until
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn fresh_at(&self, now: u64) -> bool {
         now < self.fresh_until
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn refresh_due(&self, now: u64) -> bool {
         now >= self.refresh_at
     }
 
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
     pub(crate) fn has_kid(&self, kid: &str) -> bool {
         self.keys.iter().any(|k| k.kid() == Some(kid))
     }

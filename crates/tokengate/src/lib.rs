@@ -44,6 +44,7 @@
 pub mod adapter;
 mod algorithm;
 mod answer;
+#[cfg(feature = "cache")]
 mod cache;
 pub mod challenge;
 mod claims;
@@ -58,6 +59,7 @@ mod json;
 mod jws;
 mod key;
 mod providers;
+#[cfg(feature = "remote")]
 mod remote;
 mod verifier;
 
@@ -69,6 +71,7 @@ pub use http;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
+#[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
 pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};

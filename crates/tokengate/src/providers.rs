@@ -15,22 +15,23 @@
 //! );
 //! ```
 
-use crate::issuer::{Issuer, KeySource};
+use crate::issuer::Issuer;
+#[cfg(feature = "remote")]
+use crate::issuer::KeySource;
 
 impl Issuer {
     /// Okta custom authorization server (`default` or another id):
     /// `https://{domain}/oauth2/{authorization_server}`. Scopes arrive as an `scp` array (read by
     /// default); keys by discovery.
     pub fn okta(domain: &str, authorization_server: &str) -> Issuer {
-        Issuer::new(format!("https://{domain}/oauth2/{authorization_server}"))
-            .keys(KeySource::discover())
+        Issuer::new(format!("https://{domain}/oauth2/{authorization_server}")).with_discovery()
     }
 
     /// Auth0 tenant or custom domain: `https://{domain}/` (with the trailing slash Auth0 puts
     /// in `iss`). With RBAC enabled, API permissions arrive in `permissions`: read as scopes.
     pub fn auth0(domain: &str) -> Issuer {
         Issuer::new(format!("https://{domain}/"))
-            .keys(KeySource::discover())
+            .with_discovery()
             .scopes_claim("permissions")
     }
 
@@ -39,7 +40,7 @@ impl Issuer {
     pub fn keycloak(base_url: &str, realm: &str) -> Issuer {
         let base = base_url.trim_end_matches('/');
         Issuer::new(format!("{base}/realms/{realm}"))
-            .keys(KeySource::discover())
+            .with_discovery()
             .roles_claim(["realm_access", "roles"])
     }
 
@@ -57,14 +58,14 @@ impl Issuer {
         Issuer::new(format!(
             "https://login.microsoftonline.com/{tenant_id}/v2.0"
         ))
-        .keys(KeySource::discover())
+        .with_discovery()
     }
 
     /// Google: `https://accounts.google.com`. Google's access tokens are opaque; the JWTs it
     /// signs are ID tokens (audience: your OAuth client id), so verify those only where an ID
     /// token is what you expect.
     pub fn google() -> Issuer {
-        Issuer::new("https://accounts.google.com").keys(KeySource::discover())
+        Issuer::new("https://accounts.google.com").with_discovery()
     }
 
     /// Amazon Cognito user pool: `https://cognito-idp.{region}.amazonaws.com/{user_pool_id}`.
@@ -75,8 +76,20 @@ impl Issuer {
         Issuer::new(format!(
             "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
         ))
-        .keys(KeySource::discover())
+        .with_discovery()
         .audience_claim("client_id")
         .roles_claim(["cognito:groups"])
+    }
+}
+
+impl Issuer {
+    /// Keys by discovery (feature `remote`, on by default); without it the caller adds
+    /// `.keys(..)`, or `build` reports the missing key source.
+    fn with_discovery(self) -> Issuer {
+        #[cfg(feature = "remote")]
+        let issuer = self.keys(KeySource::discover());
+        #[cfg(not(feature = "remote"))]
+        let issuer = self;
+        issuer
     }
 }

@@ -5,15 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::answer::{AnswerBody, PlainText};
+#[cfg(feature = "cache")]
 use crate::cache::TokenCache;
 use crate::challenge::Realm;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::extract::TokenSources;
+#[cfg(feature = "remote")]
 use crate::fetch::{Fetcher, HttpFetcher};
 use crate::issuer::Issuer;
 use crate::json::Want;
 use crate::key::KeySet;
+#[cfg(feature = "remote")]
 use crate::remote::{RemoteKeys, RemoteSettings};
 
 use super::keys::IssuerKeys;
@@ -41,10 +44,14 @@ pub struct VerifierBuilder {
     realm: Option<String>,
     max_token_bytes: usize,
     sources: TokenSources,
+    #[cfg(feature = "remote")]
     fetcher: Option<Arc<dyn Fetcher>>,
+    #[cfg(feature = "remote")]
     fetch_timeout: Duration,
+    #[cfg(feature = "remote")]
     kid_refresh_cooldown: Duration,
     keys_unavailable_401: bool,
+    #[cfg(feature = "cache")]
     cache: Option<TokenCache>,
     body: Arc<dyn AnswerBody>,
 }
@@ -67,10 +74,14 @@ impl VerifierBuilder {
             realm: None,
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             sources: TokenSources::default(),
+            #[cfg(feature = "remote")]
             fetcher: None,
+            #[cfg(feature = "remote")]
             fetch_timeout: DEFAULT_FETCH_TIMEOUT,
+            #[cfg(feature = "remote")]
             kid_refresh_cooldown: DEFAULT_KID_REFRESH_COOLDOWN,
             keys_unavailable_401: false,
+            #[cfg(feature = "cache")]
             cache: None,
             body: Arc::new(PlainText),
         }
@@ -115,18 +126,21 @@ impl VerifierBuilder {
 
     /// The client for remote key sets and discovery (default: [`HttpFetcher`], reqwest with
     /// rustls). Use it for a private CA, a proxy or a service mesh.
+    #[cfg(feature = "remote")]
     pub fn fetcher(mut self, fetcher: impl Fetcher) -> VerifierBuilder {
         self.fetcher = Some(Arc::new(fetcher));
         self
     }
 
     /// The longest one key refresh (discovery plus key set) may take. Default 5 s.
+    #[cfg(feature = "remote")]
     pub fn fetch_timeout(mut self, timeout: Duration) -> VerifierBuilder {
         self.fetch_timeout = timeout;
         self
     }
 
     /// The per-issuer minimum time between refetches caused by unknown `kid`s. Default 30 s.
+    #[cfg(feature = "remote")]
     pub fn kid_refresh_cooldown(mut self, cooldown: Duration) -> VerifierBuilder {
         self.kid_refresh_cooldown = cooldown;
         self
@@ -142,6 +156,8 @@ impl VerifierBuilder {
     /// Cache verified tokens (off by default): a client reusing its token pays for the signature
     /// once. Once configured, every verification goes through it ([`Verifier::verify`],
     /// [`Verifier::try_verify`] and the request pipeline). See [`TokenCache`] for the rules.
+    /// Needs the default feature `cache`.
+    #[cfg(feature = "cache")]
     pub fn cache(mut self, cache: TokenCache) -> VerifierBuilder {
         self.cache = Some(cache);
         self
@@ -184,13 +200,16 @@ impl VerifierBuilder {
             Some(realm) => Realm::new(realm)?,
             None => Realm::default(),
         };
+        #[cfg(feature = "remote")]
         if self.fetch_timeout.is_zero() || self.fetch_timeout > Duration::from_secs(60) {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidSetting,
                 "fetch_timeout must be between 1 ms and 60 s",
             ));
         }
+        #[cfg(feature = "remote")]
         let mut settings: Option<Arc<RemoteSettings>> = None;
+        #[cfg(feature = "remote")]
         let mut remote_settings = || -> Result<Arc<RemoteSettings>, ConfigError> {
             if let Some(settings) = &settings {
                 return Ok(Arc::clone(settings));
@@ -210,7 +229,10 @@ impl VerifierBuilder {
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
         let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
         for issuer in self.issuers {
+            #[cfg(feature = "remote")]
             let state = load_issuer(issuer, &mut remote_settings, &self.clock)?;
+            #[cfg(not(feature = "remote"))]
+            let state = load_issuer(issuer)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
                 return Err(ConfigError::new(
                     ConfigErrorKind::DuplicateIssuer,
@@ -249,6 +271,7 @@ impl VerifierBuilder {
                 max_token_bytes: self.max_token_bytes,
                 sources: self.sources,
                 keys_unavailable_401: self.keys_unavailable_401,
+                #[cfg(feature = "cache")]
                 cache: self.cache.map(TokenCache::build).transpose()?,
                 body: self.body,
             }),
@@ -258,8 +281,11 @@ impl VerifierBuilder {
 
 fn load_issuer(
     issuer: Issuer,
-    remote_settings: &mut dyn FnMut() -> Result<Arc<RemoteSettings>, ConfigError>,
-    clock: &Arc<dyn Clock>,
+    #[cfg(feature = "remote")] remote_settings: &mut dyn FnMut() -> Result<
+        Arc<RemoteSettings>,
+        ConfigError,
+    >,
+    #[cfg(feature = "remote")] clock: &Arc<dyn Clock>,
 ) -> Result<IssuerState, ConfigError> {
     if issuer.iss.is_empty() {
         return Err(ConfigError::new(
@@ -279,7 +305,12 @@ fn load_issuer(
         .clone()
         .ok_or_else(|| ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source"))?;
     let iss: Arc<str> = issuer.iss.as_str().into();
-    let keys = match source.endpoint(&issuer.iss)? {
+    #[cfg(feature = "remote")]
+    let endpoint = source.endpoint(&issuer.iss)?;
+    #[cfg(not(feature = "remote"))]
+    let endpoint: Option<std::convert::Infallible> = None;
+    let keys = match endpoint {
+        #[cfg(feature = "remote")]
         Some(endpoint) => IssuerKeys::remote(RemoteKeys::new(
             Arc::clone(&iss),
             endpoint,
@@ -287,6 +318,8 @@ fn load_issuer(
             remote_settings()?,
             Arc::clone(clock),
         )),
+        #[cfg(not(feature = "remote"))]
+        Some(never) => match never {},
         None => {
             let keys: Vec<_> = source
                 .load()?

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::AlgorithmSet;
 use crate::answer::{Answer, AnswerBody};
+#[cfg(feature = "cache")]
 use crate::cache::{self, Cache};
 use crate::challenge::Realm;
 use crate::claims::Verified;
@@ -52,6 +53,7 @@ pub(crate) struct Inner {
     max_token_bytes: usize,
     pub(crate) sources: TokenSources,
     keys_unavailable_401: bool,
+    #[cfg(feature = "cache")]
     cache: Option<Cache>,
     body: Arc<dyn AnswerBody>,
 }
@@ -183,6 +185,9 @@ impl Verifier {
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
         let inner = &self.inner;
+        #[cfg(not(feature = "cache"))]
+        let hash: Option<[u8; 32]> = None;
+        #[cfg(feature = "cache")]
         let hash = match &inner.cache {
             Some(cache) => {
                 let hash = cache::token_hash(token);
@@ -226,6 +231,7 @@ impl Verifier {
     }
 
     /// Counters of the verified-token cache, if one is configured.
+    #[cfg(feature = "cache")]
     #[must_use]
     pub fn cache_stats(&self) -> Option<crate::cache::CacheStats> {
         self.inner.cache.as_ref().map(Cache::stats)
@@ -348,6 +354,7 @@ impl Inner {
     }
 
     /// A cached verification still valid now, under the same key set.
+    #[cfg(feature = "cache")]
     fn cache_hit<T: Clone + 'static>(&self, cache: &Cache, hash: [u8; 32]) -> Option<Verified<T>> {
         let entry = cache.get::<T>(hash)?;
         let now = self.clock.now_unix() as f64;
@@ -371,9 +378,12 @@ impl Inner {
         generation: u64,
         token_len: usize,
     ) {
+        #[cfg(feature = "cache")]
         if let (Some(cache), Some(hash)) = (&self.cache, hash) {
             let now = self.clock.now_unix();
             cache.insert(hash, verified, issuer, generation, now, token_len);
         }
+        #[cfg(not(feature = "cache"))]
+        let _ = (hash, verified, issuer, generation, token_len);
     }
 }
