@@ -33,6 +33,7 @@ fn logs_name_the_failure_but_never_the_token() {
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     let attacker = TestKey::generate(Algorithm::ES256).with_kid(key.kid());
