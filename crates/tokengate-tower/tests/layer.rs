@@ -368,3 +368,64 @@ async fn handlers_read_claims_naturally_and_check_requirements_with_question_mar
         )
     );
 }
+
+/// CORS preflights carry no credentials: the CORS layer must sit *outside* the auth layer (added
+/// after it, so it runs first), or every preflight is answered 401.
+#[tokio::test]
+async fn cors_goes_outside_auth_so_preflights_are_answered() {
+    use http::Method;
+    use tower_http::cors::CorsLayer;
+    let (key, verifier) = setup();
+    let cors = CorsLayer::new()
+        .allow_origin(http::HeaderValue::from_static("https://app.example"))
+        .allow_methods([Method::GET])
+        .allow_headers([http::header::AUTHORIZATION]);
+    let preflight = || {
+        Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/me")
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let me = get(|c: Claims| async move { c.subject().unwrap().to_owned() });
+    // Right: CORS outside (the last layer added is the outermost).
+    let right: Router = Router::new()
+        .route("/me", me.clone())
+        .layer(AuthLayer::new(verifier.clone()))
+        .layer(cors.clone());
+    let answer = right.clone().oneshot(preflight()).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    // The actual request is still verified, and its answers carry the CORS headers too.
+    let mut denied = request("/me", None);
+    denied
+        .headers_mut()
+        .insert("origin", "https://app.example".parse().unwrap());
+    let answer = right.clone().oneshot(denied).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        answer.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let (status, _, body) = text(
+        right
+            .oneshot(request("/me", Some(&token(&key, "openid"))))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "alice"));
+    // Wrong: CORS inside auth — the preflight never reaches it.
+    let wrong: Router = Router::new()
+        .route("/me", me)
+        .layer(cors)
+        .layer(AuthLayer::new(verifier));
+    let answer = wrong.oneshot(preflight()).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+}
