@@ -615,3 +615,23 @@ pub mod bodies {
         }
     }
 }
+
+/// Every Rust snippet of the README and `docs/` compiles: rustdoc runs them as doctests of this
+/// crate (which depends on every adapter).
+#[cfg(doctest)]
+mod documentation {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../docs/guide.md")]
+    struct Guide;
+    #[doc = include_str!("../../docs/configuration.md")]
+    struct Configuration;
+    #[doc = include_str!("../../docs/providers.md")]
+    struct Providers;
+    #[doc = include_str!("../../docs/security.md")]
+    struct Security;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../docs/migrating-from-jwt-authorizer.md")]
+    struct Migrating;
+}
