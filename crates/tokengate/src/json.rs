@@ -136,6 +136,8 @@ pub(crate) enum Loose<'de> {
     Num(Number),
     /// An array whose elements are all strings (possibly empty).
     Strings(Vec<Cow<'de, str>>),
+    /// `true` or `false` (introspection's `active`).
+    Bool(bool),
     /// Anything else: null, a boolean, an object, a mixed array.
     Other,
 }
@@ -169,6 +171,7 @@ impl Loose<'_> {
                     .map(|s| Cow::Owned(s.into_owned()))
                     .collect(),
             ),
+            Loose::Bool(b) => Loose::Bool(b),
             Loose::Other => Loose::Other,
         }
     }
@@ -187,8 +190,8 @@ impl<'de> Visitor<'de> for LooseVisitor {
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Loose::Other)
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Loose::Bool(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
         Ok(Loose::Num(Number::I(v)))

@@ -21,6 +21,24 @@ use super::keys::Loaded;
 /// Times beyond 9999-12-31 are refused as impossible.
 const MAX_TIME: f64 = 253_402_300_799.0;
 
+/// How strict the shared claim checks are for one kind of token.
+#[derive(Clone, Copy)]
+pub(crate) struct Rules {
+    /// `exp` must be present (signed tokens); an introspection response may omit it.
+    pub(crate) exp_required: bool,
+    /// `aud` must be present when audiences are checked (signed tokens); an introspection
+    /// response that omits it was judged active for this client by the provider.
+    pub(crate) aud_required: bool,
+}
+
+impl Rules {
+    /// Signed tokens: `exp` and `aud` required.
+    pub(crate) const JWT: Rules = Rules {
+        exp_required: true,
+        aud_required: true,
+    };
+}
+
 /// Why the second stage stopped: an answer, or a remote issuer that needs a fetch first.
 pub(crate) enum Stop {
     Error(Error),
@@ -234,22 +252,41 @@ impl Inner {
             ));
         }
         issuer.keys.note_served(&keys, now);
-        let view = token.view;
+        let verified = self.check_claims(token.issuer, token.view, token.payload, now, Rules::JWT)?;
+        Ok((verified, keys.generation))
+    }
+
+    /// The claim checks shared by signed tokens and introspection responses: times, audience,
+    /// required claims, scopes and roles, then the caller's `T` from `payload` (plain serde,
+    /// after every check).
+    pub(crate) fn check_claims<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        view: &ClaimsView<'_>,
+        payload: &[u8],
+        now: u64,
+        rules: Rules,
+    ) -> Result<Verified<T>, Error> {
+        let issuer = &self.issuers[index];
         let now = now as f64;
         let leeway = self.leeway as f64;
-        let exp = time_claim(view.exp.as_ref(), "exp is not a valid time")?
-            .ok_or_else(|| err(ErrorKind::MissingClaim, "exp is missing"))?;
+        let exp = time_claim(view.exp.as_ref(), "exp is not a valid time")?;
+        let exp = match (exp, rules.exp_required) {
+            (Some(exp), _) => exp,
+            (None, true) => return Err(err(ErrorKind::MissingClaim, "exp is missing")),
+            (None, false) => f64::INFINITY,
+        };
         if now >= exp + leeway {
-            return Err(stop(ErrorKind::Expired, "the token expired"));
+            return Err(err(ErrorKind::Expired, "the token expired"));
         }
         if let Some(nbf) = time_claim(view.nbf.as_ref(), "nbf is not a valid time")? {
             if now + leeway < nbf {
-                return Err(stop(ErrorKind::NotYetValid, "the token is not valid yet"));
+                return Err(err(ErrorKind::NotYetValid, "the token is not valid yet"));
             }
         }
         if let Some(iat) = time_claim(view.iat.as_ref(), "iat is not a valid time")? {
             if iat > now + leeway {
-                return Err(stop(ErrorKind::IssuedInFuture, "iat is in the future"));
+                return Err(err(ErrorKind::IssuedInFuture, "iat is in the future"));
             }
         }
         if issuer.check_audience {
@@ -263,25 +300,26 @@ impl Inner {
                 }
             };
             let ok = match audience {
-                None => return Err(stop(ErrorKind::MissingClaim, "aud is missing")),
+                None if !rules.aud_required => true,
+                None => return Err(err(ErrorKind::MissingClaim, "aud is missing")),
                 Some(Loose::Str(aud)) => matches(aud),
                 Some(Loose::Strings(list)) => list.iter().any(|aud| matches(aud)),
                 Some(_) => {
-                    return Err(stop(
+                    return Err(err(
                         ErrorKind::InvalidClaim,
                         "aud is not a string or array of strings",
                     ));
                 }
             };
             if !ok {
-                return Err(stop(
+                return Err(err(
                     ErrorKind::InvalidAudience,
                     "aud names no accepted audience",
                 ));
             }
         }
         if issuer.required.iter().any(|name| !view.has(name)) {
-            return Err(stop(ErrorKind::MissingClaim, "a required claim is missing"));
+            return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
         }
         let subject = string_claim(view.sub.as_ref(), "sub is not a string")?.map(str::to_owned);
         string_claim(view.client_id.as_ref(), "client_id is not a string")?;
@@ -296,7 +334,7 @@ impl Inner {
             Some(Loose::Str(scp)) => scopes.extend_delimited(scp),
             Some(Loose::Strings(list)) => list.iter().for_each(|s| scopes.push(s)),
             Some(_) => {
-                return Err(stop(
+                return Err(err(
                     ErrorKind::InvalidClaim,
                     "scp is not a string or array of strings",
                 ));
@@ -312,21 +350,20 @@ impl Inner {
 
         // Every check passed: only now does the caller's type see the payload, with plain
         // serde_json semantics (the payload was already checked for duplicate members).
-        let claims: T = serde_json::from_slice(token.payload).map_err(|_| {
+        let claims: T = serde_json::from_slice(payload).map_err(|_| {
             err(
                 ErrorKind::InvalidClaim,
                 "the claims do not fit the requested type",
             )
         })?;
-        let verified = Verified {
+        Ok(Verified {
             claims,
             issuer: Arc::clone(&issuer.iss),
             subject,
             scopes,
             roles,
             expires_at: exp,
-        };
-        Ok((verified, keys.generation))
+        })
     }
 
     /// The final answer for a stop, without fetching.
