@@ -94,6 +94,6 @@ where
     match verifier.try_verify::<T>(token) {
         Attempt::Done(Ok(verified)) => verified,
         Attempt::Done(Err(error)) => panic!("the token was refused: {error}"),
-        Attempt::NeedsKeys(_) => panic!("keys must be fetched first"),
+        Attempt::NeedsIo(_) => panic!("keys must be fetched (or a token introspected) first"),
     }
 }

@@ -117,11 +117,13 @@ impl Answer {
     pub fn render(error: &Error, realm: &Realm, body: &dyn AnswerBody) -> Answer {
         let kind = error.kind();
         let www_authenticate = match kind {
-            ErrorKind::KeysUnavailable | ErrorKind::VerifierNotConfigured => None,
+            ErrorKind::KeysUnavailable
+            | ErrorKind::IntrospectionUnavailable
+            | ErrorKind::VerifierNotConfigured => None,
             _ => Some(challenge::bearer(kind, error.required_scope(), realm)),
         };
         let retry_after = match kind {
-            ErrorKind::KeysUnavailable => {
+            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
                 let secs = error
                     .retry_after()
                     .unwrap_or(Duration::from_secs(30))
@@ -144,15 +146,13 @@ impl Answer {
 
     /// The answer to `keys_unavailable` for a verifier configured with
     /// `keys_unavailable_as_unauthorized`: 401 `invalid_token`, no `Retry-After`.
-    pub(crate) fn unavailable_as_unauthorized(realm: &Realm, body: &dyn AnswerBody) -> Answer {
+    pub(crate) fn unavailable_as_unauthorized(
+        kind: ErrorKind,
+        realm: &Realm,
+        body: &dyn AnswerBody,
+    ) -> Answer {
         let challenge = challenge::bearer(ErrorKind::InvalidSignature, None, realm);
-        Answer::with_body(
-            ErrorKind::KeysUnavailable,
-            StatusCode::UNAUTHORIZED,
-            Some(challenge),
-            None,
-            body,
-        )
+        Answer::with_body(kind, StatusCode::UNAUTHORIZED, Some(challenge), None, body)
     }
 
     /// The 500 answer for a route that needs a verifier where none is configured: a wiring

@@ -19,8 +19,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest;
-
 use crate::claims::Verified;
 use crate::error::{ConfigError, ConfigErrorKind};
 
@@ -146,14 +144,6 @@ impl fmt::Debug for Cache {
             .field("entries", &self.store.entry_count())
             .finish_non_exhaustive()
     }
-}
-
-/// A SHA-256 of the token: the key never holds the token.
-pub(crate) fn token_hash(token: &str) -> [u8; 32] {
-    let digest = digest::digest(&digest::SHA256, token.as_bytes());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(digest.as_ref());
-    out
 }
 
 impl Cache {

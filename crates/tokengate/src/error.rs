@@ -53,6 +53,11 @@ pub enum ErrorKind {
     InsufficientRole,
     /// No usable key could be had for the issuer (503 with `Retry-After`).
     KeysUnavailable,
+    /// The introspection endpoint says the opaque token is not active (401 `invalid_token`).
+    InactiveToken,
+    /// The introspection endpoint could not answer (down, slow, an error, invalid JSON, too
+    /// many calls in flight): 503 with `Retry-After`, never admitted.
+    IntrospectionUnavailable,
     /// A route expects verification but no verifier is configured: a wiring bug (500).
     VerifierNotConfigured,
 }
@@ -82,6 +87,8 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
+            ErrorKind::InactiveToken => "inactive_token",
+            ErrorKind::IntrospectionUnavailable => "introspection_unavailable",
             ErrorKind::VerifierNotConfigured => "verifier_not_configured",
         }
     }
@@ -93,7 +100,9 @@ impl ErrorKind {
             ErrorKind::MissingCredentials => StatusCode::UNAUTHORIZED,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => StatusCode::BAD_REQUEST,
             ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => StatusCode::FORBIDDEN,
-            ErrorKind::KeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -105,6 +114,7 @@ impl ErrorKind {
         match self {
             ErrorKind::MissingCredentials
             | ErrorKind::KeysUnavailable
+            | ErrorKind::IntrospectionUnavailable
             | ErrorKind::VerifierNotConfigured => None,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => Some("invalid_request"),
             ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => {
@@ -125,6 +135,7 @@ impl ErrorKind {
             ErrorKind::InsufficientScope => "the access token lacks the required scope",
             ErrorKind::InsufficientRole => "the access token lacks the required role",
             ErrorKind::KeysUnavailable => "the keys to verify the token are unavailable",
+            ErrorKind::IntrospectionUnavailable => "the token could not be checked right now",
             ErrorKind::VerifierNotConfigured => "token verification is not configured",
             _ => "the access token is invalid",
         }
@@ -183,6 +194,27 @@ impl Error {
         let mut error = Error::new(ErrorKind::KeysUnavailable, "no usable key for the issuer");
         error.retry_after = Some(retry_after);
         error
+    }
+
+    /// An `introspection_unavailable` error that asks the client to retry after `retry_after`.
+    #[must_use]
+    pub fn introspection_unavailable(retry_after: Duration) -> Self {
+        let mut error = Error::new(
+            ErrorKind::IntrospectionUnavailable,
+            "the introspection endpoint could not answer",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// Whether the answer is "unavailable, retry later" (keys or introspection): 503 with
+    /// `Retry-After`, or 401 with `keys_unavailable_as_unauthorized`.
+    #[must_use]
+    pub(crate) fn is_unavailable(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable
+        )
     }
 
     /// What went wrong.
@@ -348,6 +380,8 @@ mod tests {
             ErrorKind::InsufficientScope,
             ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,
+            ErrorKind::InactiveToken,
+            ErrorKind::IntrospectionUnavailable,
             ErrorKind::VerifierNotConfigured,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();

@@ -51,6 +51,33 @@ pub struct IssuerHealth {
     pub cooldown_suppressed: u64,
     /// Requests verified with keys past their TTL.
     pub stale_served: u64,
+    /// The issuer's token introspection, when configured.
+    pub introspection: Option<IntrospectionHealth>,
+}
+
+/// A snapshot of one issuer's token introspection (RFC 7662).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IntrospectionHealth {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Calls made to the endpoint.
+    pub calls: u64,
+    /// Calls that found the token active and acceptable.
+    pub active: u64,
+    /// Calls that refused the token (inactive, expired, another audience, ...).
+    pub refused: u64,
+    /// Calls that failed (down, slow, an error status, invalid JSON) or could not start
+    /// (too many in flight): each answered 503.
+    pub failures: u64,
+    /// Requests answered from the cache without a call.
+    pub cache_hits: u64,
+    /// Results cached now.
+    pub cached: u64,
+    /// Why the last failed call failed.
+    pub last_failure: Option<FetchErrorKind>,
+    /// The last failed call's message (names the endpoint, never the token or the secret).
+    pub last_failure_message: Option<String>,
 }
 
 impl IssuerHealth {
@@ -68,6 +95,7 @@ impl IssuerHealth {
             kid_miss_refreshes: 0,
             cooldown_suppressed: 0,
             stale_served: 0,
+            introspection: None,
         }
     }
 
@@ -92,6 +120,26 @@ impl IssuerHealth {
             kid_miss_refreshes: c.kid_miss_refreshes.load(Ordering::Relaxed),
             cooldown_suppressed: c.cooldown_suppressed.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
+            introspection: None,
+        }
+    }
+}
+
+#[cfg(feature = "remote")]
+impl IntrospectionHealth {
+    pub(crate) fn of(introspector: &crate::introspect::Introspector) -> IntrospectionHealth {
+        let c = &introspector.counters;
+        let last = introspector.last_failure();
+        IntrospectionHealth {
+            endpoint: introspector.url().to_owned(),
+            calls: c.calls.load(Ordering::Relaxed),
+            active: c.active.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+            cached: introspector.cached_entries(),
+            last_failure: last.as_ref().map(|(kind, _)| *kind),
+            last_failure_message: last.map(|(_, message)| message),
         }
     }
 }

@@ -153,6 +153,8 @@ pub struct Issuer {
     pub(crate) audience_claim: Option<String>,
     pub(crate) rfc9068: bool,
     pub(crate) required_claims: Vec<String>,
+    #[cfg(feature = "remote")]
+    pub(crate) introspection: Option<crate::introspect::Introspection>,
 }
 
 impl Issuer {
@@ -169,6 +171,8 @@ impl Issuer {
             audience_claim: None,
             rfc9068: false,
             required_claims: Vec::new(),
+            #[cfg(feature = "remote")]
+            introspection: None,
         }
     }
 
@@ -243,6 +247,17 @@ impl Issuer {
     /// `iss exp aud sub client_id iat jti` must all be present.
     pub fn rfc9068(mut self) -> Issuer {
         self.rfc9068 = true;
+        self
+    }
+
+    /// Check this issuer's opaque tokens (and, with
+    /// [`introspect_jwts`](crate::Introspection::introspect_jwts), its signed ones) at its RFC
+    /// 7662 introspection endpoint. Opaque tokens — anything that is not a compact JWS from a
+    /// configured issuer — go to the one issuer with introspection. With introspection, a key
+    /// source is optional: without one, every token of the issuer is introspected.
+    #[cfg(feature = "remote")]
+    pub fn introspection(mut self, introspection: crate::introspect::Introspection) -> Issuer {
+        self.introspection = Some(introspection);
         self
     }
 

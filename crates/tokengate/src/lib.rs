@@ -54,6 +54,8 @@ mod error;
 mod extract;
 pub mod fetch;
 mod health;
+#[cfg(feature = "remote")]
+mod introspect;
 mod issuer;
 mod json;
 mod jws;
@@ -76,10 +78,12 @@ pub use cache::{CacheStats, TokenCache};
 pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::TokenSources;
-pub use health::{IssuerHealth, KeysState};
+pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
+#[cfg(feature = "remote")]
+pub use introspect::Introspection;
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,
-    DEFAULT_MAX_TOKEN_BYTES, KeyWait, MAX_LEEWAY, Verifier, VerifierBuilder,
+    DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder, Wait,
 };

@@ -27,7 +27,7 @@ fn check(
 ) -> Result<tokengate::Verified<StandardClaims>, ErrorKind> {
     match verifier.try_verify::<StandardClaims>(token) {
         tokengate::Attempt::Done(result) => result.map_err(|e| e.kind()),
-        tokengate::Attempt::NeedsKeys(_) => panic!("static keys are ready"),
+        tokengate::Attempt::NeedsIo(_) => panic!("static keys are ready"),
     }
 }
 

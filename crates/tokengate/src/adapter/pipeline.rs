@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use crate::answer::Answer;
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
-use crate::verifier::{Attempt, KeyWait, Verifier};
+use crate::verifier::{Attempt, Verifier, Wait};
 
 use super::policy::Policy;
 use super::view::{RequestHeaders, RequestView};
@@ -52,7 +52,7 @@ impl<T> Admission<T> {
 /// can move into a boxed future.
 #[must_use]
 pub struct Pending<T> {
-    wait: KeyWait<T>,
+    wait: Wait<T>,
     policy: Policy,
 }
 
@@ -139,7 +139,7 @@ impl Verifier {
                 Err(answer) => Decision::Deny(answer),
             },
             Attempt::Done(Err(error)) => Decision::Deny(deny(self, policy, &error)),
-            Attempt::NeedsKeys(wait) => Decision::Pending(Pending {
+            Attempt::NeedsIo(wait) => Decision::Pending(Pending {
                 wait,
                 policy: policy.clone(),
             }),

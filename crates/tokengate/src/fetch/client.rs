@@ -104,7 +104,8 @@ impl std::error::Error for FetchError {
     }
 }
 
-/// Fetches documents over HTTP(S) with `GET`.
+/// Fetches documents over HTTP(S): `GET` for key sets and discovery, a form `POST` for token
+/// introspection (RFC 7662).
 #[async_trait]
 pub trait Fetcher: Send + Sync + 'static {
     /// GETs `url`, reading at most `max_body` bytes of body.
@@ -112,6 +113,27 @@ pub trait Fetcher: Send + Sync + 'static {
     /// # Errors
     /// A [`FetchError`] when no document could be had.
     async fn get(&self, url: &str, max_body: usize) -> Result<FetchedDocument, FetchError>;
+
+    /// POSTs `form` (`application/x-www-form-urlencoded`) to `url` with an optional
+    /// `Authorization` header, reading at most `max_body` bytes of body. The form and the
+    /// header hold a token and client credentials: never log them.
+    ///
+    /// # Errors
+    /// A [`FetchError`] when no document could be had. The default refuses (a fetcher made
+    /// only for key sets).
+    async fn post_form(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        form: &str,
+        max_body: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        let _ = (url, authorization, form, max_body);
+        Err(FetchError::new(
+            FetchErrorKind::Other,
+            "this fetcher does not send POST requests",
+        ))
+    }
 }
 
 /// The default fetcher: reqwest with rustls (aws-lc-rs) and the platform's trust roots; redirects
@@ -161,58 +183,88 @@ impl HttpFetcher {
 #[async_trait]
 impl Fetcher for HttpFetcher {
     async fn get(&self, url: &str, max_body: usize) -> Result<FetchedDocument, FetchError> {
-        let mut response = self.client.get(url).send().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                FetchErrorKind::Timeout
-            } else {
-                FetchErrorKind::Connect
-            };
-            FetchError::new(kind, "the request failed").with_source(e)
-        })?;
-        let status = response.status().as_u16();
-        if response.status().is_redirection() {
-            return Err(FetchError::new(
-                FetchErrorKind::Other,
-                "a redirect to another host was refused",
-            ));
+        read(self.client.get(url), max_body).await
+    }
+
+    async fn post_form(
+        &self,
+        url: &str,
+        authorization: Option<&str>,
+        form: &str,
+        max_body: usize,
+    ) -> Result<FetchedDocument, FetchError> {
+        let mut request = self
+            .client
+            .post(url)
+            .header(
+                http::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .header(http::header::ACCEPT, "application/json")
+            .body(form.to_owned());
+        if let Some(value) = authorization {
+            request = request.header(http::header::AUTHORIZATION, value);
         }
-        if response
-            .content_length()
-            .is_some_and(|len| len > max_body as u64)
-        {
+        read(request, max_body).await
+    }
+}
+
+/// Sends `request` and reads its answer, bounded by `max_body`.
+async fn read(
+    request: reqwest::RequestBuilder,
+    max_body: usize,
+) -> Result<FetchedDocument, FetchError> {
+    let mut response = request.send().await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            FetchErrorKind::Timeout
+        } else {
+            FetchErrorKind::Connect
+        };
+        FetchError::new(kind, "the request failed").with_source(e)
+    })?;
+    let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        return Err(FetchError::new(
+            FetchErrorKind::Other,
+            "a redirect to another host was refused",
+        ));
+    }
+    if response
+        .content_length()
+        .is_some_and(|len| len > max_body as u64)
+    {
+        return Err(FetchError::new(
+            FetchErrorKind::TooLarge,
+            "the body is larger than the cap",
+        ));
+    }
+    let cache_control = response
+        .headers()
+        .get(http::header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        let kind = if e.is_timeout() {
+            FetchErrorKind::Timeout
+        } else {
+            FetchErrorKind::Connect
+        };
+        FetchError::new(kind, "reading the body failed").with_source(e)
+    })? {
+        if body.len() + chunk.len() > max_body {
             return Err(FetchError::new(
                 FetchErrorKind::TooLarge,
                 "the body is larger than the cap",
             ));
         }
-        let cache_control = response
-            .headers()
-            .get(http::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| {
-            let kind = if e.is_timeout() {
-                FetchErrorKind::Timeout
-            } else {
-                FetchErrorKind::Connect
-            };
-            FetchError::new(kind, "reading the body failed").with_source(e)
-        })? {
-            if body.len() + chunk.len() > max_body {
-                return Err(FetchError::new(
-                    FetchErrorKind::TooLarge,
-                    "the body is larger than the cap",
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(FetchedDocument {
-            status,
-            cache_control,
-            body,
-        })
+        body.extend_from_slice(&chunk);
     }
+    Ok(FetchedDocument {
+        status,
+        cache_control,
+        body,
+    })
 }
 
 /// Checks that `url` is HTTPS, or HTTP to a loopback host.

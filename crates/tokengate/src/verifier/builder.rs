@@ -230,7 +230,7 @@ impl VerifierBuilder {
         let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
         for issuer in self.issuers {
             #[cfg(feature = "remote")]
-            let state = load_issuer(issuer, &mut remote_settings, &self.clock)?;
+            let state = load_issuer(issuers.len(), issuer, &mut remote_settings, &self.clock)?;
             #[cfg(not(feature = "remote"))]
             let state = load_issuer(issuer)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
@@ -261,6 +261,24 @@ impl VerifierBuilder {
             }
             issuers.push(state);
         }
+        #[cfg(feature = "remote")]
+        let opaque_issuer = {
+            let mut with = issuers
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.introspector.is_some());
+            match (with.next(), with.next()) {
+                (_, Some(_)) => {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidSetting,
+                        "only one issuer may introspect: opaque tokens carry no issuer to pick one",
+                    ));
+                }
+                (first, None) => first.map(|(index, _)| index),
+            }
+        };
+        #[cfg(feature = "remote")]
+        let introspection_wanted = crate::introspect::wanted(wanted.clone());
         Ok(Verifier {
             inner: Arc::new(Inner {
                 issuers,
@@ -273,6 +291,10 @@ impl VerifierBuilder {
                 keys_unavailable_401: self.keys_unavailable_401,
                 #[cfg(feature = "cache")]
                 cache: self.cache.map(TokenCache::build).transpose()?,
+                #[cfg(feature = "remote")]
+                opaque_issuer,
+                #[cfg(feature = "remote")]
+                introspection_wanted,
                 body: self.body,
             }),
         })
@@ -280,6 +302,7 @@ impl VerifierBuilder {
 }
 
 fn load_issuer(
+    #[cfg(feature = "remote")] index: usize,
     issuer: Issuer,
     #[cfg(feature = "remote")] remote_settings: &mut dyn FnMut() -> Result<
         Arc<RemoteSettings>,
@@ -300,18 +323,47 @@ fn load_issuer(
         ));
     }
     let algorithms = issuer.allowed_algorithms()?;
-    let source = issuer
-        .keys
-        .clone()
-        .ok_or_else(|| ConfigError::new(ConfigErrorKind::NoKeys, "an issuer needs a key source"))?;
+    #[cfg(feature = "remote")]
+    let introspector = match issuer.introspection.clone() {
+        Some(config) => Some(crate::introspect::Introspector::new(
+            index,
+            config,
+            remote_settings()?,
+            Arc::clone(clock),
+        )?),
+        None => None,
+    };
+    #[cfg(feature = "remote")]
+    let introspect_all = match &issuer.introspection {
+        Some(config) => config.introspects_jwts() || issuer.keys.is_none(),
+        None => false,
+    };
+    #[cfg(feature = "remote")]
+    let has_introspection = introspector.is_some();
+    #[cfg(not(feature = "remote"))]
+    let has_introspection = false;
+    let source = match issuer.keys.clone() {
+        Some(source) => Some(source),
+        // With introspection, keys are optional: every token of the issuer is introspected.
+        None if has_introspection => None,
+        None => {
+            return Err(ConfigError::new(
+                ConfigErrorKind::NoKeys,
+                "an issuer needs a key source (or introspection)",
+            ));
+        }
+    };
     let iss: Arc<str> = issuer.iss.as_str().into();
     #[cfg(feature = "remote")]
-    let endpoint = source.endpoint(&issuer.iss)?;
+    let endpoint = match &source {
+        Some(source) => source.endpoint(&issuer.iss)?,
+        None => None,
+    };
     #[cfg(not(feature = "remote"))]
     let endpoint: Option<std::convert::Infallible> = None;
-    let keys = match endpoint {
+    let keys = match (endpoint, source) {
         #[cfg(feature = "remote")]
-        Some(endpoint) => IssuerKeys::remote(RemoteKeys::new(
+        (Some(endpoint), _) => IssuerKeys::remote(RemoteKeys::new(
             Arc::clone(&iss),
             endpoint,
             algorithms,
@@ -319,8 +371,9 @@ fn load_issuer(
             Arc::clone(clock),
         )),
         #[cfg(not(feature = "remote"))]
-        Some(never) => match never {},
-        None => {
+        (Some(never), _) => match never {},
+        (None, None) => IssuerKeys::fixed(KeySet::new(Vec::new())),
+        (None, Some(source)) => {
             let keys: Vec<_> = source
                 .load()?
                 .into_iter()
@@ -358,5 +411,9 @@ fn load_issuer(
         audience_claim: issuer.audience_claim.map(|name| vec![name]),
         rfc9068: issuer.rfc9068,
         required,
+        #[cfg(feature = "remote")]
+        introspector,
+        #[cfg(feature = "remote")]
+        introspect_all,
     })
 }

@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use crate::algorithm::AlgorithmSet;
 use crate::answer::{Answer, AnswerBody};
 #[cfg(feature = "cache")]
-use crate::cache::{self, Cache};
+use crate::cache::Cache;
 use crate::challenge::Realm;
 use crate::claims::Verified;
 use crate::clock::Clock;
@@ -33,6 +33,8 @@ pub use builder::{
     MAX_LEEWAY, VerifierBuilder,
 };
 use keys::IssuerKeys;
+#[cfg(feature = "remote")]
+pub(crate) use validate::Rules;
 use validate::{Decoded, Stop};
 
 /// Verifies access tokens. Cheap to clone (shared inside), `Send + Sync`.
@@ -55,6 +57,12 @@ pub(crate) struct Inner {
     keys_unavailable_401: bool,
     #[cfg(feature = "cache")]
     cache: Option<Cache>,
+    /// The issuer whose introspection checks opaque tokens, if any.
+    #[cfg(feature = "remote")]
+    opaque_issuer: Option<usize>,
+    /// What an introspection response is read for: `wanted` plus `active` and `token_type`.
+    #[cfg(feature = "remote")]
+    introspection_wanted: Vec<(Box<str>, Want)>,
     body: Arc<dyn AnswerBody>,
 }
 
@@ -69,62 +77,103 @@ struct IssuerState {
     audience_claim: Option<Vec<String>>,
     rfc9068: bool,
     required: Vec<Box<str>>,
+    #[cfg(feature = "remote")]
+    introspector: Option<crate::introspect::Introspector>,
+    /// Every token of this issuer is introspected (`introspect_jwts`, or no key source).
+    #[cfg(feature = "remote")]
+    introspect_all: bool,
 }
 
-/// The outcome of [`Verifier::try_verify`]: done, or waiting for a remote issuer's keys.
+/// The outcome of [`Verifier::try_verify`]: done, or waiting for I/O.
 #[must_use]
 #[derive(Debug)]
 pub enum Attempt<T> {
     /// Verified, or refused, without any I/O.
     Done(Result<Verified<T>, Error>),
-    /// A remote issuer must fetch keys first; [`KeyWait::wait`] fetches and finishes.
-    NeedsKeys(KeyWait<T>),
+    /// A remote issuer must fetch keys, or an opaque token must be introspected, first;
+    /// [`Wait::wait`] does it and finishes.
+    NeedsIo(Wait<T>),
 }
 
-/// A verification waiting for keys. It holds the token already decoded, its header and claims
-/// read and its cache key computed: finishing parses and hashes nothing again.
+/// A verification waiting for I/O: a key fetch (the token already decoded, its header and
+/// claims read) or an introspection call. Its cache key is computed: finishing parses and
+/// hashes nothing again.
 ///
 /// `Debug` prints no token content.
 #[must_use]
-pub struct KeyWait<T> {
+pub struct Wait<T> {
     verifier: Verifier,
-    decoded: Box<Decoded>,
-    kid: Option<Box<str>>,
+    work: Work,
     hash: Option<[u8; 32]>,
     token_len: usize,
     _claims: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T> fmt::Debug for KeyWait<T> {
+enum Work {
+    /// Fetch the issuer's keys (for this unknown `kid`, or because none is usable).
+    Keys {
+        decoded: Box<Decoded>,
+        kid: Option<Box<str>>,
+    },
+    /// Ask the issuer's introspection endpoint.
+    #[cfg(feature = "remote")]
+    Introspect { token: Box<str>, issuer: usize },
+}
+
+impl Work {
+    fn issuer(&self) -> usize {
+        match self {
+            Work::Keys { decoded, .. } => decoded.issuer,
+            #[cfg(feature = "remote")]
+            Work::Introspect { issuer, .. } => *issuer,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Wait<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyWait")
-            .field(
-                "issuer",
-                &&*self.verifier.inner.issuers[self.decoded.issuer].iss,
-            )
+        let issuer = &*self.verifier.inner.issuers[self.work.issuer()].iss;
+        f.debug_struct("Wait")
+            .field("issuer", &issuer)
             .finish_non_exhaustive()
     }
 }
 
-impl<T> KeyWait<T>
+impl<T> Wait<T>
 where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
-    /// Fetches the issuer's keys (shared with concurrent callers, bounded by backoff and the
-    /// unknown-`kid` cooldown) and finishes the verification.
+    /// Does the I/O — a key fetch (shared with concurrent callers, bounded by backoff and the
+    /// unknown-`kid` cooldown) or an introspection call (single-flight, cached) — and
+    /// finishes the verification.
     ///
     /// # Errors
     /// As [`Verifier::verify`].
     pub async fn wait(self) -> Result<Verified<T>, Error> {
         let inner = &self.verifier.inner;
-        let issuer = self.decoded.issuer;
-        inner.issuers[issuer].keys.fetch(self.kid.as_deref()).await;
-        let result = match inner.complete::<T>(&self.decoded.checkable()) {
-            Ok((verified, generation)) => {
-                inner.remember(self.hash, &verified, issuer, generation, self.token_len);
-                Ok(verified)
+        let issuer = self.work.issuer();
+        let result = match self.work {
+            Work::Keys { decoded, kid } => {
+                inner.issuers[issuer].keys.fetch(kid.as_deref()).await;
+                match inner.complete::<T>(&decoded.checkable()) {
+                    Ok((verified, generation)) => {
+                        inner.remember(self.hash, &verified, issuer, generation, self.token_len);
+                        Ok(verified)
+                    }
+                    Err(stop) => Err(inner.settle(stop, issuer)),
+                }
             }
-            Err(stop) => Err(inner.settle(stop, issuer)),
+            #[cfg(feature = "remote")]
+            Work::Introspect { token, issuer } => {
+                let hash = known_or_hash(self.hash, &token);
+                match &inner.issuers[issuer].introspector {
+                    Some(introspector) => introspector.introspect::<T>(inner, &token, hash).await,
+                    None => Err(Error::new(
+                        ErrorKind::InvalidIssuer,
+                        "no introspection for the issuer",
+                    )),
+                }
+            }
         };
         if let Err(error) = &result {
             inner.log_rejection(error, Some(issuer));
@@ -137,6 +186,24 @@ where
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
     }
+}
+
+/// The token's hash, computed unless already known (from the token cache's lookup).
+#[cfg(feature = "remote")]
+fn known_or_hash(known: Option<[u8; 32]>, token: &str) -> [u8; 32] {
+    match known {
+        Some(hash) => hash,
+        None => token_hash(token),
+    }
+}
+
+/// A SHA-256 of the token: cache keys never hold the token.
+#[cfg(any(feature = "remote", feature = "cache"))]
+pub(crate) fn token_hash(token: &str) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
 }
 
 impl Verifier {
@@ -173,13 +240,13 @@ impl Verifier {
     {
         match self.try_verify::<T>(token) {
             Attempt::Done(result) => result,
-            Attempt::NeedsKeys(wait) => wait.wait().await,
+            Attempt::NeedsIo(wait) => wait.wait().await,
         }
     }
 
-    /// Verifies `token` with the keys loaded now (and the cache, when configured), without
-    /// waiting on anything. When a remote issuer must fetch keys first, the answer is
-    /// [`Attempt::NeedsKeys`], which carries the work already done.
+    /// Verifies `token` with the keys loaded now (and the caches, when configured), without
+    /// waiting on anything. When a remote issuer must fetch keys first, or an opaque token must
+    /// be introspected, the answer is [`Attempt::NeedsIo`], which carries the work already done.
     pub fn try_verify<T>(&self, token: &str) -> Attempt<T>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
@@ -190,7 +257,7 @@ impl Verifier {
         #[cfg(feature = "cache")]
         let hash = match &inner.cache {
             Some(cache) => {
-                let hash = cache::token_hash(token);
+                let hash = token_hash(token);
                 if let Some(verified) = inner.cache_hit::<T>(cache, hash) {
                     return Attempt::Done(Ok(verified));
                 }
@@ -201,7 +268,30 @@ impl Verifier {
         };
         let mut buf = Vec::new();
         let mut issuer = None;
-        let result = match inner.prepare(token, &mut buf) {
+        let prepared = inner.prepare(token, &mut buf);
+        #[cfg(feature = "remote")]
+        if let Some(at) = inner.introspection_for(&prepared) {
+            let hash = known_or_hash(hash, token);
+            if let Some(introspector) = &inner.issuers[at].introspector {
+                if let Some(result) = introspector.cached::<T>(hash) {
+                    if let Err(error) = &result {
+                        inner.log_rejection(error, Some(at));
+                    }
+                    return Attempt::Done(result);
+                }
+            }
+            return Attempt::NeedsIo(Wait {
+                verifier: self.clone(),
+                work: Work::Introspect {
+                    token: token.into(),
+                    issuer: at,
+                },
+                hash: Some(hash),
+                token_len: token.len(),
+                _claims: std::marker::PhantomData,
+            });
+        }
+        let result = match prepared {
             Err(error) => Err(error),
             Ok(prepared) => match inner.complete::<T>(&prepared.checkable()) {
                 Ok((verified, generation)) => {
@@ -209,10 +299,12 @@ impl Verifier {
                     Ok(verified)
                 }
                 Err(Stop::Fetch { kid }) => {
-                    return Attempt::NeedsKeys(KeyWait {
+                    return Attempt::NeedsIo(Wait {
                         verifier: self.clone(),
-                        decoded: Box::new(prepared.into_decoded()),
-                        kid,
+                        work: Work::Keys {
+                            decoded: Box::new(prepared.into_decoded()),
+                            kid,
+                        },
                         hash,
                         token_len: token.len(),
                         _claims: std::marker::PhantomData,
@@ -262,7 +354,18 @@ impl Verifier {
         self.inner
             .issuers
             .iter()
-            .map(|state| state.keys.health(&state.iss, now))
+            .map(|state| {
+                #[cfg_attr(not(feature = "remote"), allow(unused_mut))]
+                let mut health = state.keys.health(&state.iss, now);
+                #[cfg(feature = "remote")]
+                {
+                    health.introspection = state
+                        .introspector
+                        .as_ref()
+                        .map(crate::health::IntrospectionHealth::of);
+                }
+                health
+            })
             .collect()
     }
 
@@ -276,8 +379,8 @@ impl Verifier {
     /// As [`answer`](Verifier::answer), with `body` instead of the verifier's body when given.
     pub(crate) fn answer_with(&self, error: &Error, body: Option<&dyn AnswerBody>) -> Answer {
         let body = body.unwrap_or(&*self.inner.body);
-        if self.inner.keys_unavailable_401 && error.kind() == ErrorKind::KeysUnavailable {
-            return Answer::unavailable_as_unauthorized(&self.inner.realm, body);
+        if self.inner.keys_unavailable_401 && error.is_unavailable() {
+            return Answer::unavailable_as_unauthorized(error.kind(), &self.inner.realm, body);
         }
         Answer::render(error, &self.inner.realm, body)
     }
@@ -314,6 +417,30 @@ impl fmt::Debug for Verifier {
             .field("realm", &self.inner.realm)
             .field("max_token_bytes", &self.inner.max_token_bytes)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "remote")]
+impl Inner {
+    /// The issuer whose introspection should check this token, if any: an issuer that
+    /// introspects all its tokens, or the opaque-token issuer for anything that is not a
+    /// compact JWS from a configured issuer. Oversized tokens are never sent anywhere.
+    fn introspection_for(&self, prepared: &Result<validate::Prepared<'_>, Error>) -> Option<usize> {
+        match prepared {
+            Ok(prepared) => Some(prepared.issuer).filter(|i| self.issuers[*i].introspect_all),
+            Err(error) if error.kind() == ErrorKind::TokenTooLarge => None,
+            Err(_) => self.opaque_issuer,
+        }
+    }
+
+    /// What an introspection response is read for.
+    pub(crate) fn introspection_wanted(&self) -> &[(Box<str>, Want)] {
+        &self.introspection_wanted
+    }
+
+    /// The configured `iss` of issuer `index`.
+    pub(crate) fn issuer_iss(&self, index: usize) -> &str {
+        &self.issuers[index].iss
     }
 }
 

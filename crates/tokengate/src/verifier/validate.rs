@@ -252,7 +252,8 @@ impl Inner {
             ));
         }
         issuer.keys.note_served(&keys, now);
-        let verified = self.check_claims(token.issuer, token.view, token.payload, now, Rules::JWT)?;
+        let verified =
+            self.check_claims(token.issuer, token.view, token.payload, now, Rules::JWT)?;
         Ok((verified, keys.generation))
     }
 

@@ -1,0 +1,504 @@
+//! Opaque access tokens: RFC 7662 token introspection, cached and shared.
+//!
+//! An issuer configured with [`Introspection`] has its opaque tokens (anything that is not a
+//! compact JWS from a configured issuer) checked at its introspection endpoint; with
+//! [`Introspection::introspect_jwts`] its signed tokens too. The answer becomes the same
+//! [`Verified<T>`](crate::Verified) a signed token gives. Rules (see `docs/architecture.md`,
+//! "Introspection"):
+//! - results are cached by SHA-256 of the token (never the token) and the claims type: active
+//!   ones at most until `exp` and [`Introspection::max_age`] (default 60 s), refusals for
+//!   [`Introspection::inactive_max_age`] (default 30 s), so a repeated garbage token costs one
+//!   call, not one per request;
+//! - concurrent requests for one token share one call (single-flight);
+//! - at most [`Introspection::max_in_flight`] calls per issuer run at once; a request that
+//!   cannot start its call within the fetch timeout is answered 503 with `Retry-After`;
+//! - the endpoint down, slow, answering other than 200 or with invalid JSON: 503 with
+//!   `Retry-After`, never admitted, never cached.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use serde::de::DeserializeOwned;
+
+use crate::claims::Verified;
+use crate::clock::Clock;
+use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+use crate::fetch::{self, FetchError, FetchErrorKind};
+use crate::json::{self, Loose, Want};
+use crate::remote::RemoteSettings;
+use crate::verifier::{Inner, Rules};
+
+/// The largest introspection response read.
+const MAX_BODY: usize = 64 * 1024;
+
+/// A client secret. `Debug` prints `******`.
+#[derive(Clone)]
+struct Secret(Box<str>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("******")
+    }
+}
+
+/// How the service authenticates to the introspection endpoint (RFC 7662 section 2.1).
+#[derive(Clone, Debug)]
+enum ClientAuth {
+    /// No client authentication (some providers accept a bearer-less call on a private network).
+    None,
+    /// `client_secret_basic`: HTTP Basic with the client id and secret.
+    Basic { id: Box<str>, secret: Secret },
+    /// `client_secret_post`: `client_id` and `client_secret` in the form.
+    Post { id: Box<str>, secret: Secret },
+}
+
+/// Token introspection (RFC 7662) for one issuer.
+///
+/// ```
+/// use std::time::Duration;
+/// use tokengate::{Introspection, Issuer};
+/// let issuer = Issuer::new("https://login.example.com/")
+///     .audience("api://orders")
+///     .introspection(
+///         Introspection::endpoint("https://login.example.com/oauth2/introspect")
+///             .client_secret_basic("orders-api", "s3cret")
+///             .max_age(Duration::from_secs(30)),
+///     );
+/// assert!(!format!("{issuer:?}").contains("s3cret"));
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Introspection {
+    endpoint: String,
+    auth: ClientAuth,
+    introspect_jwts: bool,
+    max_age: Duration,
+    inactive_max_age: Duration,
+    max_in_flight: usize,
+}
+
+impl Introspection {
+    /// Introspect at this URL: HTTPS, or plain HTTP to a loopback host only.
+    pub fn endpoint(url: impl Into<String>) -> Introspection {
+        Introspection {
+            endpoint: url.into(),
+            auth: ClientAuth::None,
+            introspect_jwts: false,
+            max_age: Duration::from_secs(60),
+            inactive_max_age: Duration::from_secs(30),
+            max_in_flight: 16,
+        }
+    }
+
+    /// Authenticate with HTTP Basic (`client_secret_basic`, the RFC 7662 default).
+    pub fn client_secret_basic(
+        mut self,
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Introspection {
+        self.auth = ClientAuth::Basic {
+            id: client_id.into().into(),
+            secret: Secret(secret.into().into()),
+        };
+        self
+    }
+
+    /// Authenticate with `client_id` and `client_secret` in the form (`client_secret_post`).
+    pub fn client_secret_post(
+        mut self,
+        client_id: impl Into<String>,
+        secret: impl Into<String>,
+    ) -> Introspection {
+        self.auth = ClientAuth::Post {
+            id: client_id.into().into(),
+            secret: Secret(secret.into().into()),
+        };
+        self
+    }
+
+    /// Introspect this issuer's signed tokens too, so a revocation takes effect at once (one
+    /// call per token per [`max_age`](Introspection::max_age) instead of none).
+    pub fn introspect_jwts(mut self) -> Introspection {
+        self.introspect_jwts = true;
+        self
+    }
+
+    /// The longest an active result is reused (never past the token's `exp`). Default 60 s:
+    /// a revoked token keeps working at most this long (RFC 7662 section 4's trade-off
+    /// between the provider's load and revocation latency).
+    pub fn max_age(mut self, age: Duration) -> Introspection {
+        self.max_age = age;
+        self
+    }
+
+    /// How long a refusal (inactive, expired, wrong audience, ...) is reused. Default 30 s.
+    pub fn inactive_max_age(mut self, age: Duration) -> Introspection {
+        self.inactive_max_age = age;
+        self
+    }
+
+    /// At most this many introspection calls to this issuer at once. Default 16.
+    pub fn max_in_flight(mut self, calls: usize) -> Introspection {
+        self.max_in_flight = calls;
+        self
+    }
+
+    pub(crate) fn introspects_jwts(&self) -> bool {
+        self.introspect_jwts
+    }
+}
+
+/// What a call decided, cached for later requests with the same token and claims type.
+enum Decided {
+    /// Active, with the claims as the caller's `Verified<T>`.
+    Active(Box<dyn Any + Send + Sync>),
+    /// Refused with this kind and fixed detail.
+    Refused(ErrorKind, &'static str),
+}
+
+struct Entry {
+    decided: Decided,
+    /// Clock second until which the entry is served.
+    until: f64,
+}
+
+type Key = ([u8; 32], TypeId);
+/// A call's result as shared by everyone waiting for it: decided, or unavailable for this long.
+type Shared = Result<Arc<Entry>, Duration>;
+
+/// Counters of one issuer's introspection.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) calls: AtomicU64,
+    pub(crate) active: AtomicU64,
+    pub(crate) refused: AtomicU64,
+    pub(crate) failures: AtomicU64,
+    pub(crate) cache_hits: AtomicU64,
+}
+
+/// The introspection of one issuer, inside a verifier.
+pub(crate) struct Introspector {
+    issuer: usize,
+    url: url::Url,
+    authorization: Option<Secret>,
+    form_credentials: Option<(Box<str>, Secret)>,
+    max_age: u64,
+    inactive_max_age: u64,
+    settings: Arc<RemoteSettings>,
+    clock: Arc<dyn Clock>,
+    cache: moka::sync::Cache<Key, Arc<Entry>>,
+    in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Shared>>>>,
+    permits: tokio::sync::Semaphore,
+    last_failure: Mutex<Option<(FetchErrorKind, String)>>,
+    pub(crate) counters: Counters,
+}
+
+impl fmt::Debug for Introspector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Introspector")
+            .field("url", &self.url.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Introspector {
+    /// Checks the configuration and builds the runtime side.
+    pub(crate) fn new(
+        issuer: usize,
+        config: Introspection,
+        settings: Arc<RemoteSettings>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Introspector, ConfigError> {
+        let url = fetch::check_url(&config.endpoint).map_err(|_| {
+            ConfigError::new(
+                ConfigErrorKind::InsecureUrl,
+                "the introspection endpoint must be https (or http to a loopback host)",
+            )
+        })?;
+        if config.max_age.is_zero() || config.max_in_flight == 0 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "introspection needs max_age and max_in_flight above zero",
+            ));
+        }
+        let (authorization, form_credentials) = match config.auth {
+            ClientAuth::None => (None, None),
+            ClientAuth::Basic { id, secret } => {
+                // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
+                let encode =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let pair = format!("{}:{}", encode(&id), encode(&secret.0));
+                let basic = base64::engine::general_purpose::STANDARD.encode(pair);
+                (Some(Secret(format!("Basic {basic}").into())), None)
+            }
+            ClientAuth::Post { id, secret } => (None, Some((id, secret))),
+        };
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(config.max_age.max(config.inactive_max_age))
+            .build();
+        Ok(Introspector {
+            issuer,
+            url,
+            authorization,
+            form_credentials,
+            max_age: config.max_age.as_secs(),
+            inactive_max_age: config.inactive_max_age.as_secs(),
+            settings,
+            clock,
+            cache,
+            in_flight: Mutex::new(HashMap::new()),
+            permits: tokio::sync::Semaphore::new(config.max_in_flight),
+            last_failure: Mutex::new(None),
+            counters: Counters::default(),
+        })
+    }
+
+    /// The cached decision for this token and claims type, if still valid now.
+    pub(crate) fn cached<T: Clone + 'static>(
+        &self,
+        hash: [u8; 32],
+    ) -> Option<Result<Verified<T>, Error>> {
+        let key = (hash, TypeId::of::<T>());
+        let entry = self.cache.get(&key)?;
+        if (self.clock.now_unix() as f64) >= entry.until {
+            self.cache.invalidate(&key);
+            return None;
+        }
+        let result = match &entry.decided {
+            Decided::Active(verified) => Ok(verified.downcast_ref::<Verified<T>>()?.clone()),
+            Decided::Refused(kind, detail) => Err(Error::new(*kind, detail)),
+        };
+        self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        Some(result)
+    }
+
+    /// Introspects `token` (one call shared by every concurrent request for it).
+    pub(crate) async fn introspect<T>(
+        &self,
+        inner: &Inner,
+        token: &str,
+        hash: [u8; 32],
+    ) -> Result<Verified<T>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        if let Some(result) = self.cached::<T>(hash) {
+            return result;
+        }
+        let key = (hash, TypeId::of::<T>());
+        let cell = {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(in_flight.entry(key).or_default())
+        };
+        let shared = cell
+            .get_or_init(|| async {
+                let shared = self.call::<T>(inner, token).await;
+                if let Ok(entry) = &shared {
+                    self.cache.insert(key, Arc::clone(entry));
+                }
+                shared
+            })
+            .await
+            .clone();
+        {
+            let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            if in_flight.get(&key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
+                in_flight.remove(&key);
+            }
+        }
+        match shared {
+            Ok(entry) => match &entry.decided {
+                Decided::Active(verified) => verified
+                    .downcast_ref::<Verified<T>>()
+                    .cloned()
+                    .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
+                Decided::Refused(kind, detail) => Err(Error::new(*kind, detail)),
+            },
+            Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
+        }
+    }
+
+    /// One call: a permit, the POST, the strict response, the claim checks.
+    async fn call<T>(&self, inner: &Inner, token: &str) -> Shared
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let retry_after = Duration::from_secs(1);
+        let Ok(Ok(_permit)) =
+            tokio::time::timeout(self.settings.timeout, self.permits.acquire()).await
+        else {
+            // Too many calls in flight for too long: protect the provider, fail closed.
+            self.counters.failures.fetch_add(1, Ordering::Relaxed);
+            return Err(retry_after);
+        };
+        self.counters.calls.fetch_add(1, Ordering::Relaxed);
+        // The serializer is not `Sync`: built and dropped before anything is awaited.
+        let form = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.append_pair("token", token);
+            form.append_pair("token_type_hint", "access_token");
+            if let Some((id, secret)) = &self.form_credentials {
+                form.append_pair("client_id", id);
+                form.append_pair("client_secret", &secret.0);
+            }
+            form.finish()
+        };
+        let authorization = self.authorization.as_ref().map(|s| &*s.0);
+        let fetched =
+            self.settings
+                .fetcher
+                .post_form(self.url.as_str(), authorization, &form, MAX_BODY);
+        let document = match tokio::time::timeout(self.settings.timeout, fetched).await {
+            Ok(Ok(document)) if document.status == 200 => document,
+            Ok(Ok(document)) => {
+                let status = document.status;
+                return self.failed(FetchError::new(
+                    FetchErrorKind::Status,
+                    format!("the introspection endpoint answered {status}"),
+                ));
+            }
+            Ok(Err(error)) => return self.failed(error),
+            Err(_) => {
+                return self.failed(FetchError::new(
+                    FetchErrorKind::Timeout,
+                    "the introspection call took longer than the timeout",
+                ));
+            }
+        };
+        let now = self.clock.now_unix();
+        let decided = match self.judge::<T>(inner, &document.body, now) {
+            Ok(Some(decided)) => decided,
+            Ok(None) => {
+                return self.failed(FetchError::new(
+                    FetchErrorKind::Invalid,
+                    "the introspection response is not a JSON object without duplicate members",
+                ));
+            }
+            Err(error) => Decided::Refused(error.kind(), error.detail()),
+        };
+        let until = match &decided {
+            Decided::Active(_) => {
+                self.counters.active.fetch_add(1, Ordering::Relaxed);
+                let exp = self.active_until::<T>(&decided);
+                exp.min((now + self.max_age) as f64)
+            }
+            Decided::Refused(..) => {
+                self.counters.refused.fetch_add(1, Ordering::Relaxed);
+                (now + self.inactive_max_age) as f64
+            }
+        };
+        Ok(Arc::new(Entry { decided, until }))
+    }
+
+    fn active_until<T: 'static>(&self, decided: &Decided) -> f64 {
+        match decided {
+            Decided::Active(verified) => verified
+                .downcast_ref::<Verified<T>>()
+                .map_or(0.0, Verified::expires_at),
+            Decided::Refused(..) => 0.0,
+        }
+    }
+
+    /// The decision on a response body: `Ok(None)` when it is not a strict JSON object (a
+    /// failure of the endpoint, not a refusal of the token).
+    fn judge<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Result<Option<Decided>, Error>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let Ok(view) = json::parse_view(body, inner.introspection_wanted()) else {
+            return Ok(None);
+        };
+        match view.at_path(&[String::from("active")]) {
+            Some(Loose::Bool(true)) => {}
+            Some(Loose::Bool(false)) | None => {
+                return Err(Error::new(
+                    ErrorKind::InactiveToken,
+                    "the introspection endpoint says the token is not active",
+                ));
+            }
+            Some(_) => return Ok(None),
+        }
+        match view.at_path(&[String::from("token_type")]) {
+            None => {}
+            Some(Loose::Str(kind)) if is_access_token_type(&kind) => {}
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidType,
+                    "the introspected token is not an access token",
+                ));
+            }
+        }
+        match &view.iss {
+            None => {}
+            Some(Loose::Str(iss)) if **iss == *inner.issuer_iss(self.issuer) => {}
+            Some(_) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidIssuer,
+                    "the introspection response names another issuer",
+                ));
+            }
+        }
+        let rules = Rules {
+            exp_required: false,
+            aud_required: false,
+        };
+        let verified = inner.check_claims::<T>(self.issuer, &view, body, now, rules)?;
+        Ok(Some(Decided::Active(Box::new(verified))))
+    }
+
+    fn failed(&self, error: FetchError) -> Shared {
+        self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "tokengate::introspect", url = %self.url, error = %error, "introspection failed");
+        *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((error.kind(), error.to_string()));
+        Err(Duration::from_secs(1))
+    }
+
+    /// Why the last call failed, and its message.
+    pub(crate) fn last_failure(&self) -> Option<(FetchErrorKind, String)> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The endpoint, for health.
+    pub(crate) fn url(&self) -> &str {
+        self.url.as_str()
+    }
+
+    /// Entries now cached (for tests and health).
+    pub(crate) fn cached_entries(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+}
+
+/// RFC 7662 `token_type` values that mean an access token: RFC 6749 token types (`Bearer`,
+/// `DPoP`) or the token type hint itself.
+fn is_access_token_type(kind: &str) -> bool {
+    [
+        "access_token",
+        "bearer",
+        "dpop",
+        "urn:ietf:params:oauth:token-type:access_token",
+    ]
+    .iter()
+    .any(|t| t.eq_ignore_ascii_case(kind))
+}
+
+/// The extra top-level members an introspection response is read for.
+pub(crate) fn wanted(mut wanted: Vec<(Box<str>, Want)>) -> Vec<(Box<str>, Want)> {
+    for name in ["active", "token_type"] {
+        if !wanted.iter().any(|(w, _)| &**w == name) {
+            wanted.push((name.into(), Want::Value));
+        }
+    }
+    wanted
+}
