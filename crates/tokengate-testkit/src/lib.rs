@@ -23,7 +23,7 @@ pub mod demo;
 pub mod fixture;
 mod server;
 
-pub use server::{Fault, IssuerServer};
+pub use server::{Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,11 +1,15 @@
-//! A real issuer on `127.0.0.1:0`: OIDC discovery, RFC 8414 metadata and a JWKS, with key
-//! rotation, a configurable `Cache-Control`, fault injection and request counters.
+//! A real issuer on `127.0.0.1:0`: OIDC discovery, RFC 8414 metadata, a JWKS and an RFC 7662
+//! introspection endpoint, with key rotation, opaque tokens and revocation, a configurable
+//! `Cache-Control`, fault injection and request counters.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use base64::Engine;
 use serde_json::{Value, json};
 use tokengate::Algorithm;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -46,7 +50,17 @@ struct Shared {
     jwks_requests: AtomicUsize,
     discovery_requests: AtomicUsize,
     metadata_requests: AtomicUsize,
+    /// Opaque tokens this issuer handed out, with their claims.
+    opaque: Mutex<HashMap<String, Value>>,
+    introspection_requests: AtomicUsize,
+    introspections_in_flight: AtomicUsize,
+    introspections_peak: AtomicUsize,
 }
+
+/// The client id the introspection endpoint accepts ([`IssuerServer::introspection_url`]).
+pub const INTROSPECTION_CLIENT_ID: &str = "tokengate-test";
+/// The client secret the introspection endpoint accepts.
+pub const INTROSPECTION_CLIENT_SECRET: &str = "introspection-secret";
 
 /// A test issuer served over real HTTP on loopback.
 ///
@@ -105,6 +119,10 @@ impl IssuerServer {
             jwks_requests: AtomicUsize::new(0),
             discovery_requests: AtomicUsize::new(0),
             metadata_requests: AtomicUsize::new(0),
+            opaque: Mutex::new(HashMap::new()),
+            introspection_requests: AtomicUsize::new(0),
+            introspections_in_flight: AtomicUsize::new(0),
+            introspections_peak: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         IssuerServer {
@@ -221,6 +239,49 @@ impl IssuerServer {
         self.shared.jwks_requests.load(Ordering::SeqCst)
     }
 
+    /// The RFC 7662 introspection endpoint. It authenticates the client with
+    /// `client_secret_basic` or `client_secret_post` ([`INTROSPECTION_CLIENT_ID`],
+    /// [`INTROSPECTION_CLIENT_SECRET`]; 401 `invalid_client` otherwise), answers
+    /// `{"active": true, "token_type": "Bearer", ...claims}` for the opaque tokens it issued and
+    /// did not revoke, `{"active": false}` for anything else, and honours the faults.
+    #[must_use]
+    pub fn introspection_url(&self) -> String {
+        format!("http://{}/introspect", self.shared.addr)
+    }
+
+    /// Issues an opaque access token (random, not a JWT) with these claims.
+    #[must_use]
+    pub fn issue_opaque(&self, claims: &Value) -> String {
+        let mut bytes = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut bytes)
+            .expect("the system random generator");
+        let token = crate::b64(bytes);
+        self.shared
+            .opaque
+            .lock()
+            .unwrap()
+            .insert(token.clone(), claims.clone());
+        token
+    }
+
+    /// Revokes an opaque token: from now on it introspects as inactive.
+    pub fn revoke(&self, token: &str) {
+        self.shared.opaque.lock().unwrap().remove(token);
+    }
+
+    /// How many introspection requests it has received.
+    #[must_use]
+    pub fn introspection_requests(&self) -> usize {
+        self.shared.introspection_requests.load(Ordering::SeqCst)
+    }
+
+    /// The most introspection requests it has served at once.
+    #[must_use]
+    pub fn introspections_peak(&self) -> usize {
+        self.shared.introspections_peak.load(Ordering::SeqCst)
+    }
+
     /// How many OIDC discovery requests it has received.
     #[must_use]
     pub fn discovery_requests(&self) -> usize {
@@ -263,9 +324,51 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             return;
         }
     }
-    let text = String::from_utf8_lossy(&head);
-    let path = text.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let (status, body, cache) = answer(&path, &shared);
+    let end = head
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(head.len(), |p| p + 4);
+    let text = String::from_utf8_lossy(&head[..end]).into_owned();
+    let mut words = text.split_whitespace();
+    let method = words.next().unwrap_or("GET").to_owned();
+    let path = words.next().unwrap_or("/").to_owned();
+    let (status, body, cache) = if method == "POST" && path == "/introspect" {
+        let header = |name: &str| {
+            text.lines()
+                .filter_map(|line| line.split_once(':'))
+                .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        };
+        let length: usize = header("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0)
+            .min(64 * 1024);
+        let mut body = head[end..].to_vec();
+        while body.len() < length {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => body.extend_from_slice(&buf[..n]),
+            }
+        }
+        let in_flight = shared
+            .introspections_in_flight
+            .fetch_add(1, Ordering::SeqCst)
+            + 1;
+        shared
+            .introspections_peak
+            .fetch_max(in_flight, Ordering::SeqCst);
+        let answered = introspect(header("authorization").as_deref(), &body, &shared);
+        let fault = shared.fault.lock().unwrap().clone();
+        if let Fault::Delay(delay) = fault {
+            tokio::time::sleep(delay).await;
+        }
+        shared
+            .introspections_in_flight
+            .fetch_sub(1, Ordering::SeqCst);
+        answered
+    } else {
+        answer(&path, &shared)
+    };
     let location = match path.as_str() {
         "/moved/jwks" => Some(format!("http://{}/jwks", shared.addr)),
         "/elsewhere/jwks" => Some(format!("http://localhost:{}/jwks", shared.addr.port())),
@@ -300,6 +403,49 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let _ = stream.write_all(response.as_bytes()).await;
     let _ = stream.write_all(&body).await;
     let _ = stream.shutdown().await;
+}
+
+/// RFC 7662: client authentication, then the token's state.
+fn introspect(
+    authorization: Option<&str>,
+    body: &[u8],
+    shared: &Shared,
+) -> (u16, Vec<u8>, Option<String>) {
+    shared.introspection_requests.fetch_add(1, Ordering::SeqCst);
+    match shared.fault.lock().unwrap().clone() {
+        Fault::Status(code) => return (code, b"{}".to_vec(), None),
+        Fault::InvalidJson => return (200, b"{\"active\": tru".to_vec(), None),
+        _ => {}
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let basic = authorization
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok()
+        })
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .is_some_and(|pair| {
+            pair == format!("{INTROSPECTION_CLIENT_ID}:{INTROSPECTION_CLIENT_SECRET}")
+        });
+    let post = form.get("client_id").map(String::as_str) == Some(INTROSPECTION_CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(INTROSPECTION_CLIENT_SECRET);
+    if !basic && !post {
+        return (401, br#"{"error":"invalid_client"}"#.to_vec(), None);
+    }
+    let claims = form
+        .get("token")
+        .and_then(|token| shared.opaque.lock().unwrap().get(token).cloned());
+    let answer = match claims {
+        Some(Value::Object(mut claims)) => {
+            claims.insert("active".into(), Value::Bool(true));
+            claims.insert("token_type".into(), Value::from("Bearer"));
+            Value::Object(claims)
+        }
+        _ => json!({"active": false}),
+    };
+    (200, answer.to_string().into_bytes(), None)
 }
 
 fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {

@@ -1,0 +1,368 @@
+//! Opaque tokens by RFC 7662 introspection, against the testkit's endpoint on loopback.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use support::AUD;
+use tokengate::adapter::{Admission, Decision, Policy, RequestView};
+use tokengate::clock::FixedClock;
+use tokengate::{
+    ConfigErrorKind, ErrorKind, Introspection, Issuer, KeySource, Requirement, StandardClaims,
+    Verifier,
+};
+use tokengate_testkit::{
+    Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, NOW, claims_at,
+};
+
+fn introspection(server: &IssuerServer) -> Introspection {
+    Introspection::endpoint(server.introspection_url())
+        .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
+}
+
+fn verifier_with(server: &IssuerServer, clock: &FixedClock, config: Introspection) -> Verifier {
+    Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::jwks_url(server.jwks_url()))
+                .introspection(config),
+        )
+        .clock(clock.clone())
+        .fetch_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+fn opaque(server: &IssuerServer, scope: &str) -> String {
+    let mut claims = claims_at(&server.issuer(), AUD, NOW);
+    claims["scope"] = json!(scope);
+    server.issue_opaque(&claims)
+}
+
+async fn verify(
+    verifier: &Verifier,
+    token: &str,
+) -> Result<tokengate::Verified<StandardClaims>, ErrorKind> {
+    verifier
+        .verify::<StandardClaims>(token)
+        .await
+        .map_err(|e| e.kind())
+}
+
+#[tokio::test]
+async fn an_active_opaque_token_gives_the_same_claims_as_a_jwt() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let token = opaque(&server, "openid messages:read");
+    let verified = verify(&verifier, &token).await.unwrap();
+    assert_eq!(verified.subject(), Some("alice"));
+    assert!(verified.scopes().contains("messages:read"));
+    assert_eq!(verified.claims.client_id.as_deref(), Some("demo-client"));
+    assert_eq!(verified.issuer(), server.issuer());
+    assert_eq!(verified.expires_at(), (NOW + 300) as f64);
+    // Through the request pipeline, with a requirement, as every adapter runs it.
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let request = RequestView::new("GET", "/messages", None, &headers);
+    let policy = Policy::new().require(Requirement::all(["messages:read"]));
+    let admitted = match verifier.decide::<StandardClaims, _>(&request, &policy, None) {
+        Decision::Admit(admission) => admission,
+        Decision::Pending(pending) => pending.resolve().await.unwrap(),
+        Decision::Deny(answer) => panic!("{answer}"),
+    };
+    assert!(matches!(admitted, Admission::Verified(_)));
+    // Signed tokens keep verifying locally.
+    let calls = server.introspection_requests();
+    let jwt = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    assert!(verify(&verifier, &jwt).await.is_ok());
+    assert_eq!(server.introspection_requests(), calls);
+}
+
+#[tokio::test]
+async fn inactive_revoked_and_unknown_tokens_are_invalid_token() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let revoked = opaque(&server, "openid");
+    server.revoke(&revoked);
+    for token in [revoked.as_str(), "not-a-token-the-provider-knows", "a.b.c"] {
+        let error = verifier.verify::<StandardClaims>(token).await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InactiveToken, "{token}");
+        let answer = verifier.answer(&error);
+        assert_eq!(answer.status(), 401);
+        assert_eq!(
+            answer.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_scope_is_403_as_for_jwts() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let token = opaque(&server, "openid");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let request = RequestView::new("GET", "/messages", None, &headers);
+    let policy = Policy::new().require(Requirement::all(["messages:read"]));
+    let answer = match verifier.decide::<StandardClaims, _>(&request, &policy, None) {
+        Decision::Pending(pending) => pending.resolve().await.unwrap_err(),
+        other => panic!("introspection waits for I/O: {other:?}"),
+    };
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        answer.www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read""#
+    );
+}
+
+#[tokio::test]
+async fn results_are_cached_until_max_age_then_a_revocation_takes_effect() {
+    let server = IssuerServer::start().await;
+    let clock = FixedClock::at(NOW);
+    let config = introspection(&server).max_age(Duration::from_secs(60));
+    let verifier = verifier_with(&server, &clock, config);
+    let token = opaque(&server, "openid");
+    assert!(verify(&verifier, &token).await.is_ok());
+    assert!(verify(&verifier, &token).await.is_ok());
+    assert_eq!(
+        server.introspection_requests(),
+        1,
+        "the second answer is cached"
+    );
+    server.revoke(&token);
+    clock.advance(Duration::from_secs(59));
+    assert!(verify(&verifier, &token).await.is_ok(), "within max_age");
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    assert_eq!(server.introspection_requests(), 2);
+    // The refusal is cached too (negative cache).
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    assert_eq!(server.introspection_requests(), 2);
+    let health = verifier.health()[0].introspection.clone().unwrap();
+    assert_eq!((health.calls, health.active, health.refused), (2, 1, 1));
+    assert!(health.cache_hits >= 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_one_token_share_one_call() {
+    let server = IssuerServer::start().await;
+    // Slow answers, so that every request arrives while the call is in flight.
+    server
+        .set_fault(Fault::Delay(Duration::from_millis(200)))
+        .await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let token: Arc<str> = opaque(&server, "openid").into();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (verifier, token) = (verifier.clone(), Arc::clone(&token));
+            tokio::spawn(async move { verify(&verifier, &token).await.is_ok() })
+        })
+        .collect();
+    for task in tasks {
+        assert!(task.await.unwrap());
+    }
+    assert_eq!(server.introspection_requests(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_garbage_tokens_is_bounded_and_remembered() {
+    let server = IssuerServer::start().await;
+    let config = introspection(&server).max_in_flight(4);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::jwks_url(server.jwks_url()))
+                .introspection(config),
+        )
+        .clock(FixedClock::at(NOW))
+        .fetch_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let garbage: Vec<String> = (0..1000).map(|i| format!("garbage-{i:04}")).collect();
+    let run = |verifier: Verifier, garbage: Vec<String>| async move {
+        let tasks: Vec<_> = garbage
+            .into_iter()
+            .map(|token| {
+                let verifier = verifier.clone();
+                tokio::spawn(async move { verify(&verifier, &token).await.unwrap_err() })
+            })
+            .collect();
+        let mut kinds = Vec::new();
+        for task in tasks {
+            kinds.push(task.await.unwrap());
+        }
+        kinds
+    };
+    let kinds = run(verifier.clone(), garbage.clone()).await;
+    assert!(kinds.iter().all(|k| *k == ErrorKind::InactiveToken));
+    // One call per distinct token, never more than 4 at once.
+    assert_eq!(server.introspection_requests(), 1000);
+    assert!(
+        server.introspections_peak() <= 4,
+        "{}",
+        server.introspections_peak()
+    );
+    // The same garbage again: answered from the negative cache.
+    let kinds = run(verifier, garbage).await;
+    assert!(kinds.iter().all(|k| *k == ErrorKind::InactiveToken));
+    assert_eq!(server.introspection_requests(), 1000);
+}
+
+#[tokio::test]
+async fn outages_are_503_with_retry_after_never_admitted_never_cached() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let token = opaque(&server, "openid");
+    for fault in [
+        Fault::Status(500),
+        Fault::InvalidJson,
+        Fault::Delay(Duration::from_secs(2)),
+        Fault::Refuse,
+    ] {
+        server.set_fault(fault.clone()).await;
+        let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::IntrospectionUnavailable,
+            "{fault:?}"
+        );
+        let answer = verifier.answer(&error);
+        assert_eq!(answer.status(), 503);
+        assert!(answer.www_authenticate().is_none());
+        assert_eq!(answer.retry_after().unwrap(), "1");
+    }
+    let health = verifier.health()[0].introspection.clone().unwrap();
+    assert_eq!(health.failures, 4);
+    let message = health.last_failure_message.unwrap();
+    assert!(!message.contains(INTROSPECTION_CLIENT_SECRET) && !message.contains(&token));
+    server.set_fault(Fault::None).await;
+    assert!(
+        verify(&verifier, &token).await.is_ok(),
+        "failures are not cached"
+    );
+}
+
+#[tokio::test]
+async fn wrong_client_credentials_fail_closed() {
+    let server = IssuerServer::start().await;
+    let config = Introspection::endpoint(server.introspection_url())
+        .client_secret_basic(INTROSPECTION_CLIENT_ID, "wrong");
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), config);
+    let token = opaque(&server, "openid");
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::IntrospectionUnavailable
+    );
+    // client_secret_post works as well as basic.
+    let config = Introspection::endpoint(server.introspection_url())
+        .client_secret_post(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET);
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), config);
+    assert!(verify(&verifier, &token).await.is_ok());
+}
+
+#[tokio::test]
+async fn active_responses_are_still_checked() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let issue = |changes: serde_json::Value| {
+        let mut claims = claims_at(&server.issuer(), AUD, NOW);
+        for (name, value) in changes.as_object().unwrap() {
+            claims[name] = value.clone();
+        }
+        server.issue_opaque(&claims)
+    };
+    for (changes, kind) in [
+        (json!({"aud": "another-api"}), ErrorKind::InvalidAudience),
+        (json!({"exp": NOW - 3600}), ErrorKind::Expired),
+        (
+            json!({"iss": "https://someone-else.example"}),
+            ErrorKind::InvalidIssuer,
+        ),
+        (json!({"nbf": NOW + 3600}), ErrorKind::NotYetValid),
+        (
+            json!({"scope": ["not", "a", "string"]}),
+            ErrorKind::InvalidClaim,
+        ),
+    ] {
+        let token = issue(changes.clone());
+        assert_eq!(
+            verify(&verifier, &token).await.unwrap_err(),
+            kind,
+            "{changes}"
+        );
+    }
+    // A response without aud or exp is the provider's word that the token is active for us.
+    let mut claims = claims_at(&server.issuer(), AUD, NOW);
+    claims.as_object_mut().unwrap().remove("aud");
+    claims.as_object_mut().unwrap().remove("exp");
+    assert!(
+        verify(&verifier, &server.issue_opaque(&claims))
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn introspect_jwts_sends_signed_tokens_too() {
+    let server = IssuerServer::start().await;
+    let config = introspection(&server).introspect_jwts();
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), config);
+    let jwt = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    // The provider did not issue this JWT as one it tracks: inactive, whatever its signature.
+    assert_eq!(
+        verify(&verifier, &jwt).await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    assert_eq!(server.introspection_requests(), 1);
+}
+
+#[test]
+fn configuration_is_checked_and_secrets_are_redacted() {
+    let build = |issuers: Vec<Issuer>| {
+        issuers
+            .into_iter()
+            .fold(Verifier::builder(), |b, i| b.issuer(i))
+            .build()
+            .map(|_| ())
+            .unwrap_err()
+            .kind()
+    };
+    let plain = Introspection::endpoint("http://idp.example.com/introspect");
+    assert_eq!(
+        build(vec![
+            Issuer::new("https://idp.example.com/")
+                .audience("api")
+                .introspection(plain)
+        ]),
+        ConfigErrorKind::InsecureUrl
+    );
+    let at = |iss: &str| {
+        Issuer::new(iss)
+            .audience("api")
+            .introspection(Introspection::endpoint(
+                "https://idp.example.com/introspect",
+            ))
+    };
+    assert_eq!(
+        build(vec![at("https://a.example/"), at("https://b.example/")]),
+        ConfigErrorKind::InvalidSetting
+    );
+    let secret = Introspection::endpoint("https://idp.example.com/introspect")
+        .client_secret_basic("api", "very-secret-value");
+    let debug = format!(
+        "{:?}",
+        Issuer::new("https://idp.example.com/").introspection(secret)
+    );
+    assert!(!debug.contains("very-secret-value"), "{debug}");
+}
