@@ -9,8 +9,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use serde_json::{Value, json};
-use tokengate::{Issuer, KeySource, TokenSources, Verifier};
-use tokengate_testkit::{Fault, IssuerServer, TestKey, b64, now};
+use tokengate::{Introspection, Issuer, KeySource, TokenSources, Verifier};
+use tokengate_testkit::{
+    Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, TestKey, b64, now,
+};
 
 /// Serves the reference API guarded by the given verifier; returns where.
 pub type Serve = fn(Verifier) -> Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
@@ -116,7 +118,13 @@ impl Fixture {
             .issuer(
                 Issuer::new(server.issuer())
                     .audience(AUDIENCE)
-                    .keys(KeySource::jwks_url(server.jwks_url())),
+                    .keys(KeySource::jwks_url(server.jwks_url()))
+                    .introspection(
+                        Introspection::endpoint(server.introspection_url()).client_secret_basic(
+                            INTROSPECTION_CLIENT_ID,
+                            INTROSPECTION_CLIENT_SECRET,
+                        ),
+                    ),
             )
             .token_sources(sources)
             .build()
@@ -174,6 +182,11 @@ impl Fixture {
             fresh.mint(&self.claims("alice", "openid messages:read"))
         };
         let oversized = self.token_with(json!({"padding": "x".repeat(17 * 1024)}));
+        let opaque = |scope: &str| self.issuer.issue_opaque(&self.claims("alice", scope));
+        let active_opaque = opaque("openid messages:read");
+        let opaque_without_scope = opaque("openid");
+        let revoked_opaque = opaque("openid messages:read");
+        self.issuer.revoke(&revoked_opaque);
         let stranger = TestKey::generate(signer.alg()).with_kid(signer.kid());
         let unauthorized = |name, request, www, body| Scenario {
             name,
@@ -373,6 +386,48 @@ impl Fixture {
                 INVALID_TOKEN,
                 "the access token is invalid",
             ),
+            Scenario {
+                name: "active opaque token (introspection)",
+                request: get("/me", bearer(&active_opaque)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({"sub": "alice", "scopes": ["openid", "messages:read"]})),
+            },
+            unauthorized(
+                "revoked opaque token",
+                get("/me", bearer(&revoked_opaque)),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            unauthorized(
+                "opaque token the provider does not know",
+                get("/me", bearer("c29tZS1vcGFxdWUtdG9rZW4")),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            Scenario {
+                name: "opaque token without the scope",
+                request: get("/messages", bearer(&opaque_without_scope)),
+                keys_down: false,
+                status: 403,
+                www_authenticate: Some(MISSING_SCOPE),
+                retry_after: false,
+                body: Body::Text("the access token lacks the required scope"),
+            },
+            Scenario {
+                name: "introspection endpoint down",
+                request: get(
+                    "/me",
+                    bearer(&self.down.issue_opaque(&self.claims("alice", "openid"))),
+                ),
+                keys_down: true,
+                status: 503,
+                www_authenticate: None,
+                retry_after: true,
+                body: Body::Text("the token could not be checked right now"),
+            },
             Scenario {
                 name: "public route",
                 request: get("/health", vec![]),
