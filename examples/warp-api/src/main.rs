@@ -16,13 +16,14 @@
 //! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
 //! `127.0.0.1:3000`), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE` (default: OIDC discovery),
 //! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
-//! `TOKENGATE_CACHE=1`.
+//! `TOKENGATE_CACHE=1`; for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
+//! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use tokengate_warp::tokengate::fetch::FetchErrorKind;
-use tokengate_warp::tokengate::{Algorithm, TokenCache};
+use tokengate_warp::tokengate::{Algorithm, Introspection, TokenCache};
 use tokengate_warp::{Issuer, KeySource, Verifier};
 
 const NAME: &str = "warp-api";
@@ -53,6 +54,18 @@ fn verifier_from_env() -> Result<Verifier, String> {
     }
     if flag("TOKENGATE_RFC9068") {
         issuer = issuer.rfc9068();
+    }
+    // Opaque tokens: checked at the provider's RFC 7662 endpoint (signed tokens stay local).
+    if let Some(url) = var("TOKENGATE_INTROSPECTION_URL") {
+        let mut introspection = Introspection::endpoint(url);
+        if let Some(id) = var("TOKENGATE_INTROSPECTION_CLIENT_ID") {
+            let secret = required(
+                "TOKENGATE_INTROSPECTION_CLIENT_SECRET",
+                "the client's secret",
+            )?;
+            introspection = introspection.client_secret_basic(id, secret);
+        }
+        issuer = issuer.introspection(introspection);
     }
     let mut builder = Verifier::builder().issuer(issuer);
     if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
