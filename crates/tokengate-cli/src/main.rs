@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! tokengate verify --issuer ISS --audience AUD [--jwks FILE|URL | --key FILE | --secret-file FILE]
-//!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty] [TOKEN ...]
+//!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty]
+//!                  [--introspect URL [--client-id ID --client-secret-file FILE]] [TOKEN ...]
 //! tokengate decode [--pretty] [--now UNIX] TOKEN|-
 //! ```
 //!
@@ -23,7 +24,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tokengate::clock::{FixedClock, SystemClock};
-use tokengate::{Algorithm, Issuer, KeySource, Verifier};
+use tokengate::{Algorithm, Introspection, Issuer, KeySource, Verifier};
 
 #[derive(Parser)]
 #[command(
@@ -84,6 +85,16 @@ struct VerifyArgs {
     /// Judge time as if it were this Unix time.
     #[arg(long, value_name = "UNIX")]
     now: Option<u64>,
+    /// Check opaque tokens at this RFC 7662 introspection endpoint (signed tokens still verify
+    /// locally).
+    #[arg(long, value_name = "URL")]
+    introspect: Option<String>,
+    /// The client id for --introspect (client_secret_basic).
+    #[arg(long, value_name = "ID", requires_all = ["introspect", "client_secret_file"])]
+    client_id: Option<String>,
+    /// A file holding the client secret for --introspect.
+    #[arg(long, value_name = "PATH", requires = "client_id")]
+    client_secret_file: Option<PathBuf>,
     /// Indented output, with `exp`, `nbf` and `iat` also shown relative to now.
     #[arg(long)]
     pretty: bool,
@@ -148,6 +159,15 @@ fn build(args: &VerifyArgs) -> Result<Verifier, String> {
         .keys(source);
     if args.rfc9068 {
         issuer = issuer.rfc9068();
+    }
+    if let Some(url) = &args.introspect {
+        let mut introspection = Introspection::endpoint(url);
+        if let (Some(id), Some(path)) = (&args.client_id, &args.client_secret_file) {
+            let secret = String::from_utf8(read(path)?)
+                .map_err(|_| format!("{} is not UTF-8", path.display()))?;
+            introspection = introspection.client_secret_basic(id, secret.trim_end());
+        }
+        issuer = issuer.introspection(introspection);
     }
     let builder = Verifier::builder()
         .issuer(issuer)

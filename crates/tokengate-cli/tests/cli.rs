@@ -449,3 +449,46 @@ fn every_verify_line_names_its_input_line() {
     assert_eq!(lines[1]["valid"], false);
     assert_eq!(lines[1]["error"], "malformed_token");
 }
+
+/// `--introspect`: opaque tokens are checked at the RFC 7662 endpoint.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opaque_tokens_by_introspection() {
+    let server = IssuerServer::start().await;
+    let active = server.issue_opaque(&claims_at(&server.issuer(), AUD, NOW));
+    let revoked = server.issue_opaque(&claims_at(&server.issuer(), AUD, NOW));
+    server.revoke(&revoked);
+    let secret = temp_file(
+        "introspection-secret",
+        tokengate_testkit::INTROSPECTION_CLIENT_SECRET.as_bytes(),
+    );
+    let args = vec![
+        "verify".to_owned(),
+        "--issuer".to_owned(),
+        server.issuer(),
+        "--audience".to_owned(),
+        AUD.to_owned(),
+        "--now".to_owned(),
+        NOW.to_string(),
+        "--jwks".to_owned(),
+        server.jwks_url(),
+        "--introspect".to_owned(),
+        server.introspection_url(),
+        "--client-id".to_owned(),
+        tokengate_testkit::INTROSPECTION_CLIENT_ID.to_owned(),
+        "--client-secret-file".to_owned(),
+        secret.to_str().unwrap().to_owned(),
+        active,
+        revoked,
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&args, None)
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let lines = lines(&output);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["sub"], "alice");
+    assert_eq!(lines[1]["error"], "inactive_token");
+}
