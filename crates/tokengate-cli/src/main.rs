@@ -40,7 +40,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Verify tokens: signature, expiry, issuer, audience, type. One JSON line per token.
-    Verify(VerifyArgs),
+    Verify(Box<VerifyArgs>),
     /// Print a token's header and claims WITHOUT verifying anything.
     Decode {
         /// The token, or `-` to read it from standard input.
@@ -110,7 +110,7 @@ fn main() -> ExitCode {
     }
     let cli = Cli::parse();
     match cli.command {
-        Command::Verify(args) => verify(args),
+        Command::Verify(args) => verify(*args),
         Command::Decode { token, pretty, now } => decode(&token, pretty, now),
     }
 }

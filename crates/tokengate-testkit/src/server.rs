@@ -55,6 +55,7 @@ struct Shared {
     introspection_requests: AtomicUsize,
     introspections_in_flight: AtomicUsize,
     introspections_peak: AtomicUsize,
+    advertise_introspection: AtomicBool,
 }
 
 /// The client id the introspection endpoint accepts ([`IssuerServer::introspection_url`]).
@@ -123,6 +124,7 @@ impl IssuerServer {
             introspection_requests: AtomicUsize::new(0),
             introspections_in_flight: AtomicUsize::new(0),
             introspections_peak: AtomicUsize::new(0),
+            advertise_introspection: AtomicBool::new(true),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         IssuerServer {
@@ -247,6 +249,13 @@ impl IssuerServer {
     #[must_use]
     pub fn introspection_url(&self) -> String {
         format!("http://{}/introspect", self.shared.addr)
+    }
+
+    /// Whether the discovery documents advertise `introspection_endpoint` (default: yes).
+    pub fn set_advertise_introspection(&self, advertised: bool) {
+        self.shared
+            .advertise_introspection
+            .store(advertised, Ordering::SeqCst);
     }
 
     /// Issues an opaque access token (random, not a JWT) with these claims.
@@ -451,8 +460,14 @@ fn introspect(
 fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
     let base = format!("http://{}", shared.addr);
     let fault = shared.fault.lock().unwrap().clone();
-    let metadata =
-        |issuer: &str| json!({"issuer": issuer, "jwks_uri": format!("{base}/jwks")}).to_string();
+    let advertise = shared.advertise_introspection.load(Ordering::SeqCst);
+    let metadata = |issuer: &str| {
+        let mut document = json!({"issuer": issuer, "jwks_uri": format!("{base}/jwks")});
+        if advertise {
+            document["introspection_endpoint"] = json!(format!("{base}/introspect"));
+        }
+        document.to_string()
+    };
     let is_metadata = path == "/.well-known/openid-configuration"
         || path.starts_with("/.well-known/oauth-authorization-server");
     match path {

@@ -131,7 +131,7 @@ impl IntrospectionHealth {
         let c = &introspector.counters;
         let last = introspector.last_failure();
         IntrospectionHealth {
-            endpoint: introspector.url().to_owned(),
+            endpoint: introspector.url(),
             calls: c.calls.load(Ordering::Relaxed),
             active: c.active.load(Ordering::Relaxed),
             refused: c.refused.load(Ordering::Relaxed),

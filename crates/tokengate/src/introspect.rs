@@ -74,7 +74,8 @@ enum ClientAuth {
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Introspection {
-    endpoint: String,
+    /// `None`: the `introspection_endpoint` of the issuer's discovery document.
+    endpoint: Option<String>,
     auth: ClientAuth,
     introspect_jwts: bool,
     max_age: Duration,
@@ -86,7 +87,17 @@ impl Introspection {
     /// Introspect at this URL: HTTPS, or plain HTTP to a loopback host only.
     pub fn endpoint(url: impl Into<String>) -> Introspection {
         Introspection {
-            endpoint: url.into(),
+            endpoint: Some(url.into()),
+            ..Introspection::discover()
+        }
+    }
+
+    /// Introspect at the `introspection_endpoint` the issuer's metadata advertises (OIDC
+    /// discovery, else RFC 8414), read on the first introspection. A document without one is
+    /// an outage (503), reported in [`Verifier::health`](crate::Verifier::health).
+    pub fn discover() -> Introspection {
+        Introspection {
+            endpoint: None,
             auth: ClientAuth::None,
             introspect_jwts: false,
             max_age: Duration::from_secs(60),
@@ -184,7 +195,10 @@ pub(crate) struct Counters {
 /// The introspection of one issuer, inside a verifier.
 pub(crate) struct Introspector {
     issuer: usize,
-    url: url::Url,
+    /// The configured `iss`, for discovery.
+    iss: Arc<str>,
+    /// The endpoint: configured, or discovered on first use.
+    url: Mutex<Option<url::Url>>,
     authorization: Option<Secret>,
     form_credentials: Option<(Box<str>, Secret)>,
     max_age: u64,
@@ -201,7 +215,7 @@ pub(crate) struct Introspector {
 impl fmt::Debug for Introspector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Introspector")
-            .field("url", &self.url.as_str())
+            .field("url", &self.url())
             .finish_non_exhaustive()
     }
 }
@@ -210,16 +224,25 @@ impl Introspector {
     /// Checks the configuration and builds the runtime side.
     pub(crate) fn new(
         issuer: usize,
+        iss: Arc<str>,
         config: Introspection,
         settings: Arc<RemoteSettings>,
         clock: Arc<dyn Clock>,
     ) -> Result<Introspector, ConfigError> {
-        let url = fetch::check_url(&config.endpoint).map_err(|_| {
+        let insecure = |_| {
             ConfigError::new(
                 ConfigErrorKind::InsecureUrl,
-                "the introspection endpoint must be https (or http to a loopback host)",
+                "the introspection endpoint (or the issuer to discover it from) must be https \
+                 (or http to a loopback host)",
             )
-        })?;
+        };
+        let url = match &config.endpoint {
+            Some(endpoint) => Some(fetch::check_url(endpoint).map_err(insecure)?),
+            None => {
+                fetch::check_url(&iss).map_err(insecure)?;
+                None
+            }
+        };
         if config.max_age.is_zero() || config.max_in_flight == 0 {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidSetting,
@@ -244,7 +267,8 @@ impl Introspector {
             .build();
         Ok(Introspector {
             issuer,
-            url,
+            iss,
+            url: Mutex::new(url),
             authorization,
             form_credentials,
             max_age: config.max_age.as_secs(),
@@ -349,11 +373,15 @@ impl Introspector {
             }
             form.finish()
         };
+        let url = match self.endpoint().await {
+            Ok(url) => url,
+            Err(error) => return self.failed(error),
+        };
         let authorization = self.authorization.as_ref().map(|s| &*s.0);
-        let fetched =
-            self.settings
-                .fetcher
-                .post_form(self.url.as_str(), authorization, &form, MAX_BODY);
+        let fetched = self
+            .settings
+            .fetcher
+            .post_form(url.as_str(), authorization, &form, MAX_BODY);
         let document = match tokio::time::timeout(self.settings.timeout, fetched).await {
             Ok(Ok(document)) if document.status == 200 => document,
             Ok(Ok(document)) => {
@@ -394,6 +422,37 @@ impl Introspector {
             }
         };
         Ok(Arc::new(Entry { decided, until }))
+    }
+
+    /// The endpoint: configured, or read from the issuer's metadata (once it succeeds).
+    async fn endpoint(&self) -> Result<url::Url, FetchError> {
+        if let Some(url) = self.url.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Ok(url);
+        }
+        let discovered = crate::remote::discover(&*self.settings.fetcher, &self.iss);
+        let metadata = match tokio::time::timeout(self.settings.timeout, discovered).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(FetchError::new(
+                    FetchErrorKind::Timeout,
+                    "discovery took longer than the timeout",
+                ));
+            }
+        };
+        let endpoint = metadata.introspection_endpoint.ok_or_else(|| {
+            FetchError::new(
+                FetchErrorKind::Invalid,
+                "the discovery document advertises no introspection_endpoint",
+            )
+        })?;
+        let url = fetch::check_url(&endpoint).map_err(|_| {
+            FetchError::new(
+                FetchErrorKind::Invalid,
+                "introspection_endpoint must be https (or loopback)",
+            )
+        })?;
+        *self.url.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
+        Ok(url)
     }
 
     fn active_until<T: 'static>(&self, decided: &Decided) -> f64 {
@@ -454,7 +513,7 @@ impl Introspector {
 
     fn failed(&self, error: FetchError) -> Shared {
         self.counters.failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(target: "tokengate::introspect", url = %self.url, error = %error, "introspection failed");
+        tracing::warn!(target: "tokengate::introspect", url = %self.url(), error = %error, "introspection failed");
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((error.kind(), error.to_string()));
         Err(Duration::from_secs(1))
@@ -468,9 +527,13 @@ impl Introspector {
             .clone()
     }
 
-    /// The endpoint, for health.
-    pub(crate) fn url(&self) -> &str {
-        self.url.as_str()
+    /// The endpoint, for health and logs (`discovery` until it is known).
+    pub(crate) fn url(&self) -> String {
+        self.url
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+            .map_or_else(|| "discovery".to_owned(), |u| u.as_str().to_owned())
     }
 
     /// Entries now cached (for tests and health).

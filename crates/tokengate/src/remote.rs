@@ -342,67 +342,77 @@ impl RemoteKeys {
         {
             return Ok(url);
         }
-        let base = self.issuer.trim_end_matches('/');
-        let oidc = format!("{base}/.well-known/openid-configuration");
-        let metadata = match self.metadata(&oidc).await {
-            Ok(metadata) => metadata,
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    FetchErrorKind::Invalid | FetchErrorKind::IssuerMismatch
-                ) =>
-            {
-                return Err(error);
-            }
-            Err(_) => {
-                let issuer = url::Url::parse(&self.issuer)
-                    .map_err(|_| invalid("the issuer is not a URL"))?;
-                let mut rfc8414 = issuer.clone();
-                let path = issuer.path().trim_end_matches('/');
-                rfc8414.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
-                self.metadata(rfc8414.as_str()).await?
-            }
-        };
-        let url = fetch::check_url(&metadata.jwks_uri)
+        let metadata = discover(&*self.settings.fetcher, &self.issuer).await?;
+        let jwks_uri = metadata
+            .jwks_uri
+            .ok_or_else(|| invalid("the discovery document has no jwks_uri"))?;
+        let url = fetch::check_url(&jwks_uri)
             .map_err(|_| invalid("jwks_uri must be https (or loopback)"))?;
         *self.jwks_uri.lock().unwrap_or_else(|p| p.into_inner()) = Some(url.clone());
         Ok(url)
     }
+}
 
-    async fn metadata(&self, url: &str) -> Result<Metadata, FetchError> {
-        let document = self.settings.fetcher.get(url, MAX_BODY).await?;
-        if document.status != 200 {
-            return Err(FetchError::new(
-                FetchErrorKind::Status,
-                "discovery answered with a status other than 200",
-            ));
+/// The issuer's metadata: OIDC discovery (`{issuer}/.well-known/openid-configuration`), else
+/// RFC 8414 (`/.well-known/oauth-authorization-server{path}`). The document must be strict JSON
+/// naming exactly the configured issuer.
+pub(crate) async fn discover(fetcher: &dyn Fetcher, issuer: &str) -> Result<Metadata, FetchError> {
+    let base = issuer.trim_end_matches('/');
+    let oidc = format!("{base}/.well-known/openid-configuration");
+    match metadata(fetcher, issuer, &oidc).await {
+        Ok(metadata) => Ok(metadata),
+        Err(error)
+            if matches!(
+                error.kind(),
+                FetchErrorKind::Invalid | FetchErrorKind::IssuerMismatch
+            ) =>
+        {
+            Err(error)
         }
-        // Strict like every other JSON input: a repeated `issuer` or `jwks_uri` is refused.
-        let metadata: Metadata = crate::json::from_strict_slice(&document.body)
-            .map_err(|_| invalid("the discovery document is not valid"))?;
-        if metadata.issuer != *self.issuer {
-            let hint = if metadata.issuer.trim_end_matches('/') == self.issuer.trim_end_matches('/')
-            {
-                " (they differ only in a trailing slash: configure the issuer exactly as the \
-                 provider publishes it)"
-            } else {
-                ""
-            };
-            return Err(FetchError::new(
-                FetchErrorKind::IssuerMismatch,
-                format!(
-                    "the discovery document at {url} names the issuer {:?}, but the configured \
-                     issuer is {:?}{hint}",
-                    metadata.issuer, &*self.issuer
-                ),
-            ));
+        Err(_) => {
+            let parsed = url::Url::parse(issuer).map_err(|_| invalid("the issuer is not a URL"))?;
+            let mut rfc8414 = parsed.clone();
+            let path = parsed.path().trim_end_matches('/');
+            rfc8414.set_path(&format!("/.well-known/oauth-authorization-server{path}"));
+            metadata(fetcher, issuer, rfc8414.as_str()).await
         }
-        Ok(metadata)
     }
 }
 
+async fn metadata(fetcher: &dyn Fetcher, issuer: &str, url: &str) -> Result<Metadata, FetchError> {
+    let document = fetcher.get(url, MAX_BODY).await?;
+    if document.status != 200 {
+        return Err(FetchError::new(
+            FetchErrorKind::Status,
+            "discovery answered with a status other than 200",
+        ));
+    }
+    // Strict like every other JSON input: a repeated member is refused.
+    let metadata: Metadata = crate::json::from_strict_slice(&document.body)
+        .map_err(|_| invalid("the discovery document is not valid"))?;
+    if metadata.issuer != issuer {
+        let hint = if metadata.issuer.trim_end_matches('/') == issuer.trim_end_matches('/') {
+            " (they differ only in a trailing slash: configure the issuer exactly as the \
+             provider publishes it)"
+        } else {
+            ""
+        };
+        return Err(FetchError::new(
+            FetchErrorKind::IssuerMismatch,
+            format!(
+                "the discovery document at {url} names the issuer {:?}, but the configured \
+                 issuer is {:?}{hint}",
+                metadata.issuer, issuer
+            ),
+        ));
+    }
+    Ok(metadata)
+}
+
+/// The members of an issuer's metadata tokengate uses.
 #[derive(Deserialize)]
-struct Metadata {
+pub(crate) struct Metadata {
     issuer: String,
-    jwks_uri: String,
+    jwks_uri: Option<String>,
+    pub(crate) introspection_endpoint: Option<String>,
 }

@@ -366,3 +366,33 @@ fn configuration_is_checked_and_secrets_are_redacted() {
     );
     assert!(!debug.contains("very-secret-value"), "{debug}");
 }
+
+#[tokio::test]
+async fn the_endpoint_can_come_from_discovery() {
+    let server = IssuerServer::start().await;
+    let config = Introspection::discover()
+        .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET);
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), config);
+    let token = opaque(&server, "openid");
+    assert!(verify(&verifier, &token).await.is_ok());
+    let health = verifier.health()[0].introspection.clone().unwrap();
+    assert_eq!(health.endpoint, server.introspection_url());
+    // A provider that advertises none: an outage the health snapshot explains.
+    let server = IssuerServer::start().await;
+    server.set_advertise_introspection(false);
+    let config = Introspection::discover()
+        .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET);
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), config);
+    let token = opaque(&server, "openid");
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::IntrospectionUnavailable
+    );
+    let health = verifier.health()[0].introspection.clone().unwrap();
+    assert!(
+        health
+            .last_failure_message
+            .unwrap()
+            .contains("advertises no introspection_endpoint")
+    );
+}

@@ -55,17 +55,13 @@ fn verifier_from_env() -> Result<Verifier, String> {
     if flag("TOKENGATE_RFC9068") {
         issuer = issuer.rfc9068();
     }
-    // Opaque tokens: checked at the provider's RFC 7662 endpoint (signed tokens stay local).
+    // Opaque tokens: checked at the provider's RFC 7662 endpoint (signed tokens stay local);
+    // with a client id but no URL, the endpoint comes from the issuer's discovery document.
+    let client_id = var("TOKENGATE_INTROSPECTION_CLIENT_ID");
     if let Some(url) = var("TOKENGATE_INTROSPECTION_URL") {
-        let mut introspection = Introspection::endpoint(url);
-        if let Some(id) = var("TOKENGATE_INTROSPECTION_CLIENT_ID") {
-            let secret = required(
-                "TOKENGATE_INTROSPECTION_CLIENT_SECRET",
-                "the client's secret",
-            )?;
-            introspection = introspection.client_secret_basic(id, secret);
-        }
-        issuer = issuer.introspection(introspection);
+        issuer = issuer.introspection(introspection_auth(Introspection::endpoint(url), client_id)?);
+    } else if client_id.is_some() {
+        issuer = issuer.introspection(introspection_auth(Introspection::discover(), client_id)?);
     }
     let mut builder = Verifier::builder().issuer(issuer);
     if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
@@ -136,6 +132,23 @@ async fn keys_at_start(verifier: &Verifier) -> Result<(), ExitCode> {
         );
     }
     Ok(())
+}
+
+/// The client authentication for introspection: `client_secret_basic` with the id and secret.
+fn introspection_auth(
+    introspection: Introspection,
+    client_id: Option<String>,
+) -> Result<Introspection, String> {
+    Ok(match client_id {
+        Some(id) => {
+            let secret = required(
+                "TOKENGATE_INTROSPECTION_CLIENT_SECRET",
+                "the client's secret",
+            )?;
+            introspection.client_secret_basic(id, secret)
+        }
+        None => introspection,
+    })
 }
 
 fn var(name: &str) -> Option<String> {

@@ -327,6 +327,7 @@ fn load_issuer(
     let introspector = match issuer.introspection.clone() {
         Some(config) => Some(crate::introspect::Introspector::new(
             index,
+            issuer.iss.as_str().into(),
             config,
             remote_settings()?,
             Arc::clone(clock),
