@@ -56,6 +56,8 @@ struct Shared {
     introspections_in_flight: AtomicUsize,
     introspections_peak: AtomicUsize,
     advertise_introspection: AtomicBool,
+    /// Clients authenticating with `private_key_jwt`: id → public JWK.
+    client_keys: Mutex<HashMap<String, String>>,
 }
 
 /// The client id the introspection endpoint accepts ([`IssuerServer::introspection_url`]).
@@ -125,6 +127,7 @@ impl IssuerServer {
             introspections_in_flight: AtomicUsize::new(0),
             introspections_peak: AtomicUsize::new(0),
             advertise_introspection: AtomicBool::new(true),
+            client_keys: Mutex::new(HashMap::new()),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         IssuerServer {
@@ -251,6 +254,17 @@ impl IssuerServer {
         format!("http://{}/introspect", self.shared.addr)
     }
 
+    /// Registers a client that authenticates with `private_key_jwt`: its assertions must be
+    /// signed by `key` (RS256, ES256 or EdDSA), name the client as `iss` and `sub` and the
+    /// introspection endpoint as `aud`, and be valid now (system clock).
+    pub fn register_client_key(&self, client_id: &str, key: &TestKey) {
+        self.shared
+            .client_keys
+            .lock()
+            .unwrap()
+            .insert(client_id.to_owned(), key.public_jwk().to_string());
+    }
+
     /// Whether the discovery documents advertise `introspection_endpoint` (default: yes).
     pub fn set_advertise_introspection(&self, advertised: bool) {
         self.shared
@@ -366,7 +380,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         shared
             .introspections_peak
             .fetch_max(in_flight, Ordering::SeqCst);
-        let answered = introspect(header("authorization").as_deref(), &body, &shared);
+        let answered = introspect(header("authorization").as_deref(), &body, &shared).await;
         let fault = shared.fault.lock().unwrap().clone();
         if let Fault::Delay(delay) = fault {
             tokio::time::sleep(delay).await;
@@ -415,7 +429,7 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
 }
 
 /// RFC 7662: client authentication, then the token's state.
-fn introspect(
+async fn introspect(
     authorization: Option<&str>,
     body: &[u8],
     shared: &Shared,
@@ -440,7 +454,8 @@ fn introspect(
         });
     let post = form.get("client_id").map(String::as_str) == Some(INTROSPECTION_CLIENT_ID)
         && form.get("client_secret").map(String::as_str) == Some(INTROSPECTION_CLIENT_SECRET);
-    if !basic && !post {
+    let assertion = assertion_is_valid(&form, shared).await;
+    if !basic && !post && !assertion {
         return (401, br#"{"error":"invalid_client"}"#.to_vec(), None);
     }
     let claims = form
@@ -455,6 +470,36 @@ fn introspect(
         _ => json!({"active": false}),
     };
     (200, answer.to_string().into_bytes(), None)
+}
+
+/// A `private_key_jwt` client assertion from a registered client, verified by tokengate itself.
+async fn assertion_is_valid(form: &HashMap<String, String>, shared: &Shared) -> bool {
+    let kind = form.get("client_assertion_type").map(String::as_str);
+    let (Some(assertion), Some(client_id)) = (form.get("client_assertion"), form.get("client_id"))
+    else {
+        return false;
+    };
+    if kind != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        return false;
+    }
+    let Some(jwk) = shared.client_keys.lock().unwrap().get(client_id).cloned() else {
+        return false;
+    };
+    let audience = format!("http://{}/introspect", shared.addr);
+    let verifier = tokengate::Verifier::builder()
+        .issuer(
+            tokengate::Issuer::new(client_id.as_str())
+                .audience(audience)
+                .keys(tokengate::KeySource::jwk(jwk)),
+        )
+        .build();
+    let Ok(verifier) = verifier else {
+        return false;
+    };
+    match verifier.verify::<Value>(assertion).await {
+        Ok(verified) => verified.subject() == Some(client_id.as_str()),
+        Err(_) => false,
+    }
 }
 
 fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {

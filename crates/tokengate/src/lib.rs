@@ -80,7 +80,7 @@ pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::TokenSources;
 pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
 #[cfg(feature = "remote")]
-pub use introspect::Introspection;
+pub use introspect::{ClientKey, Introspection};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use verifier::{

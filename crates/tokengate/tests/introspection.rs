@@ -396,3 +396,52 @@ async fn the_endpoint_can_come_from_discovery() {
             .contains("advertises no introspection_endpoint")
     );
 }
+
+#[tokio::test]
+async fn private_key_jwt_authenticates_without_a_shared_secret() {
+    use tokengate::{Algorithm, ClientKey};
+    let server = IssuerServer::start().await;
+    let client_key = tokengate_testkit::TestKey::generate(Algorithm::ES256);
+    server.register_client_key("orders-api", &client_key);
+    let key = ClientKey::from_pkcs8(client_key.private_pkcs8_der(), Algorithm::ES256)
+        .unwrap()
+        .with_kid(client_key.kid());
+    assert!(!format!("{key:?}").contains("PRIVATE"));
+    // The assertion is judged by the provider's clock (the system's here).
+    let now = FixedClock::at(tokengate_testkit::now());
+    let config =
+        Introspection::endpoint(server.introspection_url()).private_key_jwt("orders-api", key);
+    let verifier = verifier_with(&server, &now, config);
+    let mut claims = claims_at(&server.issuer(), AUD, tokengate_testkit::now());
+    claims["scope"] = json!("openid");
+    let token = server.issue_opaque(&claims);
+    assert!(verify(&verifier, &token).await.is_ok());
+    // Another key under the same client id: the provider refuses the client, we fail closed.
+    let impostor = ClientKey::from_pkcs8(
+        tokengate_testkit::TestKey::generate(Algorithm::ES256).private_pkcs8_der(),
+        Algorithm::ES256,
+    )
+    .unwrap();
+    let config =
+        Introspection::endpoint(server.introspection_url()).private_key_jwt("orders-api", impostor);
+    let verifier = verifier_with(&server, &now, config);
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::IntrospectionUnavailable
+    );
+    // RSA and Ed25519 client keys too.
+    for alg in [Algorithm::RS256, Algorithm::EdDSA] {
+        let client_key = tokengate_testkit::TestKey::shared(alg);
+        let id = format!("client-{alg}");
+        server.register_client_key(&id, &client_key);
+        let key = ClientKey::from_pkcs8(client_key.private_pkcs8_der(), alg).unwrap();
+        let config = Introspection::endpoint(server.introspection_url()).private_key_jwt(id, key);
+        let verifier = verifier_with(&server, &now, config);
+        assert!(verify(&verifier, &token).await.is_ok(), "{alg}");
+    }
+    // Keys that cannot sign client assertions are refused at setup.
+    let weak = ClientKey::from_pkcs8(b"not a key", Algorithm::RS256).unwrap_err();
+    assert_eq!(weak.kind(), ConfigErrorKind::InvalidKey);
+    let hmac = ClientKey::from_pkcs8(client_key.private_pkcs8_der(), Algorithm::HS256).unwrap_err();
+    assert_eq!(hmac.kind(), ConfigErrorKind::UnknownAlgorithm);
+}

@@ -15,6 +15,10 @@
 //! - the endpoint down, slow, answering other than 200 or with invalid JSON: 503 with
 //!   `Retry-After`, never admitted, never cached.
 
+mod client_key;
+
+pub use client_key::ClientKey;
+
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
@@ -55,6 +59,8 @@ enum ClientAuth {
     Basic { id: Box<str>, secret: Secret },
     /// `client_secret_post`: `client_id` and `client_secret` in the form.
     Post { id: Box<str>, secret: Secret },
+    /// `private_key_jwt`: a short-lived assertion signed with the service's key.
+    PrivateKeyJwt { id: Box<str>, key: ClientKey },
 }
 
 /// Token introspection (RFC 7662) for one issuer.
@@ -132,6 +138,20 @@ impl Introspection {
         self
     }
 
+    /// Authenticate with a JWT signed by the service's own key (`private_key_jwt`, RFC 7523):
+    /// no shared secret leaves the service. The assertion's audience is the endpoint URL.
+    pub fn private_key_jwt(
+        mut self,
+        client_id: impl Into<String>,
+        key: ClientKey,
+    ) -> Introspection {
+        self.auth = ClientAuth::PrivateKeyJwt {
+            id: client_id.into().into(),
+            key,
+        };
+        self
+    }
+
     /// Introspect this issuer's signed tokens too, so a revocation takes effect at once (one
     /// call per token per [`max_age`](Introspection::max_age) instead of none).
     pub fn introspect_jwts(mut self) -> Introspection {
@@ -201,6 +221,7 @@ pub(crate) struct Introspector {
     url: Mutex<Option<url::Url>>,
     authorization: Option<Secret>,
     form_credentials: Option<(Box<str>, Secret)>,
+    assertion_key: Option<(Box<str>, ClientKey)>,
     max_age: u64,
     inactive_max_age: u64,
     settings: Arc<RemoteSettings>,
@@ -249,8 +270,13 @@ impl Introspector {
                 "introspection needs max_age and max_in_flight above zero",
             ));
         }
+        let mut assertion_key = None;
         let (authorization, form_credentials) = match config.auth {
             ClientAuth::None => (None, None),
+            ClientAuth::PrivateKeyJwt { id, key } => {
+                assertion_key = Some((id, key));
+                (None, None)
+            }
             ClientAuth::Basic { id, secret } => {
                 // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
                 let encode =
@@ -271,6 +297,7 @@ impl Introspector {
             url: Mutex::new(url),
             authorization,
             form_credentials,
+            assertion_key,
             max_age: config.max_age.as_secs(),
             inactive_max_age: config.inactive_max_age.as_secs(),
             settings,
@@ -363,6 +390,11 @@ impl Introspector {
         };
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
         // The serializer is not `Sync`: built and dropped before anything is awaited.
+        let url = match self.endpoint().await {
+            Ok(url) => url,
+            Err(error) => return self.failed(error),
+        };
+        // The serializer is not `Sync`: built and dropped before anything is awaited.
         let form = {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("token", token);
@@ -371,11 +403,16 @@ impl Introspector {
                 form.append_pair("client_id", id);
                 form.append_pair("client_secret", &secret.0);
             }
+            if let Some((id, key)) = &self.assertion_key {
+                let assertion = key.assertion(id, url.as_str(), self.clock.now_unix());
+                form.append_pair("client_id", id);
+                form.append_pair(
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                );
+                form.append_pair("client_assertion", &assertion);
+            }
             form.finish()
-        };
-        let url = match self.endpoint().await {
-            Ok(url) => url,
-            Err(error) => return self.failed(error),
         };
         let authorization = self.authorization.as_ref().map(|s| &*s.0);
         let fetched = self
