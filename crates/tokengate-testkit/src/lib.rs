@@ -23,7 +23,10 @@ pub mod demo;
 pub mod fixture;
 mod server;
 
-pub use server::{Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer};
+pub use server::{
+    FACEBOOK_APP_ID, FACEBOOK_APP_SECRET, Fault, INTROSPECTION_CLIENT_ID,
+    INTROSPECTION_CLIENT_SECRET, IssuerServer,
+};
 
 use std::collections::HashMap;
 use std::fmt;

@@ -60,6 +60,11 @@ struct Shared {
     client_keys: Mutex<HashMap<String, String>>,
 }
 
+/// The app id the Facebook `debug_token` imitation accepts ([`IssuerServer::facebook_url`]).
+pub const FACEBOOK_APP_ID: &str = "1234567890";
+/// The app secret the Facebook `debug_token` imitation accepts.
+pub const FACEBOOK_APP_SECRET: &str = "facebook-app-secret";
+
 /// The client id the introspection endpoint accepts ([`IssuerServer::introspection_url`]).
 pub const INTROSPECTION_CLIENT_ID: &str = "tokengate-test";
 /// The client secret the introspection endpoint accepts.
@@ -254,6 +259,23 @@ impl IssuerServer {
         format!("http://{}/introspect", self.shared.addr)
     }
 
+    /// An imitation of Google's `tokeninfo` (POST `access_token`) for the opaque tokens this
+    /// server issued: 200 with `aud`, `azp` (the claims' `client_id`), `sub`, `scope`, `email`
+    /// and `exp`/`expires_in` as strings, as Google documents; 400 `invalid_token` otherwise.
+    #[must_use]
+    pub fn google_url(&self) -> String {
+        format!("http://{}/tokeninfo", self.shared.addr)
+    }
+
+    /// An imitation of Facebook's `debug_token` (GET `input_token`, `access_token` =
+    /// `FACEBOOK_APP_ID|FACEBOOK_APP_SECRET`): `{"data": {"app_id", "type", "is_valid",
+    /// "user_id", "scopes", "expires_at", ...}}` as Facebook documents; the app id is the
+    /// claims' `aud`.
+    #[must_use]
+    pub fn facebook_url(&self) -> String {
+        format!("http://{}/debug_token", self.shared.addr)
+    }
+
     /// Registers a client that authenticates with `private_key_jwt`: its assertions must be
     /// signed by `key` (RS256, ES256 or EdDSA), name the client as `iss` and `sub` and the
     /// introspection endpoint as `aud`, and be valid now (system clock).
@@ -355,7 +377,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let mut words = text.split_whitespace();
     let method = words.next().unwrap_or("GET").to_owned();
     let path = words.next().unwrap_or("/").to_owned();
-    let (status, body, cache) = if method == "POST" && path == "/introspect" {
+    let (status, body, cache) = if method == "GET" && path.starts_with("/debug_token?") {
+        facebook_debug_token(&path, &shared)
+    } else if method == "POST" && (path == "/introspect" || path == "/tokeninfo") {
         let header = |name: &str| {
             text.lines()
                 .filter_map(|line| line.split_once(':'))
@@ -380,7 +404,11 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
         shared
             .introspections_peak
             .fetch_max(in_flight, Ordering::SeqCst);
-        let answered = introspect(header("authorization").as_deref(), &body, &shared).await;
+        let answered = if path == "/tokeninfo" {
+            google_tokeninfo(&body, &shared)
+        } else {
+            introspect(header("authorization").as_deref(), &body, &shared).await
+        };
         let fault = shared.fault.lock().unwrap().clone();
         if let Fault::Delay(delay) = fault {
             tokio::time::sleep(delay).await;
@@ -470,6 +498,69 @@ async fn introspect(
         _ => json!({"active": false}),
     };
     (200, answer.to_string().into_bytes(), None)
+}
+
+/// Google's `tokeninfo` format for the opaque tokens this server issued.
+fn google_tokeninfo(body: &[u8], shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
+    shared.introspection_requests.fetch_add(1, Ordering::SeqCst);
+    if let Fault::Status(code) = shared.fault.lock().unwrap().clone() {
+        return (code, b"{}".to_vec(), None);
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let claims = form
+        .get("access_token")
+        .and_then(|token| shared.opaque.lock().unwrap().get(token).cloned());
+    let Some(claims) = claims else {
+        let error = json!({"error": "invalid_token", "error_description": "Invalid Value"});
+        return (400, error.to_string().into_bytes(), None);
+    };
+    let exp = claims["exp"].as_u64().unwrap_or(0);
+    let info = json!({
+        "azp": claims["client_id"], "aud": claims["aud"], "sub": claims["sub"],
+        "scope": claims["scope"], "email": claims["email"], "email_verified": "true",
+        "exp": exp.to_string(), "expires_in": "3599", "access_type": "online",
+    });
+    (200, info.to_string().into_bytes(), None)
+}
+
+/// Facebook's `debug_token` format for the opaque tokens this server issued.
+fn facebook_debug_token(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
+    shared.introspection_requests.fetch_add(1, Ordering::SeqCst);
+    if let Fault::Status(code) = shared.fault.lock().unwrap().clone() {
+        return (code, b"{}".to_vec(), None);
+    }
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    let params: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let app_token = format!("{FACEBOOK_APP_ID}|{FACEBOOK_APP_SECRET}");
+    if params.get("access_token") != Some(&app_token) {
+        let error = json!({"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}});
+        return (400, error.to_string().into_bytes(), None);
+    }
+    let claims = params
+        .get("input_token")
+        .and_then(|token| shared.opaque.lock().unwrap().get(token).cloned());
+    let data = match claims {
+        Some(claims) => {
+            let scopes: Vec<&str> = claims["scope"]
+                .as_str()
+                .unwrap_or_default()
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .collect();
+            json!({
+                "app_id": claims["aud"], "type": "USER", "application": "tokengate test app",
+                "data_access_expires_at": claims["exp"], "expires_at": claims["exp"],
+                "is_valid": true, "scopes": scopes, "user_id": claims["sub"],
+            })
+        }
+        None => json!({
+            "error": {"code": 190, "message": "Invalid OAuth access token."},
+            "is_valid": false, "scopes": [],
+        }),
+    };
+    (200, json!({"data": data}).to_string().into_bytes(), None)
 }
 
 /// A `private_key_jwt` client assertion from a registered client, verified by tokengate itself.

@@ -80,7 +80,9 @@ pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::TokenSources;
 pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
 #[cfg(feature = "remote")]
-pub use introspect::{ClientKey, Introspection};
+pub use introspect::{
+    CheckRequest, ClientKey, FACEBOOK_DEBUG_TOKEN, GOOGLE_TOKENINFO, Introspection, TokenCheck,
+};
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use verifier::{

@@ -445,3 +445,80 @@ async fn private_key_jwt_authenticates_without_a_shared_secret() {
     let hmac = ClientKey::from_pkcs8(client_key.private_pkcs8_der(), Algorithm::HS256).unwrap_err();
     assert_eq!(hmac.kind(), ConfigErrorKind::UnknownAlgorithm);
 }
+
+#[tokio::test]
+async fn google_and_facebook_profiles_map_onto_the_same_claims() {
+    use tokengate_testkit::{FACEBOOK_APP_ID, FACEBOOK_APP_SECRET};
+    let server = IssuerServer::start().await;
+    let profile = |introspection: Introspection, audience: &str| {
+        Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience(audience)
+                    .introspection(introspection),
+            )
+            .clock(FixedClock::at(NOW))
+            .build()
+            .unwrap()
+    };
+    let issue = |aud: &str| {
+        let mut claims = claims_at(&server.issuer(), aud, NOW);
+        claims["scope"] = json!("openid email");
+        server.issue_opaque(&claims)
+    };
+    // Google: the audience is the OAuth client id.
+    let google = profile(
+        Introspection::google().at(server.google_url()),
+        "web-client-id",
+    );
+    let token = issue("web-client-id");
+    let verified = verify(&google, &token).await.unwrap();
+    assert_eq!(verified.subject(), Some("alice"));
+    assert!(verified.scopes().contains("email"));
+    assert_eq!(verified.claims.client_id.as_deref(), Some("demo-client"));
+    assert_eq!(verified.expires_at(), (NOW + 300) as f64);
+    assert_eq!(
+        verify(&google, "unknown").await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    let other_client = issue("another-client-id");
+    assert_eq!(
+        verify(&google, &other_client).await.unwrap_err(),
+        ErrorKind::InvalidAudience
+    );
+    // Facebook: the audience is the app id.
+    let facebook = profile(
+        Introspection::facebook(FACEBOOK_APP_ID, FACEBOOK_APP_SECRET).at(server.facebook_url()),
+        FACEBOOK_APP_ID,
+    );
+    let token = issue(FACEBOOK_APP_ID);
+    let verified = verify(&facebook, &token).await.unwrap();
+    assert_eq!(verified.subject(), Some("alice"));
+    assert!(verified.scopes().contains("openid"));
+    assert_eq!(
+        verify(&facebook, "unknown").await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    // A wrong app secret: Facebook refuses the app, we fail closed, the secret stays hidden.
+    let wrong = profile(
+        Introspection::facebook(FACEBOOK_APP_ID, "wrong-secret").at(server.facebook_url()),
+        FACEBOOK_APP_ID,
+    );
+    assert_eq!(
+        verify(&wrong, &token).await.unwrap_err(),
+        ErrorKind::IntrospectionUnavailable
+    );
+    let message = wrong.health()[0]
+        .introspection
+        .clone()
+        .unwrap()
+        .last_failure_message
+        .unwrap();
+    assert!(
+        !message.contains("wrong-secret") && !message.contains(&token),
+        "{message}"
+    );
+    assert!(
+        !format!("{:?}", Introspection::facebook("1", "hidden-secret")).contains("hidden-secret")
+    );
+}

@@ -15,9 +15,16 @@
 //! - the endpoint down, slow, answering other than 200 or with invalid JSON: 503 with
 //!   `Retry-After`, never admitted, never cached.
 
+mod check;
 mod client_key;
 
+pub use check::{CheckRequest, TokenCheck};
 pub use client_key::ClientKey;
+
+/// Google's token information endpoint.
+pub const GOOGLE_TOKENINFO: &str = "https://oauth2.googleapis.com/tokeninfo";
+/// Facebook's token debugging endpoint.
+pub const FACEBOOK_DEBUG_TOKEN: &str = "https://graph.facebook.com/debug_token";
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -37,12 +44,9 @@ use crate::json::{self, Loose, Want};
 use crate::remote::RemoteSettings;
 use crate::verifier::{Inner, Rules};
 
-/// The largest introspection response read.
-const MAX_BODY: usize = 64 * 1024;
-
 /// A client secret. `Debug` prints `******`.
 #[derive(Clone)]
-struct Secret(Box<str>);
+pub(crate) struct Secret(pub(crate) Box<str>);
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,6 +65,19 @@ enum ClientAuth {
     Post { id: Box<str>, secret: Secret },
     /// `private_key_jwt`: a short-lived assertion signed with the service's key.
     PrivateKeyJwt { id: Box<str>, key: ClientKey },
+}
+
+/// Which token check runs against the endpoint.
+#[derive(Clone, Debug)]
+enum Profile {
+    /// RFC 7662 with the configured client authentication.
+    Rfc7662,
+    /// Google `tokeninfo`.
+    Google,
+    /// Facebook `debug_token` with the app token `{app_id}|{secret}`.
+    Facebook(Secret),
+    /// The caller's own check.
+    Custom(Arc<dyn TokenCheck>),
 }
 
 /// Token introspection (RFC 7662) for one issuer.
@@ -83,6 +100,7 @@ pub struct Introspection {
     /// `None`: the `introspection_endpoint` of the issuer's discovery document.
     endpoint: Option<String>,
     auth: ClientAuth,
+    profile: Profile,
     introspect_jwts: bool,
     max_age: Duration,
     inactive_max_age: Duration,
@@ -105,11 +123,50 @@ impl Introspection {
         Introspection {
             endpoint: None,
             auth: ClientAuth::None,
+            profile: Profile::Rfc7662,
             introspect_jwts: false,
             max_age: Duration::from_secs(60),
             inactive_max_age: Duration::from_secs(30),
             max_in_flight: 16,
         }
+    }
+
+    /// Google's opaque access tokens, checked at [`GOOGLE_TOKENINFO`]: `aud` is your OAuth
+    /// client id (configure it as the issuer's audience), `azp` becomes `client_id`, `scope`
+    /// and `exp` as usual. Google recommends ID tokens for a backend that authenticates users;
+    /// use this for access tokens a client obtained for Google APIs and forwards to you (see
+    /// `docs/providers.md`).
+    pub fn google() -> Introspection {
+        Introspection {
+            profile: Profile::Google,
+            ..Introspection::endpoint(GOOGLE_TOKENINFO)
+        }
+    }
+
+    /// Facebook user access tokens, checked at [`FACEBOOK_DEBUG_TOKEN`] with the app token
+    /// (`app_id|app_secret`): `data.is_valid`, `app_id` as `aud` (configure your app id as the
+    /// audience), `user_id` as `sub`, `scopes`, `expires_at`.
+    pub fn facebook(app_id: impl Into<String>, app_secret: impl Into<String>) -> Introspection {
+        let token = format!("{}|{}", app_id.into(), app_secret.into());
+        Introspection {
+            profile: Profile::Facebook(Secret(token.into())),
+            ..Introspection::endpoint(FACEBOOK_DEBUG_TOKEN)
+        }
+    }
+
+    /// Ask `endpoint` with your own [`TokenCheck`], for a provider whose check is neither RFC
+    /// 7662 nor a built-in profile.
+    pub fn custom(endpoint: impl Into<String>, check: impl TokenCheck) -> Introspection {
+        Introspection {
+            profile: Profile::Custom(Arc::new(check)),
+            ..Introspection::endpoint(endpoint)
+        }
+    }
+
+    /// The same check at another URL (a proxy, a regional endpoint, a test double).
+    pub fn at(mut self, endpoint: impl Into<String>) -> Introspection {
+        self.endpoint = Some(endpoint.into());
+        self
     }
 
     /// Authenticate with HTTP Basic (`client_secret_basic`, the RFC 7662 default).
@@ -219,9 +276,7 @@ pub(crate) struct Introspector {
     iss: Arc<str>,
     /// The endpoint: configured, or discovered on first use.
     url: Mutex<Option<url::Url>>,
-    authorization: Option<Secret>,
-    form_credentials: Option<(Box<str>, Secret)>,
-    assertion_key: Option<(Box<str>, ClientKey)>,
+    check: Arc<dyn TokenCheck>,
     max_age: u64,
     inactive_max_age: u64,
     settings: Arc<RemoteSettings>,
@@ -287,6 +342,16 @@ impl Introspector {
             }
             ClientAuth::Post { id, secret } => (None, Some((id, secret))),
         };
+        let check: Arc<dyn TokenCheck> = match config.profile {
+            Profile::Rfc7662 => Arc::new(check::Rfc7662 {
+                authorization,
+                form_credentials,
+                assertion_key,
+            }),
+            Profile::Google => Arc::new(check::GoogleTokenInfo),
+            Profile::Facebook(app_token) => Arc::new(check::FacebookDebugToken { app_token }),
+            Profile::Custom(check) => check,
+        };
         let cache = moka::sync::Cache::builder()
             .max_capacity(100_000)
             .time_to_live(config.max_age.max(config.inactive_max_age))
@@ -295,9 +360,7 @@ impl Introspector {
             issuer,
             iss,
             url: Mutex::new(url),
-            authorization,
-            form_credentials,
-            assertion_key,
+            check,
             max_age: config.max_age.as_secs(),
             inactive_max_age: config.inactive_max_age.as_secs(),
             settings,
@@ -389,45 +452,18 @@ impl Introspector {
             return Err(retry_after);
         };
         self.counters.calls.fetch_add(1, Ordering::Relaxed);
-        // The serializer is not `Sync`: built and dropped before anything is awaited.
         let url = match self.endpoint().await {
             Ok(url) => url,
             Err(error) => return self.failed(error),
         };
-        // The serializer is not `Sync`: built and dropped before anything is awaited.
-        let form = {
-            let mut form = form_urlencoded::Serializer::new(String::new());
-            form.append_pair("token", token);
-            form.append_pair("token_type_hint", "access_token");
-            if let Some((id, secret)) = &self.form_credentials {
-                form.append_pair("client_id", id);
-                form.append_pair("client_secret", &secret.0);
-            }
-            if let Some((id, key)) = &self.assertion_key {
-                let assertion = key.assertion(id, url.as_str(), self.clock.now_unix());
-                form.append_pair("client_id", id);
-                form.append_pair(
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                );
-                form.append_pair("client_assertion", &assertion);
-            }
-            form.finish()
-        };
-        let authorization = self.authorization.as_ref().map(|s| &*s.0);
-        let fetched = self
-            .settings
-            .fetcher
-            .post_form(url.as_str(), authorization, &form, MAX_BODY);
-        let document = match tokio::time::timeout(self.settings.timeout, fetched).await {
-            Ok(Ok(document)) if document.status == 200 => document,
-            Ok(Ok(document)) => {
-                let status = document.status;
-                return self.failed(FetchError::new(
-                    FetchErrorKind::Status,
-                    format!("the introspection endpoint answered {status}"),
-                ));
-            }
+        let fetched = self.check.check(check::CheckRequest {
+            token,
+            endpoint: url.as_str(),
+            fetcher: &*self.settings.fetcher,
+            now: self.clock.now_unix(),
+        });
+        let body = match tokio::time::timeout(self.settings.timeout, fetched).await {
+            Ok(Ok(body)) => body,
             Ok(Err(error)) => return self.failed(error),
             Err(_) => {
                 return self.failed(FetchError::new(
@@ -437,7 +473,7 @@ impl Introspector {
             }
         };
         let now = self.clock.now_unix();
-        let decided = match self.judge::<T>(inner, &document.body, now) {
+        let decided = match self.judge::<T>(inner, &body, now) {
             Ok(Some(decided)) => decided,
             Ok(None) => {
                 return self.failed(FetchError::new(
