@@ -522,3 +522,29 @@ async fn google_and_facebook_profiles_map_onto_the_same_claims() {
         !format!("{:?}", Introspection::facebook("1", "hidden-secret")).contains("hidden-secret")
     );
 }
+
+#[tokio::test]
+async fn an_outage_can_be_answered_401_like_key_outages() {
+    let server = IssuerServer::start().await;
+    server.set_fault(Fault::Status(502)).await;
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .introspection(introspection(&server)),
+        )
+        .clock(FixedClock::at(NOW))
+        .keys_unavailable_as_unauthorized()
+        .build()
+        .unwrap();
+    let token = opaque(&server, "openid");
+    let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::IntrospectionUnavailable);
+    let answer = verifier.answer(&error);
+    assert_eq!(answer.status(), 401);
+    assert!(answer.retry_after().is_none());
+    assert_eq!(
+        answer.www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+    );
+}
