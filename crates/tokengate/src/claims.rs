@@ -236,7 +236,9 @@ impl<T> Verified<T> {
         &self.roles
     }
 
-    /// `exp`, seconds since the epoch.
+    /// `exp`, seconds since the epoch; `f64::INFINITY` for an introspected token whose response
+    /// carried no `exp` (the provider vouched for it without an expiry; reuse is still bounded
+    /// by [`Introspection::max_age`](crate::Introspection::max_age)).
     #[must_use]
     pub fn expires_at(&self) -> f64 {
         self.expires_at
