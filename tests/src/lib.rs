@@ -386,6 +386,17 @@ impl Fixture {
                 INVALID_TOKEN,
                 "the access token is invalid",
             ),
+            unauthorized(
+                "DPoP-bound token presented as Bearer",
+                get(
+                    "/me",
+                    bearer(&self.token_with(
+                        json!({"cnf": {"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}),
+                    )),
+                ),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
             Scenario {
                 name: "active opaque token (introspection)",
                 request: get("/me", bearer(&active_opaque)),

@@ -47,6 +47,9 @@ pub enum ErrorKind {
     InvalidClaim,
     /// The `typ` header is outside the accepted set.
     InvalidType,
+    /// The token is sender-constrained (`cnf`: DPoP key or mTLS certificate) but was presented
+    /// as a plain bearer token (401 `invalid_token`).
+    BoundToken,
     /// The token lacks a required scope (403 `insufficient_scope` with `scope`).
     InsufficientScope,
     /// The token lacks a required role (403 `insufficient_scope`, no `scope` parameter).
@@ -84,6 +87,7 @@ impl ErrorKind {
             ErrorKind::MissingClaim => "missing_claim",
             ErrorKind::InvalidClaim => "invalid_claim",
             ErrorKind::InvalidType => "invalid_type",
+            ErrorKind::BoundToken => "bound_token",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
@@ -377,6 +381,7 @@ mod tests {
             ErrorKind::MissingClaim,
             ErrorKind::InvalidClaim,
             ErrorKind::InvalidType,
+            ErrorKind::BoundToken,
             ErrorKind::InsufficientScope,
             ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,

@@ -1034,6 +1034,22 @@ fn nested_tokens_are_refused() {
     assert_invalid_token(&verifier, &token, ErrorKind::MalformedToken);
 }
 
+#[test]
+fn sender_constrained_tokens_are_refused_as_bearer_tokens() {
+    // A DPoP-bound (cnf.jkt) or certificate-bound (cnf.x5t#S256) token presented with the
+    // Bearer scheme: accepting it would let a stolen token work without the client's key.
+    let key = key(Algorithm::ES256);
+    let verifier = verifier_for(&key);
+    for cnf in [
+        json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}),
+        json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        json!({}),
+    ] {
+        let token = key.mint(&claims_with(json!({ "cnf": cnf })));
+        assert_invalid_token(&verifier, &token, ErrorKind::BoundToken);
+    }
+}
+
 // ---------------------------------------------------------------- still accepted
 
 #[test]

@@ -548,3 +548,16 @@ async fn an_outage_can_be_answered_401_like_key_outages() {
         r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
     );
 }
+
+#[tokio::test]
+async fn an_introspected_token_bound_to_a_key_is_refused_as_bearer() {
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let mut claims = claims_at(&server.issuer(), AUD, NOW);
+    claims["cnf"] = json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"});
+    let token = server.issue_opaque(&claims);
+    assert_eq!(
+        verify(&verifier, &token).await.unwrap_err(),
+        ErrorKind::BoundToken
+    );
+}

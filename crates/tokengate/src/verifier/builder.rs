@@ -227,7 +227,9 @@ impl VerifierBuilder {
             Ok(made)
         };
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
-        let mut wanted: Vec<(Box<str>, Want)> = Vec::new();
+        // `cnf`: a sender-constrained token (RFC 7800 confirmation) is never accepted as a
+        // plain bearer token.
+        let mut wanted: Vec<(Box<str>, Want)> = vec![("cnf".into(), Want::Presence)];
         for issuer in self.issuers {
             #[cfg(feature = "remote")]
             let state = load_issuer(issuers.len(), issuer, &mut remote_settings, &self.clock)?;

@@ -319,6 +319,14 @@ impl Inner {
                 ));
             }
         }
+        if view.has("cnf") {
+            // Bound to a key (DPoP `cnf.jkt`) or a certificate (mTLS `cnf.x5t#S256`): presented
+            // as a bearer token it must not pass, or a stolen token would work without the key.
+            return Err(err(
+                ErrorKind::BoundToken,
+                "a sender-constrained token was presented as a bearer token",
+            ));
+        }
         if issuer.required.iter().any(|name| !view.has(name)) {
             return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
         }
