@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use serde_json::{Value, json};
-use tokengate::{Introspection, Issuer, KeySource, TokenSources, Verifier};
+use tokengate::{Introspection, Issuer, KeySource, ProtectedResource, TokenSources, Verifier};
 use tokengate_testkit::{
     Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, TestKey, b64, now,
 };
@@ -46,14 +46,18 @@ pub enum Adapter {
 /// The audience every scenario's tokens are minted for.
 pub const AUDIENCE: &str = "tokengate-conformance";
 
-const INVALID_TOKEN: &str =
-    r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#;
-const EXPIRED: &str =
-    r#"Bearer realm="api", error="invalid_token", error_description="the access token expired""#;
+/// The resource every adapter serves (RFC 8707 identifier, RFC 9728 metadata).
+pub const RESOURCE: &str = "https://api.conformance.test/";
+/// Where its metadata document is, as every 401 and 403 challenge names it.
+pub const RESOURCE_METADATA: &str =
+    "https://api.conformance.test/.well-known/oauth-protected-resource";
+
+const INVALID_TOKEN: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const EXPIRED: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token expired", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 const TWO_CREDENTIALS: &str = r#"Bearer realm="api", error="invalid_request", error_description="the request carries more than one credential""#;
 const MALFORMED: &str = r#"Bearer realm="api", error="invalid_request", error_description="the credentials in the request are malformed""#;
-const NO_CREDENTIALS: &str = r#"Bearer realm="api""#;
-const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read""#;
+const NO_CREDENTIALS: &str = r#"Bearer realm="api", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 
 /// What a scenario expects of the body.
 #[derive(Debug)]
@@ -127,6 +131,7 @@ impl Fixture {
                     ),
             )
             .token_sources(sources)
+            .resource(ProtectedResource::new(RESOURCE))
             .build()
             .expect("a valid verifier")
     }
@@ -440,6 +445,19 @@ impl Fixture {
                 body: Body::Text("the token could not be checked right now"),
             },
             Scenario {
+                name: "protected-resource metadata (RFC 9728)",
+                request: get("/.well-known/oauth-protected-resource", vec![]),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({
+                    "resource": RESOURCE,
+                    "authorization_servers": [self.issuer.issuer()],
+                    "bearer_methods_supported": ["header", "query"],
+                })),
+            },
+            Scenario {
                 name: "public route",
                 request: get("/health", vec![]),
                 keys_down: false,
@@ -567,8 +585,8 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
     }
     let mut failures = Vec::new();
     for scenario in fixture.scenarios() {
-        if scenario.request.query.is_some() {
-            continue; // gRPC has no query string
+        if scenario.request.query.is_some() || scenario.request.path.starts_with("/.well-known/") {
+            continue; // gRPC has no query string and serves no documents
         }
         let guard = guard_of(scenario.request.path);
         let addr = servers

@@ -32,8 +32,10 @@ fn axum_layer_only(verifier: Verifier) -> Served {
     use axum::routing::get;
     use axum::{Extension, Json};
     type Ext = Extension<Verified<StandardClaims>>;
+    let metadata = tokengate_tower::ResourceMetadata::new(&verifier);
     let layer = AuthLayer::new(verifier);
     let router = axum::Router::new()
+        .route_service(metadata.path(), metadata.clone())
         .route("/health", get(|| async { "ok" }))
         .route(
             "/me",
@@ -56,8 +58,10 @@ fn axum_layer_only(verifier: Verifier) -> Served {
 fn axum_extractors_only(verifier: Verifier) -> Served {
     use axum::Json;
     use axum::routing::get;
-    use tokengate_tower::{Claims, Scoped};
+    use tokengate_tower::{Claims, ResourceMetadata, Scoped};
+    let metadata = ResourceMetadata::new(&verifier);
     let router = axum::Router::new()
+        .route_service(metadata.path(), metadata.clone())
         .route("/health", get(|| async { "ok" }))
         .route("/me", get(|c: Claims| async move { Json(bodies::me(&c)) }))
         .route(
@@ -162,6 +166,7 @@ fn actix_middleware_only(verifier: Verifier) -> Served {
     serve_actix(move |config: &mut web::ServiceConfig| {
         let auth = Auth::new(verifier.clone());
         config
+            .service(tokengate_actix::resource_metadata(&verifier))
             .route("/health", web::get().to(|| async { "ok" }))
             .service(web::resource("/me").wrap(auth.clone()).route(
                 web::get().to(|c: Data| async move { HttpResponse::Ok().json(bodies::me(&c)) }),
@@ -186,6 +191,7 @@ fn actix_extractors_only(verifier: Verifier) -> Served {
     serve_actix(move |config: &mut web::ServiceConfig| {
         config
             .app_data(verifier.clone())
+            .service(tokengate_actix::resource_metadata(&verifier))
             .route("/health", web::get().to(|| async { "ok" }))
             .route(
                 "/me",

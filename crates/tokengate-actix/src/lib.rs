@@ -50,13 +50,16 @@
 //! answer 403 `insufficient_scope`.
 
 mod extract;
+mod metadata;
 mod middleware;
 mod response;
 
 pub use extract::{AuthRejection, Claims, OptionalClaims, Scoped};
+pub use metadata::resource_metadata;
 pub use middleware::{Auth, AuthMiddleware};
 pub use tokengate;
 pub use tokengate::{
-    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
-    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, METADATA_PATH, PlainText,
+    ProblemJson, ProtectedResource, RequiredScopes, Requirement, StandardClaims, TokenSources,
+    Verified, Verifier,
 };

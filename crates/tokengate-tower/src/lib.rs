@@ -77,14 +77,17 @@ mod body;
 #[cfg(feature = "axum")]
 mod extract;
 mod layer;
+mod metadata;
 mod response;
 
 pub use body::{AuthBody, BoxError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims, Scoped, VerifierState};
 pub use layer::{Auth, AuthLayer, ResponseFuture};
+pub use metadata::ResourceMetadata;
 pub use tokengate;
 pub use tokengate::{
-    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
-    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, METADATA_PATH, PlainText,
+    ProblemJson, ProtectedResource, RequiredScopes, Requirement, StandardClaims, TokenSources,
+    Verified, Verifier,
 };

@@ -429,3 +429,27 @@ async fn cors_goes_outside_auth_so_preflights_are_answered() {
     let answer = wrong.oneshot(preflight()).await.unwrap();
     assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn resource_metadata_answers_get_only_and_404_without_a_resource() {
+    use tokengate_tower::ResourceMetadata;
+    let (_, verifier) = setup();
+    let none = ResourceMetadata::new(&verifier);
+    assert_eq!(none.path(), tokengate_tower::METADATA_PATH);
+    let answer = none.oneshot(request("/", None)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::NOT_FOUND);
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(Issuer::new(ISS).keys(KeySource::jwks_json(jwks(&[&key]))))
+        .resource(tokengate_tower::ProtectedResource::new(
+            "https://api.example.com/",
+        ))
+        .build()
+        .unwrap();
+    let metadata = ResourceMetadata::new(&verifier);
+    let answer = metadata.clone().oneshot(request("/", None)).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let post = Request::post("/").body(Body::empty()).unwrap();
+    let answer = metadata.oneshot(post).await.unwrap();
+    assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
+}

@@ -59,8 +59,9 @@ use warp::reply::Response;
 
 pub use tokengate;
 pub use tokengate::{
-    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, PlainText, ProblemJson,
-    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, METADATA_PATH, PlainText,
+    ProblemJson, ProtectedResource, RequiredScopes, Requirement, StandardClaims, TokenSources,
+    Verified, Verifier,
 };
 
 /// A request refused by tokengate: a typed warp rejection carrying the core's [`Answer`],
@@ -292,4 +293,27 @@ where
     T: DeserializeOwned + Clone + Send + Sync + 'static,
 {
     Auth::new(verifier).claims::<T>().optional_filter()
+}
+
+/// The protected-resource metadata document (RFC 9728) of a verifier configured with
+/// [`VerifierBuilder::resource`](tokengate::VerifierBuilder::resource): `GET` at its path (the
+/// path-inserted form for a resource with a path). Without a resource it matches nothing.
+/// One line: `routes.or(tokengate_warp::resource_metadata(&verifier))`.
+pub fn resource_metadata(
+    verifier: &Verifier,
+) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + use<> {
+    let document = verifier
+        .resource_metadata()
+        .map(|(path, response)| (path.to_owned(), response));
+    warp::get()
+        .and(warp::path::full())
+        .and_then(move |full: warp::path::FullPath| {
+            let answer = match &document {
+                Some((path, response)) if full.as_str() == path => {
+                    Ok(response.clone().map(Into::into))
+                }
+                _ => Err(warp::reject::not_found()),
+            };
+            std::future::ready(answer)
+        })
 }

@@ -115,12 +115,36 @@ impl Answer {
     /// The answer to `error` in `realm`, with a body from `body`.
     #[must_use]
     pub fn render(error: &Error, realm: &Realm, body: &dyn AnswerBody) -> Answer {
+        Answer::render_for(error, realm, None, body)
+    }
+
+    /// As [`render`](Answer::render), with `resource_metadata` (RFC 9728 section 5.1) in 401
+    /// and 403 challenges when a metadata URL is given.
+    pub(crate) fn render_for(
+        error: &Error,
+        realm: &Realm,
+        resource_metadata: Option<&str>,
+        body: &dyn AnswerBody,
+    ) -> Answer {
         let kind = error.kind();
         let www_authenticate = match kind {
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
             | ErrorKind::VerifierNotConfigured => None,
-            _ => Some(challenge::bearer(kind, error.required_scope(), realm)),
+            _ => {
+                let metadata = resource_metadata.filter(|_| {
+                    matches!(
+                        kind.status(),
+                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                    )
+                });
+                Some(challenge::bearer(
+                    kind,
+                    error.required_scope(),
+                    realm,
+                    metadata,
+                ))
+            }
         };
         let retry_after = match kind {
             ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
@@ -149,9 +173,11 @@ impl Answer {
     pub(crate) fn unavailable_as_unauthorized(
         kind: ErrorKind,
         realm: &Realm,
+        resource_metadata: Option<&str>,
         body: &dyn AnswerBody,
     ) -> Answer {
-        let challenge = challenge::bearer(ErrorKind::InvalidSignature, None, realm);
+        let challenge =
+            challenge::bearer(ErrorKind::InvalidSignature, None, realm, resource_metadata);
         Answer::with_body(kind, StatusCode::UNAUTHORIZED, Some(challenge), None, body)
     }
 

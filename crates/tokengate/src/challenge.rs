@@ -56,7 +56,12 @@ impl fmt::Debug for Realm {
 }
 
 /// The `Bearer` challenge for `kind` (RFC 6750 section 3).
-pub(crate) fn bearer(kind: ErrorKind, scope: Option<&str>, realm: &Realm) -> HeaderValue {
+pub(crate) fn bearer(
+    kind: ErrorKind,
+    scope: Option<&str>,
+    realm: &Realm,
+    resource_metadata: Option<&str>,
+) -> HeaderValue {
     let mut value = String::with_capacity(96);
     value.push_str("Bearer realm=");
     push_quoted(&mut value, realm.as_str());
@@ -69,6 +74,10 @@ pub(crate) fn bearer(kind: ErrorKind, scope: Option<&str>, realm: &Realm) -> Hea
             value.push_str(", scope=");
             push_quoted(&mut value, scope);
         }
+    }
+    if let Some(url) = resource_metadata {
+        value.push_str(", resource_metadata=");
+        push_quoted(&mut value, url);
     }
     // Every piece is printable ASCII: the realm is checked at setup and `push_quoted` drops
     // anything else, so this cannot fail.

@@ -100,6 +100,19 @@ impl TokenSources {
         self
     }
 
+    /// RFC 9728 `bearer_methods_supported`: `header` (the `Authorization` header or a custom
+    /// one) and `query`; a cookie has no RFC 6750 method name.
+    pub(crate) fn bearer_methods(&self) -> Vec<&'static str> {
+        let mut methods = Vec::new();
+        if self.authorization || self.header.is_some() {
+            methods.push("header");
+        }
+        if self.query.is_some() {
+            methods.push("query");
+        }
+        methods
+    }
+
     /// Finds the request's token. `Ok(None)` means no credentials at all; a request with other
     /// `Authorization` schemes (e.g. `Basic`) has no bearer credentials.
     ///

@@ -63,6 +63,7 @@ mod key;
 mod providers;
 #[cfg(feature = "remote")]
 mod remote;
+mod resource;
 mod verifier;
 
 /// The `bytes` crate of [`Answer::body`].
@@ -85,6 +86,7 @@ pub use introspect::{
 };
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
+pub use resource::{METADATA_PATH, ProtectedResource};
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,
     DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder, Wait,

@@ -13,7 +13,7 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use tokengate_actix::{Auth, Claims, OptionalClaims, Verifier};
+use tokengate_actix::{Auth, Claims, OptionalClaims, Verifier, resource_metadata};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
@@ -21,6 +21,7 @@ pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone
         let read_messages = Auth::new(verifier.clone()).require_scopes(["messages:read"]);
         config
             .app_data(verifier.clone())
+            .service(resource_metadata(&verifier))
             .route("/health", web::get().to(health))
             .route("/me", web::get().to(me))
             .service(

@@ -13,12 +13,15 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tokengate_tower::{AuthLayer, Claims, Verifier};
+use tokengate_tower::{AuthLayer, Claims, ResourceMetadata, Verifier};
 
-/// The reference API guarded by `verifier`.
+/// The reference API guarded by `verifier`, with its RFC 9728 metadata document when the
+/// verifier has a resource.
 pub fn router(verifier: Verifier) -> Router {
     let read_messages = AuthLayer::new(verifier.clone()).require_scopes(["messages:read"]);
+    let metadata = ResourceMetadata::new(&verifier);
     Router::new()
+        .route_service(metadata.path(), metadata.clone())
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/messages", get(messages).route_layer(read_messages))

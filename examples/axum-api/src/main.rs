@@ -16,7 +16,8 @@
 //! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
 //! `127.0.0.1:3000`), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE` (default: OIDC discovery),
 //! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
-//! `TOKENGATE_CACHE=1`; for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
+//! `TOKENGATE_CACHE=1`, `TOKENGATE_RESOURCE` (RFC 9728 metadata; default: the audience when it
+//! is an https URL); for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
 //! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`.
 
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ use std::time::Duration;
 
 use tokengate_tower::tokengate::fetch::FetchErrorKind;
 use tokengate_tower::tokengate::{Algorithm, Introspection, TokenCache};
-use tokengate_tower::{Issuer, KeySource, Verifier};
+use tokengate_tower::{Issuer, KeySource, ProtectedResource, Verifier};
 
 const NAME: &str = "axum-api";
 
@@ -47,7 +48,7 @@ fn verifier_from_env() -> Result<Verifier, String> {
         (None, Some(url)) => KeySource::jwks_url(url),
         (None, None) => KeySource::discover(),
     };
-    let mut issuer = Issuer::new(issuer).audience(audience).keys(keys);
+    let mut issuer = Issuer::new(issuer).audience(&audience).keys(keys);
     if let Some(list) = var("TOKENGATE_ALGORITHMS") {
         let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
         issuer = issuer.algorithms(algorithms.map_err(|e| format!("TOKENGATE_ALGORITHMS: {e}"))?);
@@ -64,6 +65,12 @@ fn verifier_from_env() -> Result<Verifier, String> {
         issuer = issuer.introspection(introspection_auth(Introspection::discover(), client_id)?);
     }
     let mut builder = Verifier::builder().issuer(issuer);
+    // RFC 9728 metadata, named in every 401/403: TOKENGATE_RESOURCE, else an https audience.
+    let resource =
+        var("TOKENGATE_RESOURCE").or(Some(audience).filter(|a| a.starts_with("https://")));
+    if let Some(resource) = resource {
+        builder = builder.resource(ProtectedResource::new(resource));
+    }
     if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
         let secs = secs
             .parse()

@@ -44,6 +44,7 @@ pub fn routes(
             ]))
             .into_response()
         });
+    let metadata = tokengate_warp::resource_metadata(&verifier);
     let greeting = warp::path!("greeting")
         .and(warp::get())
         .and(tokengate_warp::optional_claims::<StandardClaims>(verifier))
@@ -60,6 +61,8 @@ pub fn routes(
         .or(messages)
         .unify()
         .or(greeting)
+        .unify()
+        .or(metadata)
         .unify()
         .recover(tokengate_warp::handle_rejection)
         .unify()

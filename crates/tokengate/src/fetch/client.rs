@@ -2,7 +2,6 @@
 //! the default [`HttpFetcher`].
 
 use std::fmt;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -267,26 +266,6 @@ async fn read(
     })
 }
 
-/// Checks that `url` is HTTPS, or HTTP to a loopback host.
-pub(crate) fn check_url(url: &str) -> Result<url::Url, &'static str> {
-    let parsed = url::Url::parse(url).map_err(|_| "not a valid URL")?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" if is_loopback(&parsed) => Ok(parsed),
-        "http" => Err("plain http is allowed only to loopback hosts: use https"),
-        _ => Err("only https URLs are allowed"),
-    }
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 /// The `max-age` of a `Cache-Control` value, if any (and no `no-store`/`no-cache`, which mean 0).
 pub(crate) fn max_age(cache_control: &str) -> Option<u64> {
     let mut age = None;
@@ -305,6 +284,7 @@ pub(crate) fn max_age(cache_control: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fetch::check_url;
 
     #[test]
     fn url_policy() {

@@ -8,13 +8,15 @@
 //! Without the default feature `remote` only [`FetchErrorKind`] is here (it appears in
 //! [`IssuerHealth`](crate::IssuerHealth)); key sources are then static.
 
+use std::net::IpAddr;
+
 #[cfg(feature = "remote")]
 mod client;
 
 #[cfg(feature = "remote")]
-pub use client::{FetchError, FetchedDocument, Fetcher, HttpFetcher};
+pub(crate) use client::max_age;
 #[cfg(feature = "remote")]
-pub(crate) use client::{check_url, max_age};
+pub use client::{FetchError, FetchedDocument, Fetcher, HttpFetcher};
 
 /// Why a fetch failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,4 +38,24 @@ pub enum FetchErrorKind {
     IssuerMismatch,
     /// A redirect to another host, or anything else.
     Other,
+}
+
+/// Checks that `url` is HTTPS, or HTTP to a loopback host.
+pub(crate) fn check_url(url: &str) -> Result<url::Url, &'static str> {
+    let parsed = url::Url::parse(url).map_err(|_| "not a valid URL")?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" if is_loopback(&parsed) => Ok(parsed),
+        "http" => Err("plain http is allowed only to loopback hosts: use https"),
+        _ => Err("only https URLs are allowed"),
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
 }

@@ -18,6 +18,7 @@ use crate::json::Want;
 use crate::key::KeySet;
 #[cfg(feature = "remote")]
 use crate::remote::{RemoteKeys, RemoteSettings};
+use crate::resource::{ProtectedResource, Resource};
 
 use super::keys::IssuerKeys;
 use super::{Inner, IssuerState, Verifier};
@@ -54,6 +55,7 @@ pub struct VerifierBuilder {
     #[cfg(feature = "cache")]
     cache: Option<TokenCache>,
     body: Arc<dyn AnswerBody>,
+    resource: Option<ProtectedResource>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -84,6 +86,7 @@ impl VerifierBuilder {
             #[cfg(feature = "cache")]
             cache: None,
             body: Arc::new(PlainText),
+            resource: None,
         }
     }
 
@@ -171,6 +174,15 @@ impl VerifierBuilder {
         self
     }
 
+    /// The protected resource (RFC 8707 identifier, RFC 9728 metadata): tokens whose `aud`
+    /// names it are accepted, every 401 and 403 challenge carries `resource_metadata` pointing
+    /// to its metadata document, and the adapters serve that document (see
+    /// [`Verifier::resource_metadata`]). With a resource, an issuer needs no audience of its own.
+    pub fn resource(mut self, resource: ProtectedResource) -> VerifierBuilder {
+        self.resource = Some(resource);
+        self
+    }
+
     /// Checks the configuration and loads every static key.
     ///
     /// # Errors
@@ -231,10 +243,17 @@ impl VerifierBuilder {
         // plain bearer token.
         let mut wanted: Vec<(Box<str>, Want)> = vec![("cnf".into(), Want::Presence)];
         for issuer in self.issuers {
+            let has_resource = self.resource.is_some();
             #[cfg(feature = "remote")]
-            let state = load_issuer(issuers.len(), issuer, &mut remote_settings, &self.clock)?;
+            let state = load_issuer(
+                issuers.len(),
+                issuer,
+                has_resource,
+                &mut remote_settings,
+                &self.clock,
+            )?;
             #[cfg(not(feature = "remote"))]
-            let state = load_issuer(issuer)?;
+            let state = load_issuer(issuer, has_resource)?;
             if issuers.iter().any(|i| i.iss == state.iss) {
                 return Err(ConfigError::new(
                     ConfigErrorKind::DuplicateIssuer,
@@ -281,6 +300,17 @@ impl VerifierBuilder {
         };
         #[cfg(feature = "remote")]
         let introspection_wanted = crate::introspect::wanted(wanted.clone());
+        let resource = match self.resource {
+            Some(config) => {
+                let servers = issuers.iter().map(|i| &*i.iss).collect();
+                Some(Resource::build(
+                    config,
+                    servers,
+                    self.sources.bearer_methods(),
+                )?)
+            }
+            None => None,
+        };
         Ok(Verifier {
             inner: Arc::new(Inner {
                 issuers,
@@ -293,6 +323,7 @@ impl VerifierBuilder {
                 keys_unavailable_401: self.keys_unavailable_401,
                 #[cfg(feature = "cache")]
                 cache: self.cache.map(TokenCache::build).transpose()?,
+                resource,
                 #[cfg(feature = "remote")]
                 opaque_issuer,
                 #[cfg(feature = "remote")]
@@ -306,6 +337,7 @@ impl VerifierBuilder {
 fn load_issuer(
     #[cfg(feature = "remote")] index: usize,
     issuer: Issuer,
+    has_resource: bool,
     #[cfg(feature = "remote")] remote_settings: &mut dyn FnMut() -> Result<
         Arc<RemoteSettings>,
         ConfigError,
@@ -318,7 +350,7 @@ fn load_issuer(
             "an issuer's iss cannot be empty",
         ));
     }
-    if issuer.audiences.is_empty() && !issuer.skip_audience {
+    if issuer.audiences.is_empty() && !issuer.skip_audience && !has_resource {
         return Err(ConfigError::new(
             ConfigErrorKind::NoAudience,
             "an issuer needs at least one audience (or insecure_skip_audience_check)",

@@ -57,6 +57,8 @@ pub(crate) struct Inner {
     keys_unavailable_401: bool,
     #[cfg(feature = "cache")]
     cache: Option<Cache>,
+    /// The protected resource, when configured (RFC 8707 audience, RFC 9728 metadata).
+    resource: Option<crate::resource::Resource>,
     /// The issuer whose introspection checks opaque tokens, if any.
     #[cfg(feature = "remote")]
     opaque_issuer: Option<usize>,
@@ -379,10 +381,25 @@ impl Verifier {
     /// As [`answer`](Verifier::answer), with `body` instead of the verifier's body when given.
     pub(crate) fn answer_with(&self, error: &Error, body: Option<&dyn AnswerBody>) -> Answer {
         let body = body.unwrap_or(&*self.inner.body);
+        let metadata = self.inner.resource.as_ref().map(|r| &*r.url);
         if self.inner.keys_unavailable_401 && error.is_unavailable() {
-            return Answer::unavailable_as_unauthorized(error.kind(), &self.inner.realm, body);
+            return Answer::unavailable_as_unauthorized(
+                error.kind(),
+                &self.inner.realm,
+                metadata,
+                body,
+            );
         }
-        Answer::render(error, &self.inner.realm, body)
+        Answer::render_for(error, &self.inner.realm, metadata, body)
+    }
+
+    /// The protected resource's metadata document (RFC 9728), when one is configured: the
+    /// path to serve it at (on the resource's host) and the response to serve. Every adapter
+    /// mounts it in one line.
+    #[must_use]
+    pub fn resource_metadata(&self) -> Option<(&str, http::Response<bytes::Bytes>)> {
+        let resource = self.inner.resource.as_ref()?;
+        Some((&resource.path, resource.response()))
     }
 
     /// The configured realm.
@@ -445,6 +462,11 @@ impl Inner {
 }
 
 impl Inner {
+    /// The canonical resource identifier, accepted as an audience.
+    pub(crate) fn resource_canonical(&self) -> Option<&str> {
+        self.resource.as_ref().map(|r| &*r.canonical)
+    }
+
     /// Logs a refused token at debug level: the stable code and fixed detail, and for an issuer
     /// or audience mismatch the *configured* values it was compared with (configuration, not
     /// secrets) — never the token or its claims.

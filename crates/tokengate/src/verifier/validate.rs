@@ -291,7 +291,12 @@ impl Inner {
             }
         }
         if issuer.check_audience {
-            let matches = |aud: &str| issuer.audiences.iter().any(|a| **a == *aud);
+            let resource = self.resource_canonical();
+            let matches = |aud: &str| {
+                issuer.audiences.iter().any(|a| **a == *aud)
+                    || resource
+                        .is_some_and(|r| crate::resource::canonical(aud).is_some_and(|c| *c == *r))
+            };
             let other;
             let audience = match &issuer.audience_claim {
                 None => &view.aud,

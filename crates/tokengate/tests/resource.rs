@@ -1,0 +1,127 @@
+//! The protected resource: RFC 8707 identifier as an audience, RFC 9728 metadata and the
+//! `resource_metadata` challenge parameter.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+use tokengate::{Algorithm, Error, ErrorKind, Issuer, KeySource, ProtectedResource, Verifier};
+use tokengate_testkit::jwks;
+
+fn with_resource(resource: ProtectedResource) -> (tokengate_testkit::TestKey, Verifier) {
+    let key = key(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        // No audience of its own: the resource is the audience.
+        .issuer(
+            Issuer::new(ISS)
+                .algorithms([Algorithm::ES256])
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(tokengate::clock::FixedClock::at(tokengate_testkit::NOW))
+        .resource(resource)
+        .build()
+        .unwrap();
+    (key, verifier)
+}
+
+#[test]
+fn the_resource_is_an_audience_compared_canonically() {
+    let (key, verifier) = with_resource(ProtectedResource::new("https://api.example.com/orders"));
+    for aud in [
+        json!("https://api.example.com/orders"),
+        json!("HTTPS://API.EXAMPLE.COM:443/orders"),
+        json!(["https://other.example/", "https://api.example.com/orders"]),
+    ] {
+        assert!(verify(&verifier, &key.mint(&claims_with(json!({ "aud": aud })))).is_ok());
+    }
+    for aud in [
+        json!("https://api.example.com/orders/"),
+        json!("https://api.example.com/Orders"),
+        json!("https://api.example.com/"),
+        json!("https://evil.example/orders"),
+        json!(AUD),
+    ] {
+        let token = key.mint(&claims_with(json!({ "aud": aud })));
+        assert_invalid_token_with_metadata(&verifier, &token, ErrorKind::InvalidAudience);
+    }
+}
+
+#[track_caller]
+fn assert_invalid_token_with_metadata(verifier: &Verifier, token: &str, kind: ErrorKind) {
+    let error = futures_executor::block_on(verifier.verify::<tokengate::StandardClaims>(token))
+        .unwrap_err();
+    assert_eq!(error.kind(), kind);
+    assert_eq!(
+        verifier.answer(&error).www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid", resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/orders""#
+    );
+}
+
+#[test]
+fn the_metadata_document_and_the_challenges() {
+    let (_, verifier) = with_resource(
+        ProtectedResource::new("https://api.example.com/orders")
+            .name("Orders")
+            .documentation("https://docs.example.com/orders")
+            .scopes_supported(["orders:read", "orders:write"]),
+    );
+    let (path, response) = verifier.resource_metadata().unwrap();
+    assert_eq!(path, "/.well-known/oauth-protected-resource/orders");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["cache-control"], "public, max-age=3600");
+    let document: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(
+        document,
+        json!({
+            "resource": "https://api.example.com/orders",
+            "authorization_servers": [ISS],
+            "bearer_methods_supported": ["header"],
+            "scopes_supported": ["orders:read", "orders:write"],
+            "resource_name": "Orders",
+            "resource_documentation": "https://docs.example.com/orders",
+        })
+    );
+    let metadata = r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/orders""#;
+    let challenge = |error: Error| {
+        verifier
+            .answer(&error)
+            .www_authenticate()
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        challenge(Error::from(ErrorKind::MissingCredentials)).unwrap(),
+        format!(r#"Bearer realm="api", {metadata}"#)
+    );
+    assert!(
+        challenge(Error::insufficient_scope("orders:write"))
+            .unwrap()
+            .ends_with(&format!(r#"scope="orders:write", {metadata}"#))
+    );
+    // 400 invalid_request is about the request, not the resource's authorization servers.
+    assert!(
+        !challenge(Error::from(ErrorKind::MalformedRequest))
+            .unwrap()
+            .contains("resource_metadata")
+    );
+}
+
+#[test]
+fn without_a_resource_there_is_no_metadata_and_issuers_need_an_audience() {
+    let verifier = verifier_for(&key(Algorithm::ES256));
+    assert!(verifier.resource_metadata().is_none());
+    let error = Verifier::builder()
+        .issuer(Issuer::new(ISS).keys(KeySource::jwks_json(jwks(&[&key(Algorithm::ES256)]))))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), tokengate::ConfigErrorKind::NoAudience);
+    let error = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&key(Algorithm::ES256)]))),
+        )
+        .resource(ProtectedResource::new("http://api.example.com/"))
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), tokengate::ConfigErrorKind::InsecureUrl);
+}
