@@ -343,7 +343,12 @@ impl VerifyingKey {
     fn rsa_from_components(n: &[u8], e: &[u8]) -> Result<VerifyingKey, ConfigError> {
         let n = strip_leading_zeros(n);
         let e = strip_leading_zeros(e);
-        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        // After stripping, the first byte is non-zero (at most 7 leading zero bits); an empty
+        // modulus (`"n": ""`, or only zero bytes) has no bits at all.
+        let bits = match n.first() {
+            Some(first) => n.len() * 8 - first.leading_zeros() as usize,
+            None => 0,
+        };
         if bits < 2048 {
             return Err(weak("an RSA modulus must have at least 2048 bits"));
         }

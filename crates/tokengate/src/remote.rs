@@ -97,6 +97,23 @@ impl fmt::Debug for RemoteKeys {
     }
 }
 
+/// Clears the background-refresh flag when dropped; a refresh that panicked counts as a failed
+/// fetch and is logged.
+struct Release<'a>(&'a RemoteKeys);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0
+                .counters
+                .fetches_failed
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::error!(target: "tokengate::keys", issuer = %self.0.issuer, "a background key refresh panicked");
+        }
+        self.0.background.store(false, Ordering::Release);
+    }
+}
+
 fn invalid(detail: &'static str) -> FetchError {
     FetchError::new(FetchErrorKind::Invalid, detail)
 }
@@ -176,8 +193,10 @@ impl RemoteKeys {
         }
         let (remote, keys) = (Arc::clone(self), Arc::clone(keys));
         runtime.spawn(async move {
+            // Released whatever happens, a panic included: otherwise this issuer would never
+            // refresh in the background again.
+            let _release = Release(&remote);
             remote.refresh(&keys, Reason::Ahead).await;
-            remote.background.store(false, Ordering::Release);
         });
     }
 

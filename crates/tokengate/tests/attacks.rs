@@ -1074,3 +1074,37 @@ fn legitimate_variations_are_accepted() {
     let verified = verify(&verifier, &key.sign_raw(&spaced_head, &payload)).unwrap();
     assert_eq!(verified.claims.exp, Some((NOW + 300) as f64));
 }
+
+#[test]
+fn empty_or_zero_rsa_moduli_are_refused_without_panicking() {
+    // `n.len() * 8 - 8` underflowed for an empty modulus (a panic with overflow checks, which
+    // this test profile has), reachable from a remote JWKS.
+    for n in ["", "AA", "AAAA", "AAAAAAAA"] {
+        let jwk = json!({"kty": "RSA", "n": n, "e": "AQAB"}).to_string();
+        let kind = VerifyingKey::from_jwk(&jwk).unwrap_err().kind();
+        assert!(
+            matches!(kind, ConfigErrorKind::WeakKey | ConfigErrorKind::InvalidKey),
+            "{n:?}: {kind:?}"
+        );
+    }
+}
+
+#[test]
+fn strictness_covers_raw_values_and_lone_surrogates() {
+    // The whole payload is checked before any part reaches the caller's type, raw values too.
+    #[derive(Clone, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Raw {
+        k: Box<serde_json::value::RawValue>,
+    }
+    let key = key(Algorithm::ES256);
+    let verifier = verifier_for(&key);
+    let header = json!({"alg": "ES256", "typ": "JWT", "kid": key.kid()}).to_string();
+    let payload = serde_json::to_string(&claims()).unwrap();
+    let base = &payload[..payload.len() - 1];
+    for extra in [r#","k":{"a":1,"a":2}"#, r#","k":"\ud800""#] {
+        let token = key.sign_raw(&header, &format!("{base}{extra}}}"));
+        let error = futures_executor::block_on(verifier.verify::<Raw>(&token)).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedToken, "{extra}");
+    }
+}

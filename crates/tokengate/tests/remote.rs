@@ -586,3 +586,54 @@ async fn an_issuer_mismatch_names_both_issuers_and_the_trailing_slash() {
     );
     assert!(health.last_failure_message.is_some());
 }
+
+/// A fetcher that panics once armed: a bug in a user's fetcher, or in key parsing.
+struct Panicking(HttpFetcher, Arc<std::sync::atomic::AtomicBool>);
+
+#[async_trait::async_trait]
+impl Fetcher for Panicking {
+    async fn get(&self, url: &str, max_body: usize) -> Result<FetchedDocument, FetchError> {
+        assert!(
+            !self.1.load(Ordering::SeqCst),
+            "the fetcher panicked on purpose"
+        );
+        self.0.get(url, max_body).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_background_refresh_is_counted_and_does_not_stop_refreshes() {
+    let server = IssuerServer::start().await;
+    let armed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clock = FixedClock::at(NOW);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::jwks_url(server.jwks_url())),
+        )
+        .clock(clock.clone())
+        .fetcher(Panicking(
+            HttpFetcher::new(TIMEOUT).unwrap(),
+            Arc::clone(&armed),
+        ))
+        .build()
+        .unwrap();
+    let token = server.mint(&claims_at(&server.issuer(), AUD, NOW));
+    verifier.verify::<StandardClaims>(&token).await.unwrap();
+    armed.store(true, Ordering::SeqCst);
+    // Past 80 % of the default 10 min TTL: each verification starts a background refresh,
+    // unless one is (believed to be) running.
+    clock.advance(Duration::from_secs(9 * 60));
+    for round in 1..=2 {
+        let token = server.mint(&claims_at(&server.issuer(), AUD, NOW + 9 * 60));
+        verifier.verify::<StandardClaims>(&token).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while verifier.health()[0].fetches_failed < round && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(verifier.health()[0].fetches_failed, round, "round {round}");
+        // The backoff after a failure would delay the next attempt; let the clock pass it.
+        clock.advance(Duration::from_secs(2));
+    }
+}
