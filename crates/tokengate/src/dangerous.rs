@@ -9,6 +9,10 @@ use crate::key::VerifyingKey;
 /// Checks only the signature of a compact JWS (and its header rules): no claims, no expiry, no
 /// issuer, no audience. The payload need not be JSON. Returns the algorithm used.
 ///
+/// An **empty payload** (`header..signature`), which RFC 7515 allows, is refused as
+/// `malformed_token`: the same segment rules as full verification apply, where an access token
+/// without claims is never valid.
+///
 /// Meant for test vectors and tooling, not for authorizing requests: use
 /// [`Verifier::verify`](crate::Verifier::verify) for that.
 ///

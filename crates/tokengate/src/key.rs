@@ -559,6 +559,18 @@ impl KeySet {
         self.keys.iter().any(|k| k.kid() == Some(kid))
     }
 
+    /// The keys other than `first` that carry `kid` and fit `alg` (duplicate kids).
+    pub(crate) fn others_with_kid<'k>(
+        &'k self,
+        kid: &'k str,
+        alg: Algorithm,
+        first: &'k VerifyingKey,
+    ) -> impl Iterator<Item = &'k VerifyingKey> + 'k {
+        self.keys.iter().filter(move |k| {
+            k.kid() == Some(kid) && k.algorithms().contains(alg) && !std::ptr::eq(*k, first)
+        })
+    }
+
     /// The key for a token:
     /// - with a `kid`: the key with exactly that kid; if no key has it, the one key *without* a
     ///   kid (a static PEM, DER or secret) that fits `alg`;

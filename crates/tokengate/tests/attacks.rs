@@ -1108,3 +1108,22 @@ fn strictness_covers_raw_values_and_lone_surrogates() {
         assert_eq!(error.kind(), ErrorKind::MalformedToken, "{extra}");
     }
 }
+
+#[test]
+fn keys_sharing_a_kid_are_each_tried_and_a_forgery_still_fails() {
+    // A provider publishing two keys under one kid (seen during rotations): tokens of either
+    // verify. A token signed by neither still fails, with the same kid.
+    let first = TestKey::generate(Algorithm::ES256).with_kid("shared");
+    let second = TestKey::generate(Algorithm::ES256).with_kid("shared");
+    let verifier = verifier_with(Issuer::new(ISS).audience(AUD).keys(KeySource::jwks_json(
+        tokengate_testkit::jwks(&[&first, &second]),
+    )));
+    assert!(verify(&verifier, &first.mint(&claims())).is_ok());
+    assert!(verify(&verifier, &second.mint(&claims())).is_ok());
+    let forger = TestKey::generate(Algorithm::ES256).with_kid("shared");
+    assert_invalid_token(
+        &verifier,
+        &forger.mint(&claims()),
+        ErrorKind::InvalidSignature,
+    );
+}

@@ -242,7 +242,20 @@ impl Inner {
         if token.signature.is_empty() {
             return Err(stop(ErrorKind::InvalidSignature, "the signature is empty"));
         }
-        key.verify(token.alg, token.signing_input, token.signature)?;
+        // Several keys may share the token's kid (a provider publishing the same kid twice
+        // during a rotation): each is tried, as Nimbus and Spring do; the set is capped at 100.
+        let mut verified = key.verify(token.alg, token.signing_input, token.signature);
+        if verified.is_err() {
+            if let Some(kid) = token.kid {
+                for other in keys.others_with_kid(kid, token.alg, key) {
+                    verified = other.verify(token.alg, token.signing_input, token.signature);
+                    if verified.is_ok() {
+                        break;
+                    }
+                }
+            }
+        }
+        verified?;
 
         // The signature holds: now the claims.
         if !jws::typ_allowed(token.typ, issuer.rfc9068) {
