@@ -1007,12 +1007,22 @@ fn private_keys_and_certificates_are_not_public_keys() {
         VerifyingKey::from_pem(&private).unwrap_err().kind(),
         ConfigErrorKind::InvalidKey
     );
-    let mut jwk = key.bare_jwk();
-    jwk["d"] = json!(b64([1u8; 32]));
-    assert_eq!(
-        VerifyingKey::from_jwk(&jwk.to_string()).unwrap_err().kind(),
-        ConfigErrorKind::InvalidKey
-    );
+    // Private members in any form: `d` with a value or null, CRT members without `d`.
+    for (member, value) in [
+        ("d", json!(b64([1u8; 32]))),
+        ("d", json!(null)),
+        ("p", json!(b64([1u8; 32]))),
+        ("qi", json!(b64([1u8; 32]))),
+        ("oth", json!([])),
+    ] {
+        let mut jwk = key.bare_jwk();
+        jwk[member] = value.clone();
+        assert_eq!(
+            VerifyingKey::from_jwk(&jwk.to_string()).unwrap_err().kind(),
+            ConfigErrorKind::InvalidKey,
+            "{member}: {value}"
+        );
+    }
 }
 
 #[test]
