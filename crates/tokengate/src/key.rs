@@ -196,6 +196,12 @@ impl VerifyingKey {
             "RSA" => {
                 let n = b64_member(jwk.n.as_deref())?;
                 let e = b64_member(jwk.e.as_deref())?;
+                // RFC 7518 section 6.3.1: the minimal big-endian encoding, no leading zeros.
+                if n.first() == Some(&0) || e.first() == Some(&0) {
+                    return Err(invalid(
+                        "an RSA JWK's n and e must not have leading zero octets",
+                    ));
+                }
                 VerifyingKey::rsa_from_components(&n, &e)?
             }
             "EC" => {
@@ -356,8 +362,10 @@ impl VerifyingKey {
             return Err(invalid("the RSA public exponent is too large"));
         }
         let exponent = e.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        if exponent < 3 || exponent % 2 == 0 {
-            return Err(weak("the RSA public exponent must be odd and at least 3"));
+        // FIPS 186-5 section A.1.1: odd, and above 2^16 (e = 3 and friends invite attacks
+        // on padding and low-exponent mistakes).
+        if exponent <= 1 << 16 || exponent % 2 == 0 {
+            return Err(weak("the RSA public exponent must be odd and above 65536"));
         }
         let encoded = pkcs1::RsaPublicKey {
             modulus: pkcs1::UintRef::new(n).map_err(|_| invalid("bad RSA modulus"))?,
@@ -397,6 +405,12 @@ impl VerifyingKey {
         let bytes: [u8; 32] = bytes
             .try_into()
             .map_err(|_| invalid("an Ed25519 public key has 32 bytes"))?;
+        // RFC 8032 section 5.1.3: y (the low 255 bits, little-endian) must be below
+        // p = 2^255 - 19; the 19 non-canonical encodings are refused.
+        let top = bytes[31] & 0x7f;
+        if top == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed {
+            return Err(invalid("the Ed25519 public key is not canonically encoded"));
+        }
         let point = curve25519_dalek::edwards::CompressedEdwardsY(bytes)
             .decompress()
             .ok_or_else(|| invalid("the Ed25519 public key is not a curve point"))?;

@@ -930,7 +930,8 @@ fn weak_keys_are_refused_at_load() {
         ConfigErrorKind::WeakKey
     );
     let rsa = key(Algorithm::RS256).bare_jwk();
-    for e in ["AQ", "Ag", "AAE", "AQAA"] {
+    // e = 1, 2, 65536 (even) and 3: weak (FIPS 186-5: odd and above 2^16; 65537 is the norm).
+    for e in ["AQ", "Ag", "AQAA", "Aw"] {
         let mut weak = rsa.clone();
         weak["e"] = json!(e);
         assert_eq!(
@@ -941,6 +942,40 @@ fn weak_keys_are_refused_at_load() {
             "e={e}"
         );
     }
+    // Leading zero octets are not the minimal encoding RFC 7518 requires.
+    for (member, value) in [("e", "AAEAAQ"), ("n", "AA")] {
+        let mut padded = rsa.clone();
+        let original = padded[member].as_str().unwrap().to_owned();
+        padded[member] = json!(if member == "n" {
+            let mut bytes = vec![0u8];
+            bytes.extend(
+                base64::Engine::decode(
+                    &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                    &original,
+                )
+                .unwrap(),
+            );
+            b64(bytes)
+        } else {
+            value.to_owned()
+        });
+        assert_eq!(
+            VerifyingKey::from_jwk(&padded.to_string())
+                .unwrap_err()
+                .kind(),
+            ConfigErrorKind::InvalidKey,
+            "{member}"
+        );
+    }
+    // Ed25519: y >= p (non-canonical encodings of small values) is refused.
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xee;
+    non_canonical[31] = 0x7f;
+    let jwk = json!({"kty": "OKP", "crv": "Ed25519", "x": b64(non_canonical)}).to_string();
+    assert_eq!(
+        VerifyingKey::from_jwk(&jwk).unwrap_err().kind(),
+        ConfigErrorKind::InvalidKey
+    );
 
     // EC: a point off the curve.
     let mut off = key(Algorithm::ES256).bare_jwk();
