@@ -194,7 +194,7 @@ impl<R: RequiredScopes, T: DeserializeOwned + Clone + Send + Sync + 'static> Fro
     type Future = ExtractFuture<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let policy = Policy::new().require(Requirement::all(R::SCOPES.iter().copied()));
+        let policy = Policy::new().require(Requirement::all_static(R::SCOPES));
         let claims = required::<T>(request.clone(), policy);
         Box::pin(async move { Ok(Scoped(claims.await?, PhantomData)) })
     }

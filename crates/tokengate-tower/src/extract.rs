@@ -234,7 +234,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let policy = Policy::new().require(Requirement::all(R::SCOPES.iter().copied()));
+        let policy = Policy::new().require(Requirement::all_static(R::SCOPES));
         let claims = Claims(required::<T, S>(parts, state, policy).await?);
         Ok(Scoped(claims, PhantomData))
     }

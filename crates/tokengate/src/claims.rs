@@ -308,10 +308,30 @@ enum Of {
 pub struct Requirement {
     mode: Match,
     of: Of,
-    items: Vec<String>,
-    scope_param: Box<str>,
+    items: Items,
     /// A further requirement that must also hold.
     and: Option<Box<Requirement>>,
+}
+
+/// The scopes or roles of a requirement: owned, or a `'static` list (typed extractors build
+/// theirs per request, so that one allocates nothing).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Items {
+    Owned(Vec<String>),
+    Static(&'static [&'static str]),
+}
+
+impl Items {
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let (owned, fixed) = match self {
+            Items::Owned(list) => (Some(list.iter().map(String::as_str)), None),
+            Items::Static(list) => (None, Some(list.iter().copied())),
+        };
+        owned
+            .into_iter()
+            .flatten()
+            .chain(fixed.into_iter().flatten())
+    }
 }
 
 impl Requirement {
@@ -320,17 +340,21 @@ impl Requirement {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let items: Vec<String> = items.into_iter().map(Into::into).collect();
-        let scope_param = if of == Of::Scopes {
-            items.join(" ").into()
-        } else {
-            "".into()
-        };
         Requirement {
             mode,
             of,
-            items,
-            scope_param,
+            items: Items::Owned(items.into_iter().map(Into::into).collect()),
+            and: None,
+        }
+    }
+
+    /// Every one of these scopes, from a `'static` list: builds without allocating (what the
+    /// typed `Scoped<R>` extractors use per request).
+    pub fn all_static(scopes: &'static [&'static str]) -> Requirement {
+        Requirement {
+            mode: Match::All,
+            of: Of::Scopes,
+            items: Items::Static(scopes),
             and: None,
         }
     }
@@ -397,7 +421,10 @@ impl Requirement {
         match self.first_unmet(scopes, roles) {
             None => Ok(()),
             Some(unmet) if unmet.of == Of::Roles => Err(Error::insufficient_role()),
-            Some(unmet) => Err(Error::insufficient_scope(&*unmet.scope_param)),
+            // The `scope` parameter is joined only on this denial path.
+            Some(unmet) => Err(Error::insufficient_scope(
+                unmet.items.iter().collect::<Vec<_>>().join(" "),
+            )),
         }
     }
 }
@@ -462,6 +489,16 @@ mod tests {
         assert!(!both.is_met(&Scopes::new(["a", "b"]), &Scopes::default()));
         let error = both.check(&Scopes::new(["a"]), &roles).unwrap_err();
         assert_eq!(error.required_scope(), Some("b"));
+    }
+
+    #[test]
+    fn static_requirements_behave_like_owned_ones() {
+        let have = Scopes::new(["a", "b"]);
+        assert!(Requirement::all_static(&["a", "b"]).is_met(&have, &Scopes::default()));
+        let error = Requirement::all_static(&["a", "c"])
+            .check(&have, &Scopes::default())
+            .unwrap_err();
+        assert_eq!(error.required_scope(), Some("a c"));
     }
 
     #[test]

@@ -471,6 +471,9 @@ impl Inner {
     /// or audience mismatch the *configured* values it was compared with (configuration, not
     /// secrets) — never the token or its claims.
     fn log_rejection(&self, error: &Error, issuer: Option<usize>) {
+        if !tracing::enabled!(target: "tokengate::verify", tracing::Level::DEBUG) {
+            return;
+        }
         match (error.kind(), issuer) {
             (ErrorKind::InvalidIssuer, _) => {
                 let configured: Vec<&str> = self.issuers.iter().map(|i| &*i.iss).collect();

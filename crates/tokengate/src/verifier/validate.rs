@@ -305,10 +305,13 @@ impl Inner {
         }
         if issuer.check_audience {
             let resource = self.resource_canonical();
+            // Exact comparisons first; a URI is parsed only when no string matches (an `aud`
+            // in another spelling of the resource, or a refusal).
             let matches = |aud: &str| {
                 issuer.audiences.iter().any(|a| **a == *aud)
-                    || resource
-                        .is_some_and(|r| crate::resource::canonical(aud).is_some_and(|c| *c == *r))
+                    || resource.is_some_and(|r| {
+                        *r == *aud || crate::resource::canonical(aud).is_some_and(|c| *c == *r)
+                    })
             };
             let other;
             let audience = match &issuer.audience_claim {
