@@ -492,3 +492,19 @@ async fn opaque_tokens_by_introspection() {
     assert_eq!(lines[0]["sub"], "alice");
     assert_eq!(lines[1]["error"], "inactive_token");
 }
+
+#[test]
+fn verify_pretty_indents_and_shows_relative_times() {
+    let key = TestKey::shared(Algorithm::ES256);
+    let mut args = jwks_args(&key, "pretty.json");
+    args.push("--pretty".to_owned());
+    args.push(key.mint(&claims_at(ISS, AUD, NOW)));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run(&args, None);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.contains("\n  \"claims\": {"), "{text}");
+    let value: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["times"]["exp"], "in 5 min");
+    assert_eq!(value["line"], 1);
+}

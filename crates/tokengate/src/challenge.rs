@@ -4,7 +4,8 @@
 //! ```
 //! use tokengate::challenge::Realm;
 //! assert_eq!(Realm::new("orders").unwrap().as_str(), "orders");
-//! assert!(Realm::new("bad\r\nrealm").is_err());
+//! let error = Realm::new("bad\r\nrealm").unwrap_err();
+//! assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
 //! ```
 
 use std::fmt;

@@ -219,15 +219,16 @@ mod tests {
                 format!("https://api.example.com:8443{METADATA_PATH}/orders")
             )
         );
-        for bad in [
-            "http://api.example.com/",
-            "https://api.example.com/?a=1",
-            "not a uri",
+        for (bad, kind) in [
+            ("http://api.example.com/", ConfigErrorKind::InsecureUrl),
+            ("not a uri", ConfigErrorKind::InsecureUrl),
+            (
+                "https://api.example.com/?a=1",
+                ConfigErrorKind::InvalidSetting,
+            ),
         ] {
-            assert!(
-                Resource::build(ProtectedResource::new(bad), vec![], vec![]).is_err(),
-                "{bad}"
-            );
+            let error = Resource::build(ProtectedResource::new(bad), vec![], vec![]).unwrap_err();
+            assert_eq!(error.kind(), kind, "{bad}");
         }
     }
 }

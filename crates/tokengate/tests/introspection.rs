@@ -561,3 +561,86 @@ async fn an_introspected_token_bound_to_a_key_is_refused_as_bearer() {
         ErrorKind::BoundToken
     );
 }
+
+#[tokio::test]
+async fn a_jws_from_a_configured_issuer_keeps_its_local_answer() {
+    // Only tokens that are not a compact JWS from a configured issuer are introspected: a JWS
+    // of ours that breaks a header rule is refused locally, with its own error, at no call.
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let key = server.signing_key();
+    let claims = claims_at(&server.issuer(), AUD, NOW);
+    let crit = key.mint_with_header(
+        &json!({"alg": key.alg().as_str(), "kid": key.kid(), "crit": ["exp"]}),
+        &claims,
+    );
+    assert_eq!(
+        verify(&verifier, &crit).await.unwrap_err(),
+        ErrorKind::UnsupportedToken
+    );
+    let none = format!(
+        "{}.{}.",
+        tokengate_testkit::b64(r#"{"alg":"none"}"#),
+        tokengate_testkit::b64(claims.to_string())
+    );
+    assert_eq!(
+        verify(&verifier, &none).await.unwrap_err(),
+        ErrorKind::DisallowedAlgorithm
+    );
+    assert_eq!(server.introspection_requests(), 0);
+    // A JWS naming another issuer is not ours to judge locally: the provider is asked.
+    let mut foreign = claims.clone();
+    foreign["iss"] = json!("https://someone-else.example/");
+    let foreign = key.mint(&foreign);
+    assert_eq!(
+        verify(&verifier, &foreign).await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    assert_eq!(server.introspection_requests(), 1);
+}
+
+/// A provider whose check is its own: answers active for one magic token.
+#[derive(Debug)]
+struct MagicWord;
+
+#[async_trait::async_trait]
+impl tokengate::TokenCheck for MagicWord {
+    async fn check(
+        &self,
+        request: tokengate::CheckRequest<'_>,
+    ) -> Result<Vec<u8>, tokengate::fetch::FetchError> {
+        assert!(!format!("{request:?}").contains(request.token));
+        let answer = if request.token == "open-sesame" {
+            json!({"active": true, "sub": "ali-baba", "scope": "cave:enter", "exp": NOW + 60})
+        } else {
+            json!({"active": false})
+        };
+        Ok(answer.to_string().into_bytes())
+    }
+}
+
+#[tokio::test]
+async fn a_custom_token_check_gets_the_same_cache_and_rules() {
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new("https://caves.example/")
+                .insecure_skip_audience_check()
+                .introspection(Introspection::custom(
+                    "https://caves.example/check",
+                    MagicWord,
+                )),
+        )
+        .clock(FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    let verified = verify(&verifier, "open-sesame").await.unwrap();
+    assert_eq!(verified.subject(), Some("ali-baba"));
+    assert!(verified.scopes().contains("cave:enter"));
+    assert_eq!(
+        verify(&verifier, "close-sesame").await.unwrap_err(),
+        ErrorKind::InactiveToken
+    );
+    assert!(verify(&verifier, "open-sesame").await.is_ok());
+    let health = verifier.health()[0].introspection.clone().unwrap();
+    assert_eq!((health.calls, health.cache_hits), (2, 1));
+}

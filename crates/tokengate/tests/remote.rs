@@ -578,7 +578,10 @@ async fn an_issuer_mismatch_names_both_issuers_and_the_trailing_slash() {
     let down = IssuerServer::start().await;
     down.set_fault(Fault::Refuse).await;
     let refused = verifier(&down, KeySource::jwks_url(down.jwks_url()), &clock);
-    assert!(refused.ready().await.is_err());
+    assert_eq!(
+        refused.ready().await.unwrap_err().kind(),
+        ErrorKind::KeysUnavailable
+    );
     let health = &refused.health()[0];
     assert_eq!(
         health.last_failure,

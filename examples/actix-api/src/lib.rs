@@ -7,6 +7,7 @@
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
 //! `/me` and `/greeting` use extractors with the `Verifier` in `app_data`; `/messages` uses the
 //! middleware with a scope requirement on its resource.

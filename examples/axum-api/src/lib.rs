@@ -6,6 +6,7 @@
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
 //! It shows both modes: `/me` and `/greeting` use extractors with the `Verifier` in the router
 //! state; `/messages` uses the layer as a per-route scope requirement.

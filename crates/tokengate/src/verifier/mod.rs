@@ -272,7 +272,7 @@ impl Verifier {
         let mut issuer = None;
         let prepared = inner.prepare(token, &mut buf);
         #[cfg(feature = "remote")]
-        if let Some(at) = inner.introspection_for(&prepared) {
+        if let Some(at) = inner.introspection_for(token, &prepared) {
             let hash = known_or_hash(hash, token);
             if let Some(introspector) = &inner.issuers[at].introspector {
                 if let Some(result) = introspector.cached::<T>(hash) {
@@ -441,12 +441,34 @@ impl fmt::Debug for Verifier {
 impl Inner {
     /// The issuer whose introspection should check this token, if any: an issuer that
     /// introspects all its tokens, or the opaque-token issuer for anything that is not a
-    /// compact JWS from a configured issuer. Oversized tokens are never sent anywhere.
-    fn introspection_for(&self, prepared: &Result<validate::Prepared<'_>, Error>) -> Option<usize> {
+    /// compact JWS from a configured issuer. A JWS that names a configured issuer but breaks a
+    /// local rule (a `crit` header, `alg: none`, ...) keeps its local answer: it is never
+    /// retried by introspection. Oversized tokens are never sent anywhere.
+    fn introspection_for(
+        &self,
+        token: &str,
+        prepared: &Result<validate::Prepared<'_>, Error>,
+    ) -> Option<usize> {
         match prepared {
             Ok(prepared) => Some(prepared.issuer).filter(|i| self.issuers[*i].introspect_all),
             Err(error) if error.kind() == ErrorKind::TokenTooLarge => None,
-            Err(_) => self.opaque_issuer,
+            Err(_) => match self.named_issuer(token) {
+                Some(index) => Some(index).filter(|i| self.issuers[*i].introspect_all),
+                None => self.opaque_issuer,
+            },
+        }
+    }
+
+    /// The configured issuer a compact JWS names in its (strict JSON) payload, if any; only on
+    /// the refusal path, after the full first stage failed.
+    fn named_issuer(&self, token: &str) -> Option<usize> {
+        let segments = crate::jws::split(token).ok()?;
+        let mut payload = Vec::new();
+        crate::jws::decode_into(segments.payload, &mut payload).ok()?;
+        let view = crate::json::parse_view(&payload, &[]).ok()?;
+        match &view.iss {
+            Some(crate::json::Loose::Str(iss)) => self.issuers.iter().position(|i| *i.iss == **iss),
+            _ => None,
         }
     }
 
