@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use tokengate::Answer;
-use tokengate::adapter::{RequestHeaders, RequestView};
+use tokengate::adapter::{ConnectionInfo, RequestHeaders, RequestView};
 
 /// actix-web's header map, read by the core's pipeline.
 pub(crate) struct ActixHeaders<'a>(pub(crate) &'a header::HeaderMap);
@@ -23,8 +23,15 @@ pub(crate) fn view<'a>(
 ) -> RequestView<'a, ActixHeaders<'a>> {
     let uri = request.uri();
     let authority = uri.authority().map(|a| a.as_str());
+    let connection = request.conn_data::<ConnectionInfo>();
+    // The server's own TLS, never the client's forwarding headers (see `TrustedProxies`).
+    let scheme = uri
+        .scheme_str()
+        .or_else(|| request.app_config().secure().then_some("https"));
     RequestView::new(request.method().as_str(), uri.path(), uri.query(), headers)
-        .origin(uri.scheme_str(), authority)
+        .origin(scheme, authority)
+        .with_peer(request.peer_addr().map(|peer| peer.ip()))
+        .with_client_certificate(connection.and_then(|c| c.client_certificate.as_deref()))
 }
 
 /// The response for `answer`: its status, headers and body, unchanged.
@@ -37,7 +44,7 @@ pub(crate) fn http_response(answer: &Answer) -> HttpResponse {
             HeaderName::from_bytes(name.as_str().as_bytes()),
             HeaderValue::from_bytes(value.as_bytes()),
         ) {
-            response.insert_header((name, value));
+            response.append_header((name, value));
         }
     }
     response.body(answer.body().clone())

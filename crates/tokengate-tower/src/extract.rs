@@ -8,7 +8,7 @@ use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{Policy, RequestView};
+use tokengate::adapter::{ConnectionInfo, Policy, RequestView};
 use tokengate::{Answer, RequiredScopes, Requirement, StandardClaims, Verified, Verifier};
 
 /// Where an extractor finds the [`Verifier`] when no layer verified the request and none is in
@@ -148,7 +148,8 @@ where
 {
     let verifier = verifier_of(parts, state)?;
     let verified = {
-        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers);
+        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
+            .with_connection(parts.extensions.get::<ConnectionInfo>());
         let earlier = parts.extensions.get::<Verified<T>>();
         verifier.verified_claims(&view, policy, earlier).await?
     };
@@ -170,7 +171,8 @@ where
 {
     let verifier = verifier_of(parts, state)?;
     let verified = {
-        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers);
+        let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
+            .with_connection(parts.extensions.get::<ConnectionInfo>());
         let earlier = parts.extensions.get::<Verified<T>>();
         verifier.required_claims(&view, &policy, earlier).await?
     };

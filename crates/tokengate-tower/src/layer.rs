@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{Admission, Decision, Policy, RequestView};
+use tokengate::adapter::{ConnectionInfo, Admission, Decision, Policy, RequestView};
 use tokengate::{Answer, AnswerBody, Requirement, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -171,7 +171,8 @@ where
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let decision = {
-            let view = RequestView::from_http(request.method(), request.uri(), request.headers());
+            let view = RequestView::from_http(request.method(), request.uri(), request.headers())
+                .with_connection(request.extensions().get::<ConnectionInfo>());
             let earlier = request.extensions().get::<Verified<T>>();
             config
                 .verifier

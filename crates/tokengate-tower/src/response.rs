@@ -43,7 +43,7 @@ pub(crate) fn grpc_response(answer: &Answer) -> Response<Full<Bytes>> {
         headers.insert(HeaderName::from_static("grpc-message"), message);
     }
     for (name, value) in answer.challenge_headers() {
-        headers.insert(name, value.clone());
+        headers.append(name, value.clone());
     }
     response
 }

@@ -125,12 +125,18 @@ fn request() -> impl Filter<Extract = (Head,), Error = Infallible> + Clone {
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
+        .and(warp::addr::remote())
         .map(
-            |method: Method, path: warp::path::FullPath, query: Option<String>, headers| Head {
+            |method: Method,
+             path: warp::path::FullPath,
+             query: Option<String>,
+             headers,
+             peer: Option<std::net::SocketAddr>| Head {
                 method,
                 path,
                 query,
                 headers,
+                peer,
             },
         )
 }
@@ -140,6 +146,7 @@ struct Head {
     path: warp::path::FullPath,
     query: Option<String>,
     headers: HeaderMap,
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl Head {
@@ -150,6 +157,7 @@ impl Head {
             self.query.as_deref(),
             &self.headers,
         )
+        .with_peer(self.peer.map(|peer| peer.ip()))
     }
 }
 

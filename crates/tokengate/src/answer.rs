@@ -83,11 +83,17 @@ impl AnswerBody for ProblemJson {
 /// | kind | status | `WWW-Authenticate` |
 /// | --- | --- | --- |
 /// | missing credentials | 401 | `Bearer realm="…"` |
-/// | malformed request, two credentials | 400 | `…, error="invalid_request"` |
-/// | any bad token | 401 | `…, error="invalid_token"` |
+/// | malformed request, two credentials, two `DPoP` headers | 400 | `…, error="invalid_request"` |
+/// | any bad token, a bound token as bearer | 401 | `…, error="invalid_token"` |
+/// | bad DPoP proof | 401 | `DPoP …, error="invalid_dpop_proof"` |
+/// | DPoP nonce needed | 401 | `DPoP …, error="use_dpop_nonce"`, and `DPoP-Nonce` |
 /// | missing scope or role | 403 | `…, error="insufficient_scope"` (+ `scope="…"` for scopes) |
-/// | keys unavailable | 503 | none; `Retry-After` |
+/// | keys, introspection or replay store unavailable | 503 | none; `Retry-After` |
 /// | no verifier configured | 500 | none |
+///
+/// When the verifier accepts DPoP, 401 and 403 answers carry two challenges (two
+/// `WWW-Authenticate` fields): `Bearer` and `DPoP algs="…"`. The one carrying the error comes
+/// first — the `DPoP` one for a request that used the `DPoP` scheme.
 #[derive(Clone)]
 pub struct Answer(Box<Parts>);
 
@@ -96,10 +102,25 @@ pub struct Answer(Box<Parts>);
 struct Parts {
     kind: ErrorKind,
     status: StatusCode,
-    www_authenticate: Option<HeaderValue>,
+    /// The challenges, the one carrying the error first.
+    challenges: Vec<HeaderValue>,
     retry_after: Option<HeaderValue>,
+    dpop_nonce: Option<HeaderValue>,
     content_type: HeaderValue,
     body: Bytes,
+}
+
+/// What the verifier adds to an answer's challenges.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Challenges<'a> {
+    /// The RFC 9728 metadata URL.
+    pub(crate) resource_metadata: Option<&'a str>,
+    /// The `algs` of the `DPoP` challenge, when DPoP is accepted.
+    pub(crate) dpop_algs: Option<&'a str>,
+    /// The request used the `DPoP` scheme: its error goes into the `DPoP` challenge.
+    pub(crate) dpop_request: bool,
+    /// Bearer tokens are not accepted at all: no `Bearer` challenge.
+    pub(crate) dpop_only: bool,
 }
 
 impl fmt::Debug for Answer {
@@ -115,39 +136,67 @@ impl Answer {
     /// The answer to `error` in `realm`, with a body from `body`.
     #[must_use]
     pub fn render(error: &Error, realm: &Realm, body: &dyn AnswerBody) -> Answer {
-        Answer::render_for(error, realm, None, body)
+        Answer::render_for(error, realm, Challenges::default(), None, body)
     }
 
     /// As [`render`](Answer::render), with `resource_metadata` (RFC 9728 section 5.1) in 401
-    /// and 403 challenges when a metadata URL is given.
+    /// and 403 challenges when a metadata URL is given, and the `DPoP` challenge when DPoP is
+    /// accepted; `nonce` goes into a `DPoP-Nonce` header.
     pub(crate) fn render_for(
         error: &Error,
         realm: &Realm,
-        resource_metadata: Option<&str>,
+        context: Challenges<'_>,
+        nonce: Option<String>,
         body: &dyn AnswerBody,
     ) -> Answer {
         let kind = error.kind();
-        let www_authenticate = match kind {
+        let mut challenges = Vec::new();
+        if kind.rfc6750_error().is_some() || kind == ErrorKind::MissingCredentials {
+            let metadata = context.resource_metadata.filter(|_| {
+                matches!(
+                    kind.status(),
+                    StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+                )
+            });
+            let scope = error.required_scope();
+            // Errors about the proof, or about a request that used the DPoP scheme, belong
+            // to the DPoP challenge; the Bearer one is then offered without an error.
+            let on_dpop = context.dpop_algs.is_some()
+                && (context.dpop_request
+                    || context.dpop_only
+                    || matches!(
+                        kind,
+                        ErrorKind::InvalidDpopProof
+                            | ErrorKind::UseDpopNonce
+                            | ErrorKind::DpopRequired
+                    ));
+            let bearer_kind = if on_dpop {
+                ErrorKind::MissingCredentials
+            } else {
+                kind
+            };
+            let bearer = (!context.dpop_only && kind != ErrorKind::DpopRequired)
+                .then(|| challenge::bearer(bearer_kind, scope, realm, metadata));
+            let dpop = context.dpop_algs.map(|algs| {
+                let dpop_kind = if on_dpop {
+                    kind
+                } else {
+                    ErrorKind::MissingCredentials
+                };
+                challenge::dpop(dpop_kind, scope, realm, algs, metadata)
+            });
+            if on_dpop {
+                challenges.extend(dpop);
+                challenges.extend(bearer);
+            } else {
+                challenges.extend(bearer);
+                challenges.extend(dpop);
+            }
+        }
+        let retry_after = match kind {
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
-            | ErrorKind::VerifierNotConfigured => None,
-            _ => {
-                let metadata = resource_metadata.filter(|_| {
-                    matches!(
-                        kind.status(),
-                        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
-                    )
-                });
-                Some(challenge::bearer(
-                    kind,
-                    error.required_scope(),
-                    realm,
-                    metadata,
-                ))
-            }
-        };
-        let retry_after = match kind {
-            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
+            | ErrorKind::ReplayStoreUnavailable => {
                 let secs = error
                     .retry_after()
                     .unwrap_or(Duration::from_secs(30))
@@ -157,7 +206,8 @@ impl Answer {
             }
             _ => None,
         };
-        Answer::with_body(kind, kind.status(), www_authenticate, retry_after, body)
+        let dpop_nonce = nonce.and_then(|n| HeaderValue::try_from(n).ok());
+        Answer::with_body(kind, kind.status(), challenges, retry_after, dpop_nonce, body)
     }
 
     /// The answer to `error` with the default realm (`"api"`) and the plain-text body: for
@@ -178,7 +228,7 @@ impl Answer {
     ) -> Answer {
         let challenge =
             challenge::bearer(ErrorKind::InvalidSignature, None, realm, resource_metadata);
-        Answer::with_body(kind, StatusCode::UNAUTHORIZED, Some(challenge), None, body)
+        Answer::with_body(kind, StatusCode::UNAUTHORIZED, vec![challenge], None, None, body)
     }
 
     /// The 500 answer for a route that needs a verifier where none is configured: a wiring
@@ -201,15 +251,17 @@ impl Answer {
     fn with_body(
         kind: ErrorKind,
         status: StatusCode,
-        www_authenticate: Option<HeaderValue>,
+        challenges: Vec<HeaderValue>,
         retry_after: Option<HeaderValue>,
+        dpop_nonce: Option<HeaderValue>,
         body: &dyn AnswerBody,
     ) -> Answer {
         let mut answer = Answer(Box::new(Parts {
             kind,
             status,
-            www_authenticate,
+            challenges,
             retry_after,
+            dpop_nonce,
             content_type: HeaderValue::from_static("text/plain; charset=utf-8"),
             body: Bytes::new(),
         }));
@@ -231,10 +283,23 @@ impl Answer {
         self.0.status
     }
 
-    /// The `WWW-Authenticate` value, if the answer carries a challenge.
+    /// The first `WWW-Authenticate` value (the one carrying the error), if the answer carries
+    /// a challenge.
     #[must_use]
     pub fn www_authenticate(&self) -> Option<&HeaderValue> {
-        self.0.www_authenticate.as_ref()
+        self.0.challenges.first()
+    }
+
+    /// Every `WWW-Authenticate` value: `Bearer`, and `DPoP` when DPoP is accepted. Each is sent
+    /// as its own header field.
+    pub fn challenges(&self) -> impl Iterator<Item = &HeaderValue> {
+        self.0.challenges.iter()
+    }
+
+    /// The `DPoP-Nonce` value, for `use_dpop_nonce`.
+    #[must_use]
+    pub fn dpop_nonce(&self) -> Option<&HeaderValue> {
+        self.0.dpop_nonce.as_ref()
     }
 
     /// The `Retry-After` value (seconds), for `keys_unavailable`.
@@ -261,15 +326,18 @@ impl Answer {
         &self.0.body
     }
 
-    /// The challenge headers (`WWW-Authenticate`, `Retry-After`) as `(name, value)` pairs.
+    /// The challenge headers (`WWW-Authenticate`, possibly twice, `Retry-After`,
+    /// `DPoP-Nonce`) as `(name, value)` pairs: append them, never insert (a repeated name
+    /// is a second challenge).
     pub fn challenge_headers(&self) -> impl Iterator<Item = (HeaderName, &HeaderValue)> {
-        let www = self
-            .0
-            .www_authenticate
-            .iter()
-            .map(|v| (WWW_AUTHENTICATE, v));
+        let www = self.0.challenges.iter().map(|v| (WWW_AUTHENTICATE, v));
         let retry = self.0.retry_after.iter().map(|v| (RETRY_AFTER, v));
-        www.chain(retry)
+        let nonce = self
+            .0
+            .dpop_nonce
+            .iter()
+            .map(|v| (HeaderName::from_static("dpop-nonce"), v));
+        www.chain(retry).chain(nonce)
     }
 
     /// Every header of the response: `Content-Type` and the challenge headers.
@@ -284,7 +352,7 @@ impl Answer {
         *response.status_mut() = self.0.status;
         let headers = response.headers_mut();
         for (name, value) in self.headers() {
-            headers.insert(name, value.clone());
+            headers.append(name, value.clone());
         }
         *response.body_mut() = self.0.body;
         response

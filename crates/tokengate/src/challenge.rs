@@ -85,6 +85,36 @@ pub(crate) fn bearer(
     HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
+/// The `DPoP` challenge (RFC 9449 section 7.1): `algs`, and the error for `kind` if any.
+pub(crate) fn dpop(
+    kind: ErrorKind,
+    scope: Option<&str>,
+    realm: &Realm,
+    algs: &str,
+    resource_metadata: Option<&str>,
+) -> HeaderValue {
+    let mut value = String::with_capacity(128);
+    value.push_str("DPoP realm=");
+    push_quoted(&mut value, realm.as_str());
+    value.push_str(", algs=");
+    push_quoted(&mut value, algs);
+    if let Some(code) = kind.rfc6750_error() {
+        value.push_str(", error=");
+        push_quoted(&mut value, code);
+        value.push_str(", error_description=");
+        push_quoted(&mut value, kind.description());
+        if let Some(scope) = scope.filter(|_| kind == ErrorKind::InsufficientScope) {
+            value.push_str(", scope=");
+            push_quoted(&mut value, scope);
+        }
+    }
+    if let Some(url) = resource_metadata {
+        value.push_str(", resource_metadata=");
+        push_quoted(&mut value, url);
+    }
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+}
+
 /// Appends `text` as an RFC 9110 quoted-string: `"` and `\` escaped, anything that is not
 /// printable ASCII dropped.
 fn push_quoted(out: &mut String, text: &str) {

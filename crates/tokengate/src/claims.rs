@@ -209,6 +209,9 @@ pub struct Verified<T> {
     pub(crate) scopes: Scopes,
     pub(crate) roles: Scopes,
     pub(crate) expires_at: f64,
+    /// The token's `cnf` (sender constraint), compared with each request's proof or
+    /// certificate by the pipeline.
+    pub(crate) confirmation: Option<Arc<crate::binding::Confirmation>>,
 }
 
 impl<T> Verified<T> {
@@ -262,7 +265,21 @@ impl<T> Verified<T> {
             scopes: self.scopes,
             roles: self.roles,
             expires_at: self.expires_at,
+            confirmation: self.confirmation,
         }
+    }
+
+    /// Whether the token is sender-constrained (its `cnf` binds it to a DPoP key or a client
+    /// certificate, which the request proved).
+    #[must_use]
+    pub fn is_sender_constrained(&self) -> bool {
+        self.confirmation.is_some()
+    }
+
+    /// Whether the token is DPoP-bound (`cnf.jkt`).
+    #[must_use]
+    pub fn is_dpop_bound(&self) -> bool {
+        self.confirmation.as_ref().is_some_and(|c| c.is_dpop())
     }
 }
 

@@ -50,6 +50,22 @@ pub enum ErrorKind {
     /// The token is sender-constrained (`cnf`: DPoP key or mTLS certificate) but was presented
     /// as a plain bearer token (401 `invalid_token`).
     BoundToken,
+    /// The token is bound (`cnf`) to a key or certificate other than the request's: the DPoP
+    /// proof's key, or the client certificate, does not match — or a token without `cnf` came
+    /// with the `DPoP` scheme (401 `invalid_token`).
+    BindingMismatch,
+    /// DPoP is required (for the token's issuer, or the route) and the token is not DPoP-bound
+    /// (401 `invalid_token` with the `DPoP` challenge).
+    DpopRequired,
+    /// The DPoP proof is missing, malformed, signed wrongly, for another method or URL, stale,
+    /// replayed, or not for this token (401 `DPoP error="invalid_dpop_proof"`).
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce (401 `DPoP error="use_dpop_nonce"` with
+    /// a `DPoP-Nonce` header holding the nonce to use).
+    UseDpopNonce,
+    /// The store that remembers used DPoP proofs could not answer (503 with `Retry-After`):
+    /// without it a replay cannot be ruled out, so nothing is admitted.
+    ReplayStoreUnavailable,
     /// The token lacks a required scope (403 `insufficient_scope` with `scope`).
     InsufficientScope,
     /// The token lacks a required role (403 `insufficient_scope`, no `scope` parameter).
@@ -88,6 +104,11 @@ impl ErrorKind {
             ErrorKind::InvalidClaim => "invalid_claim",
             ErrorKind::InvalidType => "invalid_type",
             ErrorKind::BoundToken => "bound_token",
+            ErrorKind::BindingMismatch => "binding_mismatch",
+            ErrorKind::DpopRequired => "dpop_required",
+            ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorKind::UseDpopNonce => "use_dpop_nonce",
+            ErrorKind::ReplayStoreUnavailable => "replay_store_unavailable",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
@@ -104,9 +125,9 @@ impl ErrorKind {
             ErrorKind::MissingCredentials => StatusCode::UNAUTHORIZED,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => StatusCode::BAD_REQUEST,
             ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => StatusCode::FORBIDDEN,
-            ErrorKind::KeysUnavailable | ErrorKind::IntrospectionUnavailable => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            ErrorKind::KeysUnavailable
+            | ErrorKind::IntrospectionUnavailable
+            | ErrorKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -119,7 +140,10 @@ impl ErrorKind {
             ErrorKind::MissingCredentials
             | ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
+            | ErrorKind::ReplayStoreUnavailable
             | ErrorKind::VerifierNotConfigured => None,
+            ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
+            ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => Some("invalid_request"),
             ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => {
                 Some("insufficient_scope")
@@ -141,6 +165,11 @@ impl ErrorKind {
             ErrorKind::KeysUnavailable => "the keys to verify the token are unavailable",
             ErrorKind::IntrospectionUnavailable => "the token could not be checked right now",
             ErrorKind::VerifierNotConfigured => "token verification is not configured",
+            ErrorKind::InvalidDpopProof => "the DPoP proof is invalid",
+            ErrorKind::UseDpopNonce => "the DPoP proof must carry the server's nonce",
+            ErrorKind::BindingMismatch => "the access token is not bound to this client",
+            ErrorKind::DpopRequired => "the access token must be DPoP-bound",
+            ErrorKind::ReplayStoreUnavailable => "the DPoP proof could not be checked right now",
             _ => "the access token is invalid",
         }
     }
@@ -206,6 +235,17 @@ impl Error {
         let mut error = Error::new(
             ErrorKind::IntrospectionUnavailable,
             "the introspection endpoint could not answer",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// A `replay_store_unavailable` error that asks the client to retry after `retry_after`.
+    #[must_use]
+    pub fn replay_store_unavailable(retry_after: Duration) -> Self {
+        let mut error = Error::new(
+            ErrorKind::ReplayStoreUnavailable,
+            "the DPoP replay store could not answer",
         );
         error.retry_after = Some(retry_after);
         error
@@ -382,6 +422,11 @@ mod tests {
             ErrorKind::InvalidClaim,
             ErrorKind::InvalidType,
             ErrorKind::BoundToken,
+            ErrorKind::BindingMismatch,
+            ErrorKind::DpopRequired,
+            ErrorKind::InvalidDpopProof,
+            ErrorKind::UseDpopNonce,
+            ErrorKind::ReplayStoreUnavailable,
             ErrorKind::InsufficientScope,
             ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,

@@ -38,6 +38,22 @@ impl fmt::Debug for BearerToken<'_> {
     }
 }
 
+/// How a token was presented: the `Authorization` scheme it came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer`, or a cookie, query parameter or custom header (RFC 6750).
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 section 7.1): a proof must come with it.
+    Dpop,
+}
+
+/// A token taken from a request, with how it was presented.
+#[derive(Debug)]
+pub(crate) struct Credential<'a> {
+    pub(crate) token: BearerToken<'a>,
+    pub(crate) scheme: Scheme,
+}
+
 /// The places a token may come from. By default only `Authorization: Bearer`; a cookie, a query
 /// parameter and a custom header are opt-in. Two credentials in one request are refused.
 #[derive(Clone, Debug)]
@@ -123,10 +139,10 @@ impl TokenSources {
         &self,
         headers: &'a H,
         query: Option<&'a str>,
-    ) -> Result<Option<BearerToken<'a>>, Error> {
-        let mut found: Option<BearerToken<'a>> = None;
-        let mut add = |token: BearerToken<'a>| -> Result<(), Error> {
-            if found.replace(token).is_some() {
+    ) -> Result<Option<Credential<'a>>, Error> {
+        let mut found: Option<Credential<'a>> = None;
+        let mut add = |token: BearerToken<'a>, scheme: Scheme| -> Result<(), Error> {
+            if found.replace(Credential { token, scheme }).is_some() {
                 return Err(Error::new(
                     ErrorKind::MultipleCredentials,
                     "more than one credential",
@@ -143,8 +159,8 @@ impl TokenSources {
                         "two Authorization headers",
                     ));
                 }
-                if let Some(token) = parse_bearer(value)? {
-                    add(BearerToken(Cow::Borrowed(token)))?;
+                if let Some((token, presented)) = parse_authorization(value)? {
+                    add(BearerToken(Cow::Borrowed(token)), presented)?;
                 }
             }
         }
@@ -159,7 +175,7 @@ impl TokenSources {
                 }
                 let value = std::str::from_utf8(value)
                     .map_err(|_| malformed("the token header is not visible ASCII"))?;
-                add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
+                add(BearerToken(Cow::Borrowed(checked_token(value)?)), Scheme::Bearer)?;
             }
         }
         if let Some(name) = &self.cookie {
@@ -176,7 +192,7 @@ impl TokenSources {
                             .strip_prefix('"')
                             .and_then(|v| v.strip_suffix('"'))
                             .unwrap_or(value);
-                        add(BearerToken(Cow::Borrowed(checked_token(value)?)))?;
+                        add(BearerToken(Cow::Borrowed(checked_token(value)?)), Scheme::Bearer)?;
                     }
                 }
             }
@@ -185,7 +201,7 @@ impl TokenSources {
             for (key, value) in form_urlencoded::parse(query.as_bytes()) {
                 if key == **name {
                     checked_token(&value)?;
-                    add(BearerToken(Cow::Owned(value.into_owned())))?;
+                    add(BearerToken(Cow::Owned(value.into_owned())), Scheme::Bearer)?;
                 }
             }
         }
@@ -197,21 +213,26 @@ fn malformed(detail: &'static str) -> Error {
     Error::new(ErrorKind::MalformedRequest, detail)
 }
 
-/// `Bearer <b64token>`: scheme case-insensitive, exactly one space.
+/// `Bearer <b64token>` or `DPoP <b64token>` (RFC 9449 section 7.1): scheme case-insensitive,
+/// exactly one space.
 ///
 /// Works on the raw header bytes: the `b64token` check admits only ASCII, so the header needs no
-/// separate visible-ASCII pass. Another scheme (`Basic`, `DPoP`) is not a bearer credential.
-fn parse_bearer(value: &[u8]) -> Result<Option<&str>, Error> {
+/// separate visible-ASCII pass. Another scheme (`Basic`) is not an access-token credential.
+fn parse_authorization(value: &[u8]) -> Result<Option<(&str, Scheme)>, Error> {
     let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
         None => (value, &b""[..]),
     };
-    if !scheme.eq_ignore_ascii_case(b"bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case(b"bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case(b"dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = std::str::from_utf8(rest)
         .map_err(|_| malformed("the token is not RFC 6750 b64token characters"))?;
-    checked_token(token).map(Some)
+    checked_token(token).map(|token| Some((token, scheme)))
 }
 
 /// Whether RFC 6750 `b64token` allows `b` before its `=` padding. Bitwise, without branches, so
@@ -278,6 +299,7 @@ mod tests {
             query: Option<&'a str>,
         ) -> Result<Option<BearerToken<'a>>, Error> {
             self.extract_from(headers, query)
+                .map(|found| found.map(|credential| credential.token))
         }
     }
 

@@ -152,6 +152,7 @@ pub struct Issuer {
     pub(crate) scope_claims: Vec<String>,
     pub(crate) audience_claim: Option<String>,
     pub(crate) rfc9068: bool,
+    pub(crate) require_dpop: bool,
     pub(crate) required_claims: Vec<String>,
     #[cfg(feature = "remote")]
     pub(crate) introspection: Option<crate::introspect::Introspection>,
@@ -170,6 +171,7 @@ impl Issuer {
             scope_claims: Vec::new(),
             audience_claim: None,
             rfc9068: false,
+            require_dpop: false,
             required_claims: Vec::new(),
             #[cfg(feature = "remote")]
             introspection: None,
@@ -247,6 +249,14 @@ impl Issuer {
     /// `iss exp aud sub client_id iat jti` must all be present.
     pub fn rfc9068(mut self) -> Issuer {
         self.rfc9068 = true;
+        self
+    }
+
+    /// Every token of this issuer must be DPoP-bound (`cnf.jkt`) and come with a valid DPoP
+    /// proof: its bearer tokens are refused (`dpop_required`, 401). The verifier must accept
+    /// DPoP (the default).
+    pub fn require_dpop(mut self) -> Issuer {
+        self.require_dpop = true;
         self
     }
 

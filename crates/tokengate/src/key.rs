@@ -493,6 +493,30 @@ struct JwkFields {
     k: Option<String>,
 }
 
+/// The RFC 7638 SHA-256 thumbprint of a public JWK already accepted by
+/// [`VerifyingKey::from_jwk_bytes`]: the required members, in lexicographic order, without
+/// white space. Their values are base64url or fixed names (checked when the key was read), so
+/// none needs escaping.
+pub(crate) fn jwk_thumbprint(jwk: &[u8]) -> Option<[u8; 32]> {
+    let jwk: JwkFields = serde_json::from_slice(jwk).ok()?;
+    let canonical = match jwk.kty.as_str() {
+        "RSA" => format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            jwk.e?, jwk.n?
+        ),
+        "EC" => format!(
+            r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
+            jwk.crv?, jwk.x?, jwk.y?
+        ),
+        "OKP" => format!(r#"{{"crv":"{}","kty":"OKP","x":"{}"}}"#, jwk.crv?, jwk.x?),
+        _ => return None,
+    };
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    Some(out)
+}
+
 /// The keys of one issuer, as loaded at one moment. Readers hold it through an `Arc` swapped
 /// lock-free when a remote source refreshes.
 #[derive(Debug, Default)]

@@ -44,6 +44,7 @@
 pub mod adapter;
 mod algorithm;
 mod answer;
+mod binding;
 #[cfg(feature = "cache")]
 mod cache;
 pub mod challenge;
@@ -74,6 +75,10 @@ pub use http;
 
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
+pub use binding::{
+    DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopNonces, FirstUse, MemoryReplayStore,
+    Recorded, ReplayStore, StoreFuture, StoreUnavailable, TrustedProxies,
+};
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
 pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};

@@ -78,7 +78,16 @@ pub(crate) struct Resource {
     pub(crate) path: Box<str>,
     /// The metadata URL, for `resource_metadata` in challenges.
     pub(crate) url: Box<str>,
+    /// `scheme://host[:port]`: the origin clients use, for a DPoP proof's `htu`.
+    pub(crate) origin: Box<str>,
     pub(crate) document: Bytes,
+}
+
+/// What the metadata document says about DPoP: the proof algorithms, and whether every
+/// token must be DPoP-bound.
+pub(crate) struct DpopMetadata {
+    pub(crate) algorithms: Vec<&'static str>,
+    pub(crate) required: bool,
 }
 
 /// The canonical form of an absolute `http(s)` URI, for audience comparison: scheme and host
@@ -108,6 +117,7 @@ impl Resource {
         config: ProtectedResource,
         authorization_servers: Vec<&str>,
         bearer_methods: Vec<&'static str>,
+        dpop: Option<DpopMetadata>,
     ) -> Result<Resource, ConfigError> {
         let invalid =
             |message: &'static str| ConfigError::new(ConfigErrorKind::InvalidSetting, message);
@@ -138,6 +148,10 @@ impl Resource {
             "authorization_servers": authorization_servers,
             "bearer_methods_supported": bearer_methods,
         });
+        if let Some(dpop) = dpop {
+            document["dpop_signing_alg_values_supported"] = json!(dpop.algorithms);
+            document["dpop_bound_access_tokens_required"] = json!(dpop.required);
+        }
         if let Some(scopes) = config.scopes {
             document["scopes_supported"] = json!(scopes);
         }
@@ -150,6 +164,7 @@ impl Resource {
         Ok(Resource {
             canonical: canonical.into(),
             url: format!("{origin}{path}").into(),
+            origin: origin.into(),
             path: path.into(),
             document: Bytes::from(document.to_string()),
         })
@@ -201,6 +216,7 @@ mod tests {
                 ProtectedResource::new(resource),
                 vec!["https://as/"],
                 vec!["header"],
+                None,
             )
             .unwrap();
             (built.path.to_string(), built.url.to_string())
@@ -227,7 +243,7 @@ mod tests {
                 ConfigErrorKind::InvalidSetting,
             ),
         ] {
-            let error = Resource::build(ProtectedResource::new(bad), vec![], vec![]).unwrap_err();
+            let error = Resource::build(ProtectedResource::new(bad), vec![], vec![], None).unwrap_err();
             assert_eq!(error.kind(), kind, "{bad}");
         }
     }

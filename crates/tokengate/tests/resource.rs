@@ -79,6 +79,11 @@ fn the_metadata_document_and_the_challenges() {
             "scopes_supported": ["orders:read", "orders:write"],
             "resource_name": "Orders",
             "resource_documentation": "https://docs.example.com/orders",
+            "dpop_signing_alg_values_supported": [
+                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
+                "EdDSA"
+            ],
+            "dpop_bound_access_tokens_required": false,
         })
     );
     let metadata = r#"resource_metadata="https://api.example.com/.well-known/oauth-protected-resource/orders""#;

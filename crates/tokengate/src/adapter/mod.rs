@@ -48,7 +48,7 @@ mod view;
 
 pub use pipeline::{Admission, Decision, Pending};
 pub use policy::Policy;
-pub use view::{RequestHeaders, RequestView};
+pub use view::{ConnectionInfo, RequestHeaders, RequestView};
 
 #[allow(unused_imports)] // for the links above
 use crate::{Answer, Verified};

@@ -1,13 +1,16 @@
 //! [`Verifier::decide`]: the one call an adapter makes per request.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::answer::Answer;
+use crate::binding::{self, FirstUse, Presentation, Recorded, StoreFuture, StoreUnavailable};
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
-use crate::verifier::{Attempt, Verifier, Wait};
+use crate::extract::Scheme;
+use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
 use super::policy::Policy;
 use super::view::{RequestHeaders, RequestView};
@@ -48,19 +51,34 @@ impl<T> Admission<T> {
     }
 }
 
-/// A decision that waits for I/O (a remote issuer's keys). Owns everything it needs, so it
-/// can move into a boxed future.
+/// A decision that waits for I/O (a remote issuer's keys, an introspection call, a shared
+/// replay store). Owns everything it needs, so it can move into a boxed future.
 #[must_use]
 pub struct Pending<T> {
-    wait: Wait<T>,
+    stage: Stage<T>,
+    presented: Presentation,
     policy: Policy,
+}
+
+enum Stage<T> {
+    /// The token's verification waits.
+    Verify(Wait<T>),
+    /// The token and its binding are checked; the replay store answers later.
+    Record {
+        verifier: Verifier,
+        verified: Verified<T>,
+        answer: StoreFuture,
+    },
 }
 
 impl<T> fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Pending")
-            .field("wait", &self.wait)
-            .finish_non_exhaustive()
+        let mut debug = f.debug_struct("Pending");
+        match &self.stage {
+            Stage::Verify(wait) => debug.field("wait", wait),
+            Stage::Record { .. } => debug.field("wait", &"replay store"),
+        };
+        debug.finish_non_exhaustive()
     }
 }
 
@@ -73,27 +91,104 @@ where
     /// # Errors
     /// The [`Answer`] when the request is refused.
     pub async fn resolve(self) -> Result<Admission<T>, Answer> {
-        let verifier = self.wait.verifier().clone();
-        match self.wait.wait().await {
-            Ok(verified) => admit(&verifier, &self.policy, verified),
-            Err(error) => Err(deny(&verifier, &self.policy, &error)),
-        }
+        let Pending {
+            stage,
+            presented,
+            policy,
+        } = self;
+        let (verifier, verified, answer) = match stage {
+            Stage::Verify(wait) => {
+                let verifier = wait.verifier().clone();
+                let verified = match wait.wait().await {
+                    Ok(verified) => verified,
+                    Err(error) => return Err(deny(&verifier, &policy, &presented, &error)),
+                };
+                match bind(&verifier, &policy, &presented, verified) {
+                    Bound::Admit(result) => return result,
+                    Bound::Later(verified, answer) => (verifier, verified, answer),
+                }
+            }
+            Stage::Record {
+                verifier,
+                verified,
+                answer,
+            } => (verifier, verified, answer),
+        };
+        let recorded = answer.await;
+        finish(&verifier, &policy, &presented, verified, recorded)
     }
 }
 
-fn deny(verifier: &Verifier, policy: &Policy, error: &Error) -> Answer {
-    verifier.answer_with(error, policy.body())
+fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &Error) -> Answer {
+    verifier.answer_in(
+        error,
+        policy.body(),
+        presented.scheme == Scheme::Dpop,
+        policy.requires_dpop(),
+    )
 }
 
 fn admit<T>(
     verifier: &Verifier,
     policy: &Policy,
+    presented: &Presentation,
     verified: Verified<T>,
 ) -> Result<Admission<T>, Answer> {
     match policy.check(&verified) {
         Ok(()) => Ok(Admission::Verified(verified)),
-        Err(error) => Err(deny(verifier, policy, &error)),
+        Err(error) => Err(deny(verifier, policy, presented, &error)),
     }
+}
+
+/// The binding step's outcome: decided, or waiting for the replay store.
+enum Bound<T> {
+    Admit(Result<Admission<T>, Answer>),
+    Later(Verified<T>, StoreFuture),
+}
+
+/// Checks a verified token's binding against the request (`crate::binding`), then records the
+/// DPoP proof as used (the last step: a refused request burns no proof).
+fn bind<T>(
+    verifier: &Verifier,
+    policy: &Policy,
+    presented: &Presentation,
+    verified: Verified<T>,
+) -> Bound<T> {
+    let inner = &verifier.inner;
+    let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
+    if let Err(error) = binding::check(verified.confirmation.as_deref(), presented, required) {
+        inner.log_refusal(&error);
+        return Bound::Admit(Err(deny(verifier, policy, presented, &error)));
+    }
+    let (Some(proof), Some(dpop)) = (presented.proof, inner.dpop.as_ref()) else {
+        return Bound::Admit(admit(verifier, policy, presented, verified));
+    };
+    let now = inner.clock.now_unix();
+    match dpop.dpop.replay.record(proof.replay_key, proof.expires_at, now) {
+        Recorded::Now(recorded) => {
+            Bound::Admit(finish(verifier, policy, presented, verified, recorded))
+        }
+        Recorded::Later(answer) => Bound::Later(verified, answer),
+    }
+}
+
+/// The replay store's answer, then the route's requirement.
+fn finish<T>(
+    verifier: &Verifier,
+    policy: &Policy,
+    presented: &Presentation,
+    verified: Verified<T>,
+    recorded: Result<FirstUse, StoreUnavailable>,
+) -> Result<Admission<T>, Answer> {
+    let error = match recorded {
+        Ok(FirstUse::Yes) => return admit(verifier, policy, presented, verified),
+        Ok(FirstUse::Replayed) => {
+            Error::new(ErrorKind::InvalidDpopProof, "the DPoP proof was used before")
+        }
+        Err(StoreUnavailable) => Error::replay_store_unavailable(Duration::from_secs(5)),
+    };
+    verifier.inner.log_refusal(&error);
+    Err(deny(verifier, policy, presented, &error))
 }
 
 impl Verifier {
@@ -101,9 +196,11 @@ impl Verifier {
     ///
     /// `earlier` is the claims an outer layer already verified for this request (found in
     /// the framework's request extensions), if any: then only the route's requirement is
-    /// checked. Otherwise the token is taken from the configured sources, verified through
-    /// the cache, and checked against `policy`. With keys loaded, this never waits and, on a
-    /// cache hit, allocates only the claims it returns.
+    /// checked. Otherwise the token is taken from the configured sources; a DPoP proof that
+    /// comes with it is checked; the token is verified through the cache; its binding (DPoP
+    /// key, client certificate) is compared with the request; and the route's `policy` is
+    /// checked. With keys loaded, this never waits and, on a cache hit of a bearer token,
+    /// allocates only the claims it returns.
     pub fn decide<T, H>(
         &self,
         request: &RequestView<'_, H>,
@@ -114,33 +211,73 @@ impl Verifier {
         T: DeserializeOwned + Clone + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
+        let inner = &self.inner;
+        let mut presented = Presentation {
+            scheme: Scheme::Bearer,
+            proof: None,
+            certificate: None,
+        };
         if let Some(verified) = earlier {
             return match policy.check(verified) {
                 Ok(()) => Decision::Admit(Admission::AlreadyVerified),
-                Err(error) => Decision::Deny(deny(self, policy, &error)),
+                Err(error) => Decision::Deny(deny(self, policy, &presented, &error)),
             };
         }
-        let extracted = self
-            .inner
-            .sources
-            .extract_from(request.headers(), request.query());
-        let token = match extracted {
-            Ok(Some(token)) => token,
-            Ok(None) if policy.allows_anonymous() => return Decision::Admit(Admission::Anonymous),
-            Ok(None) => {
-                let error = Error::from(ErrorKind::MissingCredentials);
-                return Decision::Deny(deny(self, policy, &error));
+        let extracted = inner.sources.extract_from(request.headers(), request.query());
+        let credential = match extracted {
+            // The DPoP scheme where DPoP is refused: no credentials this verifier accepts.
+            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
+                None
             }
-            Err(error) => return Decision::Deny(deny(self, policy, &error)),
+            Ok(found) => found,
+            Err(error) => return Decision::Deny(deny(self, policy, &presented, &error)),
         };
-        match self.try_verify::<T>(token.as_str()) {
-            Attempt::Done(Ok(verified)) => match admit(self, policy, verified) {
-                Ok(admission) => Decision::Admit(admission),
-                Err(answer) => Decision::Deny(answer),
+        let Some(credential) = credential else {
+            if policy.allows_anonymous() {
+                return Decision::Admit(Admission::Anonymous);
+            }
+            let error = Error::from(ErrorKind::MissingCredentials);
+            return Decision::Deny(deny(self, policy, &presented, &error));
+        };
+        let token = credential.token.as_str();
+        presented.scheme = credential.scheme;
+        if let (Scheme::Dpop, Some(dpop)) = (credential.scheme, inner.dpop.as_ref()) {
+            let target = binding::request_target(
+                request,
+                &inner.proxies,
+                inner.resource.as_ref().map(|r| &*r.origin),
+            );
+            let now = inner.clock.now_unix();
+            match dpop
+                .dpop
+                .check_proof(request, &token_hash(token), target.as_deref(), now)
+            {
+                Ok(proof) => presented.proof = Some(proof),
+                Err(error) => {
+                    inner.log_refusal(&error);
+                    return Decision::Deny(deny(self, policy, &presented, &error));
+                }
+            }
+        }
+        presented.certificate = inner.client_certificate(request);
+        match self.attempt::<T>(token) {
+            Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
+                Bound::Admit(Ok(admission)) => Decision::Admit(admission),
+                Bound::Admit(Err(answer)) => Decision::Deny(answer),
+                Bound::Later(verified, answer) => Decision::Pending(Pending {
+                    stage: Stage::Record {
+                        verifier: self.clone(),
+                        verified,
+                        answer,
+                    },
+                    presented,
+                    policy: policy.clone(),
+                }),
             },
-            Attempt::Done(Err(error)) => Decision::Deny(deny(self, policy, &error)),
+            Attempt::Done(Err(error)) => Decision::Deny(deny(self, policy, &presented, &error)),
             Attempt::NeedsIo(wait) => Decision::Pending(Pending {
-                wait,
+                stage: Stage::Verify(wait),
+                presented,
                 policy: policy.clone(),
             }),
         }
@@ -193,7 +330,7 @@ impl Verifier {
             Some(verified) => Ok(verified),
             None => {
                 let error = Error::from(ErrorKind::MissingCredentials);
-                Err(deny(self, policy, &error))
+                Err(self.answer_in(&error, policy.body(), false, policy.requires_dpop()))
             }
         }
     }

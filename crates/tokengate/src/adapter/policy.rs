@@ -24,6 +24,7 @@ pub struct Policy {
     optional: bool,
     requirement: Option<Requirement>,
     body: Option<Arc<dyn AnswerBody>>,
+    dpop: bool,
 }
 
 impl fmt::Debug for Policy {
@@ -32,6 +33,7 @@ impl fmt::Debug for Policy {
             .field("optional", &self.optional)
             .field("requirement", &self.requirement)
             .field("custom_body", &self.body.is_some())
+            .field("require_dpop", &self.dpop)
             .finish()
     }
 }
@@ -62,6 +64,20 @@ impl Policy {
     pub fn answer_body(mut self, body: impl AnswerBody) -> Policy {
         self.body = Some(Arc::new(body));
         self
+    }
+
+    /// Only DPoP-bound tokens with a valid proof pass this route: bearer tokens are refused
+    /// (`dpop_required`). The verifier must accept DPoP (the default); where it does not,
+    /// nothing passes.
+    pub fn require_dpop(mut self) -> Policy {
+        self.dpop = true;
+        self
+    }
+
+    /// Whether the route requires DPoP-bound tokens.
+    #[must_use]
+    pub fn requires_dpop(&self) -> bool {
+        self.dpop
     }
 
     /// Whether a request without credentials passes.

@@ -1,6 +1,7 @@
 //! [`RequestView`]: a framework-neutral view of the request being decided.
 
 use std::fmt;
+use std::net::IpAddr;
 
 /// Read access to a request's headers, so the pipeline runs on any framework's header map.
 /// Implemented for `http::HeaderMap`; adapters implement it for their own.
@@ -15,11 +16,33 @@ impl RequestHeaders for http::HeaderMap {
     }
 }
 
-/// What the pipeline sees of a request: method, target as the server received it, headers.
+/// What a server's accept loop knows of a connection: the peer's address and the TLS client
+/// certificate. Put it in each request's extensions (tower, hyper, axum) or actix-web's
+/// connection data, and the adapters pass it to the pipeline: certificate-bound tokens
+/// (RFC 8705) need the certificate, trusted proxies need the peer's address.
+#[derive(Clone, Default)]
+pub struct ConnectionInfo {
+    /// The peer's address (the client, or a proxy).
+    pub peer: Option<std::net::SocketAddr>,
+    /// The client certificate (DER) the TLS handshake verified, if any.
+    pub client_certificate: Option<bytes::Bytes>,
+}
+
+impl fmt::Debug for ConnectionInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectionInfo")
+            .field("peer", &self.peer)
+            .field("client_certificate", &self.client_certificate.is_some())
+            .finish()
+    }
+}
+
+/// What the pipeline sees of a request: method, target as the server received it, headers,
+/// and what the connection knows (the peer's address, the TLS client certificate).
 ///
-/// The method and target are what sender-constrained tokens are bound to; today the token
-/// sources read the headers and the query.
-#[derive(Clone, Copy)]
+/// The method and target are what DPoP proofs are bound to; the client certificate is what
+/// mutual-TLS bound tokens are bound to; the peer address decides whether forwarding headers
+/// from a proxy are believed.
 pub struct RequestView<'a, H: ?Sized = http::HeaderMap> {
     method: &'a str,
     scheme: Option<&'a str>,
@@ -27,6 +50,8 @@ pub struct RequestView<'a, H: ?Sized = http::HeaderMap> {
     path: &'a str,
     query: Option<&'a str>,
     headers: &'a H,
+    peer: Option<IpAddr>,
+    client_certificate: Option<&'a [u8]>,
 }
 
 impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
@@ -41,7 +66,47 @@ impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
             path,
             query: query.filter(|q| !q.is_empty()),
             headers,
+            peer: None,
+            client_certificate: None,
         }
+    }
+
+    /// The address of the connection's peer (the client, or a proxy).
+    #[must_use]
+    pub fn with_peer(mut self, peer: Option<IpAddr>) -> Self {
+        self.peer = peer;
+        self
+    }
+
+    /// The DER certificate the client presented in the TLS handshake (mutual TLS), as the
+    /// server's TLS stack verified it.
+    #[must_use]
+    pub fn with_client_certificate(mut self, der: Option<&'a [u8]>) -> Self {
+        self.client_certificate = der;
+        self
+    }
+
+    /// The peer address and client certificate of `connection`, when there is one.
+    #[must_use]
+    pub fn with_connection(self, connection: Option<&'a ConnectionInfo>) -> Self {
+        match connection {
+            Some(info) => self
+                .with_peer(info.peer.map(|peer| peer.ip()))
+                .with_client_certificate(info.client_certificate.as_deref()),
+            None => self,
+        }
+    }
+
+    /// The peer's address, when the adapter knows it.
+    #[must_use]
+    pub fn peer(&self) -> Option<IpAddr> {
+        self.peer
+    }
+
+    /// The TLS client certificate (DER), when there is one.
+    #[must_use]
+    pub fn client_certificate(&self) -> Option<&'a [u8]> {
+        self.client_certificate
     }
 
     /// The scheme and authority the server was reached at (`https`, `api.example.com`).
@@ -110,6 +175,14 @@ impl<'a> RequestView<'a, http::HeaderMap> {
             .origin(uri.scheme_str(), authority)
     }
 }
+
+impl<H: ?Sized> Clone for RequestView<'_, H> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<H: ?Sized> Copy for RequestView<'_, H> {}
 
 impl<H: ?Sized> fmt::Debug for RequestView<'_, H> {
     /// Method and path only: headers and query may hold credentials.

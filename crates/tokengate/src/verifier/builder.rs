@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::answer::{AnswerBody, PlainText};
+use crate::binding::{Dpop, TrustedProxies};
 #[cfg(feature = "cache")]
 use crate::cache::TokenCache;
 use crate::challenge::Realm;
@@ -18,7 +19,7 @@ use crate::json::Want;
 use crate::key::KeySet;
 #[cfg(feature = "remote")]
 use crate::remote::{RemoteKeys, RemoteSettings};
-use crate::resource::{ProtectedResource, Resource};
+use crate::resource::{DpopMetadata, ProtectedResource, Resource};
 
 use super::keys::IssuerKeys;
 use super::{Inner, IssuerState, Verifier};
@@ -56,6 +57,9 @@ pub struct VerifierBuilder {
     cache: Option<TokenCache>,
     body: Arc<dyn AnswerBody>,
     resource: Option<ProtectedResource>,
+    dpop: Option<Dpop>,
+    proxies: TrustedProxies,
+    certificate_header: Option<http::HeaderName>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -87,7 +91,44 @@ impl VerifierBuilder {
             cache: None,
             body: Arc::new(PlainText),
             resource: None,
+            dpop: Some(Dpop::default()),
+            proxies: TrustedProxies::default(),
+            certificate_header: None,
         }
+    }
+
+    /// How DPoP proofs are checked (RFC 9449). DPoP is accepted by default with
+    /// [`Dpop::new`]'s settings: a DPoP-bound token needs a valid proof, and bearer tokens keep
+    /// working.
+    pub fn dpop(mut self, dpop: Dpop) -> VerifierBuilder {
+        self.dpop = Some(dpop);
+        self
+    }
+
+    /// Refuse the `DPoP` scheme: requests using it carry no credentials this verifier
+    /// accepts, and DPoP-bound tokens are refused (`bound_token`). Answers then carry only the
+    /// `Bearer` challenge.
+    pub fn without_dpop(mut self) -> VerifierBuilder {
+        self.dpop = None;
+        self
+    }
+
+    /// Believe `Forwarded` / `X-Forwarded-Proto` / `X-Forwarded-Host` (for a DPoP proof's
+    /// `htu`) and the [client certificate header](VerifierBuilder::client_certificate_header)
+    /// from these proxies only. By default no proxy is trusted: the URL is the server's own
+    /// view (or the [resource](VerifierBuilder::resource)'s origin), and certificates come
+    /// from the server's own TLS.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> VerifierBuilder {
+        self.proxies = proxies;
+        self
+    }
+
+    /// The header in which a TLS-terminating proxy passes on the client certificate (URL-encoded
+    /// PEM as nginx's `$ssl_client_escaped_cert`, PEM, or base64 DER), for certificate-bound
+    /// tokens (RFC 8705). Read only from [trusted proxies](VerifierBuilder::trusted_proxies).
+    pub fn client_certificate_header(mut self, name: http::HeaderName) -> VerifierBuilder {
+        self.certificate_header = Some(name);
+        self
     }
 
     /// Trust one more issuer. A token's `iss` picks its issuer before any key is looked up,
@@ -239,9 +280,8 @@ impl VerifierBuilder {
             Ok(made)
         };
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
-        // `cnf`: a sender-constrained token (RFC 7800 confirmation) is never accepted as a
-        // plain bearer token.
-        let mut wanted: Vec<(Box<str>, Want)> = vec![("cnf".into(), Want::Presence)];
+        // `cnf`: a sender-constrained token's binding (RFC 7800 confirmation), read whole.
+        let mut wanted: Vec<(Box<str>, Want)> = vec![("cnf".into(), Want::Raw)];
         for issuer in self.issuers {
             let has_resource = self.resource.is_some();
             #[cfg(feature = "remote")]
@@ -303,14 +343,35 @@ impl VerifierBuilder {
         let resource = match self.resource {
             Some(config) => {
                 let servers = issuers.iter().map(|i| &*i.iss).collect();
+                let dpop = self.dpop.as_ref().map(|dpop| DpopMetadata {
+                    algorithms: dpop.algorithms.iter().map(|a| a.as_str()).collect(),
+                    required: dpop.required || issuers.iter().all(|i| i.require_dpop),
+                });
                 Some(Resource::build(
                     config,
                     servers,
                     self.sources.bearer_methods(),
+                    dpop,
                 )?)
             }
             None => None,
         };
+        if self.dpop.is_none() && issuers.iter().any(|i| i.require_dpop) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "an issuer requires DPoP but the verifier refuses it",
+            ));
+        }
+        if self.certificate_header.is_some() && self.proxies.is_empty() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "a client certificate header needs trusted proxies: anyone could send it",
+            ));
+        }
+        let dpop = self.dpop.map(|dpop| {
+            let algs = dpop.algs();
+            crate::verifier::DpopState { dpop, algs }
+        });
         Ok(Verifier {
             inner: Arc::new(Inner {
                 issuers,
@@ -329,6 +390,9 @@ impl VerifierBuilder {
                 #[cfg(feature = "remote")]
                 introspection_wanted,
                 body: self.body,
+                dpop,
+                proxies: self.proxies,
+                certificate_header: self.certificate_header,
             }),
         })
     }
@@ -445,6 +509,7 @@ fn load_issuer(
             .collect(),
         audience_claim: issuer.audience_claim.map(|name| vec![name]),
         rfc9068: issuer.rfc9068,
+        require_dpop: issuer.require_dpop,
         required,
         #[cfg(feature = "remote")]
         introspector,

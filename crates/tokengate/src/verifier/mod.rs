@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::AlgorithmSet;
-use crate::answer::{Answer, AnswerBody};
+use crate::answer::{Answer, AnswerBody, Challenges};
 #[cfg(feature = "cache")]
 use crate::cache::Cache;
 use crate::challenge::Realm;
@@ -50,7 +50,7 @@ pub(crate) struct Inner {
     /// Top-level claim names any issuer needs beyond the registered ones, and how.
     wanted: Vec<(Box<str>, Want)>,
     leeway: u64,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     realm: Realm,
     max_token_bytes: usize,
     pub(crate) sources: TokenSources,
@@ -58,7 +58,7 @@ pub(crate) struct Inner {
     #[cfg(feature = "cache")]
     cache: Option<Cache>,
     /// The protected resource, when configured (RFC 8707 audience, RFC 9728 metadata).
-    resource: Option<crate::resource::Resource>,
+    pub(crate) resource: Option<crate::resource::Resource>,
     /// The issuer whose introspection checks opaque tokens, if any.
     #[cfg(feature = "remote")]
     opaque_issuer: Option<usize>,
@@ -66,6 +66,18 @@ pub(crate) struct Inner {
     #[cfg(feature = "remote")]
     introspection_wanted: Vec<(Box<str>, Want)>,
     body: Arc<dyn AnswerBody>,
+    /// DPoP settings, when the `DPoP` scheme is accepted.
+    pub(crate) dpop: Option<DpopState>,
+    /// Proxies whose forwarding and certificate headers are believed.
+    pub(crate) proxies: crate::binding::TrustedProxies,
+    /// The header a trusted proxy passes the client certificate in.
+    pub(crate) certificate_header: Option<http::HeaderName>,
+}
+
+/// DPoP settings with the challenge's `algs` rendered once.
+pub(crate) struct DpopState {
+    pub(crate) dpop: crate::binding::Dpop,
+    pub(crate) algs: String,
 }
 
 struct IssuerState {
@@ -78,6 +90,7 @@ struct IssuerState {
     scope_claims: Vec<Vec<String>>,
     audience_claim: Option<Vec<String>>,
     rfc9068: bool,
+    require_dpop: bool,
     required: Vec<Box<str>>,
     #[cfg(feature = "remote")]
     introspector: Option<crate::introspect::Introspector>,
@@ -108,6 +121,8 @@ pub struct Wait<T> {
     work: Work,
     hash: Option<[u8; 32]>,
     token_len: usize,
+    /// Refuse a sender-constrained token (the token-only API, which sees no proof).
+    bearer_only: bool,
     _claims: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -177,6 +192,11 @@ where
                 }
             }
         };
+        let result = if self.bearer_only {
+            result.and_then(bearer_only)
+        } else {
+            result
+        };
         if let Err(error) = &result {
             inner.log_rejection(error, Some(issuer));
         }
@@ -190,6 +210,18 @@ where
     }
 }
 
+/// The token-only API's rule: a sender-constrained token needs a proof or certificate it
+/// cannot see, so it is refused (the request pipeline checks the binding instead).
+fn bearer_only<T>(verified: Verified<T>) -> Result<Verified<T>, Error> {
+    if verified.confirmation.is_some() {
+        return Err(Error::new(
+            ErrorKind::BoundToken,
+            "a sender-constrained token was presented as a bearer token",
+        ));
+    }
+    Ok(verified)
+}
+
 /// The token's hash, computed unless already known (from the token cache's lookup).
 #[cfg(feature = "remote")]
 fn known_or_hash(known: Option<[u8; 32]>, token: &str) -> [u8; 32] {
@@ -199,8 +231,8 @@ fn known_or_hash(known: Option<[u8; 32]>, token: &str) -> [u8; 32] {
     }
 }
 
-/// A SHA-256 of the token: cache keys never hold the token.
-#[cfg(any(feature = "remote", feature = "cache"))]
+/// A SHA-256 of the token: cache keys never hold the token; a DPoP proof's `ath` is its
+/// base64url.
 pub(crate) fn token_hash(token: &str) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     let mut out = [0u8; 32];
@@ -249,7 +281,33 @@ impl Verifier {
     /// Verifies `token` with the keys loaded now (and the caches, when configured), without
     /// waiting on anything. When a remote issuer must fetch keys first, or an opaque token must
     /// be introspected, the answer is [`Attempt::NeedsIo`], which carries the work already done.
+    ///
+    /// A sender-constrained token (`cnf`) is refused here (`bound_token`): its proof or
+    /// certificate is part of the request, which only [`decide`](Verifier::decide) sees.
     pub fn try_verify<T>(&self, token: &str) -> Attempt<T>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        match self.attempt::<T>(token) {
+            Attempt::Done(result) => {
+                let result = result.and_then(bearer_only);
+                if let Err(error) = &result {
+                    if error.kind() == ErrorKind::BoundToken {
+                        self.inner.log_rejection(error, None);
+                    }
+                }
+                Attempt::Done(result)
+            }
+            Attempt::NeedsIo(mut wait) => {
+                wait.bearer_only = true;
+                Attempt::NeedsIo(wait)
+            }
+        }
+    }
+
+    /// [`try_verify`](Verifier::try_verify) keeping a sender-constrained token's binding for
+    /// the pipeline to check against the request.
+    pub(crate) fn attempt<T>(&self, token: &str) -> Attempt<T>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
@@ -290,6 +348,7 @@ impl Verifier {
                 },
                 hash: Some(hash),
                 token_len: token.len(),
+                bearer_only: false,
                 _claims: std::marker::PhantomData,
             });
         }
@@ -309,6 +368,7 @@ impl Verifier {
                         },
                         hash,
                         token_len: token.len(),
+                        bearer_only: false,
                         _claims: std::marker::PhantomData,
                     });
                 }
@@ -380,17 +440,36 @@ impl Verifier {
 
     /// As [`answer`](Verifier::answer), with `body` instead of the verifier's body when given.
     pub(crate) fn answer_with(&self, error: &Error, body: Option<&dyn AnswerBody>) -> Answer {
-        let body = body.unwrap_or(&*self.inner.body);
-        let metadata = self.inner.resource.as_ref().map(|r| &*r.url);
-        if self.inner.keys_unavailable_401 && error.is_unavailable() {
-            return Answer::unavailable_as_unauthorized(
-                error.kind(),
-                &self.inner.realm,
-                metadata,
-                body,
-            );
+        self.answer_in(error, body, false, false)
+    }
+
+    /// The answer to `error` on a request that used the `DPoP` scheme (`dpop_request`), on a
+    /// route that accepts only DPoP-bound tokens (`dpop_only`).
+    pub(crate) fn answer_in(
+        &self,
+        error: &Error,
+        body: Option<&dyn AnswerBody>,
+        dpop_request: bool,
+        dpop_only: bool,
+    ) -> Answer {
+        let inner = &self.inner;
+        let body = body.unwrap_or(&*inner.body);
+        let metadata = inner.resource.as_ref().map(|r| &*r.url);
+        if inner.keys_unavailable_401 && error.is_unavailable() {
+            return Answer::unavailable_as_unauthorized(error.kind(), &inner.realm, metadata, body);
         }
-        Answer::render_for(error, &self.inner.realm, metadata, body)
+        let dpop = inner.dpop.as_ref();
+        let context = Challenges {
+            resource_metadata: metadata,
+            dpop_algs: dpop.map(|d| &*d.algs),
+            dpop_request,
+            dpop_only: dpop.is_some() && (dpop_only || dpop.is_some_and(|d| d.dpop.required)),
+        };
+        let nonce = match (error.kind(), dpop.and_then(|d| d.dpop.nonces.as_ref())) {
+            (ErrorKind::UseDpopNonce, Some(nonces)) => Some(nonces.current(inner.clock.now_unix())),
+            _ => None,
+        };
+        Answer::render_for(error, &inner.realm, context, nonce, body)
     }
 
     /// The protected resource's metadata document (RFC 9728), when one is configured: the
@@ -484,6 +563,36 @@ impl Inner {
 }
 
 impl Inner {
+    /// Whether the issuer named `iss` requires DPoP-bound tokens.
+    pub(crate) fn requires_dpop(&self, iss: &str) -> bool {
+        self.issuers
+            .iter()
+            .any(|issuer| issuer.require_dpop && *issuer.iss == *iss)
+    }
+
+    /// Logs a refusal decided outside token verification (proof, binding, replay).
+    pub(crate) fn log_refusal(&self, error: &Error) {
+        self.log_rejection(error, None);
+    }
+
+    /// The SHA-256 of the request's client certificate: from the server's own TLS, else from
+    /// the configured header when the request came through a trusted proxy.
+    pub(crate) fn client_certificate<H: crate::adapter::RequestHeaders + ?Sized>(
+        &self,
+        request: &crate::adapter::RequestView<'_, H>,
+    ) -> Option<[u8; 32]> {
+        if let Some(der) = request.client_certificate() {
+            return Some(crate::binding::certificate_thumbprint(der));
+        }
+        let name = self.certificate_header.as_ref()?;
+        if !self.proxies.trusts(request) {
+            return None;
+        }
+        let value = crate::binding::single(request.headers(), name.as_str())?;
+        let der = crate::binding::certificate_from_header(value)?;
+        Some(crate::binding::certificate_thumbprint(&der))
+    }
+
     /// The canonical resource identifier, accepted as an audience.
     pub(crate) fn resource_canonical(&self) -> Option<&str> {
         self.resource.as_ref().map(|r| &*r.canonical)

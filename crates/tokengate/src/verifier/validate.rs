@@ -10,6 +10,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
+use crate::binding::Confirmation;
 use crate::claims::{Scopes, Verified};
 use crate::error::{Error, ErrorKind};
 use crate::json::{self, ClaimsView, Loose};
@@ -340,14 +341,16 @@ impl Inner {
                 ));
             }
         }
-        if view.has("cnf") {
-            // Bound to a key (DPoP `cnf.jkt`) or a certificate (mTLS `cnf.x5t#S256`): presented
-            // as a bearer token it must not pass, or a stolen token would work without the key.
-            return Err(err(
-                ErrorKind::BoundToken,
-                "a sender-constrained token was presented as a bearer token",
-            ));
-        }
+        // Bound to a key (DPoP `cnf.jkt`) or a certificate (mTLS `cnf.x5t#S256`): kept with
+        // the claims; the pipeline compares it with each request's proof or certificate, and
+        // the token-only API refuses it (see `crate::binding`).
+        let confirmation = match view.raw("cnf") {
+            Some(raw) => Some(Arc::new(Confirmation::parse(raw)?)),
+            None if view.has("cnf") => {
+                return Err(err(ErrorKind::InvalidClaim, "cnf is not an object"));
+            }
+            None => None,
+        };
         if issuer.required.iter().any(|name| !view.has(name)) {
             return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
         }
@@ -393,6 +396,7 @@ impl Inner {
             scopes,
             roles,
             expires_at: exp,
+            confirmation,
         })
     }
 

@@ -1,0 +1,252 @@
+//! The URI a client used, for DPoP's `htu` (RFC 9449 section 4.3): from the request itself,
+//! the configured resource, or — only from configured proxies — `Forwarded` /
+//! `X-Forwarded-Proto` / `X-Forwarded-Host`. Compared after RFC 3986 normalization.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use crate::adapter::{RequestHeaders, RequestView};
+use crate::error::{ConfigError, ConfigErrorKind};
+
+/// Proxy addresses whose forwarding headers are believed (`Forwarded`, else
+/// `X-Forwarded-Proto` and `X-Forwarded-Host`): for the URL a client used behind a
+/// TLS-terminating proxy, and for a client certificate the proxy passes on. Requests from any
+/// other address are judged by what the server itself sees.
+#[derive(Clone, Default)]
+pub struct TrustedProxies {
+    networks: Vec<(IpAddr, u8)>,
+}
+
+impl fmt::Debug for TrustedProxies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.networks.iter().map(|(ip, bits)| format!("{ip}/{bits}")))
+            .finish()
+    }
+}
+
+impl TrustedProxies {
+    /// Addresses or networks in CIDR form: `10.0.0.7`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidSetting`] for anything else.
+    pub fn new<I, S>(addresses: I) -> Result<TrustedProxies, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let invalid = || {
+            ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "a trusted proxy must be an IP address or a CIDR network",
+            )
+        };
+        let mut networks = Vec::new();
+        for address in addresses {
+            let address = address.as_ref().trim();
+            let (ip, bits) = match address.split_once('/') {
+                Some((ip, bits)) => (ip, Some(bits.parse::<u8>().map_err(|_| invalid())?)),
+                None => (address, None),
+            };
+            let ip: IpAddr = ip.parse().map_err(|_| invalid())?;
+            let max = if ip.is_ipv4() { 32 } else { 128 };
+            let bits = bits.unwrap_or(max);
+            if bits > max {
+                return Err(invalid());
+            }
+            networks.push((ip, bits));
+        }
+        Ok(TrustedProxies { networks })
+    }
+
+    /// Whether none is configured.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.networks.is_empty()
+    }
+
+    /// Whether `peer` is one of them.
+    #[must_use]
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 => v4,
+        };
+        self.networks.iter().any(|(net, bits)| match (net, peer) {
+            (IpAddr::V4(net), IpAddr::V4(peer)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(*bits)).unwrap_or(0);
+                u32::from(*net) & mask == u32::from(peer) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(peer)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(*bits)).unwrap_or(0);
+                u128::from(*net) & mask == u128::from(peer) & mask
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether the request came through one of them.
+    pub(crate) fn trusts<H: RequestHeaders + ?Sized>(&self, request: &RequestView<'_, H>) -> bool {
+        !self.is_empty() && request.peer().is_some_and(|peer| self.contains(peer))
+    }
+}
+
+/// The single value of a header, if it appears exactly once and is UTF-8.
+pub(crate) fn single<'h, H: RequestHeaders + ?Sized>(headers: &'h H, name: &str) -> Option<&'h str> {
+    let mut values = headers.header_values(name);
+    match (values.next(), values.next()) {
+        (Some(value), None) => std::str::from_utf8(value).ok(),
+        _ => None,
+    }
+}
+
+/// The scheme and host the proxy says the client used: the last `Forwarded` element's
+/// `proto` and `host`, else the last `X-Forwarded-Proto` and `X-Forwarded-Host` values.
+fn forwarded<H: RequestHeaders + ?Sized>(headers: &H) -> (Option<String>, Option<String>) {
+    if let Some(value) = single(headers, "forwarded") {
+        let last = value.rsplit(',').next().unwrap_or("");
+        let mut proto = None;
+        let mut host = None;
+        for pair in last.split(';') {
+            if let Some((name, value)) = pair.trim().split_once('=') {
+                let value = value.trim().trim_matches('"').to_owned();
+                if name.trim().eq_ignore_ascii_case("proto") {
+                    proto = Some(value);
+                } else if name.trim().eq_ignore_ascii_case("host") {
+                    host = Some(value);
+                }
+            }
+        }
+        return (proto, host);
+    }
+    let last = |name| single(headers, name).and_then(|v| v.rsplit(',').next()).map(|v| v.trim().to_owned());
+    (last("x-forwarded-proto"), last("x-forwarded-host"))
+}
+
+/// The normalized URI the client sent the request to, without query: `None` when it cannot
+/// be known (no host).
+pub(crate) fn request_target<H: RequestHeaders + ?Sized>(
+    request: &RequestView<'_, H>,
+    proxies: &TrustedProxies,
+    resource_origin: Option<&str>,
+) -> Option<String> {
+    let (mut scheme, mut host) = (None, None);
+    if proxies.trusts(request) {
+        (scheme, host) = forwarded(request.headers());
+    }
+    let origin = match (scheme, host, resource_origin) {
+        (Some(scheme), Some(host), _) => format!("{scheme}://{host}"),
+        (scheme, host, Some(origin)) if scheme.is_none() && host.is_none() => origin.to_owned(),
+        (scheme, host, _) => {
+            let scheme = scheme
+                .or_else(|| request.scheme().map(str::to_owned))
+                .unwrap_or_else(|| "http".to_owned());
+            let host = host.or_else(|| request.authority().map(str::to_owned))?;
+            format!("{scheme}://{host}")
+        }
+    };
+    normalize(&format!("{origin}{}", request.path()))
+}
+
+/// RFC 3986 section 6.2.2 normalization of an absolute `http(s)` URI, query and fragment
+/// removed: scheme and host lower-case, default port dropped, dot segments removed,
+/// percent-encodings upper-case and unreserved characters decoded. `None` when it is not one.
+pub(crate) fn normalize(uri: &str) -> Option<String> {
+    let mut url = url::Url::parse(uri).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    let path = normalize_percent(url.path());
+    url.set_path(&path);
+    Some(url.into())
+}
+
+/// Upper-case hex in percent-encodings, and unreserved characters decoded.
+fn normalize_percent(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                let byte = (hi * 16 + lo) as u8;
+                if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                    out.push(byte as char);
+                } else {
+                    out.push('%');
+                    out.push(bytes[i + 1].to_ascii_uppercase() as char);
+                    out.push(bytes[i + 2].to_ascii_uppercase() as char);
+                }
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i] as char);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_follows_rfc_3986() {
+        let n = |u| normalize(u).unwrap();
+        assert_eq!(n("HTTPS://API.Example.COM:443/a/./b/../c?x=1#f"), "https://api.example.com/a/c");
+        assert_eq!(n("http://api.example.com:80/"), "http://api.example.com/");
+        assert_eq!(n("https://api.example.com:8443/x"), "https://api.example.com:8443/x");
+        assert_eq!(n("https://api.example.com/%7euser/%2f%41"), "https://api.example.com/~user/%2FA");
+        assert_eq!(n("https://api.example.com"), "https://api.example.com/");
+        assert_eq!(normalize("ftp://api.example.com/"), None);
+        assert_eq!(normalize("/relative"), None);
+        assert_eq!(normalize("https://user:pw@api.example.com/"), None);
+    }
+
+    #[test]
+    fn proxies_match_addresses_and_networks() {
+        let proxies = TrustedProxies::new(["10.0.0.0/8", "192.0.2.7", "fd00::/8"]).unwrap();
+        assert!(proxies.contains("10.1.2.3".parse().unwrap()));
+        assert!(proxies.contains("192.0.2.7".parse().unwrap()));
+        assert!(!proxies.contains("192.0.2.8".parse().unwrap()));
+        assert!(proxies.contains("fd12::1".parse().unwrap()));
+        assert!(proxies.contains("::ffff:10.9.9.9".parse().unwrap()));
+        assert!(!proxies.contains("2001:db8::1".parse().unwrap()));
+        assert!(TrustedProxies::new(["10.0.0.0/33"]).is_err());
+        assert!(TrustedProxies::new(["proxy.local"]).is_err());
+        assert!(TrustedProxies::new(["0.0.0.0/0"]).unwrap().contains("8.8.8.8".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_target_comes_from_the_request_the_resource_or_a_trusted_proxy() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "api.example.com".parse().unwrap());
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        headers.insert("x-forwarded-host", "public.example.com".parse().unwrap());
+        let none = TrustedProxies::default();
+        let proxy = TrustedProxies::new(["127.0.0.1"]).unwrap();
+        let view = RequestView::new("GET", "/m", Some("q=1"), &headers);
+        // The server's own view: the Host header, plain http.
+        assert_eq!(request_target(&view, &none, None).unwrap(), "http://api.example.com/m");
+        // The configured resource's origin.
+        assert_eq!(
+            request_target(&view, &none, Some("https://api.example.com")).unwrap(),
+            "https://api.example.com/m"
+        );
+        // Forwarded headers count only from a trusted proxy.
+        let from_proxy = view.with_peer(Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(request_target(&from_proxy, &proxy, None).unwrap(), "https://public.example.com/m");
+        let from_elsewhere = view.with_peer(Some("127.0.0.2".parse().unwrap()));
+        assert_eq!(request_target(&from_elsewhere, &proxy, None).unwrap(), "http://api.example.com/m");
+        headers.insert("forwarded", "for=1.2.3.4;proto=http, for=5.6.7.8;proto=https;host=\"edge.example.com\"".parse().unwrap());
+        let view = RequestView::new("GET", "/m", None, &headers).with_peer(Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(request_target(&view, &proxy, None).unwrap(), "https://edge.example.com/m");
+    }
+}
