@@ -20,6 +20,7 @@
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
 
 pub mod demo;
+pub mod dpop;
 pub mod fixture;
 mod server;
 

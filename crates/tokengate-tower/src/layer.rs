@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{ConnectionInfo, Admission, Decision, Policy, RequestView};
+use tokengate::adapter::{Admission, ConnectionInfo, Decision, Policy, RequestView};
 use tokengate::{Answer, AnswerBody, Requirement, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;

@@ -207,7 +207,14 @@ impl Answer {
             _ => None,
         };
         let dpop_nonce = nonce.and_then(|n| HeaderValue::try_from(n).ok());
-        Answer::with_body(kind, kind.status(), challenges, retry_after, dpop_nonce, body)
+        Answer::with_body(
+            kind,
+            kind.status(),
+            challenges,
+            retry_after,
+            dpop_nonce,
+            body,
+        )
     }
 
     /// The answer to `error` with the default realm (`"api"`) and the plain-text body: for
@@ -228,7 +235,14 @@ impl Answer {
     ) -> Answer {
         let challenge =
             challenge::bearer(ErrorKind::InvalidSignature, None, realm, resource_metadata);
-        Answer::with_body(kind, StatusCode::UNAUTHORIZED, vec![challenge], None, None, body)
+        Answer::with_body(
+            kind,
+            StatusCode::UNAUTHORIZED,
+            vec![challenge],
+            None,
+            None,
+            body,
+        )
     }
 
     /// The 500 answer for a route that needs a verifier where none is configured: a wiring

@@ -175,7 +175,10 @@ impl TokenSources {
                 }
                 let value = std::str::from_utf8(value)
                     .map_err(|_| malformed("the token header is not visible ASCII"))?;
-                add(BearerToken(Cow::Borrowed(checked_token(value)?)), Scheme::Bearer)?;
+                add(
+                    BearerToken(Cow::Borrowed(checked_token(value)?)),
+                    Scheme::Bearer,
+                )?;
             }
         }
         if let Some(name) = &self.cookie {
@@ -192,7 +195,10 @@ impl TokenSources {
                             .strip_prefix('"')
                             .and_then(|v| v.strip_suffix('"'))
                             .unwrap_or(value);
-                        add(BearerToken(Cow::Borrowed(checked_token(value)?)), Scheme::Bearer)?;
+                        add(
+                            BearerToken(Cow::Borrowed(checked_token(value)?)),
+                            Scheme::Bearer,
+                        )?;
                     }
                 }
             }

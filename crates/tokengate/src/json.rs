@@ -420,7 +420,10 @@ impl<'de> ClaimsView<'de> {
 
     /// The raw JSON text of a member wanted as [`Want::Raw`], if present.
     pub(crate) fn raw(&self, name: &str) -> Option<&str> {
-        self.raws.iter().find(|(n, _)| n == name).map(|(_, raw)| &**raw)
+        self.raws
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, raw)| &**raw)
     }
 
     /// The value at `path` (first segment a top-level member), if present.

@@ -500,10 +500,7 @@ struct JwkFields {
 pub(crate) fn jwk_thumbprint(jwk: &[u8]) -> Option<[u8; 32]> {
     let jwk: JwkFields = serde_json::from_slice(jwk).ok()?;
     let canonical = match jwk.kty.as_str() {
-        "RSA" => format!(
-            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-            jwk.e?, jwk.n?
-        ),
+        "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, jwk.e?, jwk.n?),
         "EC" => format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
             jwk.crv?, jwk.x?, jwk.y?

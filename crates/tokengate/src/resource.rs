@@ -243,7 +243,8 @@ mod tests {
                 ConfigErrorKind::InvalidSetting,
             ),
         ] {
-            let error = Resource::build(ProtectedResource::new(bad), vec![], vec![], None).unwrap_err();
+            let error =
+                Resource::build(ProtectedResource::new(bad), vec![], vec![], None).unwrap_err();
             assert_eq!(error.kind(), kind, "{bad}");
         }
     }

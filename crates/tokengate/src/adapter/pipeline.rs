@@ -164,7 +164,11 @@ fn bind<T>(
         return Bound::Admit(admit(verifier, policy, presented, verified));
     };
     let now = inner.clock.now_unix();
-    match dpop.dpop.replay.record(proof.replay_key, proof.expires_at, now) {
+    match dpop
+        .dpop
+        .replay
+        .record(proof.replay_key, proof.expires_at, now)
+    {
         Recorded::Now(recorded) => {
             Bound::Admit(finish(verifier, policy, presented, verified, recorded))
         }
@@ -182,9 +186,10 @@ fn finish<T>(
 ) -> Result<Admission<T>, Answer> {
     let error = match recorded {
         Ok(FirstUse::Yes) => return admit(verifier, policy, presented, verified),
-        Ok(FirstUse::Replayed) => {
-            Error::new(ErrorKind::InvalidDpopProof, "the DPoP proof was used before")
-        }
+        Ok(FirstUse::Replayed) => Error::new(
+            ErrorKind::InvalidDpopProof,
+            "the DPoP proof was used before",
+        ),
         Err(StoreUnavailable) => Error::replay_store_unavailable(Duration::from_secs(5)),
     };
     verifier.inner.log_refusal(&error);
@@ -223,7 +228,9 @@ impl Verifier {
                 Err(error) => Decision::Deny(deny(self, policy, &presented, &error)),
             };
         }
-        let extracted = inner.sources.extract_from(request.headers(), request.query());
+        let extracted = inner
+            .sources
+            .extract_from(request.headers(), request.query());
         let credential = match extracted {
             // The DPoP scheme where DPoP is refused: no credentials this verifier accepts.
             Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {

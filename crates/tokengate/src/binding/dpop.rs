@@ -211,8 +211,10 @@ impl Dpop {
         if proof.len() > MAX_PROOF_BYTES {
             return Err(invalid("the DPoP proof is too large"));
         }
-        let proof = std::str::from_utf8(proof).map_err(|_| invalid("the DPoP proof is not a JWS"))?;
-        let segments = jws::split(proof).map_err(|_| invalid("the DPoP proof is not a compact JWS"))?;
+        let proof =
+            std::str::from_utf8(proof).map_err(|_| invalid("the DPoP proof is not a JWS"))?;
+        let segments =
+            jws::split(proof).map_err(|_| invalid("the DPoP proof is not a compact JWS"))?;
         let decode = |segment: &str| {
             let mut out = Vec::new();
             jws::decode_into(segment, &mut out)
@@ -240,7 +242,9 @@ impl Dpop {
             .as_deref()
             .and_then(Algorithm::from_name)
             .filter(|alg| self.algorithms.contains(*alg))
-            .ok_or_else(|| invalid("the DPoP proof's alg is not an allowed asymmetric algorithm"))?;
+            .ok_or_else(|| {
+                invalid("the DPoP proof's alg is not an allowed asymmetric algorithm")
+            })?;
         let jwk = header
             .jwk
             .ok_or_else(|| invalid("the DPoP proof has no jwk"))?;
@@ -257,10 +261,19 @@ impl Dpop {
         // Signed by the key it carries: now its claims.
         let claims: ProofClaims<'_> = crate::json::from_strict_slice(&payload)
             .map_err(|_| invalid("the DPoP proof's claims are not a strict JSON object"))?;
-        let jti = claims.jti.filter(|j| !j.is_empty()).ok_or_else(|| invalid("the DPoP proof has no jti"))?;
-        let htm = claims.htm.ok_or_else(|| invalid("the DPoP proof has no htm"))?;
-        let htu = claims.htu.ok_or_else(|| invalid("the DPoP proof has no htu"))?;
-        let iat = claims.iat.ok_or_else(|| invalid("the DPoP proof has no iat"))?;
+        let jti = claims
+            .jti
+            .filter(|j| !j.is_empty())
+            .ok_or_else(|| invalid("the DPoP proof has no jti"))?;
+        let htm = claims
+            .htm
+            .ok_or_else(|| invalid("the DPoP proof has no htm"))?;
+        let htu = claims
+            .htu
+            .ok_or_else(|| invalid("the DPoP proof has no htu"))?;
+        let iat = claims
+            .iat
+            .ok_or_else(|| invalid("the DPoP proof has no iat"))?;
         if *htm != *request.method() {
             return Err(invalid("the DPoP proof is for another method"));
         }
@@ -278,7 +291,11 @@ impl Dpop {
             return Err(invalid("the DPoP proof's ath does not match the token"));
         }
         if let Some(nonces) = &self.nonces {
-            if !claims.nonce.as_deref().is_some_and(|n| nonces.accepts(n, now)) {
+            if !claims
+                .nonce
+                .as_deref()
+                .is_some_and(|n| nonces.accepts(n, now))
+            {
                 return Err(Error::new(
                     ErrorKind::UseDpopNonce,
                     "the DPoP proof lacks the current nonce",

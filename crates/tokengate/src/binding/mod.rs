@@ -30,8 +30,8 @@ use crate::jws::BASE64URL;
 pub(crate) use dpop::Proof;
 pub use dpop::{DEFAULT_DPOP_WINDOW, Dpop};
 pub use nonce::DpopNonces;
-pub(crate) use origin::{request_target, single};
 pub use origin::TrustedProxies;
+pub(crate) use origin::{request_target, single};
 pub use replay::{
     DEFAULT_REPLAY_CAPACITY, FirstUse, MemoryReplayStore, Recorded, ReplayStore, StoreFuture,
     StoreUnavailable,
@@ -67,7 +67,9 @@ fn sha256_member(value: Option<serde_json::Value>) -> Result<Option<[u8; 32]>, E
     let bad = || Error::new(ErrorKind::InvalidClaim, "cnf holds a malformed thumbprint");
     let text = value.as_str().ok_or_else(bad)?;
     let bytes = BASE64URL.decode(text).map_err(|_| bad())?;
-    <[u8; 32]>::try_from(bytes.as_slice()).map(Some).map_err(|_| bad())
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map(Some)
+        .map_err(|_| bad())
 }
 
 impl Confirmation {
@@ -281,12 +283,24 @@ mod tests {
         let unknown = Confirmation::parse(r#"{"kid":"k"}"#).unwrap();
         // Unbound tokens.
         assert_eq!(kind(check(None, &bearer, false)), Ok(()));
-        assert_eq!(kind(check(None, &bearer, true)), Err(ErrorKind::DpopRequired));
-        assert_eq!(kind(check(None, &dpop(bytes(A)), false)), Err(ErrorKind::BindingMismatch));
+        assert_eq!(
+            kind(check(None, &bearer, true)),
+            Err(ErrorKind::DpopRequired)
+        );
+        assert_eq!(
+            kind(check(None, &dpop(bytes(A)), false)),
+            Err(ErrorKind::BindingMismatch)
+        );
         // DPoP-bound.
-        assert_eq!(kind(check(Some(&jkt), &bearer, false)), Err(ErrorKind::BoundToken));
+        assert_eq!(
+            kind(check(Some(&jkt), &bearer, false)),
+            Err(ErrorKind::BoundToken)
+        );
         assert_eq!(kind(check(Some(&jkt), &dpop(bytes(A)), true)), Ok(()));
-        assert_eq!(kind(check(Some(&jkt), &dpop(bytes(B)), false)), Err(ErrorKind::BindingMismatch));
+        assert_eq!(
+            kind(check(Some(&jkt), &dpop(bytes(B)), false)),
+            Err(ErrorKind::BindingMismatch)
+        );
         // Certificate-bound.
         let with_cert = |c: &str| Presentation {
             scheme: Scheme::Bearer,
@@ -294,11 +308,23 @@ mod tests {
             certificate: Some(bytes(c)),
         };
         assert_eq!(kind(check(Some(&x5t), &with_cert(A), false)), Ok(()));
-        assert_eq!(kind(check(Some(&x5t), &with_cert(B), false)), Err(ErrorKind::BindingMismatch));
-        assert_eq!(kind(check(Some(&x5t), &bearer, false)), Err(ErrorKind::BindingMismatch));
-        assert_eq!(kind(check(Some(&x5t), &with_cert(A), true)), Err(ErrorKind::DpopRequired));
+        assert_eq!(
+            kind(check(Some(&x5t), &with_cert(B), false)),
+            Err(ErrorKind::BindingMismatch)
+        );
+        assert_eq!(
+            kind(check(Some(&x5t), &bearer, false)),
+            Err(ErrorKind::BindingMismatch)
+        );
+        assert_eq!(
+            kind(check(Some(&x5t), &with_cert(A), true)),
+            Err(ErrorKind::DpopRequired)
+        );
         // Bound to something tokengate cannot check.
-        assert_eq!(kind(check(Some(&unknown), &dpop(bytes(A)), false)), Err(ErrorKind::BoundToken));
+        assert_eq!(
+            kind(check(Some(&unknown), &dpop(bytes(A)), false)),
+            Err(ErrorKind::BoundToken)
+        );
     }
 
     #[test]
@@ -311,6 +337,9 @@ mod tests {
         let escaped = pem.replace('\n', "%0A").replace(' ', "%20");
         assert_eq!(certificate_from_header(&escaped).unwrap(), der);
         assert_eq!(certificate_from_header("%zz"), None);
-        assert_eq!(certificate_from_header("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"), None);
+        assert_eq!(
+            certificate_from_header("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"),
+            None
+        );
     }
 }

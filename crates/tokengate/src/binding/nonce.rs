@@ -150,11 +150,15 @@ mod tests {
     #[test]
     fn weak_settings_are_refused() {
         assert_eq!(
-            DpopNonces::new([1u8; 16], Duration::from_secs(60)).unwrap_err().kind(),
+            DpopNonces::new([1u8; 16], Duration::from_secs(60))
+                .unwrap_err()
+                .kind(),
             ConfigErrorKind::WeakKey
         );
         assert_eq!(
-            DpopNonces::new([1u8; 32], Duration::from_secs(1)).unwrap_err().kind(),
+            DpopNonces::new([1u8; 32], Duration::from_secs(1))
+                .unwrap_err()
+                .kind(),
             ConfigErrorKind::InvalidSetting
         );
     }

@@ -20,7 +20,11 @@ pub struct TrustedProxies {
 impl fmt::Debug for TrustedProxies {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_list()
-            .entries(self.networks.iter().map(|(ip, bits)| format!("{ip}/{bits}")))
+            .entries(
+                self.networks
+                    .iter()
+                    .map(|(ip, bits)| format!("{ip}/{bits}")),
+            )
             .finish()
     }
 }
@@ -92,7 +96,10 @@ impl TrustedProxies {
 }
 
 /// The single value of a header, if it appears exactly once and is UTF-8.
-pub(crate) fn single<'h, H: RequestHeaders + ?Sized>(headers: &'h H, name: &str) -> Option<&'h str> {
+pub(crate) fn single<'h, H: RequestHeaders + ?Sized>(
+    headers: &'h H,
+    name: &str,
+) -> Option<&'h str> {
     let mut values = headers.header_values(name);
     match (values.next(), values.next()) {
         (Some(value), None) => std::str::from_utf8(value).ok(),
@@ -119,7 +126,11 @@ fn forwarded<H: RequestHeaders + ?Sized>(headers: &H) -> (Option<String>, Option
         }
         return (proto, host);
     }
-    let last = |name| single(headers, name).and_then(|v| v.rsplit(',').next()).map(|v| v.trim().to_owned());
+    let last = |name| {
+        single(headers, name)
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_owned())
+    };
     (last("x-forwarded-proto"), last("x-forwarded-host"))
 }
 
@@ -200,10 +211,19 @@ mod tests {
     #[test]
     fn normalization_follows_rfc_3986() {
         let n = |u| normalize(u).unwrap();
-        assert_eq!(n("HTTPS://API.Example.COM:443/a/./b/../c?x=1#f"), "https://api.example.com/a/c");
+        assert_eq!(
+            n("HTTPS://API.Example.COM:443/a/./b/../c?x=1#f"),
+            "https://api.example.com/a/c"
+        );
         assert_eq!(n("http://api.example.com:80/"), "http://api.example.com/");
-        assert_eq!(n("https://api.example.com:8443/x"), "https://api.example.com:8443/x");
-        assert_eq!(n("https://api.example.com/%7euser/%2f%41"), "https://api.example.com/~user/%2FA");
+        assert_eq!(
+            n("https://api.example.com:8443/x"),
+            "https://api.example.com:8443/x"
+        );
+        assert_eq!(
+            n("https://api.example.com/%7euser/%2f%41"),
+            "https://api.example.com/~user/%2FA"
+        );
         assert_eq!(n("https://api.example.com"), "https://api.example.com/");
         assert_eq!(normalize("ftp://api.example.com/"), None);
         assert_eq!(normalize("/relative"), None);
@@ -221,7 +241,11 @@ mod tests {
         assert!(!proxies.contains("2001:db8::1".parse().unwrap()));
         assert!(TrustedProxies::new(["10.0.0.0/33"]).is_err());
         assert!(TrustedProxies::new(["proxy.local"]).is_err());
-        assert!(TrustedProxies::new(["0.0.0.0/0"]).unwrap().contains("8.8.8.8".parse().unwrap()));
+        assert!(
+            TrustedProxies::new(["0.0.0.0/0"])
+                .unwrap()
+                .contains("8.8.8.8".parse().unwrap())
+        );
     }
 
     #[test]
@@ -234,7 +258,10 @@ mod tests {
         let proxy = TrustedProxies::new(["127.0.0.1"]).unwrap();
         let view = RequestView::new("GET", "/m", Some("q=1"), &headers);
         // The server's own view: the Host header, plain http.
-        assert_eq!(request_target(&view, &none, None).unwrap(), "http://api.example.com/m");
+        assert_eq!(
+            request_target(&view, &none, None).unwrap(),
+            "http://api.example.com/m"
+        );
         // The configured resource's origin.
         assert_eq!(
             request_target(&view, &none, Some("https://api.example.com")).unwrap(),
@@ -242,11 +269,26 @@ mod tests {
         );
         // Forwarded headers count only from a trusted proxy.
         let from_proxy = view.with_peer(Some("127.0.0.1".parse().unwrap()));
-        assert_eq!(request_target(&from_proxy, &proxy, None).unwrap(), "https://public.example.com/m");
+        assert_eq!(
+            request_target(&from_proxy, &proxy, None).unwrap(),
+            "https://public.example.com/m"
+        );
         let from_elsewhere = view.with_peer(Some("127.0.0.2".parse().unwrap()));
-        assert_eq!(request_target(&from_elsewhere, &proxy, None).unwrap(), "http://api.example.com/m");
-        headers.insert("forwarded", "for=1.2.3.4;proto=http, for=5.6.7.8;proto=https;host=\"edge.example.com\"".parse().unwrap());
-        let view = RequestView::new("GET", "/m", None, &headers).with_peer(Some("127.0.0.1".parse().unwrap()));
-        assert_eq!(request_target(&view, &proxy, None).unwrap(), "https://edge.example.com/m");
+        assert_eq!(
+            request_target(&from_elsewhere, &proxy, None).unwrap(),
+            "http://api.example.com/m"
+        );
+        headers.insert(
+            "forwarded",
+            "for=1.2.3.4;proto=http, for=5.6.7.8;proto=https;host=\"edge.example.com\""
+                .parse()
+                .unwrap(),
+        );
+        let view = RequestView::new("GET", "/m", None, &headers)
+            .with_peer(Some("127.0.0.1".parse().unwrap()));
+        assert_eq!(
+            request_target(&view, &proxy, None).unwrap(),
+            "https://edge.example.com/m"
+        );
     }
 }

@@ -105,7 +105,12 @@ impl MemoryReplayStore {
         self.len() == 0
     }
 
-    fn record_now(&self, key: [u8; 32], expires_at: u64, now: u64) -> Result<FirstUse, StoreUnavailable> {
+    fn record_now(
+        &self,
+        key: [u8; 32],
+        expires_at: u64,
+        now: u64,
+    ) -> Result<FirstUse, StoreUnavailable> {
         let shard = &self.shards[usize::from(key[0]) % SHARDS];
         let mut map = shard.lock().map_err(|_| StoreUnavailable)?;
         if let Some(until) = map.get_mut(&key) {
@@ -154,7 +159,12 @@ impl ReplayStore for MemoryReplayStore {
 mod tests {
     use super::*;
 
-    fn now(store: &MemoryReplayStore, key: u8, until: u64, at: u64) -> Result<FirstUse, StoreUnavailable> {
+    fn now(
+        store: &MemoryReplayStore,
+        key: u8,
+        until: u64,
+        at: u64,
+    ) -> Result<FirstUse, StoreUnavailable> {
         match store.record([key; 32], until, at) {
             Recorded::Now(result) => result,
             Recorded::Later(_) => unreachable!(),
