@@ -10,6 +10,7 @@ use std::pin::Pin;
 
 use serde_json::{Value, json};
 use tokengate::{Introspection, Issuer, KeySource, ProtectedResource, TokenSources, Verifier};
+use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{
     Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, TestKey, b64, now,
 };
@@ -57,6 +58,12 @@ const EXPIRED: &str = r#"Bearer realm="api", error="invalid_token", error_descri
 const TWO_CREDENTIALS: &str = r#"Bearer realm="api", error="invalid_request", error_description="the request carries more than one credential""#;
 const MALFORMED: &str = r#"Bearer realm="api", error="invalid_request", error_description="the credentials in the request are malformed""#;
 const NO_CREDENTIALS: &str = r#"Bearer realm="api", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const DPOP_INVALID_PROOF: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_dpop_proof", error_description="the DPoP proof is invalid", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const DPOP_NOT_BOUND: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const DPOP_TWO_PROOFS: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_request", error_description="the credentials in the request are malformed""#;
+const CERTIFICATE_MISMATCH: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+/// The URL DPoP proofs name for `/me`: the resource's origin.
+const DPOP_HTU: &str = "https://api.conformance.test/me";
 const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 
 /// What a scenario expects of the body.
@@ -193,6 +200,16 @@ impl Fixture {
         let revoked_opaque = opaque("openid messages:read");
         self.issuer.revoke(&revoked_opaque);
         let stranger = TestKey::generate(signer.alg()).with_kid(signer.kid());
+        let client = DpopKey::generate(tokengate::Algorithm::ES256);
+        let dpop_token = self.token_with(json!({"cnf": {"jkt": client.thumbprint()}}));
+        let dpop = |token: &str, proof: String| {
+            vec![
+                ("authorization", format!("DPoP {token}")),
+                ("dpop", proof),
+            ]
+        };
+        let good_proof = client.proof("GET", DPOP_HTU, &dpop_token);
+        let me = json!({"sub": "alice", "scopes": ["openid", "messages:read"]});
         let unauthorized = |name, request, www, body| Scenario {
             name,
             request,
@@ -403,6 +420,94 @@ impl Fixture {
                 "the access token is invalid",
             ),
             Scenario {
+                name: "DPoP-bound token with a valid proof",
+                request: get("/me", dpop(&dpop_token, good_proof.clone())),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(me.clone()),
+            },
+            unauthorized(
+                "DPoP proof replayed",
+                get("/me", dpop(&dpop_token, good_proof.clone())),
+                DPOP_INVALID_PROOF,
+                "the DPoP proof is invalid",
+            ),
+            unauthorized(
+                "DPoP proof for another method",
+                get(
+                    "/me",
+                    dpop(&dpop_token, client.proof("POST", DPOP_HTU, &dpop_token)),
+                ),
+                DPOP_INVALID_PROOF,
+                "the DPoP proof is invalid",
+            ),
+            unauthorized(
+                "DPoP proof for another URL",
+                get(
+                    "/me",
+                    dpop(
+                        &dpop_token,
+                        client.proof("GET", "https://api.conformance.test/admin", &dpop_token),
+                    ),
+                ),
+                DPOP_INVALID_PROOF,
+                "the DPoP proof is invalid",
+            ),
+            unauthorized(
+                "DPoP scheme without a proof",
+                get("/me", vec![("authorization", format!("DPoP {dpop_token}"))]),
+                DPOP_INVALID_PROOF,
+                "the DPoP proof is invalid",
+            ),
+            unauthorized(
+                "DPoP proof by another key than the token's",
+                get(
+                    "/me",
+                    dpop(
+                        &dpop_token,
+                        DpopKey::generate(tokengate::Algorithm::ES256).proof(
+                            "GET",
+                            DPOP_HTU,
+                            &dpop_token,
+                        ),
+                    ),
+                ),
+                DPOP_NOT_BOUND,
+                "the access token is not bound to this client",
+            ),
+            unauthorized(
+                "token without cnf under the DPoP scheme",
+                get("/me", dpop(&token, client.proof("GET", DPOP_HTU, &token))),
+                DPOP_NOT_BOUND,
+                "the access token is not bound to this client",
+            ),
+            Scenario {
+                name: "two DPoP headers",
+                request: get("/me", {
+                    let mut headers = dpop(&dpop_token, good_proof.clone());
+                    headers.push(("dpop", good_proof.clone()));
+                    headers
+                }),
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(DPOP_TWO_PROOFS),
+                retry_after: false,
+                body: Body::Text("the credentials in the request are malformed"),
+            },
+            unauthorized(
+                "certificate-bound token without the certificate",
+                get(
+                    "/me",
+                    bearer(&self.token_with(json!({"cnf": {
+                        "x5t#S256": tokengate_testkit::dpop::certificate_thumbprint(b"certificate")
+                    }}))),
+                ),
+                CERTIFICATE_MISMATCH,
+                "the access token is not bound to this client",
+            ),
+            Scenario {
                 name: "active opaque token (introspection)",
                 request: get("/me", bearer(&active_opaque)),
                 keys_down: false,
@@ -455,6 +560,11 @@ impl Fixture {
                     "resource": RESOURCE,
                     "authorization_servers": [self.issuer.issuer()],
                     "bearer_methods_supported": ["header", "query"],
+                    "dpop_signing_alg_values_supported": [
+                        "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+                        "ES512", "EdDSA"
+                    ],
+                    "dpop_bound_access_tokens_required": false,
                 })),
             },
             Scenario {
@@ -516,6 +626,23 @@ async fn run_http(name: &str, serve: Serve) -> Vec<String> {
             .map(str::to_owned);
         let body = response.text().await.unwrap_or_default();
         let mut problems = Vec::new();
+        // Every challenge offers both schemes: the other one follows, without an error.
+        let all: Vec<&str> = headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        if let Some(first) = scenario.www_authenticate {
+            let other = if first.starts_with("DPoP") {
+                r#"Bearer realm="api""#
+            } else {
+                r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA""#
+            };
+            let second_ok = all.len() == 2 && all[1].starts_with(other) && !all[1].contains("error=");
+            if !second_ok {
+                problems.push(format!("challenges {all:?}, expected a second one: {other}"));
+            }
+        }
         if status != scenario.status {
             problems.push(format!("status {status}, expected {}", scenario.status));
         }
@@ -585,8 +712,15 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
     }
     let mut failures = Vec::new();
     for scenario in fixture.scenarios() {
-        if scenario.request.query.is_some() || scenario.request.path.starts_with("/.well-known/") {
-            continue; // gRPC has no query string and serves no documents
+        let proves = scenario.request.headers.iter().any(|(name, _)| *name == "dpop");
+        if scenario.request.query.is_some()
+            || scenario.request.path.starts_with("/.well-known/")
+            || proves
+        {
+            // gRPC has no query string and serves no documents; a DPoP proof names the HTTP
+            // method and URL of the reference API, not a gRPC call's (the same pipeline checks
+            // DPoP for gRPC: see the tower layer's tests).
+            continue;
         }
         let guard = guard_of(scenario.request.path);
         let addr = servers
