@@ -203,10 +203,7 @@ impl Fixture {
         let client = DpopKey::generate(tokengate::Algorithm::ES256);
         let dpop_token = self.token_with(json!({"cnf": {"jkt": client.thumbprint()}}));
         let dpop = |token: &str, proof: String| {
-            vec![
-                ("authorization", format!("DPoP {token}")),
-                ("dpop", proof),
-            ]
+            vec![("authorization", format!("DPoP {token}")), ("dpop", proof)]
         };
         let good_proof = client.proof("GET", DPOP_HTU, &dpop_token);
         let me = json!({"sub": "alice", "scopes": ["openid", "messages:read"]});
@@ -638,9 +635,12 @@ async fn run_http(name: &str, serve: Serve) -> Vec<String> {
             } else {
                 r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA""#
             };
-            let second_ok = all.len() == 2 && all[1].starts_with(other) && !all[1].contains("error=");
+            let second_ok =
+                all.len() == 2 && all[1].starts_with(other) && !all[1].contains("error=");
             if !second_ok {
-                problems.push(format!("challenges {all:?}, expected a second one: {other}"));
+                problems.push(format!(
+                    "challenges {all:?}, expected a second one: {other}"
+                ));
             }
         }
         if status != scenario.status {
@@ -712,7 +712,11 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
     }
     let mut failures = Vec::new();
     for scenario in fixture.scenarios() {
-        let proves = scenario.request.headers.iter().any(|(name, _)| *name == "dpop");
+        let proves = scenario
+            .request
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "dpop");
         if scenario.request.query.is_some()
             || scenario.request.path.starts_with("/.well-known/")
             || proves
