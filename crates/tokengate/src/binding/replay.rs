@@ -69,8 +69,16 @@ pub trait ReplayStore: Send + Sync + 'static {
 /// Hand-written rather than moka: expiry here follows the verifier's clock, which tests and
 /// the window check share, while moka's follows the wall clock.
 pub struct MemoryReplayStore {
-    shards: Box<[Mutex<HashMap<[u8; 32], u64>>]>,
+    shards: Box<[Mutex<Shard>]>,
     per_shard: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    entries: HashMap<[u8; 32], u64>,
+    /// The clock second of the last sweep: a full shard is swept at most once a second, so a
+    /// flood of proofs against a full store costs a lookup each, not a scan each.
+    swept_at: u64,
 }
 
 /// The default capacity of [`MemoryReplayStore`]: a million live proofs (about 8,000 DPoP
@@ -85,7 +93,7 @@ impl MemoryReplayStore {
     pub fn new(capacity: usize) -> MemoryReplayStore {
         let per_shard = capacity.div_ceil(SHARDS).max(1);
         MemoryReplayStore {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             per_shard,
         }
     }
@@ -95,7 +103,7 @@ impl MemoryReplayStore {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.lock().map_or(0, |s| s.len()))
+            .map(|s| s.lock().map_or(0, |s| s.entries.len()))
             .sum()
     }
 
@@ -112,17 +120,20 @@ impl MemoryReplayStore {
         now: u64,
     ) -> Result<FirstUse, StoreUnavailable> {
         let shard = &self.shards[usize::from(key[0]) % SHARDS];
-        let mut map = shard.lock().map_err(|_| StoreUnavailable)?;
-        if let Some(until) = map.get_mut(&key) {
+        let mut shard = shard.lock().map_err(|_| StoreUnavailable)?;
+        if let Some(until) = shard.entries.get_mut(&key) {
             if *until > now {
                 return Ok(FirstUse::Replayed);
             }
             *until = expires_at;
             return Ok(FirstUse::Yes);
         }
-        if map.len() >= self.per_shard {
-            map.retain(|_, until| *until > now);
-            if map.len() >= self.per_shard {
+        if shard.entries.len() >= self.per_shard {
+            if shard.swept_at != now {
+                shard.swept_at = now;
+                shard.entries.retain(|_, until| *until > now);
+            }
+            if shard.entries.len() >= self.per_shard {
                 tracing::warn!(
                     target: "tokengate::dpop",
                     "the DPoP replay store is full: refusing proofs until entries expire"
@@ -130,7 +141,7 @@ impl MemoryReplayStore {
                 return Err(StoreUnavailable);
             }
         }
-        map.insert(key, expires_at);
+        shard.entries.insert(key, expires_at);
         Ok(FirstUse::Yes)
     }
 }
