@@ -5,6 +5,17 @@
 //!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty]
 //!                  [--introspect URL [--client-id ID --client-secret-file FILE]] [TOKEN ...]
 //! tokengate decode [--pretty] [--now UNIX] TOKEN|-
+//! tokengate dpop-key [--out FILE]
+//! tokengate dpop-proof --key FILE --method M --url URL [--token TOKEN] [--nonce N]
+//! ```
+//!
+//! `dpop-key` writes a new P-256 key (PKCS#8 PEM) and prints its JWK and thumbprint (the
+//! `cnf.jkt` an issuer binds tokens to); `dpop-proof` prints a DPoP proof (RFC 9449) for one
+//! request, to send with curl:
+//!
+//! ```text
+//! PROOF=$(tokengate dpop-proof --key client.pem --method GET --url http://127.0.0.1:3000/me --token "$TOKEN")
+//! curl -H "Authorization: DPoP $TOKEN" -H "DPoP: $PROOF" http://127.0.0.1:3000/me
 //! ```
 //!
 //! Install: `cargo install tokengate-cli` (from a checkout: `cargo install --path crates/tokengate-cli`).
@@ -25,6 +36,8 @@ use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tokengate::clock::{FixedClock, SystemClock};
 use tokengate::{Algorithm, Introspection, Issuer, KeySource, Verifier};
+
+mod dpop;
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +64,30 @@ enum Command {
         /// Judge "now" as this Unix time (for --pretty).
         #[arg(long, value_name = "UNIX")]
         now: Option<u64>,
+    },
+    /// Write a new DPoP key (P-256, PKCS#8 PEM) and print its JWK and thumbprint (`jkt`).
+    DpopKey {
+        /// Where to write the key (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Print a DPoP proof for one request, signed with a key from `dpop-key`.
+    DpopProof {
+        /// The client's key (P-256, PKCS#8 PEM).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// The request's method.
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The request's URL (query and fragment are ignored by the server).
+        #[arg(long)]
+        url: String,
+        /// The access token the proof goes with (`ath`).
+        #[arg(long)]
+        token: Option<String>,
+        /// The server's nonce (from a `DPoP-Nonce` header).
+        #[arg(long)]
+        nonce: Option<String>,
     },
 }
 
@@ -112,7 +149,54 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Verify(args) => verify(*args),
         Command::Decode { token, pretty, now } => decode(&token, pretty, now),
+        Command::DpopKey { out } => dpop_key(out.as_deref()),
+        Command::DpopProof {
+            key,
+            method,
+            url,
+            token,
+            nonce,
+        } => match dpop::load(&key)
+            .and_then(|pair| dpop::proof(&pair, &method, &url, token.as_deref(), nonce.as_deref()))
+        {
+            Ok(proof) => {
+                println!("{proof}");
+                ExitCode::SUCCESS
+            }
+            Err(message) => fail(message),
+        },
     }
+}
+
+fn dpop_key(out: Option<&std::path::Path>) -> ExitCode {
+    let pem = match dpop::generate() {
+        Ok(pem) => pem,
+        Err(message) => return fail(message),
+    };
+    let Some(path) = out else {
+        print!("{pem}");
+        return ExitCode::SUCCESS;
+    };
+    if let Err(error) = write_private(path, &pem) {
+        return fail(format!("{}: {error}", path.display()));
+    }
+    match dpop::load(path) {
+        Ok(pair) => {
+            let (jwk, jkt) = dpop::public(&pair);
+            println!("{}", json!({"jkt": jkt, "jwk": jwk}));
+            ExitCode::SUCCESS
+        }
+        Err(message) => fail(message),
+    }
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {

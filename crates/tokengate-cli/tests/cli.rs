@@ -508,3 +508,72 @@ fn verify_pretty_indents_and_shows_relative_times() {
     assert_eq!(value["times"]["exp"], "in 5 min");
     assert_eq!(value["line"], 1);
 }
+
+#[test]
+fn dpop_key_and_proof_make_a_request_the_pipeline_admits() {
+    use tokengate::adapter::{Admission, Decision, Policy, RequestView};
+    use tokengate::{Issuer, KeySource, StandardClaims, Verifier};
+
+    let dir = std::env::temp_dir().join(format!("tokengate-cli-dpop-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let key_path = dir.join("client.pem");
+    let key_arg = key_path.to_str().unwrap();
+    let output = run(&["dpop-key", "--out", key_arg], None);
+    assert!(output.status.success(), "{output:?}");
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let jkt = printed["jkt"].as_str().unwrap().to_owned();
+    assert_eq!(jkt, tokengate_testkit::dpop::thumbprint(&printed["jwk"]));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // An existing key is never overwritten.
+    assert_eq!(
+        run(&["dpop-key", "--out", key_arg], None).status.code(),
+        Some(2)
+    );
+
+    let issuer = TestKey::shared(Algorithm::ES256);
+    let mut claims = claims_at("https://issuer.test/", "api", tokengate_testkit::now());
+    claims["cnf"] = json!({ "jkt": jkt });
+    let token = issuer.mint(&claims);
+    let output = run(
+        &[
+            "dpop-proof",
+            "--key",
+            key_arg,
+            "--method",
+            "GET",
+            "--url",
+            "http://api.test/me",
+            "--token",
+            &token,
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let proof = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new("https://issuer.test/")
+                .audience("api")
+                .keys(KeySource::jwks_json(jwks(&[&issuer]))),
+        )
+        .build()
+        .unwrap();
+    let mut headers = tokengate::http::HeaderMap::new();
+    headers.insert("authorization", format!("DPoP {token}").parse().unwrap());
+    headers.insert("dpop", proof.parse().unwrap());
+    headers.insert("host", "api.test".parse().unwrap());
+    let request = RequestView::new("GET", "/me", None, &headers);
+    let decision = verifier.decide::<StandardClaims, _>(&request, &Policy::new(), None);
+    assert!(
+        matches!(decision, Decision::Admit(Admission::Verified(_))),
+        "{decision:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::IssuerServer;
+use crate::dpop::DpopKey;
 
 /// Prints a token with `messages:read`, one without, and a curl line per route.
 pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
@@ -34,5 +35,32 @@ pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
     );
     println!("  curl -i {base}/greeting");
     println!("  curl -i -H 'Authorization: Bearer {visitor}' {base}/greeting");
+    println!();
+    print_dpop(
+        server,
+        &claims("alice", "openid profile messages:read"),
+        base,
+    );
+}
+
+/// A DPoP-bound token and the steps to call with it: a key file for the CLI, a proof per
+/// request (each proof is single-use and valid for a minute).
+fn print_dpop(server: &IssuerServer, claims: &serde_json::Value, base: &str) {
+    let client = DpopKey::generate(tokengate::Algorithm::ES256);
+    let path = std::env::temp_dir().join(format!("tokengate-demo-dpop-{}.pem", std::process::id()));
+    if std::fs::write(&path, client.private_pem()).is_err() {
+        return;
+    }
+    let token = server.mint(&client.bind(claims.clone()));
+    let key = path.display();
+    println!("DPoP (RFC 9449): a token bound to the client key in {key}:");
+    println!("  TOKEN={token}");
+    println!(
+        "  PROOF=$(cargo run -q -p tokengate-cli -- dpop-proof --key {key} --method GET \\\n      --url {base}/me --token \"$TOKEN\")"
+    );
+    println!("  curl -i -H \"Authorization: DPoP $TOKEN\" -H \"DPoP: $PROOF\" {base}/me");
+    println!(
+        "  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/me              # 401: a bound token needs its proof"
+    );
     println!();
 }

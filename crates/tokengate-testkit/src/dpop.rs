@@ -54,6 +54,12 @@ impl DpopKey {
         }
     }
 
+    /// The private key as PKCS#8 PEM (for `tokengate dpop-proof --key`).
+    #[must_use]
+    pub fn private_pem(&self) -> String {
+        pem::encode(&pem::Pem::new("PRIVATE KEY", self.key.private_pkcs8_der()))
+    }
+
     /// The key's public JWK, as a proof carries it (key members only).
     #[must_use]
     pub fn jwk(&self) -> Value {

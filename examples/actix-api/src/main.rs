@@ -18,14 +18,19 @@
 //! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
 //! `TOKENGATE_CACHE=1`, `TOKENGATE_RESOURCE` (RFC 9728 metadata; default: the audience when it
 //! is an https URL); for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
-//! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`.
+//! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`; behind a
+//! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated).
+//!
+//! DPoP-bound tokens (RFC 9449) are accepted with no setting: such a token needs a valid proof
+//! (`Authorization: DPoP <token>` and a `DPoP` header); bearer tokens keep working. See
+//! `docs/guide.md`, "DPoP and certificate-bound tokens".
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer};
 use tokengate_actix::tokengate::fetch::FetchErrorKind;
-use tokengate_actix::tokengate::{Algorithm, Introspection, TokenCache};
+use tokengate_actix::tokengate::{Algorithm, Introspection, TokenCache, TrustedProxies};
 use tokengate_actix::{Issuer, KeySource, ProtectedResource, Verifier};
 
 const NAME: &str = "actix-api";
@@ -80,6 +85,13 @@ fn verifier_from_env() -> Result<Verifier, String> {
     }
     if flag("TOKENGATE_CACHE") {
         builder = builder.cache(TokenCache::new());
+    }
+    // Behind a TLS-terminating proxy: believe its Forwarded / X-Forwarded-* headers (for the
+    // URL a DPoP proof names) from these addresses only.
+    if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
+        let proxies = TrustedProxies::new(list.split(','))
+            .map_err(|e| format!("TOKENGATE_TRUSTED_PROXIES: {e}"))?;
+        builder = builder.trusted_proxies(proxies);
     }
     builder.build().map_err(|e| format!("configuration: {e}"))
 }

@@ -18,13 +18,19 @@
 //! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
 //! `TOKENGATE_CACHE=1`, `TOKENGATE_RESOURCE` (RFC 9728 metadata; default: the audience when it
 //! is an https URL); for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
-//! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`.
+//! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`; behind a
+//! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated).
+//!
+//! DPoP-bound tokens (RFC 9449) are accepted with no setting: such a token needs a valid proof
+//! (`Authorization: DPoP <token>` and a `DPoP` header); bearer tokens keep working. See
+//! `docs/guide.md`, "DPoP and certificate-bound tokens".
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokengate_tower::tokengate::adapter::ConnectionInfo;
 use tokengate_tower::tokengate::fetch::FetchErrorKind;
-use tokengate_tower::tokengate::{Algorithm, Introspection, TokenCache};
+use tokengate_tower::tokengate::{Algorithm, Introspection, TokenCache, TrustedProxies};
 use tokengate_tower::{Issuer, KeySource, ProtectedResource, Verifier};
 
 const NAME: &str = "axum-api";
@@ -80,6 +86,13 @@ fn verifier_from_env() -> Result<Verifier, String> {
     if flag("TOKENGATE_CACHE") {
         builder = builder.cache(TokenCache::new());
     }
+    // Behind a TLS-terminating proxy: believe its Forwarded / X-Forwarded-* headers (for the
+    // URL a DPoP proof names) from these addresses only.
+    if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
+        let proxies = TrustedProxies::new(list.split(','))
+            .map_err(|e| format!("TOKENGATE_TRUSTED_PROXIES: {e}"))?;
+        builder = builder.trusted_proxies(proxies);
+    }
     builder.build().map_err(|e| format!("configuration: {e}"))
 }
 
@@ -111,7 +124,9 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, axum_api::router(verifier))
+    let app = axum_api::router(verifier).layer(axum::middleware::from_fn(connection_info));
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    match axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {
@@ -121,6 +136,24 @@ async fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Hands each request's peer address to tokengate, which believes forwarding headers only
+/// from `TOKENGATE_TRUSTED_PROXIES`. (A server with its own mutual TLS also sets
+/// `client_certificate` here, from the handshake: see `docs/guide.md`.)
+async fn connection_info(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    request.extensions_mut().insert(ConnectionInfo {
+        peer,
+        client_certificate: None,
+    });
+    next.run(request).await
 }
 
 /// Fetches the keys before serving. An issuer mismatch in discovery is a configuration error
