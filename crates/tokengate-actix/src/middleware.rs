@@ -88,6 +88,12 @@ impl<T> Auth<T> {
         self.with(|c| c.policy = c.policy.clone().optional())
     }
 
+    /// Admit only DPoP-bound tokens with a valid proof on these routes: bearer tokens are
+    /// refused (401 `invalid_token` in the `DPoP` challenge, `dpop_required`).
+    pub fn require_dpop(self) -> Self {
+        self.with(|c| c.policy = c.policy.clone().require_dpop())
+    }
+
     /// Also require scopes or roles (403 `insufficient_scope` otherwise).
     pub fn require(self, requirement: Requirement) -> Self {
         self.with(|c| c.policy = c.policy.clone().require(requirement))

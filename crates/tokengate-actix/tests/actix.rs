@@ -351,3 +351,53 @@ async fn handlers_read_claims_naturally_and_check_requirements_with_question_mar
     .await;
     assert_eq!(denied.status(), 403);
 }
+
+#[actix_web::test]
+async fn middleware_that_requires_dpop_refuses_bearer_tokens_and_admits_proven_ones() {
+    use tokengate_testkit::dpop::DpopKey;
+    let (key, verifier) = setup();
+    let app = test::init_service(
+        App::new().service(
+            web::scope("/me")
+                .wrap(Auth::new(verifier).require_dpop())
+                .route("", web::get().to(|| async { "ok" })),
+        ),
+    )
+    .await;
+    let bearer_token = key.mint(&claims_at(ISS, AUD, NOW));
+    let denied = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/me")
+            .insert_header(bearer(&bearer_token))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(denied.status(), 401);
+    let challenges: Vec<_> = denied.headers().get_all("www-authenticate").collect();
+    assert_eq!(challenges.len(), 1, "only DPoP is offered");
+    assert!(
+        challenges[0]
+            .to_str()
+            .unwrap()
+            .starts_with(r#"DPoP realm="api", algs=""#)
+    );
+    let client = DpopKey::generate(tokengate_actix::Algorithm::ES256);
+    let bound = key.mint(&client.bind(claims_at(ISS, AUD, NOW)));
+    let proof = client
+        .proof_for("GET", "http://api.test/me")
+        .issued_at(NOW)
+        .access_token(&bound)
+        .sign();
+    let admitted = test::call_service(
+        &app,
+        test::TestRequest::get()
+            .uri("/me")
+            .insert_header(("host", "api.test"))
+            .insert_header(("authorization", format!("DPoP {bound}")))
+            .insert_header(("dpop", proof))
+            .to_request(),
+    )
+    .await;
+    assert_eq!(admitted.status(), 200);
+}

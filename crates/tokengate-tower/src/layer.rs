@@ -92,6 +92,12 @@ impl<T> AuthLayer<T> {
         self.with(|c| c.policy = c.policy.clone().optional())
     }
 
+    /// Admit only DPoP-bound tokens with a valid proof on these routes: bearer tokens are
+    /// refused (401 `invalid_token` in the `DPoP` challenge, `dpop_required`).
+    pub fn require_dpop(self) -> Self {
+        self.with(|c| c.policy = c.policy.clone().require_dpop())
+    }
+
     /// Also require scopes or roles (403 `insufficient_scope` otherwise). Typically used with
     /// `route_layer`; a token already verified by an outer layer is not verified again.
     pub fn require(self, requirement: Requirement) -> Self {

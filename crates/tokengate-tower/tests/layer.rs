@@ -453,3 +453,43 @@ async fn resource_metadata_answers_get_only_and_404_without_a_resource() {
     let answer = metadata.oneshot(post).await.unwrap();
     assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn a_layer_that_requires_dpop_refuses_bearer_tokens_and_admits_proven_ones() {
+    use tokengate_testkit::dpop::DpopKey;
+    let (key, verifier) = setup();
+    let app = Router::new()
+        .route(
+            "/me",
+            get(|c: Claims| async move { format!("{}", c.is_dpop_bound()) }),
+        )
+        .layer(AuthLayer::new(verifier).require_dpop());
+    let bearer = token(&key, "openid");
+    let (status, www, _) = text(
+        app.clone()
+            .oneshot(request("/me", Some(&bearer)))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        www.unwrap().starts_with(r#"DPoP realm="api", algs=""#),
+        "the DPoP challenge carries the error"
+    );
+    let client = DpopKey::generate(Algorithm::ES256);
+    let bound = key.mint(&client.bind(claims_at(ISS, AUD, NOW)));
+    let proof = client
+        .proof_for("GET", "http://api.test/me")
+        .issued_at(NOW)
+        .access_token(&bound)
+        .sign();
+    let request = Request::get("/me")
+        .header("host", "api.test")
+        .header("authorization", format!("DPoP {bound}"))
+        .header("dpop", proof)
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = text(app.oneshot(request).await.unwrap()).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "true"));
+}

@@ -219,6 +219,13 @@ where
         self
     }
 
+    /// Admit only DPoP-bound tokens with a valid proof: bearer tokens are refused (401
+    /// `invalid_token` in the `DPoP` challenge, `dpop_required`).
+    pub fn require_dpop(mut self) -> Self {
+        self.policy = self.policy.require_dpop();
+        self
+    }
+
     /// Require every one of these scopes.
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
         self.require(Requirement::all(scopes))

@@ -186,3 +186,42 @@ async fn the_auth_builder_has_every_option() {
         .await;
     assert_eq!(hello.body().as_ref(), b"alice@example.com");
 }
+
+#[tokio::test]
+async fn a_guard_that_requires_dpop_refuses_bearer_tokens_and_admits_proven_ones() {
+    use tokengate_testkit::dpop::DpopKey;
+    let (key, verifier) = setup();
+    let routes = warp::path!("me")
+        .and(tokengate_warp::Auth::new(verifier).require_dpop().filter())
+        .map(|v: Verified<tokengate_warp::StandardClaims>| format!("{}", v.is_dpop_bound()))
+        .recover(tokengate_warp::handle_rejection);
+    let bearer_token = key.mint(&claims_at(ISS, AUD, NOW));
+    let denied = warp::test::request()
+        .path("/me")
+        .header("authorization", format!("Bearer {bearer_token}"))
+        .reply(&routes)
+        .await;
+    assert_eq!(denied.status(), 401);
+    assert!(
+        denied.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with(r#"DPoP realm="api", algs=""#)
+    );
+    let client = DpopKey::generate(tokengate_warp::Algorithm::ES256);
+    let bound = key.mint(&client.bind(claims_at(ISS, AUD, NOW)));
+    let proof = client
+        .proof_for("GET", "http://api.test/me")
+        .issued_at(NOW)
+        .access_token(&bound)
+        .sign();
+    let admitted = warp::test::request()
+        .path("/me")
+        .header("host", "api.test")
+        .header("authorization", format!("DPoP {bound}"))
+        .header("dpop", proof)
+        .reply(&routes)
+        .await;
+    assert_eq!(admitted.status(), 200);
+    assert_eq!(admitted.body().as_ref(), b"true");
+}
