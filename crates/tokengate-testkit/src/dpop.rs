@@ -86,7 +86,6 @@ impl DpopKey {
     }
 
     /// A proof to adjust before signing: issued now, a fresh `jti`, no `ath` yet.
-    #[must_use]
     pub fn proof_for(&self, method: &str, url: &str) -> ProofBuilder {
         let mut jti = [0u8; 16];
         aws_lc_rs::rand::fill(&mut jti).expect("random jti");

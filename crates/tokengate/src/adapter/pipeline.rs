@@ -54,7 +54,10 @@ impl<T> Admission<T> {
 /// A decision that waits for I/O (a remote issuer's keys, an introspection call, a shared
 /// replay store). Owns everything it needs, so it can move into a boxed future.
 #[must_use]
-pub struct Pending<T> {
+pub struct Pending<T>(Box<Parts<T>>);
+
+/// Boxed: a decision that waits is the slow path, and the fast path's `Decision` stays small.
+struct Parts<T> {
     stage: Stage<T>,
     presented: Presentation,
     policy: Policy,
@@ -74,7 +77,7 @@ enum Stage<T> {
 impl<T> fmt::Debug for Pending<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("Pending");
-        match &self.stage {
+        match &self.0.stage {
             Stage::Verify(wait) => debug.field("wait", wait),
             Stage::Record { .. } => debug.field("wait", &"replay store"),
         };
@@ -91,11 +94,11 @@ where
     /// # Errors
     /// The [`Answer`] when the request is refused.
     pub async fn resolve(self) -> Result<Admission<T>, Answer> {
-        let Pending {
+        let Parts {
             stage,
             presented,
             policy,
-        } = self;
+        } = *self.0;
         let (verifier, verified, answer) = match stage {
             Stage::Verify(wait) => {
                 let verifier = wait.verifier().clone();
@@ -271,7 +274,7 @@ impl Verifier {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
                 Bound::Admit(Ok(admission)) => Decision::Admit(admission),
                 Bound::Admit(Err(answer)) => Decision::Deny(answer),
-                Bound::Later(verified, answer) => Decision::Pending(Pending {
+                Bound::Later(verified, answer) => Decision::Pending(Pending(Box::new(Parts {
                     stage: Stage::Record {
                         verifier: self.clone(),
                         verified,
@@ -279,14 +282,14 @@ impl Verifier {
                     },
                     presented,
                     policy: policy.clone(),
-                }),
+                }))),
             },
             Attempt::Done(Err(error)) => Decision::Deny(deny(self, policy, &presented, &error)),
-            Attempt::NeedsIo(wait) => Decision::Pending(Pending {
+            Attempt::NeedsIo(wait) => Decision::Pending(Pending(Box::new(Parts {
                 stage: Stage::Verify(wait),
                 presented,
                 policy: policy.clone(),
-            }),
+            }))),
         }
     }
 

@@ -141,7 +141,7 @@ pub(crate) fn check(
                 "a DPoP-bound token was presented as a bearer token",
             ));
         };
-        if !bool::from(constant_eq(&proof.thumbprint, jkt)) {
+        if !constant_eq(&proof.thumbprint, jkt) {
             return Err(Error::new(
                 ErrorKind::BindingMismatch,
                 "the DPoP proof's key is not the token's",
@@ -166,7 +166,7 @@ pub(crate) fn check(
                     "a certificate-bound token without a client certificate",
                 ));
             }
-            Some(certificate) if !bool::from(constant_eq(certificate, x5t)) => {
+            Some(certificate) if !constant_eq(certificate, x5t) => {
                 return Err(Error::new(
                     ErrorKind::BindingMismatch,
                     "the client certificate is not the token's",
