@@ -644,3 +644,40 @@ async fn a_custom_token_check_gets_the_same_cache_and_rules() {
     let health = verifier.health()[0].introspection.clone().unwrap();
     assert_eq!((health.calls, health.cache_hits), (2, 1));
 }
+
+#[tokio::test]
+async fn an_introspected_dpop_binding_needs_its_proof() {
+    use tokengate_testkit::dpop::DpopKey;
+    let server = IssuerServer::start().await;
+    let verifier = verifier_with(&server, &FixedClock::at(NOW), introspection(&server));
+    let client = DpopKey::generate(tokengate::Algorithm::ES256);
+    // The provider's introspection response carries `cnf.jkt`.
+    let token = server.issue_opaque(&client.bind(claims_at(&server.issuer(), AUD, NOW)));
+    let decide = |headers: &http::HeaderMap| {
+        let request = RequestView::new("GET", "/me", None, headers);
+        match verifier.decide::<StandardClaims, _>(&request, &Policy::new(), None) {
+            Decision::Pending(pending) => Some(pending),
+            Decision::Admit(_) => None,
+            Decision::Deny(answer) => panic!("refused before introspection: {answer}"),
+        }
+    };
+    let mut bearer = http::HeaderMap::new();
+    bearer.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let answer = decide(&bearer).unwrap().resolve().await.unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::BoundToken);
+    let proof = client
+        .proof_for("GET", "http://api.test/me")
+        .issued_at(NOW)
+        .access_token(&token)
+        .sign();
+    let mut dpop = http::HeaderMap::new();
+    dpop.insert("authorization", format!("DPoP {token}").parse().unwrap());
+    dpop.insert("dpop", proof.parse().unwrap());
+    dpop.insert("host", "api.test".parse().unwrap());
+    // The introspection result is cached now: no wait.
+    let request = RequestView::new("GET", "/me", None, &dpop);
+    match verifier.decide::<StandardClaims, _>(&request, &Policy::new(), None) {
+        Decision::Admit(Admission::Verified(verified)) => assert!(verified.is_dpop_bound()),
+        other => panic!("expected admission: {other:?}"),
+    }
+}
