@@ -77,6 +77,8 @@ mod body;
 #[cfg(feature = "axum")]
 mod extract;
 mod layer;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod metadata;
 mod response;
 

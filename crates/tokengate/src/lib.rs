@@ -61,6 +61,8 @@ mod issuer;
 mod json;
 mod jws;
 mod key;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod providers;
 #[cfg(feature = "remote")]
 mod remote;

@@ -1,0 +1,246 @@
+//! Protecting an MCP server (Model Context Protocol, streamable HTTP) — rmcp's
+//! `StreamableHttpService` on axum, or any tower service: [`McpAuthLayer`].
+//!
+//! The layer reads each request's JSON-RPC body (bounded), asks the core which scopes the call
+//! needs ([`McpScopes`]: per tool, per method; the `Mcp-Method` / `Mcp-Name` headers are checked
+//! against the body, never trusted alone), verifies the token, and passes the request on with
+//! its body and the verified claims in the extensions. rmcp hands tools the request's
+//! `http::request::Parts`, so a tool reads `parts.extensions.get::<Verified<T>>()`.
+//!
+//! ```
+//! use axum::Router;
+//! use tokengate_tower::mcp::{McpAuthLayer, McpScopes};
+//! use tokengate_tower::{Issuer, KeySource, ResourceMetadata, Verifier};
+//! use tokengate_tower::tokengate::ProtectedResource;
+//!
+//! # fn app(mcp_service: axum::routing::MethodRouter) -> Result<Router, Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder()
+//!     .issuer(Issuer::new("https://login.example.com/").audience("https://mcp.example.com/mcp").keys(KeySource::discover()))
+//!     .resource(ProtectedResource::new("https://mcp.example.com/mcp"))
+//!     .build()?;
+//! let scopes = McpScopes::new()
+//!     .tool("list_messages", ["messages:read"])
+//!     .tool("post_message", ["messages:write"]);
+//! let metadata = ResourceMetadata::new(&verifier);
+//! let app = Router::new()
+//!     .route("/mcp", mcp_service.layer(McpAuthLayer::new(verifier, scopes)))
+//!     .route_service(metadata.path(), metadata);
+//! # Ok(app) }
+//! ```
+//!
+//! The token stops here: rmcp's server never forwards it, and tools calling other APIs must
+//! get their own tokens (token exchange), never pass this one on (`docs/guide.md`).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use serde::de::DeserializeOwned;
+use tokengate::adapter::{ConnectionInfo, Decision, Policy, RequestView};
+use tokengate::{Error, ErrorKind, StandardClaims, Verified, Verifier};
+use tower_layer::Layer;
+use tower_service::Service;
+
+pub use tokengate::mcp::{DEFAULT_MAX_BODY_BYTES, McpScopes};
+
+use crate::body::AuthBody;
+
+struct Config {
+    verifier: Verifier,
+    scopes: McpScopes,
+    policy: Policy,
+}
+
+/// The layer guarding an MCP endpoint: a valid token for every request, and the scopes of each
+/// tool or method called.
+#[must_use]
+pub struct McpAuthLayer<T = StandardClaims> {
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for McpAuthLayer<T> {
+    fn clone(&self) -> Self {
+        McpAuthLayer {
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> fmt::Debug for McpAuthLayer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpAuthLayer")
+            .field("scopes", &self.config.scopes)
+            .field("policy", &self.config.policy)
+            .finish()
+    }
+}
+
+impl McpAuthLayer<StandardClaims> {
+    /// Guards with `verifier`, requiring `scopes` per tool and method.
+    pub fn new(verifier: Verifier, scopes: McpScopes) -> Self {
+        McpAuthLayer {
+            config: Arc::new(Config {
+                verifier,
+                scopes,
+                policy: Policy::new(),
+            }),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<T> McpAuthLayer<T> {
+    /// Deserialize the claims into `U` instead.
+    pub fn claims<U>(self) -> McpAuthLayer<U> {
+        McpAuthLayer {
+            config: self.config,
+            _claims: PhantomData,
+        }
+    }
+
+    /// Also require `policy` (scopes or roles for every call, DPoP).
+    pub fn policy(self, policy: Policy) -> Self {
+        let config = Config {
+            verifier: self.config.verifier.clone(),
+            scopes: self.config.scopes.clone(),
+            policy,
+        };
+        McpAuthLayer {
+            config: Arc::new(config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S, T> Layer<S> for McpAuthLayer<T> {
+    type Service = McpAuth<S, T>;
+    fn layer(&self, inner: S) -> Self::Service {
+        McpAuth {
+            inner,
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+/// The service of [`McpAuthLayer`].
+pub struct McpAuth<S, T = StandardClaims> {
+    inner: S,
+    config: Arc<Config>,
+    _claims: PhantomData<fn() -> T>,
+}
+
+impl<S: Clone, T> Clone for McpAuth<S, T> {
+    fn clone(&self) -> Self {
+        McpAuth {
+            inner: self.inner.clone(),
+            config: Arc::clone(&self.config),
+            _claims: PhantomData,
+        }
+    }
+}
+
+impl<S, T> fmt::Debug for McpAuth<S, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpAuth")
+            .field("scopes", &self.config.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, T> McpAuth<S, T> {
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The wrapped service, unwrapped.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+type McpFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
+
+impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for McpAuth<S, T>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send,
+    ReqBody: Body<Data = Bytes> + From<Bytes> + Send + 'static,
+    ReqBody::Error: Into<crate::body::BoxError>,
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = McpFuture<ResBody, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let config = Arc::clone(&self.config);
+        // The clone that was made ready is the one called (tower's readiness contract).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            let Ok(collected) = Limited::new(body, config.scopes.max_body()).collect().await else {
+                let error = Error::new(
+                    ErrorKind::MalformedRequest,
+                    "the MCP request body is over the cap or unreadable",
+                );
+                return Ok(reply(config.verifier.answer(&error)));
+            };
+            let bytes = collected.to_bytes();
+            let decision = {
+                let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
+                    .with_connection(parts.extensions.get::<ConnectionInfo>());
+                let earlier = parts.extensions.get::<Verified<T>>();
+                config.verifier.decide_mcp::<T, _>(
+                    &view,
+                    &bytes,
+                    &config.scopes,
+                    &config.policy,
+                    earlier,
+                )
+            };
+            let admission = match decision {
+                Decision::Admit(admission) => admission,
+                Decision::Deny(answer) => return Ok(reply(answer)),
+                Decision::Pending(pending) => match pending.resolve().await {
+                    Ok(admission) => admission,
+                    Err(answer) => return Ok(reply(answer)),
+                },
+            };
+            if let Some(verified) = admission.into_verified() {
+                parts.extensions.insert(verified);
+            }
+            parts.extensions.insert(config.verifier.clone());
+            let response = inner
+                .call(Request::from_parts(parts, ReqBody::from(bytes)))
+                .await?;
+            Ok(response.map(AuthBody::inner))
+        })
+    }
+}
+
+fn reply<B>(answer: tokengate::Answer) -> Response<AuthBody<B>> {
+    answer
+        .into_response()
+        .map(|body| AuthBody::rejection(Full::new(body)))
+}

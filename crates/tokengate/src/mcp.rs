@@ -1,0 +1,449 @@
+//! [`McpScopes`]: the scopes an MCP (Model Context Protocol) request needs, read from the
+//! JSON-RPC body it carries — per tool (`tools/call` by `params.name`) and per method.
+//!
+//! The body is what the MCP server acts on, so it is what is authorized: the `Mcp-Method` and
+//! `Mcp-Name` headers (MCP 2026-07-28) are checked against it, never trusted alone — a client
+//! could otherwise name a harmless tool in the header and call another in the body, and servers
+//! on older protocol revisions ignore the headers. Batches (JSON arrays, MCP 2025-03-26) are
+//! checked element by element: the call needs every scope any element needs, named together in
+//! one `insufficient_scope` challenge. Adapters read the body (bounded by
+//! [`max_body_bytes`](McpScopes::max_body_bytes)) and pass it here; see `docs/guide.md`,
+//! "Protecting an MCP server".
+//!
+//! ```
+//! use tokengate::mcp::McpScopes;
+//! let scopes = McpScopes::new()
+//!     .tool("list_messages", ["messages:read"])
+//!     .tool("post_message", ["messages:write"]);
+//! let body = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"post_message"}}"#;
+//! let requirement = scopes.requirement(&http::HeaderMap::new(), body).unwrap().unwrap();
+//! let reader = tokengate::Scopes::new(["messages:read"]);
+//! let error = requirement.check(&reader, &tokengate::Scopes::default()).unwrap_err();
+//! assert_eq!(error.required_scope(), Some("messages:write")); // the 403's `scope`
+//! ```
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::adapter::RequestHeaders;
+use crate::claims::Requirement;
+use crate::error::{Error, ErrorKind};
+
+/// The default cap on an MCP request body read for authorization: 4 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Scopes per MCP tool and per JSON-RPC method. A tool or method not named needs only a valid
+/// token.
+#[derive(Clone)]
+#[must_use]
+pub struct McpScopes {
+    tools: HashMap<Box<str>, Vec<Box<str>>>,
+    methods: HashMap<Box<str>, Vec<Box<str>>>,
+    max_body: usize,
+}
+
+impl fmt::Debug for McpScopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("McpScopes")
+            .field("tools", &self.tools)
+            .field("methods", &self.methods)
+            .field("max_body", &self.max_body)
+            .finish()
+    }
+}
+
+impl Default for McpScopes {
+    fn default() -> Self {
+        McpScopes {
+            tools: HashMap::new(),
+            methods: HashMap::new(),
+            max_body: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+fn boxed<I, S>(scopes: I) -> Vec<Box<str>>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    scopes
+        .into_iter()
+        .map(|s| s.into().into_boxed_str())
+        .collect()
+}
+
+/// One JSON-RPC message, as far as authorization reads it.
+#[derive(Deserialize)]
+struct Message<'a> {
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct Named<'a> {
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn malformed(detail: &'static str) -> Error {
+    Error::new(ErrorKind::MalformedRequest, detail)
+}
+
+impl McpScopes {
+    /// No scopes beyond a valid token, until tools or methods are named.
+    pub fn new() -> McpScopes {
+        McpScopes::default()
+    }
+
+    /// Calling tool `name` (`tools/call`) needs every one of `scopes`.
+    pub fn tool<I, S>(mut self, name: impl Into<String>, scopes: I) -> McpScopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tools
+            .insert(name.into().into_boxed_str(), boxed(scopes));
+        self
+    }
+
+    /// The JSON-RPC method `method` (`resources/read`, `prompts/get`, `tools/list`, ...) needs
+    /// every one of `scopes`, whatever its parameters.
+    pub fn method<I, S>(mut self, method: impl Into<String>, scopes: I) -> McpScopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.methods
+            .insert(method.into().into_boxed_str(), boxed(scopes));
+        self
+    }
+
+    /// The largest body read for authorization (default [`DEFAULT_MAX_BODY_BYTES`]); a larger
+    /// one is refused (`400 invalid_request`) before any token is checked.
+    pub fn max_body_bytes(mut self, max: usize) -> McpScopes {
+        self.max_body = max;
+        self
+    }
+
+    /// The configured body cap.
+    #[must_use]
+    pub fn max_body(&self) -> usize {
+        self.max_body
+    }
+
+    /// Every scope named anywhere, for the RFC 9728 `scopes_supported`.
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        let all: BTreeSet<&str> = self
+            .tools
+            .values()
+            .chain(self.methods.values())
+            .flatten()
+            .map(|s| &**s)
+            .collect();
+        all.into_iter()
+    }
+
+    /// The requirement for a request with these headers and body (empty for a `GET` or
+    /// `DELETE`): `None` when a valid token is enough.
+    ///
+    /// # Errors
+    /// [`ErrorKind::MalformedRequest`] (400 `invalid_request`) for a body that is not JSON-RPC
+    /// (an object or a non-empty array of objects), a body over the cap, or `Mcp-Method` /
+    /// `Mcp-Name` headers that do not match the body.
+    pub fn requirement<H: RequestHeaders + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<Option<Requirement>, Error> {
+        if body.len() > self.max_body {
+            return Err(malformed("the MCP request body is over the cap"));
+        }
+        let header_method = single(headers, "mcp-method")?;
+        let header_name = single(headers, "mcp-name")?.map(decode_name).transpose()?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            if header_method.is_some() || header_name.is_some() {
+                return Err(malformed("Mcp-Method or Mcp-Name without a JSON-RPC body"));
+            }
+            return Ok(None);
+        }
+        if !crate::json::is_strict_json(body) {
+            return Err(malformed("the MCP request body is not strict JSON"));
+        }
+        let trimmed = body.trim_ascii_start();
+        let messages: Vec<Message<'_>> = if trimmed.first() == Some(&b'[') {
+            let batch: Vec<Message<'_>> = serde_json::from_slice(body)
+                .map_err(|_| malformed("the MCP batch is not JSON-RPC messages"))?;
+            if batch.is_empty() {
+                return Err(malformed("the MCP batch is empty"));
+            }
+            if header_method.is_some() || header_name.is_some() {
+                return Err(malformed("Mcp-Method or Mcp-Name on a batch"));
+            }
+            batch
+        } else {
+            vec![
+                serde_json::from_slice(body)
+                    .map_err(|_| malformed("the MCP body is not a JSON-RPC message"))?,
+            ]
+        };
+        let mut needed: BTreeSet<&str> = BTreeSet::new();
+        for message in &messages {
+            let name = match (&message.method, message.params) {
+                (Some(method), Some(params)) if method == "tools/call" => {
+                    let named: Named<'_> = serde_json::from_str(params.get())
+                        .map_err(|_| malformed("tools/call params are not an object"))?;
+                    Some(
+                        named
+                            .name
+                            .ok_or_else(|| malformed("tools/call without a name"))?,
+                    )
+                }
+                (Some(method), None) if method == "tools/call" => {
+                    return Err(malformed("tools/call without a name"));
+                }
+                _ => None,
+            };
+            if messages.len() == 1 {
+                // The 2026-07-28 headers, when sent, must say what the body says.
+                if let Some(header) = header_method {
+                    if message.method.as_deref() != Some(header) {
+                        return Err(malformed("Mcp-Method does not match the body"));
+                    }
+                }
+                if let (Some(header), Some(body_name)) = (&header_name, &name) {
+                    if **header != **body_name {
+                        return Err(malformed("Mcp-Name does not match the body"));
+                    }
+                }
+            }
+            if let Some(method) = &message.method {
+                if let Some(scopes) = self.methods.get(&**method) {
+                    needed.extend(scopes.iter().map(|s| &**s));
+                }
+            }
+            if let Some(scopes) = name.as_deref().and_then(|n| self.tools.get(n)) {
+                needed.extend(scopes.iter().map(|s| &**s));
+            }
+        }
+        Ok((!needed.is_empty()).then(|| Requirement::all(needed)))
+    }
+}
+
+impl crate::Verifier {
+    /// Decides on an MCP request: the scopes its JSON-RPC `body` needs ([`McpScopes`]) are
+    /// added to `policy`, then [`decide`](crate::Verifier::decide) runs as for any request.
+    /// A body that is not JSON-RPC, over the cap, or contradicted by the MCP headers is
+    /// answered 400 before any token is looked at.
+    pub fn decide_mcp<T, H>(
+        &self,
+        request: &crate::adapter::RequestView<'_, H>,
+        body: &[u8],
+        scopes: &McpScopes,
+        policy: &crate::adapter::Policy,
+        earlier: Option<&crate::Verified<T>>,
+    ) -> crate::adapter::Decision<T>
+    where
+        T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
+        match scopes.requirement(request.headers(), body) {
+            Ok(None) => self.decide(request, policy, earlier),
+            Ok(Some(requirement)) => {
+                self.decide(request, &policy.clone().require(requirement), earlier)
+            }
+            Err(error) => crate::adapter::Decision::Deny(self.answer(&error)),
+        }
+    }
+}
+
+/// The single value of a header, or `None`; two values are a malformed request.
+fn single<'h, H: RequestHeaders + ?Sized>(
+    headers: &'h H,
+    name: &str,
+) -> Result<Option<&'h str>, Error> {
+    let mut values = headers.header_values(name);
+    match (values.next(), values.next()) {
+        (None, _) => Ok(None),
+        (Some(value), None) => std::str::from_utf8(value)
+            .map(|v| Some(v.trim()))
+            .map_err(|_| malformed("an MCP header is not text")),
+        (Some(_), Some(_)) => Err(malformed("an MCP header is repeated")),
+    }
+}
+
+/// An `Mcp-Name` value: plain, or `=?base64?…?=` for values that are not plain header text.
+fn decode_name(value: &str) -> Result<String, Error> {
+    match value
+        .strip_prefix("=?base64?")
+        .and_then(|rest| rest.strip_suffix("?="))
+    {
+        Some(encoded) => base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| malformed("Mcp-Name is not valid base64")),
+        None => Ok(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes() -> McpScopes {
+        McpScopes::new()
+            .tool("list_messages", ["messages:read"])
+            .tool("post_message", ["messages:write"])
+            .method("resources/read", ["files:read"])
+    }
+
+    fn call(name: &str) -> String {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{name}","arguments":{{}}}}}}"#
+        )
+    }
+
+    fn needs(headers: &[(&'static str, &str)], body: &str) -> Result<Option<String>, ErrorKind> {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in headers {
+            map.append(*name, value.parse().unwrap());
+        }
+        scopes()
+            .requirement(&map, body.as_bytes())
+            .map(|r| r.map(|r| format!("{r:?}")))
+            .map_err(|e| e.kind())
+    }
+
+    fn all(scopes: &[&str]) -> Option<String> {
+        Some(format!("{:?}", Requirement::all(scopes.iter().copied())))
+    }
+
+    #[test]
+    fn tools_and_methods_need_their_scopes() {
+        assert_eq!(
+            needs(&[], &call("list_messages")),
+            Ok(all(&["messages:read"]))
+        );
+        assert_eq!(
+            needs(&[], &call("post_message")),
+            Ok(all(&["messages:write"]))
+        );
+        assert_eq!(needs(&[], &call("unlisted")), Ok(None));
+        assert_eq!(
+            needs(&[], r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            Ok(None)
+        );
+        assert_eq!(
+            needs(
+                &[],
+                r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"f"}}"#
+            ),
+            Ok(all(&["files:read"]))
+        );
+        assert_eq!(needs(&[], ""), Ok(None), "GET and DELETE carry no body");
+        // Notifications and responses need nothing.
+        assert_eq!(
+            needs(
+                &[],
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+            ),
+            Ok(None)
+        );
+        assert_eq!(
+            needs(&[], r#"{"jsonrpc":"2.0","id":1,"result":{}}"#),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_batch_needs_every_scope_of_its_elements_in_one_requirement() {
+        let batch = format!("[{}, {}]", call("list_messages"), call("post_message"));
+        assert_eq!(
+            needs(&[], &batch),
+            Ok(all(&["messages:read", "messages:write"]))
+        );
+        assert_eq!(needs(&[], "[]"), Err(ErrorKind::MalformedRequest));
+        assert_eq!(
+            needs(&[("mcp-method", "tools/call")], &batch),
+            Err(ErrorKind::MalformedRequest)
+        );
+    }
+
+    #[test]
+    fn headers_must_say_what_the_body_says() {
+        let body = call("post_message");
+        assert_eq!(
+            needs(
+                &[("mcp-method", "tools/call"), ("mcp-name", "post_message")],
+                &body
+            ),
+            Ok(all(&["messages:write"]))
+        );
+        // A harmless tool named in the header, another called in the body.
+        assert_eq!(
+            needs(
+                &[("mcp-method", "tools/call"), ("mcp-name", "list_messages")],
+                &body
+            ),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            needs(&[("mcp-method", "tools/list")], &body),
+            Err(ErrorKind::MalformedRequest)
+        );
+        let encoded = format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode("post_message")
+        );
+        assert_eq!(
+            needs(
+                &[("mcp-method", "tools/call"), ("mcp-name", &encoded)],
+                &body
+            ),
+            Ok(all(&["messages:write"]))
+        );
+        assert_eq!(
+            needs(&[("mcp-name", "a"), ("mcp-name", "b")], &body),
+            Err(ErrorKind::MalformedRequest)
+        );
+        assert_eq!(
+            needs(&[("mcp-method", "tools/call")], ""),
+            Err(ErrorKind::MalformedRequest)
+        );
+    }
+
+    #[test]
+    fn bodies_that_are_not_json_rpc_are_refused() {
+        for bad in [
+            "not json",
+            r#"{"method":"tools/call"}"#,
+            r#"{"method":"tools/call","params":[]}"#,
+            r#"{"method":"tools/call","params":{"name":7}}"#,
+            // Duplicate members: two parsers could see two different tools.
+            r#"{"method":"tools/call","params":{"name":"list_messages","name":"post_message"}}"#,
+            "[1, 2]",
+            "42",
+        ] {
+            assert_eq!(needs(&[], bad), Err(ErrorKind::MalformedRequest), "{bad}");
+        }
+        let small = scopes().max_body_bytes(8);
+        let error = small
+            .requirement(&http::HeaderMap::new(), call("list_messages").as_bytes())
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedRequest);
+    }
+
+    #[test]
+    fn every_scope_is_listed_once() {
+        let configured = scopes().tool("again", ["messages:read"]);
+        let all: Vec<&str> = configured.scopes().collect();
+        assert_eq!(all, ["files:read", "messages:read", "messages:write"]);
+    }
+}

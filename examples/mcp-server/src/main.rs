@@ -1,0 +1,244 @@
+//! An MCP server (rmcp, streamable HTTP at `/mcp`) behind tokengate — a template: copy this
+//! directory and change the tools and their scopes.
+//!
+//! It serves only with an explicit issuer and audience (it never trusts anything by default):
+//!
+//! ```text
+//! TOKENGATE_ISSUER=https://login.example.com/ TOKENGATE_AUDIENCE=https://mcp.example.com/mcp \
+//!   cargo run -p mcp-server
+//! curl -i -X POST http://127.0.0.1:3001/mcp          # 401, WWW-Authenticate names the metadata
+//! curl -i http://127.0.0.1:3001/.well-known/oauth-protected-resource/mcp
+//! ```
+//!
+//! For a local trial without an identity provider, the embedded development issuer is an
+//! explicit opt-in of this example only: `TOKENGATE_DEV_ISSUER=1 cargo run -p mcp-server
+//! --features dev-issuer` prints tokens for each tool.
+//!
+//! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
+//! `127.0.0.1:3001`), `TOKENGATE_RESOURCE` (RFC 9728 metadata and the audience tokens may name;
+//! default: the audience when it is an https URL), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE`
+//! (default: OIDC discovery), `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`),
+//! `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_TRUSTED_PROXIES`. DPoP-bound tokens are accepted with a
+//! proof. The token this server receives is never forwarded: a tool that calls another API
+//! must get its own token for it.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokengate_tower::tokengate::fetch::FetchErrorKind;
+use tokengate_tower::tokengate::{Algorithm, TrustedProxies};
+use tokengate_tower::{Issuer, KeySource, ProtectedResource, Verifier};
+
+const NAME: &str = "mcp-server";
+
+/// The verifier this service trusts, from the environment, and the resource's host. Fails
+/// closed: without an issuer and an audience there is no verifier, and no service.
+fn verifier_from_env() -> Result<(Verifier, Vec<String>), String> {
+    let issuer = required(
+        "TOKENGATE_ISSUER",
+        "the issuer whose tokens this server accepts",
+    )?;
+    let audience = required(
+        "TOKENGATE_AUDIENCE",
+        "this server's identifier, which tokens must name in aud",
+    )?;
+    let keys = match (var("TOKENGATE_JWKS_FILE"), var("TOKENGATE_JWKS_URL")) {
+        (Some(path), _) => KeySource::jwks_json(
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("TOKENGATE_JWKS_FILE {path}: {e}"))?,
+        ),
+        (None, Some(url)) => KeySource::jwks_url(url),
+        (None, None) => KeySource::discover(),
+    };
+    let mut issuer = Issuer::new(issuer).audience(&audience).keys(keys);
+    if let Some(list) = var("TOKENGATE_ALGORITHMS") {
+        let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
+        issuer = issuer.algorithms(algorithms.map_err(|e| format!("TOKENGATE_ALGORITHMS: {e}"))?);
+    }
+    let mut builder = Verifier::builder().issuer(issuer);
+    // MCP clients find the authorization server from the metadata every 401 names.
+    let resource =
+        var("TOKENGATE_RESOURCE").or(Some(audience).filter(|a| a.starts_with("https://")));
+    let mut hosts = Vec::new();
+    if let Some(resource) = resource {
+        if let Some(host) = resource
+            .split_once("://")
+            .and_then(|(_, rest)| rest.split('/').next())
+        {
+            hosts.push(host.to_owned());
+        }
+        builder = builder.resource(
+            ProtectedResource::new(resource).scopes_supported(
+                mcp_server::scopes()
+                    .scopes()
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>(),
+            ),
+        );
+    }
+    if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
+        let secs = secs
+            .parse()
+            .map_err(|_| "TOKENGATE_LEEWAY_SECS: not a number of seconds")?;
+        builder = builder.leeway(Duration::from_secs(secs));
+    }
+    if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
+        let proxies = TrustedProxies::new(list.split(','))
+            .map_err(|e| format!("TOKENGATE_TRUSTED_PROXIES: {e}"))?;
+        builder = builder.trusted_proxies(proxies);
+    }
+    let verifier = builder.build().map_err(|e| format!("configuration: {e}"))?;
+    Ok((verifier, hosts))
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    #[cfg(feature = "dev-issuer")]
+    let _dev = match dev::issuer_if_asked().await {
+        Ok(dev) => dev,
+        Err(message) => {
+            eprintln!("{NAME}: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let (verifier, hosts) = match verifier_from_env() {
+        Ok(configured) => configured,
+        Err(message) => {
+            eprintln!("{NAME}: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(code) = keys_at_start(&verifier).await {
+        return code;
+    }
+    let addr = var("TOKENGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+    let listener = match tokio::net::TcpListener::bind(&addr).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("{NAME}: cannot listen on {addr}: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let addr = listener.local_addr().map_or(addr, |a| a.to_string());
+    println!("{NAME} listening on http://{addr}/mcp");
+    #[cfg(feature = "dev-issuer")]
+    if let Some(dev) = &_dev {
+        dev::print_tokens(dev, &addr);
+    }
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match axum::serve(listener, mcp_server::router(verifier, &hosts))
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{NAME}: {error}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Fetches the keys before serving. An issuer mismatch in discovery is a configuration error
+/// (exit 2); any other failure is reported and the service starts (answering 503 until keys
+/// load).
+async fn keys_at_start(verifier: &Verifier) -> Result<(), ExitCode> {
+    if verifier.ready().await.is_ok() {
+        return Ok(());
+    }
+    for issuer in verifier.health() {
+        let Some(why) = issuer.last_failure_message else {
+            continue;
+        };
+        if issuer.last_failure == Some(FetchErrorKind::IssuerMismatch) {
+            eprintln!("{NAME}: configuration error: {why}");
+            return Err(ExitCode::from(2));
+        }
+        eprintln!(
+            "{NAME}: keys of {} unavailable, answering 503 until they load: {why}",
+            issuer.issuer
+        );
+    }
+    Ok(())
+}
+
+/// The embedded development issuer: only in builds with the `dev-issuer` feature, and only
+/// when `TOKENGATE_DEV_ISSUER=1` asks for it. It sets `TOKENGATE_ISSUER`, `TOKENGATE_JWKS_URL`
+/// and (unless given) `TOKENGATE_AUDIENCE` for this process.
+#[cfg(feature = "dev-issuer")]
+mod dev {
+    use tokengate_testkit::IssuerServer;
+
+    pub(crate) async fn issuer_if_asked() -> Result<Option<IssuerServer>, String> {
+        if super::var("TOKENGATE_DEV_ISSUER").as_deref() != Some("1") {
+            return Ok(None);
+        }
+        if super::var("TOKENGATE_ISSUER").is_some() {
+            return Err("TOKENGATE_DEV_ISSUER=1 and TOKENGATE_ISSUER: choose one".to_owned());
+        }
+        let server = IssuerServer::start().await;
+        set_override("TOKENGATE_ISSUER", &server.issuer());
+        set_override("TOKENGATE_JWKS_URL", &server.jwks_url());
+        if super::var("TOKENGATE_AUDIENCE").is_none() {
+            set_override("TOKENGATE_AUDIENCE", "mcp-dev");
+        }
+        eprintln!(
+            "development issuer at {} (local trials only)",
+            server.issuer()
+        );
+        Ok(Some(server))
+    }
+
+    fn set_override(name: &str, value: &str) {
+        // Editing the process environment is `unsafe` in edition 2024, and this example forbids
+        // unsafe code: the values travel through a process-wide map that `var` reads first.
+        super::OVERRIDES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name.to_owned(), value.to_owned());
+    }
+
+    pub(crate) fn print_tokens(server: &IssuerServer, addr: &str) {
+        let audience = super::var("TOKENGATE_AUDIENCE").unwrap_or_default();
+        let now = tokengate_testkit::now();
+        let token = |scope: &str| {
+            server.mint(&serde_json::json!({
+                "iss": server.issuer(), "sub": "alice", "aud": audience, "iat": now,
+                "exp": now + 3600, "scope": scope,
+            }))
+        };
+        println!(
+            "Token with messages:read (list_messages):\n  {}",
+            token("messages:read")
+        );
+        println!(
+            "Token with messages:read messages:write (both tools):\n  {}",
+            token("messages:read messages:write")
+        );
+        println!("Point an MCP client at http://{addr}/mcp with one of them as its bearer token.");
+    }
+}
+
+#[cfg(feature = "dev-issuer")]
+static OVERRIDES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn var(name: &str) -> Option<String> {
+    #[cfg(feature = "dev-issuer")]
+    if let Some(value) = OVERRIDES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(name)
+    {
+        return Some(value.clone());
+    }
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn required(name: &str, what: &str) -> Result<String, String> {
+    var(name).ok_or_else(|| format!("{name} is not set: {what}. Refusing to start without it."))
+}

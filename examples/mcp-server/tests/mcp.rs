@@ -1,0 +1,230 @@
+//! The MCP example driven by rmcp's own client over loopback HTTP, against the testkit's
+//! issuer: 401 with `resource_metadata` that resolves to a document naming the issuer; a token
+//! with only the read scope calls the read tool and gets 403 with `scope` for the write tool;
+//! a token for another resource is 401.
+
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use tokengate_testkit::IssuerServer;
+use tokengate_tower::{Issuer, KeySource, ProtectedResource, Verifier};
+
+struct Server {
+    issuer: IssuerServer,
+    url: String,
+    resource: String,
+}
+
+async fn start() -> Server {
+    let issuer = IssuerServer::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let resource = format!("http://127.0.0.1:{}/mcp", addr.port());
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(issuer.issuer())
+                .audience(&resource)
+                .keys(KeySource::jwks_url(issuer.jwks_url())),
+        )
+        .resource(
+            ProtectedResource::new(&resource).scopes_supported(["messages:read", "messages:write"]),
+        )
+        .build()
+        .unwrap();
+    let router = mcp_server::router(verifier, &[]);
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    Server {
+        url: resource.clone(),
+        resource,
+        issuer,
+    }
+}
+
+impl Server {
+    fn token(&self, audience: &str, scope: &str) -> String {
+        let now = tokengate_testkit::now();
+        self.issuer.mint(&json!({
+            "iss": self.issuer.issuer(), "sub": "alice", "aud": audience, "iat": now,
+            "exp": now + 600, "scope": scope,
+        }))
+    }
+
+    async fn client(
+        &self,
+        token: Option<&str>,
+    ) -> Result<
+        rmcp::service::RunningService<rmcp::RoleClient, ()>,
+        rmcp::service::ClientInitializeError,
+    > {
+        let mut config = StreamableHttpClientTransportConfig::with_uri(self.url.clone());
+        if let Some(token) = token {
+            config = config.auth_header(token.to_owned());
+        }
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            ().serve(StreamableHttpClientTransport::from_config(config)),
+        )
+        .await
+        .expect("the handshake does not hang")
+    }
+}
+
+/// A quoted parameter of a challenge.
+fn param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = challenge[start..].find('"')?;
+    Some(challenge[start..start + end].to_owned())
+}
+
+fn text(result: &rmcp::model::CallToolResult) -> String {
+    let value = serde_json::to_value(&result.content).unwrap();
+    value[0]["text"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_is_401_with_metadata_that_names_the_issuer() {
+    let server = start().await;
+    let error = server.client(None).await.expect_err("no token, no session");
+    assert!(error.is_authorization_required());
+    let challenge = error
+        .auth_challenge()
+        .expect("the 401's challenge")
+        .to_owned();
+    assert!(
+        challenge.starts_with(r#"Bearer realm="api""#),
+        "{challenge}"
+    );
+    let metadata_url = param(&challenge, "resource_metadata").expect("resource_metadata");
+    assert_eq!(
+        metadata_url,
+        server
+            .resource
+            .replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
+    );
+    let document: Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(&metadata_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["resource"], json!(server.resource));
+    assert_eq!(
+        document["authorization_servers"],
+        json!([server.issuer.issuer()])
+    );
+    assert_eq!(
+        document["scopes_supported"],
+        json!(["messages:read", "messages:write"])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_read_scope_calls_the_read_tool_and_gets_403_with_scope_for_the_write_tool() {
+    let server = start().await;
+    let reader = server.token(&server.resource, "messages:read");
+    let client = server.client(Some(&reader)).await.expect("a session");
+    let tools = client.list_all_tools().await.unwrap();
+    let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["list_messages", "post_message"]);
+
+    let listed = client
+        .call_tool(CallToolRequestParams::new("list_messages"))
+        .await
+        .expect("the read scope suffices");
+    assert_eq!(text(&listed), "No messages for alice.");
+
+    let arguments = json!({"to": "bob", "text": "hi"})
+        .as_object()
+        .unwrap()
+        .clone();
+    let error = client
+        .call_tool(CallToolRequestParams::new("post_message").with_arguments(arguments.clone()))
+        .await
+        .expect_err("the write scope is missing");
+    let challenge = error
+        .auth_challenge()
+        .expect("the 403's challenge")
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
+    assert_eq!(
+        param(&challenge, "scope").as_deref(),
+        Some("messages:write")
+    );
+    assert!(param(&challenge, "resource_metadata").is_some());
+    client.cancel().await.ok();
+
+    // With both scopes the write tool works, and tools see who called.
+    let writer = server.token(&server.resource, "messages:read messages:write");
+    let client = server.client(Some(&writer)).await.expect("a session");
+    let sent = client
+        .call_tool(CallToolRequestParams::new("post_message").with_arguments(arguments))
+        .await
+        .expect("both scopes");
+    assert_eq!(text(&sent), "Sent from alice to bob.");
+    client.cancel().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_another_resource_is_401() {
+    let server = start().await;
+    let foreign = server.token(
+        "https://other.example.com/mcp",
+        "messages:read messages:write",
+    );
+    let error = server
+        .client(Some(&foreign))
+        .await
+        .expect_err("another resource's token");
+    let challenge = error
+        .auth_challenge()
+        .expect("the 401's challenge")
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    assert!(param(&challenge, "resource_metadata").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_naming_another_tool_than_the_body_is_refused() {
+    let server = start().await;
+    let reader = server.token(&server.resource, "messages:read");
+    let body = json!({
+        "jsonrpc": "2.0", "id": 7, "method": "tools/call",
+        "params": {"name": "post_message", "arguments": {"to": "bob", "text": "hi"}}
+    });
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(&server.url)
+        .bearer_auth(&reader)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "list_messages")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_request""#)
+    );
+}
