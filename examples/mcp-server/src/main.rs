@@ -168,7 +168,8 @@ async fn keys_at_start(verifier: &Verifier) -> Result<(), ExitCode> {
 
 /// The embedded development issuer: only in builds with the `dev-issuer` feature, and only
 /// when `TOKENGATE_DEV_ISSUER=1` asks for it. It sets `TOKENGATE_ISSUER`, `TOKENGATE_JWKS_URL`
-/// and (unless given) `TOKENGATE_AUDIENCE` for this process.
+/// and (unless given) `TOKENGATE_AUDIENCE` and `TOKENGATE_RESOURCE` (this server's `/mcp` URL)
+/// for this process.
 #[cfg(feature = "dev-issuer")]
 mod dev {
     use tokengate_testkit::IssuerServer;
@@ -184,7 +185,12 @@ mod dev {
         set_override("TOKENGATE_ISSUER", &server.issuer());
         set_override("TOKENGATE_JWKS_URL", &server.jwks_url());
         if super::var("TOKENGATE_AUDIENCE").is_none() {
-            set_override("TOKENGATE_AUDIENCE", "mcp-dev");
+            // The server's own URL as the resource: its 401s then point MCP clients to the
+            // metadata naming the development issuer.
+            let addr = super::var("TOKENGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3001".to_owned());
+            let resource = format!("http://{addr}/mcp");
+            set_override("TOKENGATE_AUDIENCE", &resource);
+            set_override("TOKENGATE_RESOURCE", &resource);
         }
         eprintln!(
             "development issuer at {} (local trials only)",
