@@ -135,9 +135,10 @@ pub fn router(verifier: Verifier, allowed_hosts: &[String]) -> Router {
         config,
     );
     let metadata = ResourceMetadata::new(&verifier);
+    let metadata_path = metadata.path().to_owned();
     let guard = McpAuthLayer::new(verifier, scopes());
     Router::new()
         .route_service("/mcp", service)
         .route_layer(guard)
-        .route_service(&metadata.path().to_owned(), metadata)
+        .route_service(&metadata_path, metadata)
 }
