@@ -22,9 +22,10 @@
 //!     .tool("list_messages", ["messages:read"])
 //!     .tool("post_message", ["messages:write"]);
 //! let metadata = ResourceMetadata::new(&verifier);
+//! let metadata_path = metadata.path().to_owned();
 //! let app = Router::new()
 //!     .route("/mcp", mcp_service.layer(McpAuthLayer::new(verifier, scopes)))
-//!     .route_service(metadata.path(), metadata);
+//!     .route_service(&metadata_path, metadata);
 //! # Ok(app) }
 //! ```
 //!
