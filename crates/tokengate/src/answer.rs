@@ -196,7 +196,8 @@ impl Answer {
         let retry_after = match kind {
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
-            | ErrorKind::ReplayStoreUnavailable => {
+            | ErrorKind::ReplayStoreUnavailable
+            | ErrorKind::RevocationUnavailable => {
                 let secs = error
                     .retry_after()
                     .unwrap_or(Duration::from_secs(30))

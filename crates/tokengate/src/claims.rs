@@ -212,6 +212,9 @@ pub struct Verified<T> {
     /// The token's `cnf` (sender constraint), compared with each request's proof or
     /// certificate by the pipeline.
     pub(crate) confirmation: Option<Arc<crate::binding::Confirmation>>,
+    /// `jti` and `iat`, for the revocation list.
+    pub(crate) jti: Option<Box<str>>,
+    pub(crate) issued_at: Option<u64>,
 }
 
 impl<T> Verified<T> {
@@ -266,6 +269,30 @@ impl<T> Verified<T> {
             roles: self.roles,
             expires_at: self.expires_at,
             confirmation: self.confirmation,
+            jti: self.jti,
+            issued_at: self.issued_at,
+        }
+    }
+
+    /// The `jti` claim.
+    #[must_use]
+    pub fn jti(&self) -> Option<&str> {
+        self.jti.as_deref()
+    }
+
+    /// The `iat` claim, whole seconds since the epoch.
+    #[must_use]
+    pub fn issued_at(&self) -> Option<u64> {
+        self.issued_at
+    }
+
+    /// What the revocation list is asked about.
+    pub(crate) fn identity(&self) -> crate::revocation::TokenIdentity<'_> {
+        crate::revocation::TokenIdentity {
+            issuer: &self.issuer,
+            jti: self.jti.as_deref(),
+            subject: self.subject.as_deref(),
+            issued_at: self.issued_at,
         }
     }
 

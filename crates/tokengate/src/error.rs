@@ -66,6 +66,12 @@ pub enum ErrorKind {
     /// The store that remembers used DPoP proofs could not answer (503 with `Retry-After`):
     /// without it a replay cannot be ruled out, so nothing is admitted.
     ReplayStoreUnavailable,
+    /// The token was revoked: its `jti`, or its subject cut off after it was issued (401
+    /// `invalid_token`).
+    Revoked,
+    /// The revocation list could not answer (503 with `Retry-After`): a revoked token cannot
+    /// be ruled out, so nothing is admitted.
+    RevocationUnavailable,
     /// The token lacks a required scope (403 `insufficient_scope` with `scope`).
     InsufficientScope,
     /// The token lacks a required role (403 `insufficient_scope`, no `scope` parameter).
@@ -109,6 +115,8 @@ impl ErrorKind {
             ErrorKind::InvalidDpopProof => "invalid_dpop_proof",
             ErrorKind::UseDpopNonce => "use_dpop_nonce",
             ErrorKind::ReplayStoreUnavailable => "replay_store_unavailable",
+            ErrorKind::Revoked => "revoked",
+            ErrorKind::RevocationUnavailable => "revocation_unavailable",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
@@ -127,7 +135,8 @@ impl ErrorKind {
             ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => StatusCode::FORBIDDEN,
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
-            | ErrorKind::ReplayStoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | ErrorKind::ReplayStoreUnavailable
+            | ErrorKind::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -141,6 +150,7 @@ impl ErrorKind {
             | ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
             | ErrorKind::ReplayStoreUnavailable
+            | ErrorKind::RevocationUnavailable
             | ErrorKind::VerifierNotConfigured => None,
             ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
             ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
@@ -170,6 +180,7 @@ impl ErrorKind {
             ErrorKind::BindingMismatch => "the access token is not bound to this client",
             ErrorKind::DpopRequired => "the access token must be DPoP-bound",
             ErrorKind::ReplayStoreUnavailable => "the DPoP proof could not be checked right now",
+            ErrorKind::RevocationUnavailable => "the token could not be checked right now",
             _ => "the access token is invalid",
         }
     }
@@ -246,6 +257,17 @@ impl Error {
         let mut error = Error::new(
             ErrorKind::ReplayStoreUnavailable,
             "the DPoP replay store could not answer",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// A `revocation_unavailable` error that asks the client to retry after `retry_after`.
+    #[must_use]
+    pub fn revocation_unavailable(retry_after: Duration) -> Self {
+        let mut error = Error::new(
+            ErrorKind::RevocationUnavailable,
+            "the revocation list could not answer",
         );
         error.retry_after = Some(retry_after);
         error
@@ -427,6 +449,8 @@ mod tests {
             ErrorKind::InvalidDpopProof,
             ErrorKind::UseDpopNonce,
             ErrorKind::ReplayStoreUnavailable,
+            ErrorKind::Revoked,
+            ErrorKind::RevocationUnavailable,
             ErrorKind::InsufficientScope,
             ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,

@@ -67,6 +67,7 @@ mod providers;
 #[cfg(feature = "remote")]
 mod remote;
 mod resource;
+mod revocation;
 mod verifier;
 
 /// The `bytes` crate of [`Answer::body`].
@@ -79,7 +80,7 @@ pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
 pub use binding::{
     DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopNonces, FirstUse, MemoryReplayStore,
-    Recorded, ReplayStore, StoreFuture, StoreUnavailable, TrustedProxies,
+    NonceSource, Recorded, ReplayStore, StoreFuture, StoreUnavailable, TrustedProxies,
 };
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
@@ -89,12 +90,17 @@ pub use extract::TokenSources;
 pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
 #[cfg(feature = "remote")]
 pub use introspect::{
-    CheckRequest, ClientKey, FACEBOOK_DEBUG_TOKEN, GOOGLE_TOKENINFO, Introspection, TokenCheck,
+    CheckRequest, ClientKey, FACEBOOK_DEBUG_TOKEN, GOOGLE_TOKENINFO, Introspection,
+    IntrospectionCache, TokenCheck,
 };
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use resource::{METADATA_PATH, ProtectedResource};
+pub use revocation::{
+    Lookup, MemoryRevocationList, RevocationList, RevocationStatus, StoreRead, StoreWrite,
+    TokenIdentity,
+};
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,
-    DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, Verifier, VerifierBuilder, Wait,
+    DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, StoreErrors, Verifier, VerifierBuilder, Wait,
 };

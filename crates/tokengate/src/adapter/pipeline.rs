@@ -193,7 +193,21 @@ fn finish<T>(
             ErrorKind::InvalidDpopProof,
             "the DPoP proof was used before",
         ),
-        Err(StoreUnavailable) => Error::replay_store_unavailable(Duration::from_secs(5)),
+        Err(StoreUnavailable) => {
+            let inner = &verifier.inner;
+            inner
+                .store_errors
+                .replay
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if inner.dpop.as_ref().is_some_and(|d| d.dpop.replay_fail_open) {
+                tracing::warn!(
+                    target: "tokengate::dpop",
+                    "the replay store could not answer: admitted (insecure_replay_fail_open)"
+                );
+                return admit(verifier, policy, presented, verified);
+            }
+            Error::replay_store_unavailable(Duration::from_secs(5))
+        }
     };
     verifier.inner.log_refusal(&error);
     Err(deny(verifier, policy, presented, &error))

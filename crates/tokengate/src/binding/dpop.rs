@@ -16,7 +16,9 @@ use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::jws::{self, BASE64URL};
 use crate::key::{VerifyingKey, jwk_thumbprint};
 
+#[allow(unused_imports)] // for the links above
 use super::nonce::DpopNonces;
+use super::nonce::NonceSource;
 use super::replay::{MemoryReplayStore, ReplayStore};
 
 /// The default window around the server's clock in which a proof's `iat` must fall: 60 s
@@ -49,8 +51,9 @@ const MAX_PROOF_BYTES: usize = 8 * 1024;
 pub struct Dpop {
     pub(crate) algorithms: AlgorithmSet,
     pub(crate) window: u64,
-    pub(crate) nonces: Option<DpopNonces>,
+    pub(crate) nonces: Option<Arc<dyn NonceSource>>,
     pub(crate) replay: Arc<dyn ReplayStore>,
+    pub(crate) replay_fail_open: bool,
     pub(crate) required: bool,
 }
 
@@ -59,8 +62,9 @@ impl fmt::Debug for Dpop {
         f.debug_struct("Dpop")
             .field("algorithms", &self.algorithms)
             .field("window_secs", &self.window)
-            .field("nonces", &self.nonces)
+            .field("nonces", &self.nonces.is_some())
             .field("required", &self.required)
+            .field("replay_fail_open", &self.replay_fail_open)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +76,7 @@ impl Default for Dpop {
             window: DEFAULT_DPOP_WINDOW.as_secs(),
             nonces: None,
             replay: Arc::new(MemoryReplayStore::default()),
+            replay_fail_open: false,
             required: false,
         }
     }
@@ -110,9 +115,10 @@ impl Dpop {
         self
     }
 
-    /// Require the server's nonce in every proof (RFC 9449 section 8).
-    pub fn nonces(mut self, nonces: DpopNonces) -> Dpop {
-        self.nonces = Some(nonces);
+    /// Require the server's nonce in every proof (RFC 9449 section 8), from `nonces`
+    /// ([`DpopNonces`], or your own [`NonceSource`]).
+    pub fn nonces(mut self, nonces: impl NonceSource) -> Dpop {
+        self.nonces = Some(Arc::new(nonces));
         self
     }
 
@@ -120,6 +126,14 @@ impl Dpop {
     /// several instances).
     pub fn replay_store(mut self, store: impl ReplayStore) -> Dpop {
         self.replay = Arc::new(store);
+        self
+    }
+
+    /// When the replay store cannot answer, admit the proof (with a warning and a counted
+    /// store error) instead of answering 503. A captured proof can then be replayed within its
+    /// window while the store is down.
+    pub fn insecure_replay_fail_open(mut self) -> Dpop {
+        self.replay_fail_open = true;
         self
     }
 

@@ -29,7 +29,7 @@ use crate::jws::BASE64URL;
 
 pub(crate) use dpop::Proof;
 pub use dpop::{DEFAULT_DPOP_WINDOW, Dpop};
-pub use nonce::DpopNonces;
+pub use nonce::{DpopNonces, NonceSource};
 pub use origin::TrustedProxies;
 pub(crate) use origin::{request_target, single};
 pub use replay::{

@@ -39,6 +39,25 @@ impl fmt::Debug for DpopNonces {
     }
 }
 
+/// Where DPoP nonces come from: [`DpopNonces`] (stateless, shared by a common secret), or
+/// your own. Called on every DPoP request, so it must answer from memory.
+pub trait NonceSource: Send + Sync + 'static {
+    /// The nonce to hand out at `now` (in `DPoP-Nonce`).
+    fn current(&self, now: u64) -> String;
+    /// Whether a proof's `nonce` is acceptable at `now`.
+    fn accepts(&self, nonce: &str, now: u64) -> bool;
+}
+
+impl NonceSource for DpopNonces {
+    fn current(&self, now: u64) -> String {
+        DpopNonces::current(self, now)
+    }
+
+    fn accepts(&self, nonce: &str, now: u64) -> bool {
+        DpopNonces::accepts(self, nonce, now)
+    }
+}
+
 /// Bytes of the HMAC kept in a nonce.
 const TAG: usize = 16;
 

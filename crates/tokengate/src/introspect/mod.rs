@@ -105,6 +105,34 @@ pub struct Introspection {
     max_age: Duration,
     inactive_max_age: Duration,
     max_in_flight: usize,
+    shared: Option<SharedCache>,
+}
+
+/// A shared cache, shown in `Debug` as present only.
+#[derive(Clone)]
+struct SharedCache(Arc<dyn IntrospectionCache>);
+
+impl fmt::Debug for SharedCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedCache(..)")
+    }
+}
+
+/// Introspection answers shared by every instance: the provider's response bodies, keyed by
+/// the issuer and the token's SHA-256, each kept as long as the local cache would keep it.
+/// A cache that cannot answer is skipped (the provider is asked); it never decides alone.
+pub trait IntrospectionCache: Send + Sync + 'static {
+    /// The stored response for this token, if any.
+    fn get(&self, issuer: &str, token_hash: [u8; 32]) -> crate::StoreRead;
+
+    /// Stores `response` for `ttl`.
+    fn put(
+        &self,
+        issuer: &str,
+        token_hash: [u8; 32],
+        response: Vec<u8>,
+        ttl: Duration,
+    ) -> crate::StoreWrite;
 }
 
 impl Introspection {
@@ -128,7 +156,17 @@ impl Introspection {
             max_age: Duration::from_secs(60),
             inactive_max_age: Duration::from_secs(30),
             max_in_flight: 16,
+            shared: None,
         }
+    }
+
+    /// Share answers with other instances through `cache` (`tokengate-redis`): the provider
+    /// sees one call per token for the fleet, not one per instance. The response body is
+    /// stored (it holds the token's claims: keep the store private); a cache that cannot
+    /// answer is skipped.
+    pub fn shared_cache(mut self, cache: impl IntrospectionCache) -> Introspection {
+        self.shared = Some(SharedCache(Arc::new(cache)));
+        self
     }
 
     /// Google's opaque access tokens, checked at [`GOOGLE_TOKENINFO`]: `aud` is your OAuth
@@ -267,6 +305,8 @@ pub(crate) struct Counters {
     pub(crate) refused: AtomicU64,
     pub(crate) failures: AtomicU64,
     pub(crate) cache_hits: AtomicU64,
+    pub(crate) shared_hits: AtomicU64,
+    pub(crate) shared_errors: AtomicU64,
 }
 
 /// The introspection of one issuer, inside a verifier.
@@ -285,6 +325,7 @@ pub(crate) struct Introspector {
     in_flight: Mutex<HashMap<Key, Arc<tokio::sync::OnceCell<Shared>>>>,
     permits: tokio::sync::Semaphore,
     last_failure: Mutex<Option<(FetchErrorKind, String)>>,
+    shared: Option<SharedCache>,
     pub(crate) counters: Counters,
 }
 
@@ -369,6 +410,7 @@ impl Introspector {
             in_flight: Mutex::new(HashMap::new()),
             permits: tokio::sync::Semaphore::new(config.max_in_flight),
             last_failure: Mutex::new(None),
+            shared: config.shared,
             counters: Counters::default(),
         })
     }
@@ -412,7 +454,7 @@ impl Introspector {
         };
         let shared = cell
             .get_or_init(|| async {
-                let shared = self.call::<T>(inner, token).await;
+                let shared = self.call::<T>(inner, token, hash).await;
                 if let Ok(entry) = &shared {
                     self.cache.insert(key, Arc::clone(entry));
                 }
@@ -439,10 +481,27 @@ impl Introspector {
     }
 
     /// One call: a permit, the POST, the strict response, the claim checks.
-    async fn call<T>(&self, inner: &Inner, token: &str) -> Shared
+    async fn call<T>(&self, inner: &Inner, token: &str, hash: [u8; 32]) -> Shared
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
+        if let Some(shared) = &self.shared {
+            match shared.0.get(&self.iss, hash).await {
+                Ok(Some(body)) => {
+                    // The same checks as a fresh answer, with times judged now: the store is
+                    // trusted no more than the provider.
+                    let now = self.clock.now_unix();
+                    if let Some(entry) = self.decided_entry::<T>(inner, &body, now) {
+                        self.counters.shared_hits.fetch_add(1, Ordering::Relaxed);
+                        return Ok(entry);
+                    }
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    self.counters.shared_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
         let retry_after = Duration::from_secs(1);
         let Ok(Ok(_permit)) =
             tokio::time::timeout(self.settings.timeout, self.permits.acquire()).await
@@ -473,28 +532,45 @@ impl Introspector {
             }
         };
         let now = self.clock.now_unix();
-        let decided = match self.judge::<T>(inner, &body, now) {
-            Ok(Some(decided)) => decided,
-            Ok(None) => {
-                return self.failed(FetchError::new(
-                    FetchErrorKind::Invalid,
-                    "the introspection response is not a JSON object without duplicate members",
-                ));
+        let Some(entry) = self.decided_entry::<T>(inner, &body, now) else {
+            return self.failed(FetchError::new(
+                FetchErrorKind::Invalid,
+                "the introspection response is not a JSON object without duplicate members",
+            ));
+        };
+        match &entry.decided {
+            Decided::Active(_) => self.counters.active.fetch_add(1, Ordering::Relaxed),
+            Decided::Refused(..) => self.counters.refused.fetch_add(1, Ordering::Relaxed),
+        };
+        if let Some(shared) = &self.shared {
+            let ttl = Duration::from_secs_f64((entry.until - now as f64).clamp(0.0, 86_400.0));
+            if !ttl.is_zero() {
+                // Written in the background: the answer does not wait for the store.
+                tokio::spawn(shared.0.put(&self.iss, hash, body, ttl));
             }
+        }
+        Ok(entry)
+    }
+
+    /// The decision on a response body and how long it holds; `None` when the body is not a
+    /// strict JSON object.
+    fn decided_entry<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Option<Arc<Entry>>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let decided = match self.judge::<T>(inner, body, now) {
+            Ok(Some(decided)) => decided,
+            Ok(None) => return None,
             Err(error) => Decided::Refused(error.kind(), error.detail()),
         };
         let until = match &decided {
             Decided::Active(_) => {
-                self.counters.active.fetch_add(1, Ordering::Relaxed);
                 let exp = self.active_until::<T>(&decided);
                 exp.min((now + self.max_age) as f64)
             }
-            Decided::Refused(..) => {
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
-                (now + self.inactive_max_age) as f64
-            }
+            Decided::Refused(..) => (now + self.inactive_max_age) as f64,
         };
-        Ok(Arc::new(Entry { decided, until }))
+        Some(Arc::new(Entry { decided, until }))
     }
 
     /// The endpoint: configured, or read from the issuer's metadata (once it succeeds).

@@ -20,6 +20,7 @@ use crate::key::KeySet;
 #[cfg(feature = "remote")]
 use crate::remote::{RemoteKeys, RemoteSettings};
 use crate::resource::{DpopMetadata, ProtectedResource, Resource};
+use crate::revocation::RevocationList;
 
 use super::keys::IssuerKeys;
 use super::{Inner, IssuerState, Verifier};
@@ -60,6 +61,8 @@ pub struct VerifierBuilder {
     dpop: Option<Dpop>,
     proxies: TrustedProxies,
     certificate_header: Option<http::HeaderName>,
+    revocation: Option<Arc<dyn RevocationList>>,
+    revocation_fail_open: bool,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -94,7 +97,25 @@ impl VerifierBuilder {
             dpop: Some(Dpop::default()),
             proxies: TrustedProxies::default(),
             certificate_header: None,
+            revocation: None,
+            revocation_fail_open: false,
         }
+    }
+
+    /// Check every verified token against `list` (revoked `jti`s, subjects cut off before a
+    /// time): [`MemoryRevocationList`](crate::MemoryRevocationList) for one instance, a shared
+    /// store (`tokengate-redis`) for many. Off by default.
+    pub fn revocation(mut self, list: impl RevocationList) -> VerifierBuilder {
+        self.revocation = Some(Arc::new(list));
+        self
+    }
+
+    /// When the revocation list cannot answer, admit the token (with a warning and a counted
+    /// store error) instead of answering 503. A revoked token then works while the store is
+    /// down: choose it only where availability matters more than revocation.
+    pub fn insecure_revocation_fail_open(mut self) -> VerifierBuilder {
+        self.revocation_fail_open = true;
+        self
     }
 
     /// How DPoP proofs are checked (RFC 9449). DPoP is accepted by default with
@@ -393,6 +414,9 @@ impl VerifierBuilder {
                 dpop,
                 proxies: self.proxies,
                 certificate_header: self.certificate_header,
+                revocation: self.revocation,
+                revocation_fail_open: self.revocation_fail_open,
+                store_errors: Default::default(),
             }),
         })
     }

@@ -11,13 +11,17 @@ mod keys;
 mod validate;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::algorithm::AlgorithmSet;
 use crate::answer::{Answer, AnswerBody, Challenges};
+use crate::binding::StoreUnavailable;
 #[cfg(feature = "cache")]
 use crate::cache::Cache;
 use crate::challenge::Realm;
@@ -27,6 +31,7 @@ use crate::error::{Error, ErrorKind};
 use crate::extract::TokenSources;
 use crate::health::IssuerHealth;
 use crate::json::Want;
+use crate::revocation::{Lookup, RevocationList, RevocationStatus};
 
 pub use builder::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
@@ -72,6 +77,10 @@ pub(crate) struct Inner {
     pub(crate) proxies: crate::binding::TrustedProxies,
     /// The header a trusted proxy passes the client certificate in.
     pub(crate) certificate_header: Option<http::HeaderName>,
+    /// The revocation list, when configured.
+    pub(crate) revocation: Option<Arc<dyn RevocationList>>,
+    pub(crate) revocation_fail_open: bool,
+    pub(crate) store_errors: StoreCounters,
 }
 
 /// DPoP settings with the challenge's `algs` rendered once.
@@ -135,6 +144,12 @@ enum Work {
     /// Ask the issuer's introspection endpoint.
     #[cfg(feature = "remote")]
     Introspect { token: Box<str>, issuer: usize },
+    /// The token verified; the revocation list answers later.
+    Revocation {
+        verified: Box<dyn std::any::Any + Send>,
+        lookup: Pin<Box<dyn Future<Output = Result<RevocationStatus, StoreUnavailable>> + Send>>,
+        issuer: usize,
+    },
 }
 
 impl Work {
@@ -143,6 +158,7 @@ impl Work {
             Work::Keys { decoded, .. } => decoded.issuer,
             #[cfg(feature = "remote")]
             Work::Introspect { issuer, .. } => *issuer,
+            Work::Revocation { issuer, .. } => *issuer,
         }
     }
 }
@@ -175,16 +191,27 @@ where
                 match inner.complete::<T>(&decoded.checkable()) {
                     Ok((verified, generation)) => {
                         inner.remember(self.hash, &verified, issuer, generation, self.token_len);
-                        Ok(verified)
+                        inner.not_revoked(verified).await
                     }
                     Err(stop) => Err(inner.settle(stop, issuer)),
                 }
             }
+            Work::Revocation {
+                verified, lookup, ..
+            } => match verified.downcast::<Verified<T>>() {
+                Ok(verified) => inner.judge_revocation(lookup.await).map(|()| *verified),
+                Err(_) => Err(Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
+            },
             #[cfg(feature = "remote")]
             Work::Introspect { token, issuer } => {
                 let hash = known_or_hash(self.hash, &token);
                 match &inner.issuers[issuer].introspector {
-                    Some(introspector) => introspector.introspect::<T>(inner, &token, hash).await,
+                    Some(introspector) => {
+                        match introspector.introspect::<T>(inner, &token, hash).await {
+                            Ok(verified) => inner.not_revoked(verified).await,
+                            Err(error) => Err(error),
+                        }
+                    }
                     None => Err(Error::new(
                         ErrorKind::InvalidIssuer,
                         "no introspection for the issuer",
@@ -319,7 +346,7 @@ impl Verifier {
             Some(cache) => {
                 let hash = token_hash(token);
                 if let Some(verified) = inner.cache_hit::<T>(cache, hash) {
-                    return Attempt::Done(Ok(verified));
+                    return self.unless_revoked(verified);
                 }
                 cache.count(false);
                 Some(hash)
@@ -334,10 +361,13 @@ impl Verifier {
             let hash = known_or_hash(hash, token);
             if let Some(introspector) = &inner.issuers[at].introspector {
                 if let Some(result) = introspector.cached::<T>(hash) {
-                    if let Err(error) = &result {
-                        inner.log_rejection(error, Some(at));
-                    }
-                    return Attempt::Done(result);
+                    return match result {
+                        Ok(verified) => self.unless_revoked(verified),
+                        Err(error) => {
+                            inner.log_rejection(&error, Some(at));
+                            Attempt::Done(Err(error))
+                        }
+                    };
                 }
             }
             return Attempt::NeedsIo(Wait {
@@ -357,7 +387,7 @@ impl Verifier {
             Ok(prepared) => match inner.complete::<T>(&prepared.checkable()) {
                 Ok((verified, generation)) => {
                     inner.remember(hash, &verified, prepared.issuer, generation, token.len());
-                    Ok(verified)
+                    return self.unless_revoked(verified);
                 }
                 Err(Stop::Fetch { kid }) => {
                     return Attempt::NeedsIo(Wait {
@@ -382,6 +412,95 @@ impl Verifier {
             inner.log_rejection(error, issuer);
         }
         Attempt::Done(result)
+    }
+
+    /// A verified token, unless the revocation list says otherwise (now, or after I/O).
+    fn unless_revoked<T>(&self, verified: Verified<T>) -> Attempt<T>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+    {
+        let inner = &self.inner;
+        let Some(list) = &inner.revocation else {
+            return Attempt::Done(Ok(verified));
+        };
+        match list.status(&verified.identity(), inner.clock.now_unix()) {
+            Lookup::Now(status) => {
+                let result = inner.judge_revocation(status).map(|()| verified);
+                if let Err(error) = &result {
+                    inner.log_rejection(error, None);
+                }
+                Attempt::Done(result)
+            }
+            Lookup::Later(lookup) => {
+                let issuer = inner
+                    .issuers
+                    .iter()
+                    .position(|i| Arc::ptr_eq(&i.iss, &verified.issuer))
+                    .unwrap_or(0);
+                Attempt::NeedsIo(Wait {
+                    verifier: self.clone(),
+                    work: Work::Revocation {
+                        verified: Box::new(verified),
+                        lookup,
+                        issuer,
+                    },
+                    hash: None,
+                    token_len: 0,
+                    bearer_only: false,
+                    _claims: std::marker::PhantomData,
+                })
+            }
+        }
+    }
+
+    /// Revokes the token with `jti` from `issuer` on the configured revocation list (shared by
+    /// every instance when it is a shared store), until `until` (the token's `exp`).
+    ///
+    /// # Errors
+    /// [`ErrorKind::RevocationUnavailable`] without a list, or when the list cannot answer.
+    pub async fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> Result<(), Error> {
+        let list = self.revocation_list()?;
+        list.revoke_jti(issuer, jti, until)
+            .await
+            .map_err(|_| Error::revocation_unavailable(Duration::from_secs(5)))
+    }
+
+    /// Revokes every token of `subject` from `issuer` issued before `issued_before`, until
+    /// `until` (when the last of them expires).
+    ///
+    /// # Errors
+    /// As [`revoke_jti`](Verifier::revoke_jti).
+    pub async fn revoke_subject_before(
+        &self,
+        issuer: &str,
+        subject: &str,
+        issued_before: u64,
+        until: u64,
+    ) -> Result<(), Error> {
+        let list = self.revocation_list()?;
+        list.revoke_subject(issuer, subject, issued_before, until)
+            .await
+            .map_err(|_| Error::revocation_unavailable(Duration::from_secs(5)))
+    }
+
+    fn revocation_list(&self) -> Result<&Arc<dyn RevocationList>, Error> {
+        self.inner.revocation.as_ref().ok_or_else(|| {
+            Error::new(
+                ErrorKind::RevocationUnavailable,
+                "no revocation list is configured",
+            )
+        })
+    }
+
+    /// How often each shared store could not answer (each time a request was refused with 503,
+    /// or admitted where an `insecure_…_fail_open` option says so).
+    #[must_use]
+    pub fn store_errors(&self) -> StoreErrors {
+        let counters = &self.inner.store_errors;
+        StoreErrors {
+            replay: counters.replay.load(Ordering::Relaxed),
+            revocation: counters.revocation.load(Ordering::Relaxed),
+        }
     }
 
     /// Counters of the verified-token cache, if one is configured.
@@ -562,7 +681,61 @@ impl Inner {
     }
 }
 
+/// Shared-store failures, per check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreErrors {
+    /// The DPoP replay store.
+    pub replay: u64,
+    /// The revocation list.
+    pub revocation: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct StoreCounters {
+    pub(crate) replay: AtomicU64,
+    pub(crate) revocation: AtomicU64,
+}
+
 impl Inner {
+    /// The revocation list's answer as a decision: revoked is `revoked`; a list that cannot
+    /// answer is 503, or — with `insecure_revocation_fail_open` — admitted with a warning.
+    pub(crate) fn judge_revocation(
+        &self,
+        status: Result<RevocationStatus, StoreUnavailable>,
+    ) -> Result<(), Error> {
+        match status {
+            Ok(RevocationStatus::Valid) => Ok(()),
+            Ok(RevocationStatus::Revoked) => {
+                Err(Error::new(ErrorKind::Revoked, "the token was revoked"))
+            }
+            Err(StoreUnavailable) => {
+                self.store_errors.revocation.fetch_add(1, Ordering::Relaxed);
+                if self.revocation_fail_open {
+                    tracing::warn!(
+                        target: "tokengate::revocation",
+                        "the revocation list could not answer: admitted (insecure_revocation_fail_open)"
+                    );
+                    Ok(())
+                } else {
+                    Err(Error::revocation_unavailable(Duration::from_secs(5)))
+                }
+            }
+        }
+    }
+
+    /// The revocation check, awaited (for paths that are asynchronous anyway).
+    async fn not_revoked<T>(&self, verified: Verified<T>) -> Result<Verified<T>, Error> {
+        let Some(list) = &self.revocation else {
+            return Ok(verified);
+        };
+        let status = match list.status(&verified.identity(), self.clock.now_unix()) {
+            Lookup::Now(status) => status,
+            Lookup::Later(lookup) => lookup.await,
+        };
+        self.judge_revocation(status).map(|()| verified)
+    }
+
     /// Whether the issuer named `iss` requires DPoP-bound tokens.
     pub(crate) fn requires_dpop(&self, iss: &str) -> bool {
         self.issuers

@@ -356,7 +356,8 @@ impl Inner {
         }
         let subject = string_claim(view.sub.as_ref(), "sub is not a string")?.map(str::to_owned);
         string_claim(view.client_id.as_ref(), "client_id is not a string")?;
-        string_claim(view.jti.as_ref(), "jti is not a string")?;
+        let jti = string_claim(view.jti.as_ref(), "jti is not a string")?.map(Box::from);
+        let issued_at = time_claim(view.iat.as_ref(), "iat is not a valid time")?.map(|t| t as u64);
 
         let mut scopes = Scopes::default();
         if let Some(scope) = string_claim(view.scope.as_ref(), "scope is not a string")? {
@@ -397,6 +398,8 @@ impl Inner {
             roles,
             expires_at: exp,
             confirmation,
+            jti,
+            issued_at,
         })
     }
 

@@ -1,0 +1,407 @@
+//! tokengate state shared by many instances through Redis (or Valkey), on redis-rs: the DPoP
+//! replay store, the revocation list, the introspection cache and the DPoP nonce secret.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tokengate::{Dpop, Introspection, Issuer, KeySource, Verifier};
+//! use tokengate_redis::RedisStore;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! // One store per process; every instance points at the same Redis.
+//! let store = RedisStore::open("redis://redis.internal:6379/0")?;
+//! let verifier = Verifier::builder()
+//!     .issuer(Issuer::new("https://login.example.com/")
+//!         .audience("api")
+//!         .keys(KeySource::discover())
+//!         .introspection(Introspection::discover().shared_cache(store.clone())))
+//!     .dpop(Dpop::new()
+//!         .replay_store(store.clone())
+//!         .nonces(store.dpop_nonces(Duration::from_secs(300)).await?))
+//!     .revocation(store.clone())
+//!     .build()?;
+//! # let _ = verifier; Ok(()) }
+//! ```
+//!
+//! Rules (see `docs/guide.md`, "Running many instances"):
+//! - every operation is atomic in Redis (`SET … NX EXAT` for proofs, one `MGET` for a
+//!   revocation check, a script keeping the latest subject cut-off), with no read-then-write
+//!   race between instances;
+//! - keys are namespaced (`tokengate:` by default, [`RedisStore::with_prefix`]) and end in a
+//!   SHA-256 of what they are about: never a token, a `jti`, a subject or any claim in a key;
+//! - every key has an expiry, so nothing grows forever;
+//! - every call is bounded by a short timeout (default 250 ms): past it the store is
+//!   unavailable, and the verifier answers 503 for replay and revocation checks (unless told
+//!   otherwise) and calls the provider for introspection;
+//! - the connection comes from a URL (`redis://`, `rediss://` for TLS, user and password in the
+//!   URL), is multiplexed, and reconnects by itself.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::AsyncCommands;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokengate::{
+    ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, Recorded,
+    ReplayStore, RevocationList, RevocationStatus, StoreRead, StoreUnavailable, StoreWrite,
+    TokenIdentity,
+};
+
+/// The default bound on one Redis call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// A handle on the shared store: cheap to clone, one multiplexed connection inside.
+///
+/// `Debug` shows the prefix and counters, never the URL (it may hold a password).
+#[derive(Clone)]
+pub struct RedisStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connection: ConnectionManager,
+    prefix: Box<str>,
+    timeout: Duration,
+    errors: AtomicU64,
+    calls: AtomicU64,
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.inner.prefix)
+            .field("timeout", &self.inner.timeout)
+            .field("health", &self.health())
+            .finish()
+    }
+}
+
+/// What the store has seen: calls, failures (timeouts, connection errors) and the last one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoreHealth {
+    /// Calls made.
+    pub calls: u64,
+    /// Calls that failed or timed out.
+    pub errors: u64,
+    /// Why the last failure happened (no key, no value: only Redis's error text).
+    pub last_error: Option<String>,
+}
+
+impl RedisStore {
+    /// A store on the Redis at `url` (`redis://[user:password@]host:port/db`, or `rediss://`
+    /// for TLS). The connection is made on first use and re-made when lost; each call is
+    /// bounded by [`DEFAULT_TIMEOUT`]. Needs a Tokio runtime.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidSetting`] for a URL redis-rs does not accept.
+    pub fn open(url: &str) -> Result<RedisStore, ConfigError> {
+        RedisStore::open_with_timeout(url, DEFAULT_TIMEOUT)
+    }
+
+    /// As [`open`](RedisStore::open), each call bounded by `timeout`.
+    ///
+    /// # Errors
+    /// As [`open`](RedisStore::open).
+    pub fn open_with_timeout(url: &str, timeout: Duration) -> Result<RedisStore, ConfigError> {
+        let invalid = || {
+            ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "the Redis URL is not a redis:// or rediss:// URL redis-rs accepts",
+            )
+        };
+        let client = redis::Client::open(url).map_err(|_| invalid())?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
+        let connection =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(|_| invalid())?;
+        Ok(RedisStore {
+            inner: Arc::new(Inner {
+                connection,
+                prefix: "tokengate".into(),
+                timeout,
+                errors: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                last_error: std::sync::Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Keys start with `prefix:` instead of `tokengate:` (several services on one Redis).
+    #[must_use]
+    pub fn with_prefix(self, prefix: &str) -> RedisStore {
+        let inner = &self.inner;
+        RedisStore {
+            inner: Arc::new(Inner {
+                connection: inner.connection.clone(),
+                prefix: prefix.into(),
+                timeout: inner.timeout,
+                errors: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                last_error: std::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Counters and the last failure.
+    #[must_use]
+    pub fn health(&self) -> StoreHealth {
+        StoreHealth {
+            calls: self.inner.calls.load(Ordering::Relaxed),
+            errors: self.inner.errors.load(Ordering::Relaxed),
+            last_error: self
+                .inner
+                .last_error
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        }
+    }
+
+    /// Whether Redis answers `PING` now.
+    ///
+    /// # Errors
+    /// [`StoreUnavailable`] when it does not within the timeout.
+    pub async fn ping(&self) -> Result<(), StoreUnavailable> {
+        let inner = Arc::clone(&self.inner);
+        inner
+            .run(|mut connection| async move {
+                redis::cmd("PING")
+                    .query_async::<String>(&mut connection)
+                    .await
+                    .map(drop)
+            })
+            .await
+    }
+
+    /// DPoP nonces shared by every instance: the HMAC secret is made once, stored in Redis
+    /// (`SET NX`, kept 30 days and renewed at each start) and read by every instance at start.
+    ///
+    /// # Errors
+    /// [`StoreUnavailable`] when Redis cannot be reached.
+    pub async fn dpop_nonces(&self, period: Duration) -> Result<DpopNonces, StoreUnavailable> {
+        let key = format!("{}:dpop-nonce-secret", self.inner.prefix);
+        let mut fresh = [0u8; 32];
+        aws_lc_rs::rand::fill(&mut fresh).map_err(|_| StoreUnavailable)?;
+        let inner = Arc::clone(&self.inner);
+        let secret: Vec<u8> = inner
+            .run(|mut connection| async move {
+                let ttl = 30 * 24 * 3600;
+                let _: Option<String> = redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&fresh[..])
+                    .arg("NX")
+                    .arg("EX")
+                    .arg(ttl)
+                    .query_async(&mut connection)
+                    .await?;
+                let secret: Vec<u8> = connection.get(&key).await?;
+                let _: bool = connection.expire(&key, ttl).await?;
+                Ok(secret)
+            })
+            .await?;
+        DpopNonces::new(secret, period).map_err(|_| StoreUnavailable)
+    }
+}
+
+impl Inner {
+    /// Runs one Redis exchange within the timeout, counting failures.
+    async fn run<T, F, Fut>(&self, exchange: F) -> Result<T, StoreUnavailable>
+    where
+        F: FnOnce(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let outcome = tokio::time::timeout(self.timeout, exchange(self.connection.clone())).await;
+        let message = match outcome {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => format!("redis: {:?}", error.kind()),
+            Err(_) => "redis: the call took longer than the timeout".to_owned(),
+        };
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(target: "tokengate::redis", error = %message, "shared store call failed");
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+        Err(StoreUnavailable)
+    }
+
+    /// `prefix:kind:hex(SHA-256(parts joined by NUL))`.
+    fn key(&self, kind: &str, parts: &[&[u8]]) -> String {
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                context.update(&[0]);
+            }
+            context.update(part);
+        }
+        let digest = context.finish();
+        let mut key = String::with_capacity(self.prefix.len() + kind.len() + 66);
+        key.push_str(&self.prefix);
+        key.push(':');
+        key.push_str(kind);
+        key.push(':');
+        for byte in digest.as_ref() {
+            key.push_str(&format!("{byte:02x}"));
+        }
+        key
+    }
+}
+
+impl ReplayStore for RedisStore {
+    fn record(&self, key: [u8; 32], expires_at: u64, _now: u64) -> Recorded {
+        let inner = Arc::clone(&self.inner);
+        Recorded::Later(Box::pin(async move {
+            let key = inner.key("dpop", &[&key]);
+            let set = inner
+                .run(|mut connection| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(1)
+                        .arg("NX")
+                        .arg("EXAT")
+                        .arg(expires_at)
+                        .query_async::<Option<String>>(&mut connection)
+                        .await
+                })
+                .await?;
+            Ok(if set.is_some() {
+                FirstUse::Yes
+            } else {
+                FirstUse::Replayed
+            })
+        }))
+    }
+}
+
+/// Keeps the latest cut-off of a subject: `SET key before EXAT until` unless a later cut-off
+/// is stored (and never shortens its expiry).
+const REVOKE_SUBJECT: &str = r"
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
+else
+  local ttl = redis.call('EXPIRETIME', KEYS[1])
+  if tonumber(ARGV[2]) > ttl then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
+end
+return 1
+";
+
+impl RevocationList for RedisStore {
+    fn status(&self, token: &TokenIdentity<'_>, _now: u64) -> Lookup {
+        let inner = Arc::clone(&self.inner);
+        let issuer = token.issuer.as_bytes();
+        let jti_key = token
+            .jti
+            .map(|jti| inner.key("revoked-jti", &[issuer, jti.as_bytes()]));
+        let subject_key = token
+            .subject
+            .map(|sub| inner.key("revoked-sub", &[issuer, sub.as_bytes()]));
+        let issued_at = token.issued_at;
+        Lookup::Later(Box::pin(async move {
+            // One round trip for both questions.
+            let keys: Vec<String> = jti_key.iter().chain(&subject_key).cloned().collect();
+            if keys.is_empty() {
+                return Ok(RevocationStatus::Valid);
+            }
+            let values: Vec<Option<u64>> = inner
+                .run(|mut connection| async move {
+                    redis::cmd("MGET")
+                        .arg(&keys)
+                        .query_async(&mut connection)
+                        .await
+                })
+                .await?;
+            let mut values = values.into_iter();
+            if jti_key.is_some() && values.next().flatten().is_some() {
+                return Ok(RevocationStatus::Revoked);
+            }
+            // Without `iat` a token cannot show it was issued after the cut-off.
+            let cut_off = if subject_key.is_some() {
+                values.next().flatten()
+            } else {
+                None
+            };
+            if cut_off.is_some_and(|before| issued_at.is_none_or(|iat| iat < before)) {
+                return Ok(RevocationStatus::Revoked);
+            }
+            Ok(RevocationStatus::Valid)
+        }))
+    }
+
+    fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite {
+        let inner = Arc::clone(&self.inner);
+        let key = inner.key("revoked-jti", &[issuer.as_bytes(), jti.as_bytes()]);
+        Box::pin(async move {
+            inner
+                .run(|mut connection| async move {
+                    redis::cmd("SET")
+                        .arg(&key)
+                        .arg(until)
+                        .arg("EXAT")
+                        .arg(until)
+                        .query_async::<()>(&mut connection)
+                        .await
+                })
+                .await
+        })
+    }
+
+    fn revoke_subject(
+        &self,
+        issuer: &str,
+        subject: &str,
+        issued_before: u64,
+        until: u64,
+    ) -> StoreWrite {
+        let inner = Arc::clone(&self.inner);
+        let key = inner.key("revoked-sub", &[issuer.as_bytes(), subject.as_bytes()]);
+        Box::pin(async move {
+            inner
+                .run(|mut connection| async move {
+                    redis::Script::new(REVOKE_SUBJECT)
+                        .key(&key)
+                        .arg(issued_before)
+                        .arg(until)
+                        .invoke_async::<i64>(&mut connection)
+                        .await
+                        .map(drop)
+                })
+                .await
+        })
+    }
+}
+
+impl IntrospectionCache for RedisStore {
+    fn get(&self, issuer: &str, token_hash: [u8; 32]) -> StoreRead {
+        let inner = Arc::clone(&self.inner);
+        let key = inner.key("introspection", &[issuer.as_bytes(), &token_hash]);
+        Box::pin(async move {
+            inner
+                .run(|mut connection| async move { connection.get::<_, Option<Vec<u8>>>(&key).await })
+                .await
+        })
+    }
+
+    fn put(
+        &self,
+        issuer: &str,
+        token_hash: [u8; 32],
+        response: Vec<u8>,
+        ttl: Duration,
+    ) -> StoreWrite {
+        let inner = Arc::clone(&self.inner);
+        let key = inner.key("introspection", &[issuer.as_bytes(), &token_hash]);
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        Box::pin(async move {
+            inner
+                .run(|mut connection| async move {
+                    connection.pset_ex::<_, _, ()>(&key, response, millis).await
+                })
+                .await
+        })
+    }
+}

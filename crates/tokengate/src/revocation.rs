@@ -1,0 +1,333 @@
+//! [`RevocationList`]: tokens cut off before they expire — one by its `jti`, or every token of
+//! a subject issued before a time — checked on every request after the token verified.
+//!
+//! ```
+//! use tokengate::{MemoryRevocationList, RevocationList};
+//! # futures_executor::block_on(async {
+//! let list = MemoryRevocationList::default();
+//! // A leaked token: refuse it until it would have expired anyway.
+//! list.revoke_jti("https://login.example.com/", "6c1f7d2e", 1_900_000_000).await.unwrap();
+//! // A compromised account: every token of alice issued before now.
+//! list.revoke_subject("https://login.example.com/", "alice", 1_800_000_000, 1_800_086_400)
+//!     .await
+//!     .unwrap();
+//! # });
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use crate::binding::StoreUnavailable;
+
+/// A boxed write to a store.
+pub type StoreWrite = Pin<Box<dyn Future<Output = Result<(), StoreUnavailable>> + Send>>;
+
+/// A boxed read from a store.
+pub type StoreRead =
+    Pin<Box<dyn Future<Output = Result<Option<Vec<u8>>, StoreUnavailable>> + Send>>;
+
+/// What the revocation list knows of a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationStatus {
+    /// Not revoked.
+    Valid,
+    /// Revoked: by its `jti`, or because its subject was cut off after it was issued.
+    Revoked,
+}
+
+/// A list's answer: now (in memory) or after I/O (a shared store).
+pub enum Lookup {
+    /// Answered without waiting.
+    Now(Result<RevocationStatus, StoreUnavailable>),
+    /// Answered by this future; the pipeline waits for it.
+    Later(Pin<Box<dyn Future<Output = Result<RevocationStatus, StoreUnavailable>> + Send>>),
+}
+
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lookup::Now(result) => f.debug_tuple("Now").field(result).finish(),
+            Lookup::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// What identifies a verified token for revocation. `Debug` shows which members are present,
+/// never their values.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct TokenIdentity<'a> {
+    /// The issuer that vouched for it.
+    pub issuer: &'a str,
+    /// Its `jti`, if any.
+    pub jti: Option<&'a str>,
+    /// Its `sub`, if any.
+    pub subject: Option<&'a str>,
+    /// Its `iat`, if any (seconds since the epoch).
+    pub issued_at: Option<u64>,
+}
+
+impl fmt::Debug for TokenIdentity<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenIdentity")
+            .field("issuer", &self.issuer)
+            .field("jti", &self.jti.is_some())
+            .field("subject", &self.subject.is_some())
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+/// Revoked tokens: by `jti`, and subjects cut off before a time. Implementations keep only
+/// hashes of the `jti` and subject, each entry until `until` (when the tokens it concerns have
+/// expired anyway), and answer atomically for every instance that shares them.
+pub trait RevocationList: Send + Sync + 'static {
+    /// Whether `token` is revoked, at `now` (the verifier's clock). A subject cut-off applies
+    /// to tokens issued before it, and to tokens without `iat` (they cannot show otherwise).
+    fn status(&self, token: &TokenIdentity<'_>, now: u64) -> Lookup;
+
+    /// Revokes the token with `jti` from `issuer`, remembered until `until` (its `exp`).
+    fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite;
+
+    /// Revokes every token of `subject` from `issuer` issued before `issued_before`,
+    /// remembered until `until` (when the last such token has expired). A later cut-off for
+    /// the same subject replaces an earlier one.
+    fn revoke_subject(
+        &self,
+        issuer: &str,
+        subject: &str,
+        issued_before: u64,
+        until: u64,
+    ) -> StoreWrite;
+}
+
+/// The in-memory list, for one instance: bounded (a million entries by default; a full list
+/// sweeps expired entries, and refuses new revocations rather than forget old ones).
+pub struct MemoryRevocationList {
+    jtis: Mutex<HashMap<[u8; 32], u64>>,
+    subjects: Mutex<HashMap<[u8; 32], (u64, u64)>>,
+    capacity: usize,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
+}
+
+impl fmt::Debug for MemoryRevocationList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryRevocationList")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for MemoryRevocationList {
+    fn default() -> Self {
+        MemoryRevocationList::new(1_000_000)
+    }
+}
+
+fn hash(issuer: &str, value: &str) -> [u8; 32] {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    context.update(issuer.as_bytes());
+    context.update(&[0]);
+    context.update(value.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(context.finish().as_ref());
+    out
+}
+
+impl MemoryRevocationList {
+    /// A list holding up to `capacity` revoked `jti`s and as many subjects.
+    #[must_use]
+    pub fn new(capacity: usize) -> MemoryRevocationList {
+        MemoryRevocationList {
+            jtis: Mutex::new(HashMap::new()),
+            subjects: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
+        }
+    }
+
+    /// Judge expiry by `clock` (the verifier's, in tests).
+    #[must_use]
+    pub fn clock(mut self, clock: impl crate::clock::Clock) -> MemoryRevocationList {
+        self.clock = std::sync::Arc::new(clock);
+        self
+    }
+
+    fn insert<V: Copy>(
+        &self,
+        map: &Mutex<HashMap<[u8; 32], V>>,
+        key: [u8; 32],
+        value: V,
+        until: impl Fn(&V) -> u64,
+        merge: impl Fn(&mut V, V),
+    ) -> Result<(), StoreUnavailable> {
+        let now = self.clock.now_unix();
+        let mut map = map.lock().map_err(|_| StoreUnavailable)?;
+        if let Some(existing) = map.get_mut(&key) {
+            merge(existing, value);
+            return Ok(());
+        }
+        if map.len() >= self.capacity {
+            map.retain(|_, v| until(v) > now);
+            if map.len() >= self.capacity {
+                return Err(StoreUnavailable);
+            }
+        }
+        map.insert(key, value);
+        Ok(())
+    }
+}
+
+impl RevocationList for MemoryRevocationList {
+    fn status(&self, token: &TokenIdentity<'_>, now: u64) -> Lookup {
+        let revoked_jti = token.jti.is_some_and(|jti| {
+            self.jtis
+                .lock()
+                .map(|m| {
+                    m.get(&hash(token.issuer, jti))
+                        .is_some_and(|until| *until > now)
+                })
+                .unwrap_or(true)
+        });
+        let revoked_subject = token.subject.is_some_and(|sub| {
+            let cut = self
+                .subjects
+                .lock()
+                .map(|m| m.get(&hash(token.issuer, sub)).copied())
+                .unwrap_or(Some((u64::MAX, u64::MAX)));
+            cut.is_some_and(|(before, until)| {
+                until > now && token.issued_at.is_none_or(|iat| iat < before)
+            })
+        });
+        Lookup::Now(Ok(if revoked_jti || revoked_subject {
+            RevocationStatus::Revoked
+        } else {
+            RevocationStatus::Valid
+        }))
+    }
+
+    fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite {
+        let result = self.insert(
+            &self.jtis,
+            hash(issuer, jti),
+            until,
+            |u| *u,
+            |old, new| {
+                *old = (*old).max(new);
+            },
+        );
+        Box::pin(std::future::ready(result))
+    }
+
+    fn revoke_subject(
+        &self,
+        issuer: &str,
+        subject: &str,
+        issued_before: u64,
+        until: u64,
+    ) -> StoreWrite {
+        let result = self.insert(
+            &self.subjects,
+            hash(issuer, subject),
+            (issued_before, until),
+            |(_, u)| *u,
+            |old, (before, until)| *old = (old.0.max(before), old.1.max(until)),
+        );
+        Box::pin(std::future::ready(result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(
+        list: &MemoryRevocationList,
+        jti: Option<&str>,
+        sub: Option<&str>,
+        iat: Option<u64>,
+        now: u64,
+    ) -> RevocationStatus {
+        let token = TokenIdentity {
+            issuer: "iss",
+            jti,
+            subject: sub,
+            issued_at: iat,
+        };
+        match list.status(&token, now) {
+            Lookup::Now(result) => result.unwrap(),
+            Lookup::Later(_) => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn jti_and_subject_revocations() {
+        let clock = crate::clock::FixedClock::at(1000);
+        let list = MemoryRevocationList::new(10).clock(clock.clone());
+        futures_executor::block_on(list.revoke_jti("iss", "j1", 2000)).unwrap();
+        futures_executor::block_on(list.revoke_subject("iss", "alice", 1500, 3000)).unwrap();
+        assert_eq!(
+            status(&list, Some("j1"), None, None, 1000),
+            RevocationStatus::Revoked
+        );
+        assert_eq!(
+            status(&list, Some("j1"), None, None, 2000),
+            RevocationStatus::Valid,
+            "expired"
+        );
+        assert_eq!(
+            status(&list, Some("j2"), None, None, 1000),
+            RevocationStatus::Valid
+        );
+        assert_eq!(
+            status(&list, None, Some("alice"), Some(1499), 1000),
+            RevocationStatus::Revoked
+        );
+        assert_eq!(
+            status(&list, None, Some("alice"), Some(1500), 1000),
+            RevocationStatus::Valid
+        );
+        assert_eq!(
+            status(&list, None, Some("alice"), None, 1000),
+            RevocationStatus::Revoked,
+            "no iat"
+        );
+        assert_eq!(
+            status(&list, None, Some("bob"), Some(1), 1000),
+            RevocationStatus::Valid
+        );
+        // Another issuer's jti with the same text is another token.
+        let other = TokenIdentity {
+            issuer: "other",
+            jti: Some("j1"),
+            subject: None,
+            issued_at: None,
+        };
+        assert!(matches!(
+            list.status(&other, 1000),
+            Lookup::Now(Ok(RevocationStatus::Valid))
+        ));
+        // A later cut-off replaces an earlier one; an earlier one never shortens it.
+        futures_executor::block_on(list.revoke_subject("iss", "alice", 1200, 3000)).unwrap();
+        assert_eq!(
+            status(&list, None, Some("alice"), Some(1499), 1000),
+            RevocationStatus::Revoked
+        );
+    }
+
+    #[test]
+    fn a_full_list_refuses_rather_than_forgets() {
+        let clock = crate::clock::FixedClock::at(1000);
+        let list = MemoryRevocationList::new(1).clock(clock.clone());
+        futures_executor::block_on(list.revoke_jti("iss", "a", 1100)).unwrap();
+        assert_eq!(
+            futures_executor::block_on(list.revoke_jti("iss", "b", 1100)),
+            Err(StoreUnavailable)
+        );
+        clock.advance(std::time::Duration::from_secs(200));
+        futures_executor::block_on(list.revoke_jti("iss", "b", 1400)).unwrap();
+    }
+}
