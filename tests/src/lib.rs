@@ -9,7 +9,10 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use serde_json::{Value, json};
-use tokengate::{Introspection, Issuer, KeySource, ProtectedResource, TokenSources, Verifier};
+use tokengate::{
+    Introspection, Issuer, KeySource, MemoryRevocationList, ProtectedResource, RevocationList,
+    TokenSources, Verifier,
+};
 use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{
     Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, TestKey, b64, now,
@@ -62,6 +65,8 @@ const DPOP_INVALID_PROOF: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS
 const DPOP_NOT_BOUND: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 const DPOP_TWO_PROOFS: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_request", error_description="the credentials in the request are malformed""#;
 const CERTIFICATE_MISMATCH: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+/// The `jti` of the one revoked token.
+const REVOKED_JTI: &str = "leaked-4711";
 /// The URL DPoP proofs name for `/me`: the resource's origin.
 const DPOP_HTU: &str = "https://api.conformance.test/me";
 const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
@@ -139,8 +144,17 @@ impl Fixture {
             )
             .token_sources(sources)
             .resource(ProtectedResource::new(RESOURCE))
+            .revocation(Fixture::revocations(server))
             .build()
             .expect("a valid verifier")
+    }
+
+    /// The revocation list: one leaked token (`jti` [`REVOKED_JTI`]).
+    fn revocations(server: &IssuerServer) -> MemoryRevocationList {
+        let list = MemoryRevocationList::default();
+        futures_executor::block_on(list.revoke_jti(&server.issuer(), REVOKED_JTI, now() + 3600))
+            .expect("room in the list");
+        list
     }
 
     /// The verifier of the healthy issuer (query parameter `access_token` enabled).
@@ -402,6 +416,12 @@ impl Fixture {
             unauthorized(
                 "oversized token",
                 get("/me", bearer(&oversized)),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
+            unauthorized(
+                "revoked token (jti on the revocation list)",
+                get("/me", bearer(&self.token_with(json!({"jti": REVOKED_JTI})))),
                 INVALID_TOKEN,
                 "the access token is invalid",
             ),
