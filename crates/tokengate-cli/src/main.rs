@@ -5,9 +5,15 @@
 //!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty]
 //!                  [--introspect URL [--client-id ID --client-secret-file FILE]] [TOKEN ...]
 //! tokengate decode [--pretty] [--now UNIX] TOKEN|-
+//! tokengate revoke --redis URL --issuer ISS (--jti ID | --sub SUB [--before UNIX]) --until UNIX
 //! tokengate dpop-key [--out FILE]
 //! tokengate dpop-proof --key FILE --method M --url URL [--token TOKEN] [--nonce N]
 //! ```
+//!
+//! `revoke` cuts a token off across every instance sharing the Redis (`tokengate-redis`): one
+//! token by its `jti`, or every token of a subject issued before `--before` (default: now),
+//! remembered until `--until` (when those tokens expire anyway). The URL may also come from
+//! `TOKENGATE_REDIS_URL` (it can hold a password: prefer the variable to the command line).
 //!
 //! `dpop-key` writes a new P-256 key (PKCS#8 PEM) and prints its JWK and thumbprint (the
 //! `cnf.jkt` an issuer binds tokens to); `dpop-proof` prints a DPoP proof (RFC 9449) for one
@@ -34,7 +40,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
-use tokengate::clock::{FixedClock, SystemClock};
+use tokengate::clock::{Clock, FixedClock, SystemClock};
 use tokengate::{Algorithm, Introspection, Issuer, KeySource, Verifier};
 
 mod dpop;
@@ -64,6 +70,32 @@ enum Command {
         /// Judge "now" as this Unix time (for --pretty).
         #[arg(long, value_name = "UNIX")]
         now: Option<u64>,
+    },
+    /// Revoke a token (by jti) or a subject's tokens across every instance sharing a Redis.
+    Revoke {
+        /// The shared store (`redis://` or `rediss://`); default `TOKENGATE_REDIS_URL`.
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "TOKENGATE_REDIS_URL",
+            hide_env_values = true
+        )]
+        redis: String,
+        /// The issuer of the tokens (`iss`, exactly).
+        #[arg(long)]
+        issuer: String,
+        /// The token's `jti`.
+        #[arg(long, conflicts_with = "sub", required_unless_present = "sub")]
+        jti: Option<String>,
+        /// The subject (`sub`) whose tokens to revoke.
+        #[arg(long)]
+        sub: Option<String>,
+        /// With --sub: tokens issued before this Unix time (default: now).
+        #[arg(long, value_name = "UNIX", requires = "sub")]
+        before: Option<u64>,
+        /// Remember the revocation until this Unix time (the tokens' latest `exp`).
+        #[arg(long, value_name = "UNIX")]
+        until: u64,
     },
     /// Write a new DPoP key (P-256, PKCS#8 PEM) and print its JWK and thumbprint (`jkt`).
     DpopKey {
@@ -149,6 +181,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Verify(args) => verify(*args),
         Command::Decode { token, pretty, now } => decode(&token, pretty, now),
+        Command::Revoke {
+            redis,
+            issuer,
+            jti,
+            sub,
+            before,
+            until,
+        } => revoke(&redis, &issuer, jti, sub, before, until),
         Command::DpopKey { out } => dpop_key(out.as_deref()),
         Command::DpopProof {
             key,
@@ -165,6 +205,63 @@ fn main() -> ExitCode {
             }
             Err(message) => fail(message),
         },
+    }
+}
+
+fn revoke(
+    url: &str,
+    issuer: &str,
+    jti: Option<String>,
+    sub: Option<String>,
+    before: Option<u64>,
+    until: u64,
+) -> ExitCode {
+    use tokengate::RevocationList;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(format!("no runtime: {error}")),
+    };
+    let now = SystemClock.now_unix();
+    if until <= now {
+        return fail("--until is in the past: those tokens have expired already");
+    }
+    let outcome = runtime.block_on(async {
+        let store = tokengate_redis::RedisStore::open(url).map_err(|e| e.to_string())?;
+        let (written, what) = match (jti, sub) {
+            (Some(jti), _) => (
+                store.revoke_jti(issuer, &jti, until).await,
+                json!({"jti": jti}),
+            ),
+            (None, Some(sub)) => {
+                let before = before.unwrap_or(now);
+                let written = store.revoke_subject(issuer, &sub, before, until).await;
+                (written, json!({"sub": sub, "issued_before": before}))
+            }
+            (None, None) => return Err("give --jti or --sub".to_owned()),
+        };
+        written.map_err(|_| {
+            format!(
+                "the store could not be written: {:?}",
+                store.health().last_error
+            )
+        })?;
+        Ok(what)
+    });
+    match outcome {
+        Ok(mut what) => {
+            what["revoked"] = json!(true);
+            what["issuer"] = json!(issuer);
+            what["until"] = json!(until);
+            println!("{what}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("tokengate: {message}");
+            ExitCode::from(1)
+        }
     }
 }
 

@@ -577,3 +577,83 @@ fn dpop_key_and_proof_make_a_request_the_pipeline_admits() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_cuts_a_token_off_for_every_instance_sharing_the_redis() {
+    use tokengate::{StandardClaims, Verifier};
+    let redis = tokengate_testkit::redis_server::RedisServer::start();
+    let store = tokengate_redis::RedisStore::open(&redis.url()).unwrap();
+    let key = TestKey::shared(Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            tokengate::Issuer::new(ISS)
+                .audience(AUD)
+                .keys(tokengate::KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .revocation(store)
+        .build()
+        .unwrap();
+    let mut claims = claims_at(ISS, AUD, tokengate_testkit::now());
+    claims["jti"] = json!("leaked-1");
+    let token = key.mint(&claims);
+    assert!(verifier.verify::<StandardClaims>(&token).await.is_ok());
+    let until = (tokengate_testkit::now() + 600).to_string();
+    let output = tokio::task::spawn_blocking({
+        let url = redis.url();
+        let until = until.clone();
+        move || {
+            run(
+                &[
+                    "revoke", "--redis", &url, "--issuer", ISS, "--jti", "leaked-1", "--until",
+                    &until,
+                ],
+                None,
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let printed = lines(&output);
+    assert_eq!(printed[0]["revoked"], json!(true));
+    assert_eq!(printed[0]["jti"], json!("leaked-1"));
+    let error = verifier.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), tokengate::ErrorKind::Revoked);
+    // Usage errors exit 2; an unreachable store exits 1.
+    assert_eq!(
+        run(
+            &[
+                "revoke",
+                "--redis",
+                &redis.url(),
+                "--issuer",
+                ISS,
+                "--until",
+                &until
+            ],
+            None
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+    let closed = tokio::task::spawn_blocking(move || {
+        run(
+            &[
+                "revoke",
+                "--redis",
+                "redis://127.0.0.1:1/0",
+                "--issuer",
+                ISS,
+                "--sub",
+                "alice",
+                "--until",
+                &until,
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed.status.code(), Some(1));
+}

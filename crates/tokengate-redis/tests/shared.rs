@@ -1,13 +1,10 @@
 //! Two instances (two verifiers, each with its own connection) sharing one real `redis-server`.
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderMap;
 use serde_json::json;
-use support::RedisServer;
 use tokengate::adapter::{Admission, Decision, Policy, RequestView};
 use tokengate::{
     Algorithm, Answer, Dpop, ErrorKind, FirstUse, Introspection, IntrospectionCache, Issuer,
@@ -15,6 +12,7 @@ use tokengate::{
 };
 use tokengate_redis::RedisStore;
 use tokengate_testkit::dpop::DpopKey;
+use tokengate_testkit::redis_server::RedisServer;
 use tokengate_testkit::{
     INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, TestKey, jwks, now,
 };

@@ -22,6 +22,7 @@
 pub mod demo;
 pub mod dpop;
 pub mod fixture;
+pub mod redis_server;
 mod server;
 
 pub use server::{

@@ -70,6 +70,24 @@ pub struct TokenIdentity<'a> {
     pub issued_at: Option<u64>,
 }
 
+impl<'a> TokenIdentity<'a> {
+    /// A token's identity (for tests of a list, or a check outside the pipeline).
+    #[must_use]
+    pub fn new(
+        issuer: &'a str,
+        jti: Option<&'a str>,
+        subject: Option<&'a str>,
+        issued_at: Option<u64>,
+    ) -> TokenIdentity<'a> {
+        TokenIdentity {
+            issuer,
+            jti,
+            subject,
+            issued_at,
+        }
+    }
+}
+
 impl fmt::Debug for TokenIdentity<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenIdentity")

@@ -19,7 +19,9 @@
 //! `TOKENGATE_CACHE=1`, `TOKENGATE_RESOURCE` (RFC 9728 metadata; default: the audience when it
 //! is an https URL); for opaque tokens `TOKENGATE_INTROSPECTION_URL`,
 //! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`; behind a
-//! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated).
+//! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated);
+//! for many instances `TOKENGATE_REDIS_URL` (DPoP replay, revocation and introspection answers
+//! shared through Redis).
 //!
 //! DPoP-bound tokens (RFC 9449) are accepted with no setting: such a token needs a valid proof
 //! (`Authorization: DPoP <token>` and a `DPoP` header); bearer tokens keep working. See
@@ -28,8 +30,10 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokengate_redis::RedisStore;
+
 use tokengate_warp::tokengate::fetch::FetchErrorKind;
-use tokengate_warp::tokengate::{Algorithm, Introspection, TokenCache, TrustedProxies};
+use tokengate_warp::tokengate::{Algorithm, Dpop, Introspection, TokenCache, TrustedProxies};
 use tokengate_warp::{Issuer, KeySource, ProtectedResource, Verifier};
 
 const NAME: &str = "warp-api";
@@ -53,6 +57,11 @@ fn verifier_from_env() -> Result<Verifier, String> {
         (None, Some(url)) => KeySource::jwks_url(url),
         (None, None) => KeySource::discover(),
     };
+    // Many instances: replay, revocation and introspection answers shared through Redis.
+    let shared = match var("TOKENGATE_REDIS_URL") {
+        Some(url) => Some(RedisStore::open(&url).map_err(|e| format!("TOKENGATE_REDIS_URL: {e}"))?),
+        None => None,
+    };
     let mut issuer = Issuer::new(issuer).audience(&audience).keys(keys);
     if let Some(list) = var("TOKENGATE_ALGORITHMS") {
         let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
@@ -64,12 +73,22 @@ fn verifier_from_env() -> Result<Verifier, String> {
     // Opaque tokens: checked at the provider's RFC 7662 endpoint (signed tokens stay local);
     // with a client id but no URL, the endpoint comes from the issuer's discovery document.
     let client_id = var("TOKENGATE_INTROSPECTION_CLIENT_ID");
-    if let Some(url) = var("TOKENGATE_INTROSPECTION_URL") {
-        issuer = issuer.introspection(introspection_auth(Introspection::endpoint(url), client_id)?);
-    } else if client_id.is_some() {
-        issuer = issuer.introspection(introspection_auth(Introspection::discover(), client_id)?);
+    let introspection = match var("TOKENGATE_INTROSPECTION_URL") {
+        Some(url) => Some(Introspection::endpoint(url)),
+        None => client_id.is_some().then(Introspection::discover),
+    };
+    if let Some(mut introspection) = introspection {
+        if let Some(store) = &shared {
+            introspection = introspection.shared_cache(store.clone());
+        }
+        issuer = issuer.introspection(introspection_auth(introspection, client_id)?);
     }
     let mut builder = Verifier::builder().issuer(issuer);
+    if let Some(store) = shared {
+        builder = builder
+            .dpop(Dpop::new().replay_store(store.clone()))
+            .revocation(store);
+    }
     // RFC 9728 metadata, named in every 401/403: TOKENGATE_RESOURCE, else an https audience.
     let resource =
         var("TOKENGATE_RESOURCE").or(Some(audience).filter(|a| a.starts_with("https://")));

@@ -1,15 +1,19 @@
 //! [`Verifier::decide`]: the one call an adapter makes per request.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
 use crate::answer::Answer;
-use crate::binding::{self, FirstUse, Presentation, Recorded, StoreFuture, StoreUnavailable};
+use crate::binding::{self, FirstUse, Presentation, Recorded, StoreUnavailable};
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
 use crate::extract::Scheme;
+use crate::revocation::{Lookup, RevocationStatus};
 use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
 use super::policy::Policy;
@@ -66,12 +70,71 @@ struct Parts<T> {
 enum Stage<T> {
     /// The token's verification waits.
     Verify(Wait<T>),
-    /// The token and its binding are checked; the replay store answers later.
+    /// The token and its binding are checked; the revocation list and the replay store answer
+    /// later (asked together).
     Record {
         verifier: Verifier,
         verified: Verified<T>,
-        answer: StoreFuture,
+        answers: AnswersFuture,
     },
+}
+
+/// A shared store's pending answer.
+type Answered<R> = Pin<Box<dyn Future<Output = Result<R, StoreUnavailable>> + Send>>;
+
+/// One store question: not asked, answered, or answering.
+enum Step<R> {
+    Skip,
+    Now(Result<R, StoreUnavailable>),
+    Later(Answered<R>),
+}
+
+impl<R> Step<R> {
+    fn is_later(&self) -> bool {
+        matches!(self, Step::Later(_))
+    }
+
+    fn answer(self) -> Option<Result<R, StoreUnavailable>> {
+        match self {
+            Step::Skip => None,
+            Step::Now(result) => Some(result),
+            Step::Later(_) => Some(Err(StoreUnavailable)),
+        }
+    }
+}
+
+/// The answers of the revocation list and the replay store for one request.
+struct Answers {
+    revocation: Option<Result<RevocationStatus, StoreUnavailable>>,
+    replay: Option<Result<FirstUse, StoreUnavailable>>,
+}
+
+type AnswersFuture = Pin<Box<dyn Future<Output = Answers> + Send>>;
+
+/// Waits for both questions at once: with one shared store, two round trips in parallel.
+async fn both(mut revocation: Step<RevocationStatus>, mut replay: Step<FirstUse>) -> Answers {
+    std::future::poll_fn(|cx| {
+        if let Step::Later(answer) = &mut revocation {
+            if let Poll::Ready(result) = answer.as_mut().poll(cx) {
+                revocation = Step::Now(result);
+            }
+        }
+        if let Step::Later(answer) = &mut replay {
+            if let Poll::Ready(result) = answer.as_mut().poll(cx) {
+                replay = Step::Now(result);
+            }
+        }
+        if revocation.is_later() || replay.is_later() {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    Answers {
+        revocation: revocation.answer(),
+        replay: replay.answer(),
+    }
 }
 
 impl<T> fmt::Debug for Pending<T> {
@@ -99,7 +162,7 @@ where
             presented,
             policy,
         } = *self.0;
-        let (verifier, verified, answer) = match stage {
+        let (verifier, verified, answers) = match stage {
             Stage::Verify(wait) => {
                 let verifier = wait.verifier().clone();
                 let verified = match wait.wait().await {
@@ -108,17 +171,17 @@ where
                 };
                 match bind(&verifier, &policy, &presented, verified) {
                     Bound::Admit(result) => return result,
-                    Bound::Later(verified, answer) => (verifier, verified, answer),
+                    Bound::Later(verified, answers) => (verifier, verified, answers),
                 }
             }
             Stage::Record {
                 verifier,
                 verified,
-                answer,
-            } => (verifier, verified, answer),
+                answers,
+            } => (verifier, verified, answers),
         };
-        let recorded = answer.await;
-        finish(&verifier, &policy, &presented, verified, recorded)
+        let answers = answers.await;
+        finish(&verifier, &policy, &presented, verified, answers)
     }
 }
 
@@ -143,14 +206,16 @@ fn admit<T>(
     }
 }
 
-/// The binding step's outcome: decided, or waiting for the replay store.
+/// The binding step's outcome: decided, or waiting for the shared stores.
 enum Bound<T> {
     Admit(Result<Admission<T>, Answer>),
-    Later(Verified<T>, StoreFuture),
+    Later(Verified<T>, AnswersFuture),
 }
 
-/// Checks a verified token's binding against the request (`crate::binding`), then records the
-/// DPoP proof as used (the last step: a refused request burns no proof).
+/// Checks a verified token's binding against the request (`crate::binding`), then asks the
+/// revocation list and records the DPoP proof as used — together, so a shared store costs one
+/// round trip of latency, not two. (A proof of a revoked token is recorded too: it could not
+/// be used anyway.)
 fn bind<T>(
     verifier: &Verifier,
     policy: &Policy,
@@ -163,38 +228,59 @@ fn bind<T>(
         inner.log_refusal(&error);
         return Bound::Admit(Err(deny(verifier, policy, presented, &error)));
     }
-    let (Some(proof), Some(dpop)) = (presented.proof, inner.dpop.as_ref()) else {
-        return Bound::Admit(admit(verifier, policy, presented, verified));
-    };
     let now = inner.clock.now_unix();
-    match dpop
-        .dpop
-        .replay
-        .record(proof.replay_key, proof.expires_at, now)
-    {
-        Recorded::Now(recorded) => {
-            Bound::Admit(finish(verifier, policy, presented, verified, recorded))
+    let revocation = match &inner.revocation {
+        None => Step::Skip,
+        Some(list) => match list.status(&verified.identity(), now) {
+            Lookup::Now(result) => Step::Now(result),
+            Lookup::Later(answer) => Step::Later(answer),
+        },
+    };
+    let replay = match (presented.proof, inner.dpop.as_ref()) {
+        (Some(proof), Some(dpop)) => {
+            match dpop
+                .dpop
+                .replay
+                .record(proof.replay_key, proof.expires_at, now)
+            {
+                Recorded::Now(result) => Step::Now(result),
+                Recorded::Later(answer) => Step::Later(answer),
+            }
         }
-        Recorded::Later(answer) => Bound::Later(verified, answer),
+        _ => Step::Skip,
+    };
+    if revocation.is_later() || replay.is_later() {
+        return Bound::Later(verified, Box::pin(both(revocation, replay)));
     }
+    let answers = Answers {
+        revocation: revocation.answer(),
+        replay: replay.answer(),
+    };
+    Bound::Admit(finish(verifier, policy, presented, verified, answers))
 }
 
-/// The replay store's answer, then the route's requirement.
+/// The stores' answers (revocation first), then the route's requirement.
 fn finish<T>(
     verifier: &Verifier,
     policy: &Policy,
     presented: &Presentation,
     verified: Verified<T>,
-    recorded: Result<FirstUse, StoreUnavailable>,
+    answers: Answers,
 ) -> Result<Admission<T>, Answer> {
-    let error = match recorded {
-        Ok(FirstUse::Yes) => return admit(verifier, policy, presented, verified),
-        Ok(FirstUse::Replayed) => Error::new(
+    let inner = &verifier.inner;
+    if let Some(status) = answers.revocation {
+        if let Err(error) = inner.judge_revocation(status) {
+            inner.log_refusal(&error);
+            return Err(deny(verifier, policy, presented, &error));
+        }
+    }
+    let error = match answers.replay {
+        None | Some(Ok(FirstUse::Yes)) => return admit(verifier, policy, presented, verified),
+        Some(Ok(FirstUse::Replayed)) => Error::new(
             ErrorKind::InvalidDpopProof,
             "the DPoP proof was used before",
         ),
-        Err(StoreUnavailable) => {
-            let inner = &verifier.inner;
+        Some(Err(StoreUnavailable)) => {
             inner
                 .store_errors
                 .replay
@@ -209,7 +295,7 @@ fn finish<T>(
             Error::replay_store_unavailable(Duration::from_secs(5))
         }
     };
-    verifier.inner.log_refusal(&error);
+    inner.log_refusal(&error);
     Err(deny(verifier, policy, presented, &error))
 }
 
@@ -284,15 +370,15 @@ impl Verifier {
             }
         }
         presented.certificate = inner.client_certificate(request);
-        match self.attempt::<T>(token) {
+        match self.attempt::<T>(token, false) {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
                 Bound::Admit(Ok(admission)) => Decision::Admit(admission),
                 Bound::Admit(Err(answer)) => Decision::Deny(answer),
-                Bound::Later(verified, answer) => Decision::Pending(Pending(Box::new(Parts {
+                Bound::Later(verified, answers) => Decision::Pending(Pending(Box::new(Parts {
                     stage: Stage::Record {
                         verifier: self.clone(),
                         verified,
-                        answer,
+                        answers,
                     },
                     presented,
                     policy: policy.clone(),

@@ -132,6 +132,9 @@ pub struct Wait<T> {
     token_len: usize,
     /// Refuse a sender-constrained token (the token-only API, which sees no proof).
     bearer_only: bool,
+    /// Check the revocation list after verifying (the pipeline checks it itself, together
+    /// with the replay store).
+    revocation: bool,
     _claims: std::marker::PhantomData<fn() -> T>,
 }
 
@@ -191,7 +194,11 @@ where
                 match inner.complete::<T>(&decoded.checkable()) {
                     Ok((verified, generation)) => {
                         inner.remember(self.hash, &verified, issuer, generation, self.token_len);
-                        inner.not_revoked(verified).await
+                        if self.revocation {
+                            inner.not_revoked(verified).await
+                        } else {
+                            Ok(verified)
+                        }
                     }
                     Err(stop) => Err(inner.settle(stop, issuer)),
                 }
@@ -208,8 +215,8 @@ where
                 match &inner.issuers[issuer].introspector {
                     Some(introspector) => {
                         match introspector.introspect::<T>(inner, &token, hash).await {
-                            Ok(verified) => inner.not_revoked(verified).await,
-                            Err(error) => Err(error),
+                            Ok(verified) if self.revocation => inner.not_revoked(verified).await,
+                            other => other,
                         }
                     }
                     None => Err(Error::new(
@@ -315,7 +322,7 @@ impl Verifier {
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
-        match self.attempt::<T>(token) {
+        match self.attempt::<T>(token, true) {
             Attempt::Done(result) => {
                 let result = result.and_then(bearer_only);
                 if let Err(error) = &result {
@@ -333,8 +340,9 @@ impl Verifier {
     }
 
     /// [`try_verify`](Verifier::try_verify) keeping a sender-constrained token's binding for
-    /// the pipeline to check against the request.
-    pub(crate) fn attempt<T>(&self, token: &str) -> Attempt<T>
+    /// the pipeline to check against the request; with `revocation` false the revocation list
+    /// is left to the caller (the pipeline asks it together with the replay store).
+    pub(crate) fn attempt<T>(&self, token: &str, revocation: bool) -> Attempt<T>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
@@ -346,7 +354,7 @@ impl Verifier {
             Some(cache) => {
                 let hash = token_hash(token);
                 if let Some(verified) = inner.cache_hit::<T>(cache, hash) {
-                    return self.unless_revoked(verified);
+                    return self.unless_revoked(verified, revocation);
                 }
                 cache.count(false);
                 Some(hash)
@@ -362,7 +370,7 @@ impl Verifier {
             if let Some(introspector) = &inner.issuers[at].introspector {
                 if let Some(result) = introspector.cached::<T>(hash) {
                     return match result {
-                        Ok(verified) => self.unless_revoked(verified),
+                        Ok(verified) => self.unless_revoked(verified, revocation),
                         Err(error) => {
                             inner.log_rejection(&error, Some(at));
                             Attempt::Done(Err(error))
@@ -379,6 +387,7 @@ impl Verifier {
                 hash: Some(hash),
                 token_len: token.len(),
                 bearer_only: false,
+                revocation,
                 _claims: std::marker::PhantomData,
             });
         }
@@ -387,7 +396,7 @@ impl Verifier {
             Ok(prepared) => match inner.complete::<T>(&prepared.checkable()) {
                 Ok((verified, generation)) => {
                     inner.remember(hash, &verified, prepared.issuer, generation, token.len());
-                    return self.unless_revoked(verified);
+                    return self.unless_revoked(verified, revocation);
                 }
                 Err(Stop::Fetch { kid }) => {
                     return Attempt::NeedsIo(Wait {
@@ -399,6 +408,7 @@ impl Verifier {
                         hash,
                         token_len: token.len(),
                         bearer_only: false,
+                        revocation,
                         _claims: std::marker::PhantomData,
                     });
                 }
@@ -415,12 +425,12 @@ impl Verifier {
     }
 
     /// A verified token, unless the revocation list says otherwise (now, or after I/O).
-    fn unless_revoked<T>(&self, verified: Verified<T>) -> Attempt<T>
+    fn unless_revoked<T>(&self, verified: Verified<T>, revocation: bool) -> Attempt<T>
     where
         T: DeserializeOwned + Clone + Send + Sync + 'static,
     {
         let inner = &self.inner;
-        let Some(list) = &inner.revocation else {
+        let Some(list) = inner.revocation.as_ref().filter(|_| revocation) else {
             return Attempt::Done(Ok(verified));
         };
         match list.status(&verified.identity(), inner.clock.now_unix()) {
@@ -447,6 +457,7 @@ impl Verifier {
                     hash: None,
                     token_len: 0,
                     bearer_only: false,
+                    revocation: true,
                     _claims: std::marker::PhantomData,
                 })
             }

@@ -1,7 +1,12 @@
-//! A real `redis-server` for tests: started on a free loopback port in a temporary directory,
-//! stopped on drop. `.ci/run` installs it (Debian's `redis-server`) when missing.
-
-#![allow(dead_code)] // each test binary uses part of it
+//! A real `redis-server` for tests of services that share state through Redis
+//! (`tokengate-redis`): started on a free loopback port in a temporary directory, stopped on
+//! drop. Needs `redis-server` (or `valkey-server`) on the `PATH`.
+//!
+//! ```no_run
+//! let redis = tokengate_testkit::redis_server::RedisServer::start();
+//! let url = redis.url(); // redis://127.0.0.1:<port>/0
+//! # let _ = url;
+//! ```
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -10,15 +15,19 @@ use std::time::{Duration, Instant};
 
 /// A running `redis-server` child process.
 #[derive(Debug)]
-pub(crate) struct RedisServer {
+pub struct RedisServer {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
 }
 
 impl RedisServer {
-    /// Starts a server; panics with a clear message when `redis-server` is missing.
-    pub(crate) fn start() -> RedisServer {
+    /// Starts a server and waits until it accepts connections.
+    ///
+    /// # Panics
+    /// When neither `redis-server` nor `valkey-server` can be started, or it does not accept
+    /// connections within 10 s.
+    pub fn start() -> RedisServer {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
@@ -36,7 +45,17 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let child = Command::new("redis-server")
+        let program = ["redis-server", "valkey-server"]
+            .into_iter()
+            .find(|p| {
+                Command::new(p)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .status()
+                    .is_ok()
+            })
+            .expect("redis-server (or valkey-server) must be installed: .ci/run installs it");
+        let child = Command::new(program)
             .args([
                 "--port",
                 &self.port.to_string(),
@@ -52,7 +71,7 @@ impl RedisServer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("redis-server must be installed (.ci/run installs it with apt-get)");
+            .expect("the server starts");
         self.child = Some(child);
         // Readiness, not a timing assumption: poll until it accepts, for at most 10 s.
         let addr = SocketAddr::from(([127, 0, 0, 1], self.port));
@@ -64,12 +83,19 @@ impl RedisServer {
     }
 
     /// Its URL.
-    pub(crate) fn url(&self) -> String {
+    #[must_use]
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// The port it listens on (127.0.0.1).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Stops the server (for failure tests).
-    pub(crate) fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -77,7 +103,7 @@ impl RedisServer {
     }
 
     /// Starts it again on the same port.
-    pub(crate) fn restart(&mut self) {
+    pub fn restart(&mut self) {
         self.stop();
         self.spawn();
     }
