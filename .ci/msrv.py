@@ -9,7 +9,7 @@ meta = json.loads(subprocess.check_output(
     ["cargo", "metadata", "--format-version", "1", "--locked"]))
 packages = {p["id"]: p for p in meta["packages"]}
 nodes = {n["id"]: n for n in meta["resolve"]["nodes"]}
-CHECKED = ["tokengate", "tokengate-tower", "tokengate-actix", "tokengate-warp", "tokengate-cli"]
+CHECKED = ["tokengate", "tokengate-tower", "tokengate-actix", "tokengate-warp", "tokengate-cli", "tokengate-redis"]
 
 
 def version(text):
