@@ -151,7 +151,9 @@ impl Answer {
     ) -> Answer {
         let kind = error.kind();
         let mut challenges = Vec::new();
-        if kind.rfc6750_error().is_some() || kind == ErrorKind::MissingCredentials {
+        if kind.rfc6750_error().is_some()
+            || matches!(kind, ErrorKind::MissingCredentials | ErrorKind::Forbidden)
+        {
             let metadata = context.resource_metadata.filter(|_| {
                 matches!(
                     kind.status(),
@@ -159,6 +161,7 @@ impl Answer {
                 )
             });
             let scope = error.required_scope();
+            let step_up = (error.acr_values(), error.max_age());
             // Errors about the proof, or about a request that used the DPoP scheme, belong
             // to the DPoP challenge; the Bearer one is then offered without an error.
             let on_dpop = context.dpop_algs.is_some()
@@ -176,14 +179,14 @@ impl Answer {
                 kind
             };
             let bearer = (!context.dpop_only && kind != ErrorKind::DpopRequired)
-                .then(|| challenge::bearer(bearer_kind, scope, realm, metadata));
+                .then(|| challenge::bearer(bearer_kind, scope, step_up, realm, metadata));
             let dpop = context.dpop_algs.map(|algs| {
                 let dpop_kind = if on_dpop {
                     kind
                 } else {
                     ErrorKind::MissingCredentials
                 };
-                challenge::dpop(dpop_kind, scope, realm, algs, metadata)
+                challenge::dpop(dpop_kind, scope, step_up, realm, algs, metadata)
             });
             if on_dpop {
                 challenges.extend(dpop);
@@ -197,7 +200,8 @@ impl Answer {
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
             | ErrorKind::ReplayStoreUnavailable
-            | ErrorKind::RevocationUnavailable => {
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::CheckUnavailable => {
                 let secs = error
                     .retry_after()
                     .unwrap_or(Duration::from_secs(30))
@@ -234,8 +238,13 @@ impl Answer {
         resource_metadata: Option<&str>,
         body: &dyn AnswerBody,
     ) -> Answer {
-        let challenge =
-            challenge::bearer(ErrorKind::InvalidSignature, None, realm, resource_metadata);
+        let challenge = challenge::bearer(
+            ErrorKind::InvalidSignature,
+            None,
+            (None, None),
+            realm,
+            resource_metadata,
+        );
         Answer::with_body(
             kind,
             StatusCode::UNAUTHORIZED,

@@ -60,22 +60,14 @@ impl fmt::Debug for Realm {
 pub(crate) fn bearer(
     kind: ErrorKind,
     scope: Option<&str>,
+    step_up: StepUp<'_>,
     realm: &Realm,
     resource_metadata: Option<&str>,
 ) -> HeaderValue {
     let mut value = String::with_capacity(96);
     value.push_str("Bearer realm=");
     push_quoted(&mut value, realm.as_str());
-    if let Some(code) = kind.rfc6750_error() {
-        value.push_str(", error=");
-        push_quoted(&mut value, code);
-        value.push_str(", error_description=");
-        push_quoted(&mut value, kind.description());
-        if let Some(scope) = scope.filter(|_| kind == ErrorKind::InsufficientScope) {
-            value.push_str(", scope=");
-            push_quoted(&mut value, scope);
-        }
-    }
+    push_error(&mut value, kind, scope, step_up);
     if let Some(url) = resource_metadata {
         value.push_str(", resource_metadata=");
         push_quoted(&mut value, url);
@@ -89,6 +81,7 @@ pub(crate) fn bearer(
 pub(crate) fn dpop(
     kind: ErrorKind,
     scope: Option<&str>,
+    step_up: StepUp<'_>,
     realm: &Realm,
     algs: &str,
     resource_metadata: Option<&str>,
@@ -98,21 +91,41 @@ pub(crate) fn dpop(
     push_quoted(&mut value, realm.as_str());
     value.push_str(", algs=");
     push_quoted(&mut value, algs);
-    if let Some(code) = kind.rfc6750_error() {
-        value.push_str(", error=");
-        push_quoted(&mut value, code);
-        value.push_str(", error_description=");
-        push_quoted(&mut value, kind.description());
-        if let Some(scope) = scope.filter(|_| kind == ErrorKind::InsufficientScope) {
-            value.push_str(", scope=");
-            push_quoted(&mut value, scope);
-        }
-    }
+    push_error(&mut value, kind, scope, step_up);
     if let Some(url) = resource_metadata {
         value.push_str(", resource_metadata=");
         push_quoted(&mut value, url);
     }
     HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
+}
+
+/// The RFC 9470 parameters: `acr_values` and `max_age`.
+pub(crate) type StepUp<'a> = (Option<&'a str>, Option<u64>);
+
+/// `error`, `error_description` and the parameters of that error (`scope`; `acr_values` and
+/// `max_age` for step-up, RFC 9470 section 3).
+fn push_error(value: &mut String, kind: ErrorKind, scope: Option<&str>, step_up: StepUp<'_>) {
+    let Some(code) = kind.rfc6750_error() else {
+        return;
+    };
+    value.push_str(", error=");
+    push_quoted(value, code);
+    value.push_str(", error_description=");
+    push_quoted(value, kind.description());
+    if let Some(scope) = scope.filter(|_| kind == ErrorKind::InsufficientScope) {
+        value.push_str(", scope=");
+        push_quoted(value, scope);
+    }
+    if kind == ErrorKind::InsufficientUserAuthentication {
+        if let Some(acr_values) = step_up.0 {
+            value.push_str(", acr_values=");
+            push_quoted(value, acr_values);
+        }
+        if let Some(max_age) = step_up.1 {
+            value.push_str(", max_age=");
+            push_quoted(value, &max_age.to_string());
+        }
+    }
 }
 
 /// Appends `text` as an RFC 9110 quoted-string: `"` and `\` escaped, anything that is not

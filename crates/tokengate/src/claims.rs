@@ -215,6 +215,8 @@ pub struct Verified<T> {
     /// `jti` and `iat`, for the revocation list.
     pub(crate) jti: Option<Box<str>>,
     pub(crate) issued_at: Option<u64>,
+    /// The verified payload (strict JSON), for claim rules, step-up and custom checks.
+    pub(crate) payload: Arc<[u8]>,
 }
 
 impl<T> Verified<T> {
@@ -256,7 +258,8 @@ impl<T> Verified<T> {
     /// [`ErrorKind::InsufficientScope`](crate::ErrorKind::InsufficientScope), which renders 403
     /// with the required scopes in the challenge.
     pub fn require(&self, requirement: &Requirement) -> Result<(), Error> {
-        requirement.check(&self.scopes, &self.roles)
+        let now = crate::clock::Clock::now_unix(&crate::clock::SystemClock);
+        requirement.check_facts(&self.facts(now))
     }
 
     /// The same verified token with its claims mapped.
@@ -271,6 +274,23 @@ impl<T> Verified<T> {
             confirmation: self.confirmation,
             jti: self.jti,
             issued_at: self.issued_at,
+            payload: self.payload,
+        }
+    }
+
+    /// A claim by path (`["tid"]`, `["realm_access", "roles"]`), as JSON.
+    #[must_use]
+    pub fn claim(&self, path: &[&str]) -> Option<serde_json::Value> {
+        crate::json::value_at(&self.payload, path)
+    }
+
+    /// What a requirement is judged on, at `now`.
+    pub(crate) fn facts(&self, now: u64) -> Facts<'_> {
+        Facts {
+            scopes: &self.scopes,
+            roles: &self.roles,
+            payload: Some(&self.payload),
+            now,
         }
     }
 
@@ -340,21 +360,54 @@ enum Of {
     Roles,
 }
 
-/// A scope or role requirement with exact membership.
+/// What a route requires of a verified token: scopes and roles (exact membership), claims, and
+/// step-up authentication (RFC 9470), combined with [`and`](Requirement::and).
 ///
 /// ```
+/// use std::time::Duration;
 /// use tokengate::{Requirement, Scopes};
 /// let read = Requirement::all(["messages:read"]);
 /// assert!(read.is_met(&Scopes::new(["messages:read", "profile"]), &Scopes::default()));
 /// assert!(!read.is_met(&Scopes::new(["messages"]), &Scopes::default()));
+/// // An admin action: the role, a multi-factor login, at most five minutes ago.
+/// let admin = Requirement::any_roles(["admin"])
+///     .and(Requirement::acr(["urn:tokengate:mfa"]))
+///     .and(Requirement::max_auth_age(Duration::from_secs(300)));
+/// # let _ = admin;
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Requirement {
-    mode: Match,
-    of: Of,
-    items: Items,
+    rule: Rule,
     /// A further requirement that must also hold.
     and: Option<Box<Requirement>>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Rule {
+    /// Scopes or roles, all or any.
+    Set { mode: Match, of: Of, items: Items },
+    /// A claim at a path.
+    Claim { path: Vec<String>, test: ClaimTest },
+    /// `acr` is one of these (RFC 9470).
+    Acr(Vec<String>),
+    /// `auth_time` at most this many seconds ago (RFC 9470).
+    MaxAge(u64),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum ClaimTest {
+    Present,
+    OneOf(Vec<serde_json::Value>),
+    Contains(serde_json::Value),
+}
+
+/// What a requirement is judged on.
+pub(crate) struct Facts<'a> {
+    pub(crate) scopes: &'a Scopes,
+    pub(crate) roles: &'a Scopes,
+    /// The verified payload; without it claim and step-up rules are unmet.
+    pub(crate) payload: Option<&'a [u8]>,
+    pub(crate) now: u64,
 }
 
 /// The scopes or roles of a requirement: owned, or a `'static` list (typed extractors build
@@ -378,29 +431,35 @@ impl Items {
     }
 }
 
+fn path_of(path: &[&str]) -> Vec<String> {
+    path.iter().map(|s| (*s).to_owned()).collect()
+}
+
 impl Requirement {
+    fn of_rule(rule: Rule) -> Requirement {
+        Requirement { rule, and: None }
+    }
+
     fn new<I, S>(mode: Match, of: Of, items: I) -> Requirement
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        Requirement {
+        Requirement::of_rule(Rule::Set {
             mode,
             of,
             items: Items::Owned(items.into_iter().map(Into::into).collect()),
-            and: None,
-        }
+        })
     }
 
     /// Every one of these scopes, from a `'static` list: builds without allocating (what the
     /// typed `Scoped<R>` extractors use per request).
     pub fn all_static(scopes: &'static [&'static str]) -> Requirement {
-        Requirement {
+        Requirement::of_rule(Rule::Set {
             mode: Match::All,
             of: Of::Scopes,
             items: Items::Static(scopes),
-            and: None,
-        }
+        })
     }
 
     /// This requirement and `other`, both.
@@ -435,40 +494,159 @@ impl Requirement {
         Requirement::new(Match::Any, Of::Roles, roles)
     }
 
+    /// The claim at `path` is present (any value but `null`). Unmet: 403 `forbidden`.
+    pub fn claim_present(path: &[&str]) -> Requirement {
+        Requirement::of_rule(Rule::Claim {
+            path: path_of(path),
+            test: ClaimTest::Present,
+        })
+    }
+
+    /// The claim at `path` equals one of `values` (JSON equality: `"1"` is not `1`).
+    pub fn claim_one_of<I, V>(path: &[&str], values: I) -> Requirement
+    where
+        I: IntoIterator<Item = V>,
+        V: Into<serde_json::Value>,
+    {
+        Requirement::of_rule(Rule::Claim {
+            path: path_of(path),
+            test: ClaimTest::OneOf(values.into_iter().map(Into::into).collect()),
+        })
+    }
+
+    /// The claim at `path` is an array containing `value` (or equals it).
+    pub fn claim_contains(path: &[&str], value: impl Into<serde_json::Value>) -> Requirement {
+        Requirement::of_rule(Rule::Claim {
+            path: path_of(path),
+            test: ClaimTest::Contains(value.into()),
+        })
+    }
+
+    /// Step-up (RFC 9470): the token's `acr` is one of `values`. Unmet: 401
+    /// `insufficient_user_authentication` with `acr_values` in the challenge.
+    pub fn acr<I: IntoIterator<Item = S>, S: Into<String>>(values: I) -> Requirement {
+        Requirement::of_rule(Rule::Acr(values.into_iter().map(Into::into).collect()))
+    }
+
+    /// Step-up (RFC 9470): the user authenticated (`auth_time`) at most `age` ago. Unmet
+    /// (also without `auth_time`): 401 `insufficient_user_authentication` with `max_age`.
+    pub fn max_auth_age(age: std::time::Duration) -> Requirement {
+        Requirement::of_rule(Rule::MaxAge(age.as_secs()))
+    }
+
     /// Whether the scopes and roles meet the requirement. An empty `any` is never met; an
-    /// empty `all` always is.
+    /// empty `all` always is. Claim and step-up rules need the token: here they are unmet (use
+    /// [`Verified::require`]).
     #[must_use]
     pub fn is_met(&self, scopes: &Scopes, roles: &Scopes) -> bool {
-        self.first_unmet(scopes, roles).is_none()
+        let facts = Facts {
+            scopes,
+            roles,
+            payload: None,
+            now: 0,
+        };
+        self.first_unmet(&facts).is_none()
+    }
+
+    fn met(&self, facts: &Facts<'_>) -> bool {
+        match &self.rule {
+            Rule::Set { mode, of, items } => {
+                let have = if *of == Of::Scopes {
+                    facts.scopes
+                } else {
+                    facts.roles
+                };
+                match mode {
+                    Match::All => items.iter().all(|item| have.contains(item)),
+                    Match::Any => items.iter().any(|item| have.contains(item)),
+                }
+            }
+            Rule::Claim { path, test } => {
+                let path: Vec<&str> = path.iter().map(String::as_str).collect();
+                let value = facts
+                    .payload
+                    .and_then(|payload| crate::json::value_at(payload, &path))
+                    .filter(|v| !v.is_null());
+                match (test, value) {
+                    (_, None) => false,
+                    (ClaimTest::Present, Some(_)) => true,
+                    (ClaimTest::OneOf(values), Some(value)) => values.contains(&value),
+                    (ClaimTest::Contains(wanted), Some(serde_json::Value::Array(items))) => {
+                        items.contains(wanted)
+                    }
+                    (ClaimTest::Contains(wanted), Some(value)) => value == *wanted,
+                }
+            }
+            Rule::Acr(values) => facts
+                .payload
+                .and_then(|payload| crate::json::value_at(payload, &["acr"]))
+                .is_some_and(|acr| {
+                    acr.as_str()
+                        .is_some_and(|acr| values.iter().any(|v| v == acr))
+                }),
+            Rule::MaxAge(max) => facts
+                .payload
+                .and_then(|payload| crate::json::value_at(payload, &["auth_time"]))
+                .and_then(|t| t.as_f64())
+                .is_some_and(|auth_time| {
+                    auth_time >= 0.0 && (facts.now as f64) - auth_time <= *max as f64
+                }),
+        }
     }
 
     /// The first part of the requirement (this one or one joined with [`and`](Self::and))
-    /// that the scopes and roles do not meet.
-    fn first_unmet(&self, scopes: &Scopes, roles: &Scopes) -> Option<&Requirement> {
-        let have = if self.of == Of::Scopes { scopes } else { roles };
-        let met = match self.mode {
-            Match::All => self.items.iter().all(|item| have.contains(item)),
-            Match::Any => self.items.iter().any(|item| have.contains(item)),
-        };
-        if !met {
+    /// that is not met.
+    fn first_unmet(&self, facts: &Facts<'_>) -> Option<&Requirement> {
+        if !self.met(facts) {
             return Some(self);
         }
-        self.and.as_deref()?.first_unmet(scopes, roles)
+        self.and.as_deref()?.first_unmet(facts)
     }
 
-    /// Checks the requirement.
+    /// Checks the requirement against scopes and roles alone.
     ///
     /// # Errors
     /// `insufficient_scope`, carrying the required scopes for the challenge's `scope`, or
-    /// `insufficient_role` for a role requirement.
+    /// `insufficient_role` for a role requirement; claim and step-up rules are unmet here.
     pub fn check(&self, scopes: &Scopes, roles: &Scopes) -> Result<(), Error> {
-        match self.first_unmet(scopes, roles) {
-            None => Ok(()),
-            Some(unmet) if unmet.of == Of::Roles => Err(Error::insufficient_role()),
+        self.check_facts(&Facts {
+            scopes,
+            roles,
+            payload: None,
+            now: 0,
+        })
+    }
+
+    /// Checks the requirement against everything known of a token.
+    pub(crate) fn check_facts(&self, facts: &Facts<'_>) -> Result<(), Error> {
+        let Some(unmet) = self.first_unmet(facts) else {
+            return Ok(());
+        };
+        match &unmet.rule {
+            Rule::Set { of: Of::Roles, .. } => Err(Error::insufficient_role()),
             // The `scope` parameter is joined only on this denial path.
-            Some(unmet) => Err(Error::insufficient_scope(
-                unmet.items.iter().collect::<Vec<_>>().join(" "),
+            Rule::Set { items, .. } => Err(Error::insufficient_scope(
+                items.iter().collect::<Vec<_>>().join(" "),
             )),
+            Rule::Claim { .. } => Err(Error::new(
+                crate::ErrorKind::Forbidden,
+                "a required claim value is missing",
+            )),
+            Rule::Acr(_) | Rule::MaxAge(_) => {
+                // The challenge names every step-up rule of the requirement (RFC 9470 §3).
+                let mut acr_values = None;
+                let mut max_age = None;
+                let mut next = Some(self);
+                while let Some(part) = next {
+                    match &part.rule {
+                        Rule::Acr(values) => acr_values = Some(values.join(" ")),
+                        Rule::MaxAge(age) => max_age = Some(*age),
+                        _ => {}
+                    }
+                    next = part.and.as_deref();
+                }
+                Err(Error::insufficient_user_authentication(acr_values, max_age))
+            }
         }
     }
 }

@@ -72,6 +72,17 @@ pub enum ErrorKind {
     /// The revocation list could not answer (503 with `Retry-After`): a revoked token cannot
     /// be ruled out, so nothing is admitted.
     RevocationUnavailable,
+    /// The route needs a different or more recent authentication (RFC 9470): 401
+    /// `insufficient_user_authentication` with `acr_values` and/or `max_age`.
+    InsufficientUserAuthentication,
+    /// A claim rule of the route is not met, or a custom check forbade the request (403, no
+    /// error code: another token of the same client would not help).
+    Forbidden,
+    /// A custom check refused the token (401 `invalid_token`).
+    CheckRefused,
+    /// A custom check could not decide: it answered unavailable, timed out or panicked (503
+    /// with `Retry-After`, never admitted).
+    CheckUnavailable,
     /// The token lacks a required scope (403 `insufficient_scope` with `scope`).
     InsufficientScope,
     /// The token lacks a required role (403 `insufficient_scope`, no `scope` parameter).
@@ -117,6 +128,10 @@ impl ErrorKind {
             ErrorKind::ReplayStoreUnavailable => "replay_store_unavailable",
             ErrorKind::Revoked => "revoked",
             ErrorKind::RevocationUnavailable => "revocation_unavailable",
+            ErrorKind::InsufficientUserAuthentication => "insufficient_user_authentication",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::CheckRefused => "check_refused",
+            ErrorKind::CheckUnavailable => "check_unavailable",
             ErrorKind::InsufficientScope => "insufficient_scope",
             ErrorKind::InsufficientRole => "insufficient_role",
             ErrorKind::KeysUnavailable => "keys_unavailable",
@@ -132,11 +147,14 @@ impl ErrorKind {
         match self {
             ErrorKind::MissingCredentials => StatusCode::UNAUTHORIZED,
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => StatusCode::BAD_REQUEST,
-            ErrorKind::InsufficientScope | ErrorKind::InsufficientRole => StatusCode::FORBIDDEN,
+            ErrorKind::InsufficientScope | ErrorKind::InsufficientRole | ErrorKind::Forbidden => {
+                StatusCode::FORBIDDEN
+            }
             ErrorKind::KeysUnavailable
             | ErrorKind::IntrospectionUnavailable
             | ErrorKind::ReplayStoreUnavailable
-            | ErrorKind::RevocationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | ErrorKind::RevocationUnavailable
+            | ErrorKind::CheckUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorKind::VerifierNotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -151,7 +169,10 @@ impl ErrorKind {
             | ErrorKind::IntrospectionUnavailable
             | ErrorKind::ReplayStoreUnavailable
             | ErrorKind::RevocationUnavailable
+            | ErrorKind::CheckUnavailable
+            | ErrorKind::Forbidden
             | ErrorKind::VerifierNotConfigured => None,
+            ErrorKind::InsufficientUserAuthentication => Some("insufficient_user_authentication"),
             ErrorKind::InvalidDpopProof => Some("invalid_dpop_proof"),
             ErrorKind::UseDpopNonce => Some("use_dpop_nonce"),
             ErrorKind::MultipleCredentials | ErrorKind::MalformedRequest => Some("invalid_request"),
@@ -181,6 +202,11 @@ impl ErrorKind {
             ErrorKind::DpopRequired => "the access token must be DPoP-bound",
             ErrorKind::ReplayStoreUnavailable => "the DPoP proof could not be checked right now",
             ErrorKind::RevocationUnavailable => "the token could not be checked right now",
+            ErrorKind::InsufficientUserAuthentication => {
+                "a different or more recent authentication is required"
+            }
+            ErrorKind::Forbidden => "the access token does not allow this request",
+            ErrorKind::CheckUnavailable => "the request could not be checked right now",
             _ => "the access token is invalid",
         }
     }
@@ -201,6 +227,8 @@ pub struct Error {
     detail: &'static str,
     required_scope: Option<Box<str>>,
     retry_after: Option<Duration>,
+    /// RFC 9470 challenge parameters.
+    step_up: Option<Box<(Option<Box<str>>, Option<u64>)>>,
 }
 
 impl Error {
@@ -212,7 +240,46 @@ impl Error {
             detail,
             required_scope: None,
             retry_after: None,
+            step_up: None,
         }
+    }
+
+    /// An `insufficient_user_authentication` error (RFC 9470) naming the acceptable `acr`
+    /// values (space-delimited) and the maximum authentication age in seconds.
+    #[must_use]
+    pub fn insufficient_user_authentication(
+        acr_values: Option<String>,
+        max_age: Option<u64>,
+    ) -> Self {
+        let mut error = Error::new(
+            ErrorKind::InsufficientUserAuthentication,
+            "the authentication is not strong or recent enough",
+        );
+        error.step_up = Some(Box::new((acr_values.map(String::into_boxed_str), max_age)));
+        error
+    }
+
+    /// A `check_unavailable` error that asks the client to retry after `retry_after`.
+    #[must_use]
+    pub fn check_unavailable(retry_after: Duration) -> Self {
+        let mut error = Error::new(
+            ErrorKind::CheckUnavailable,
+            "a custom check could not decide",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// The `acr_values` of an `insufficient_user_authentication` challenge.
+    #[must_use]
+    pub fn acr_values(&self) -> Option<&str> {
+        self.step_up.as_ref().and_then(|s| s.0.as_deref())
+    }
+
+    /// The `max_age` of an `insufficient_user_authentication` challenge, in seconds.
+    #[must_use]
+    pub fn max_age(&self) -> Option<u64> {
+        self.step_up.as_ref().and_then(|s| s.1)
     }
 
     /// An `insufficient_role` error (403 `insufficient_scope` without a `scope` parameter).
@@ -451,6 +518,10 @@ mod tests {
             ErrorKind::ReplayStoreUnavailable,
             ErrorKind::Revoked,
             ErrorKind::RevocationUnavailable,
+            ErrorKind::InsufficientUserAuthentication,
+            ErrorKind::Forbidden,
+            ErrorKind::CheckRefused,
+            ErrorKind::CheckUnavailable,
             ErrorKind::InsufficientScope,
             ErrorKind::InsufficientRole,
             ErrorKind::KeysUnavailable,

@@ -544,6 +544,18 @@ pub(crate) fn parse_view<'de>(
     Ok(view)
 }
 
+/// The value at `path` (object members by name) in a payload already checked strict.
+pub(crate) fn value_at(payload: &[u8], path: &[&str]) -> Option<serde_json::Value> {
+    let mut value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    for name in path {
+        value = match value {
+            serde_json::Value::Object(mut members) => members.remove(*name)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
 /// Whether `bytes` is one JSON value without duplicate members anywhere.
 pub(crate) fn is_strict_json(bytes: &[u8]) -> bool {
     serde_json::from_slice::<Checked>(bytes).is_ok()

@@ -48,6 +48,8 @@ mod binding;
 #[cfg(feature = "cache")]
 mod cache;
 pub mod challenge;
+#[cfg(feature = "remote")]
+pub mod checks;
 mod claims;
 pub mod clock;
 pub mod dangerous;

@@ -70,6 +70,8 @@ struct Parts<T> {
 enum Stage<T> {
     /// The token's verification waits.
     Verify(Wait<T>),
+    /// Everything built in passed; custom checks run.
+    Checks(Later<T>),
     /// The token and its binding are checked; the revocation list and the replay store answer
     /// later (asked together).
     Record {
@@ -142,9 +144,30 @@ impl<T> fmt::Debug for Pending<T> {
         let mut debug = f.debug_struct("Pending");
         match &self.0.stage {
             Stage::Verify(wait) => debug.field("wait", wait),
-            Stage::Record { .. } => debug.field("wait", &"replay store"),
+            Stage::Record { .. } => debug.field("wait", &"shared stores"),
+            Stage::Checks(_) => debug.field("wait", &"custom checks"),
         };
         debug.finish_non_exhaustive()
+    }
+}
+
+/// A decision that is final, or final once custom checks answer.
+type Judged<T> = Result<Admission<T>, Answer>;
+type Later<T> = Pin<Box<dyn Future<Output = Judged<T>> + Send>>;
+
+enum Outcome<T> {
+    Done(Judged<T>),
+    /// Custom checks run (they need the `remote` feature's timer).
+    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
+    Later(Later<T>),
+}
+
+impl<T> Outcome<T> {
+    async fn settle(self) -> Judged<T> {
+        match self {
+            Outcome::Done(judged) => judged,
+            Outcome::Later(later) => later.await,
+        }
     }
 }
 
@@ -163,6 +186,7 @@ where
             policy,
         } = *self.0;
         let (verifier, verified, answers) = match stage {
+            Stage::Checks(later) => return later.await,
             Stage::Verify(wait) => {
                 let verifier = wait.verifier().clone();
                 let verified = match wait.wait().await {
@@ -170,7 +194,7 @@ where
                     Err(error) => return Err(deny(&verifier, &policy, &presented, &error)),
                 };
                 match bind(&verifier, &policy, &presented, verified) {
-                    Bound::Admit(result) => return result,
+                    Bound::Admit(outcome) => return outcome.settle().await,
                     Bound::Later(verified, answers) => (verifier, verified, answers),
                 }
             }
@@ -182,6 +206,8 @@ where
         };
         let answers = answers.await;
         finish(&verifier, &policy, &presented, verified, answers)
+            .settle()
+            .await
     }
 }
 
@@ -194,21 +220,74 @@ fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &
     )
 }
 
+/// The route's requirement, then the custom checks (the verifier's, then the route's).
 fn admit<T>(
     verifier: &Verifier,
     policy: &Policy,
     presented: &Presentation,
     verified: Verified<T>,
-) -> Result<Admission<T>, Answer> {
-    match policy.check(&verified) {
-        Ok(()) => Ok(Admission::Verified(verified)),
-        Err(error) => Err(deny(verifier, policy, presented, &error)),
+) -> Outcome<T>
+where
+    T: Send + Sync + 'static,
+{
+    let now = verifier.inner.clock.now_unix();
+    if let Err(error) = policy.check_requirement(&verified, now) {
+        return Outcome::Done(Err(deny(verifier, policy, presented, &error)));
     }
+    checked(verifier, policy, presented, Admission::Verified(verified))
+}
+
+/// Runs the custom checks on an admission that carries (or follows) verified claims.
+#[cfg_attr(not(feature = "remote"), allow(unused_variables))]
+fn checked<T>(
+    verifier: &Verifier,
+    policy: &Policy,
+    presented: &Presentation,
+    admission: Admission<T>,
+) -> Outcome<T>
+where
+    T: Send + Sync + 'static,
+{
+    #[cfg(feature = "remote")]
+    {
+        let inner = &verifier.inner;
+        let checks: Vec<_> = inner
+            .checks
+            .iter()
+            .chain(policy.checks())
+            .cloned()
+            .collect();
+        let (false, Some(facts), Admission::Verified(verified)) =
+            (checks.is_empty(), presented.facts.clone(), &admission)
+        else {
+            return Outcome::Done(Ok(admission));
+        };
+        let _ = verified;
+        let verifier = verifier.clone();
+        let policy = policy.clone();
+        let presented = presented.clone();
+        return Outcome::Later(Box::pin(async move {
+            let Admission::Verified(verified) = admission else {
+                unreachable!("matched above")
+            };
+            let timeout = verifier.inner.check_timeout;
+            let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
+            match crate::checks::verdict_error(verdict) {
+                None => Ok(Admission::Verified(verified)),
+                Some(error) => {
+                    verifier.inner.log_refusal(&error);
+                    Err(deny(&verifier, &policy, &presented, &error))
+                }
+            }
+        }));
+    }
+    #[cfg(not(feature = "remote"))]
+    Outcome::Done(Ok(admission))
 }
 
 /// The binding step's outcome: decided, or waiting for the shared stores.
 enum Bound<T> {
-    Admit(Result<Admission<T>, Answer>),
+    Admit(Outcome<T>),
     Later(Verified<T>, AnswersFuture),
 }
 
@@ -221,12 +300,17 @@ fn bind<T>(
     policy: &Policy,
     presented: &Presentation,
     verified: Verified<T>,
-) -> Bound<T> {
+) -> Bound<T>
+where
+    T: Send + Sync + 'static,
+{
     let inner = &verifier.inner;
     let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
     if let Err(error) = binding::check(verified.confirmation.as_deref(), presented, required) {
         inner.log_refusal(&error);
-        return Bound::Admit(Err(deny(verifier, policy, presented, &error)));
+        return Bound::Admit(Outcome::Done(Err(deny(
+            verifier, policy, presented, &error,
+        ))));
     }
     let now = inner.clock.now_unix();
     let revocation = match &inner.revocation {
@@ -266,12 +350,15 @@ fn finish<T>(
     presented: &Presentation,
     verified: Verified<T>,
     answers: Answers,
-) -> Result<Admission<T>, Answer> {
+) -> Outcome<T>
+where
+    T: Send + Sync + 'static,
+{
     let inner = &verifier.inner;
     if let Some(status) = answers.revocation {
         if let Err(error) = inner.judge_revocation(status) {
             inner.log_refusal(&error);
-            return Err(deny(verifier, policy, presented, &error));
+            return Outcome::Done(Err(deny(verifier, policy, presented, &error)));
         }
     }
     let error = match answers.replay {
@@ -296,7 +383,7 @@ fn finish<T>(
         }
     };
     inner.log_refusal(&error);
-    Err(deny(verifier, policy, presented, &error))
+    Outcome::Done(Err(deny(verifier, policy, presented, &error)))
 }
 
 impl Verifier {
@@ -324,12 +411,49 @@ impl Verifier {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
+            #[cfg(feature = "remote")]
+            facts: None,
         };
+        #[cfg(feature = "remote")]
+        if !inner.checks.is_empty() || !policy.checks().is_empty() {
+            presented.facts = Some(std::sync::Arc::new(crate::checks::RequestFacts {
+                method: request.method().into(),
+                path: request.path().into(),
+                params: request
+                    .params()
+                    .iter()
+                    .map(|(n, v)| (Box::from(*n), Box::from(*v)))
+                    .collect(),
+            }));
+        }
         if let Some(verified) = earlier {
-            return match policy.check(verified) {
-                Ok(()) => Decision::Admit(Admission::AlreadyVerified),
-                Err(error) => Decision::Deny(deny(self, policy, &presented, &error)),
-            };
+            let now = inner.clock.now_unix();
+            if let Err(error) = policy.check_requirement(verified, now) {
+                return Decision::Deny(deny(self, policy, &presented, &error));
+            }
+            // The outer layer ran the verifier's checks; the route's own run here.
+            #[cfg(feature = "remote")]
+            if let (false, Some(facts)) = (policy.checks().is_empty(), presented.facts.clone()) {
+                let verified = verified.clone();
+                let checks = policy.checks().to_vec();
+                let verifier = self.clone();
+                let route = policy.clone();
+                let answering = presented.clone();
+                let later: Later<T> = Box::pin(async move {
+                    let timeout = verifier.inner.check_timeout;
+                    let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
+                    match crate::checks::verdict_error(verdict) {
+                        None => Ok(Admission::AlreadyVerified),
+                        Some(error) => Err(deny(&verifier, &route, &answering, &error)),
+                    }
+                });
+                return Decision::Pending(Pending(Box::new(Parts {
+                    stage: Stage::Checks(later),
+                    presented,
+                    policy: policy.clone(),
+                })));
+            }
+            return Decision::Admit(Admission::AlreadyVerified);
         }
         let extracted = inner
             .sources
@@ -372,8 +496,15 @@ impl Verifier {
         presented.certificate = inner.client_certificate(request);
         match self.attempt::<T>(token, false) {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
-                Bound::Admit(Ok(admission)) => Decision::Admit(admission),
-                Bound::Admit(Err(answer)) => Decision::Deny(answer),
+                Bound::Admit(Outcome::Done(Ok(admission))) => Decision::Admit(admission),
+                Bound::Admit(Outcome::Done(Err(answer))) => Decision::Deny(answer),
+                Bound::Admit(Outcome::Later(later)) => {
+                    Decision::Pending(Pending(Box::new(Parts {
+                        stage: Stage::Checks(later),
+                        presented,
+                        policy: policy.clone(),
+                    })))
+                }
                 Bound::Later(verified, answers) => Decision::Pending(Pending(Box::new(Parts {
                     stage: Stage::Record {
                         verifier: self.clone(),

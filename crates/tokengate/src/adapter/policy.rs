@@ -25,6 +25,8 @@ pub struct Policy {
     requirement: Option<Requirement>,
     body: Option<Arc<dyn AnswerBody>>,
     dpop: bool,
+    #[cfg(feature = "remote")]
+    checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
 }
 
 impl fmt::Debug for Policy {
@@ -34,6 +36,7 @@ impl fmt::Debug for Policy {
             .field("requirement", &self.requirement)
             .field("custom_body", &self.body.is_some())
             .field("require_dpop", &self.dpop)
+            .field("checks", &self.check_count())
             .finish()
     }
 }
@@ -74,6 +77,29 @@ impl Policy {
         self
     }
 
+    /// Also run `check` (after every built-in check and the verifier's own checks) — an async
+    /// decision with access to the token and the request: a closure
+    /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
+    /// [`CustomCheck`](crate::checks::CustomCheck).
+    #[cfg(feature = "remote")]
+    pub fn check(mut self, check: impl crate::checks::CustomCheck) -> Policy {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// The route's custom checks.
+    #[cfg(feature = "remote")]
+    pub(crate) fn checks(&self) -> &[Arc<dyn crate::checks::CustomCheck>] {
+        &self.checks
+    }
+
+    fn check_count(&self) -> usize {
+        #[cfg(feature = "remote")]
+        return self.checks.len();
+        #[cfg(not(feature = "remote"))]
+        0
+    }
+
     /// Whether the route requires DPoP-bound tokens.
     #[must_use]
     pub fn requires_dpop(&self) -> bool {
@@ -86,10 +112,14 @@ impl Policy {
         self.optional && self.requirement.is_none()
     }
 
-    /// Checks the requirement against verified claims.
-    pub(crate) fn check<T>(&self, verified: &Verified<T>) -> Result<(), Error> {
+    /// Checks the requirement against verified claims, at `now` (the verifier's clock).
+    pub(crate) fn check_requirement<T>(
+        &self,
+        verified: &Verified<T>,
+        now: u64,
+    ) -> Result<(), Error> {
         match &self.requirement {
-            Some(requirement) => verified.require(requirement),
+            Some(requirement) => requirement.check_facts(&verified.facts(now)),
             None => Ok(()),
         }
     }

@@ -52,6 +52,7 @@ pub struct RequestView<'a, H: ?Sized = http::HeaderMap> {
     headers: &'a H,
     peer: Option<IpAddr>,
     client_certificate: Option<&'a [u8]>,
+    params: &'a [(&'a str, &'a str)],
 }
 
 impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
@@ -68,7 +69,22 @@ impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
             headers,
             peer: None,
             client_certificate: None,
+            params: &[],
         }
+    }
+
+    /// The route's parameters (`/tenants/{tenant}` → `("tenant", "acme")`), where the framework
+    /// exposes them, for custom checks.
+    #[must_use]
+    pub fn with_params(mut self, params: &'a [(&'a str, &'a str)]) -> Self {
+        self.params = params;
+        self
+    }
+
+    /// The route's parameters.
+    #[must_use]
+    pub fn params(&self) -> &'a [(&'a str, &'a str)] {
+        self.params
     }
 
     /// The address of the connection's peer (the client, or a proxy).

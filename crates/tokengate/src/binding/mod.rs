@@ -98,11 +98,14 @@ impl Confirmation {
 
 /// How the request presented its token: the scheme, a checked DPoP proof, the client
 /// certificate's SHA-256.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Presentation {
     pub(crate) scheme: Scheme,
     pub(crate) proof: Option<Proof>,
     pub(crate) certificate: Option<[u8; 32]>,
+    /// What custom checks see of the request, when there are checks.
+    #[cfg(feature = "remote")]
+    pub(crate) facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
 }
 
 /// The binding rules (RFC 9449 section 7.1, RFC 8705 section 3): a bound token only with its
@@ -271,11 +274,15 @@ mod tests {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
+            #[cfg(feature = "remote")]
+            facts: None,
         };
         let dpop = |thumbprint| Presentation {
             scheme: Scheme::Dpop,
             proof: proof(thumbprint),
             certificate: None,
+            #[cfg(feature = "remote")]
+            facts: None,
         };
         let kind = |r: Result<(), Error>| r.map_err(|e| e.kind());
         let jkt = Confirmation::parse(&format!(r#"{{"jkt":"{A}"}}"#)).unwrap();
@@ -306,6 +313,8 @@ mod tests {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: Some(bytes(c)),
+            #[cfg(feature = "remote")]
+            facts: None,
         };
         assert_eq!(kind(check(Some(&x5t), &with_cert(A), false)), Ok(()));
         assert_eq!(

@@ -63,6 +63,10 @@ pub struct VerifierBuilder {
     certificate_header: Option<http::HeaderName>,
     revocation: Option<Arc<dyn RevocationList>>,
     revocation_fail_open: bool,
+    #[cfg(feature = "remote")]
+    checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
+    #[cfg(feature = "remote")]
+    check_timeout: Duration,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -99,7 +103,31 @@ impl VerifierBuilder {
             certificate_header: None,
             revocation: None,
             revocation_fail_open: false,
+            #[cfg(feature = "remote")]
+            checks: Vec::new(),
+            #[cfg(feature = "remote")]
+            check_timeout: crate::checks::DEFAULT_CHECK_TIMEOUT,
         }
+    }
+
+    /// Run `check` on every verified token, on every route, after the built-in checks (an
+    /// account suspended in your database): a closure
+    /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
+    /// [`CustomCheck`](crate::checks::CustomCheck). Checks run one after another, the
+    /// verifier's before the route's; the first verdict other than admit answers.
+    #[cfg(feature = "remote")]
+    pub fn check(mut self, check: impl crate::checks::CustomCheck) -> VerifierBuilder {
+        self.checks.push(Arc::new(check));
+        self
+    }
+
+    /// The longest one custom check may take (default 2 s,
+    /// [`DEFAULT_CHECK_TIMEOUT`](crate::checks::DEFAULT_CHECK_TIMEOUT)); past it the request is
+    /// answered 503 (`check_unavailable`), never admitted.
+    #[cfg(feature = "remote")]
+    pub fn check_timeout(mut self, timeout: Duration) -> VerifierBuilder {
+        self.check_timeout = timeout;
+        self
     }
 
     /// Check every verified token against `list` (revoked `jti`s, subjects cut off before a
@@ -416,6 +444,10 @@ impl VerifierBuilder {
                 certificate_header: self.certificate_header,
                 revocation: self.revocation,
                 revocation_fail_open: self.revocation_fail_open,
+                #[cfg(feature = "remote")]
+                checks: self.checks,
+                #[cfg(feature = "remote")]
+                check_timeout: self.check_timeout,
                 store_errors: Default::default(),
             }),
         })

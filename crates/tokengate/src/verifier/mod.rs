@@ -81,6 +81,11 @@ pub(crate) struct Inner {
     pub(crate) revocation: Option<Arc<dyn RevocationList>>,
     pub(crate) revocation_fail_open: bool,
     pub(crate) store_errors: StoreCounters,
+    /// Custom checks on every token, and their timeout.
+    #[cfg(feature = "remote")]
+    pub(crate) checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
+    #[cfg(feature = "remote")]
+    pub(crate) check_timeout: Duration,
 }
 
 /// DPoP settings with the challenge's `algs` rendered once.

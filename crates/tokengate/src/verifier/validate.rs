@@ -400,6 +400,7 @@ impl Inner {
             confirmation,
             jti,
             issued_at,
+            payload: Arc::from(payload),
         })
     }
 
