@@ -90,7 +90,8 @@ where
     let verifier = verifier_of(&request)?;
     let earlier = request.extensions().get::<Verified<T>>().cloned();
     let headers = ActixHeaders(request.headers());
-    let view = response::view(&request, &headers);
+    let params = response::params(&request);
+    let view = response::view(&request, &headers, &params);
     let verified = verifier
         .verified_claims(&view, &policy, earlier.as_ref())
         .await?;
@@ -128,7 +129,8 @@ where
     let verifier = verifier_of(&request)?;
     let earlier = request.extensions().get::<Verified<T>>().cloned();
     let headers = ActixHeaders(request.headers());
-    let view = response::view(&request, &headers);
+    let params = response::params(&request);
+    let view = response::view(&request, &headers, &params);
     let verified = verifier
         .required_claims(&view, &policy, earlier.as_ref())
         .await?;

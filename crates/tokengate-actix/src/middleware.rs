@@ -94,6 +94,14 @@ impl<T> Auth<T> {
         self.with(|c| c.policy = c.policy.clone().require_dpop())
     }
 
+    /// Also run a custom check on these routes (after the built-in ones and the verifier's):
+    /// a closure `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
+    /// [`CustomCheck`](tokengate::checks::CustomCheck).
+    #[cfg(feature = "remote")]
+    pub fn check(self, check: impl tokengate::checks::CustomCheck) -> Self {
+        self.with(move |c| c.policy = c.policy.clone().check(check))
+    }
+
     /// Also require scopes or roles (403 `insufficient_scope` otherwise).
     pub fn require(self, requirement: Requirement) -> Self {
         self.with(|c| c.policy = c.policy.clone().require(requirement))
@@ -174,7 +182,8 @@ where
         let decision = {
             let earlier = request.extensions();
             let headers = ActixHeaders(request.headers());
-            let view = response::view(request.request(), &headers);
+            let params = response::params(request.request());
+            let view = response::view(request.request(), &headers, &params);
             let earlier = earlier.get::<Verified<T>>();
             config
                 .verifier

@@ -16,10 +16,16 @@ impl RequestHeaders for ActixHeaders<'_> {
     }
 }
 
+/// The route's parameters (`match_info`), for custom checks.
+pub(crate) fn params(request: &HttpRequest) -> Vec<(&str, &str)> {
+    request.match_info().iter().collect()
+}
+
 /// The core's view of an actix request.
 pub(crate) fn view<'a>(
     request: &'a HttpRequest,
     headers: &'a ActixHeaders<'a>,
+    params: &'a [(&'a str, &'a str)],
 ) -> RequestView<'a, ActixHeaders<'a>> {
     let uri = request.uri();
     let authority = uri.authority().map(|a| a.as_str());
@@ -32,6 +38,7 @@ pub(crate) fn view<'a>(
         .origin(scheme, authority)
         .with_peer(request.peer_addr().map(|peer| peer.ip()))
         .with_client_certificate(connection.and_then(|c| c.client_certificate.as_deref()))
+        .with_params(params)
 }
 
 /// The response for `answer`: its status, headers and body, unchanged.

@@ -98,6 +98,14 @@ impl<T> AuthLayer<T> {
         self.with(|c| c.policy = c.policy.clone().require_dpop())
     }
 
+    /// Also run a custom check on these routes (after the built-in ones and the verifier's):
+    /// a closure `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
+    /// [`CustomCheck`](tokengate::checks::CustomCheck).
+    #[cfg(feature = "remote")]
+    pub fn check(self, check: impl tokengate::checks::CustomCheck) -> Self {
+        self.with(move |c| c.policy = c.policy.clone().check(check))
+    }
+
     /// Also require scopes or roles (403 `insufficient_scope` otherwise). Typically used with
     /// `route_layer`; a token already verified by an outer layer is not verified again.
     pub fn require(self, requirement: Requirement) -> Self {

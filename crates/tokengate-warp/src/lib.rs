@@ -226,6 +226,15 @@ where
         self
     }
 
+    /// Also run a custom check (after the built-in ones and the verifier's): a closure
+    /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
+    /// [`CustomCheck`](tokengate::checks::CustomCheck).
+    #[cfg(feature = "remote")]
+    pub fn check(mut self, check: impl tokengate::checks::CustomCheck) -> Self {
+        self.policy = self.policy.check(check);
+        self
+    }
+
     /// Require every one of these scopes.
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
         self.require(Requirement::all(scopes))

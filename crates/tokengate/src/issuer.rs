@@ -150,6 +150,8 @@ pub struct Issuer {
     pub(crate) keys: Option<KeySource>,
     pub(crate) roles_paths: Vec<Vec<String>>,
     pub(crate) scope_claims: Vec<String>,
+    pub(crate) scope_implications: Vec<(String, Vec<String>)>,
+    pub(crate) role_implications: Vec<(String, Vec<String>)>,
     pub(crate) audience_claim: Option<String>,
     pub(crate) rfc9068: bool,
     pub(crate) require_dpop: bool,
@@ -169,6 +171,8 @@ impl Issuer {
             keys: None,
             roles_paths: vec![vec!["roles".to_owned()]],
             scope_claims: Vec::new(),
+            scope_implications: Vec::new(),
+            role_implications: Vec::new(),
             audience_claim: None,
             rfc9068: false,
             require_dpop: false,
@@ -227,6 +231,31 @@ impl Issuer {
     ) -> Issuer {
         self.roles_paths
             .push(path.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// A scope hierarchy: a token with `scope` also has `implied` (and what they imply in
+    /// turn), e.g. `files` implies `files:read` and `files:write`. Opt-in: without it, scopes
+    /// match exactly.
+    pub fn scope_implies<I, S>(mut self, scope: impl Into<String>, implied: I) -> Issuer
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scope_implications
+            .push((scope.into(), implied.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// A role hierarchy: a token with `role` also has `implied` (and what they imply in turn),
+    /// e.g. `admin` implies `editor`. Opt-in: without it, roles match exactly.
+    pub fn role_implies<I, S>(mut self, role: impl Into<String>, implied: I) -> Issuer
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.role_implications
+            .push((role.into(), implied.into_iter().map(Into::into).collect()));
         self
     }
 

@@ -566,6 +566,8 @@ fn load_issuer(
         audience_claim: issuer.audience_claim.map(|name| vec![name]),
         rfc9068: issuer.rfc9068,
         require_dpop: issuer.require_dpop,
+        scope_implications: closure(&issuer.scope_implications),
+        role_implications: closure(&issuer.role_implications),
         required,
         #[cfg(feature = "remote")]
         introspector,
@@ -573,3 +575,30 @@ fn load_issuer(
         introspect_all,
     })
 }
+
+/// The transitive closure of a hierarchy: each name with everything it implies, directly or
+/// through others (cycles end where they start).
+fn closure(direct: &[(String, Vec<String>)]) -> Vec<(Box<str>, Vec<Box<str>>)> {
+    let mut names: Vec<&str> = direct.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let mut found: Vec<&str> = Vec::new();
+            let mut todo = vec![name];
+            while let Some(current) = todo.pop() {
+                for (_, implied) in direct.iter().filter(|(n, _)| n == current) {
+                    for next in implied {
+                        if next != name && !found.contains(&next.as_str()) {
+                            found.push(next);
+                            todo.push(next);
+                        }
+                    }
+                }
+            }
+            (Box::from(name), found.into_iter().map(Box::from).collect())
+        })
+        .collect()
+}
+

@@ -105,6 +105,9 @@ struct IssuerState {
     audience_claim: Option<Vec<String>>,
     rfc9068: bool,
     require_dpop: bool,
+    /// Scope and role hierarchies, closed transitively at build time.
+    scope_implications: Vec<(Box<str>, Vec<Box<str>>)>,
+    role_implications: Vec<(Box<str>, Vec<Box<str>>)>,
     required: Vec<Box<str>>,
     #[cfg(feature = "remote")]
     introspector: Option<crate::introspect::Introspector>,

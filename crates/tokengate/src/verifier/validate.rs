@@ -381,6 +381,8 @@ impl Inner {
         for path in &issuer.roles_paths {
             collect(&mut roles, view.at_path(path));
         }
+        imply(&mut scopes, &issuer.scope_implications);
+        imply(&mut roles, &issuer.role_implications);
 
         // Every check passed: only now does the caller's type see the payload, with plain
         // serde_json semantics (the payload was already checked for duplicate members).
@@ -414,6 +416,15 @@ impl Inner {
             Stop::Fetch { kid: None } => {
                 Error::keys_unavailable(self.issuers[issuer].keys.retry_after())
             }
+        }
+    }
+}
+
+/// Adds what the held names imply (hierarchies, already closed transitively).
+fn imply(into: &mut Scopes, implications: &[(Box<str>, Vec<Box<str>>)]) {
+    for (name, implied) in implications {
+        if into.contains(name) {
+            implied.iter().for_each(|i| into.push(i));
         }
     }
 }
