@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 
 use serde_json::{Value, json};
+use tokengate::checks::{CheckContext, CheckFuture, Verdict};
 use tokengate::{
     Introspection, Issuer, KeySource, MemoryRevocationList, ProtectedResource, RevocationList,
     TokenSources, Verifier,
@@ -69,6 +70,9 @@ const CERTIFICATE_MISMATCH: &str = r#"Bearer realm="api", error="invalid_token",
 const REVOKED_JTI: &str = "leaked-4711";
 /// The URL DPoP proofs name for `/me`: the resource's origin.
 const DPOP_HTU: &str = "https://api.conformance.test/me";
+const STEP_UP: &str = r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a different or more recent authentication is required", acr_values="urn:tokengate:mfa", max_age="300", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const MISSING_ROLE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required role", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const FORBIDDEN: &str = r#"Bearer realm="api", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 const MISSING_SCOPE: &str = r#"Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 
 /// What a scenario expects of the body.
@@ -145,8 +149,21 @@ impl Fixture {
             .token_sources(sources)
             .resource(ProtectedResource::new(RESOURCE))
             .revocation(Fixture::revocations(server))
+            .check(Fixture::suspensions)
+            .check_timeout(std::time::Duration::from_millis(100))
             .build()
             .expect("a valid verifier")
+    }
+
+    /// The verifier's custom check: subject `suspended` is forbidden; `slow` never gets an
+    /// answer (the check times out); `buggy` makes the check panic.
+    fn suspensions(cx: &CheckContext<'_>) -> CheckFuture {
+        match cx.subject() {
+            Some("suspended") => Box::pin(async { Verdict::Forbidden }),
+            Some("slow") => Box::pin(std::future::pending()),
+            Some("buggy") => Box::pin(async { panic!("a bug in a custom check") }),
+            _ => Box::pin(async { Verdict::Admit }),
+        }
     }
 
     /// The revocation list: one leaked token (`jti` [`REVOKED_JTI`]).
@@ -221,6 +238,16 @@ impl Fixture {
         };
         let good_proof = client.proof("GET", DPOP_HTU, &dpop_token);
         let me = json!({"sub": "alice", "scopes": ["openid", "messages:read"]});
+        let admin = |changes: Value| {
+            let mut claims = self.claims("alice", "openid");
+            claims["roles"] = json!(["admin"]);
+            claims["acr"] = json!("urn:tokengate:mfa");
+            claims["auth_time"] = json!(now() - 60);
+            for (k, v) in changes.as_object().expect("an object") {
+                claims[k] = v.clone();
+            }
+            self.issuer.mint(&claims)
+        };
         let unauthorized = |name, request, www, body| Scenario {
             name,
             request,
@@ -525,6 +552,63 @@ impl Fixture {
                 "the access token is not bound to this client",
             ),
             Scenario {
+                name: "step-up route with role, acr and a recent login",
+                request: get("/admin", bearer(&admin(json!({})))),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Text("admin ok"),
+            },
+            unauthorized(
+                "step-up route without the acr",
+                get("/admin", bearer(&admin(json!({"acr": "urn:password"})))),
+                STEP_UP,
+                "a different or more recent authentication is required",
+            ),
+            unauthorized(
+                "step-up route with a login too old",
+                get("/admin", bearer(&admin(json!({"auth_time": now() - 3600})))),
+                STEP_UP,
+                "a different or more recent authentication is required",
+            ),
+            Scenario {
+                name: "step-up route without the role",
+                request: get("/admin", bearer(&admin(json!({"roles": ["reader"]})))),
+                keys_down: false,
+                status: 403,
+                www_authenticate: Some(MISSING_ROLE),
+                retry_after: false,
+                body: Body::Text("the access token lacks the required role"),
+            },
+            Scenario {
+                name: "custom check forbids (suspended account)",
+                request: get("/me", bearer(&self.token_with(json!({"sub": "suspended"})))),
+                keys_down: false,
+                status: 403,
+                www_authenticate: Some(FORBIDDEN),
+                retry_after: false,
+                body: Body::Text("the access token does not allow this request"),
+            },
+            Scenario {
+                name: "custom check times out",
+                request: get("/me", bearer(&self.token_with(json!({"sub": "slow"})))),
+                keys_down: false,
+                status: 503,
+                www_authenticate: None,
+                retry_after: true,
+                body: Body::Text("the request could not be checked right now"),
+            },
+            Scenario {
+                name: "custom check panics",
+                request: get("/me", bearer(&self.token_with(json!({"sub": "buggy"})))),
+                keys_down: false,
+                status: 503,
+                www_authenticate: None,
+                retry_after: true,
+                body: Body::Text("the request could not be checked right now"),
+            },
+            Scenario {
                 name: "active opaque token (introspection)",
                 request: get("/me", bearer(&active_opaque)),
                 keys_down: false,
@@ -739,6 +823,7 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
             .any(|(name, _)| *name == "dpop");
         if scenario.request.query.is_some()
             || scenario.request.path.starts_with("/.well-known/")
+            || scenario.request.path == "/admin"
             || proves
         {
             // gRPC has no query string and serves no documents; a DPoP proof names the HTTP

@@ -49,9 +49,18 @@ fn axum_layer_only(verifier: Verifier) -> Served {
         .route(
             "/greeting",
             get(|c: Option<Ext>| async move { bodies::greeting(c.as_ref().map(|c| &c.0)) })
-                .route_layer(layer.optional()),
+                .route_layer(layer.clone().optional()),
+        )
+        .route(
+            "/admin",
+            get(|| async { "admin ok" }).route_layer(layer.require(admin())),
         );
     Box::pin(serve_axum(router))
+}
+
+/// What `/admin` requires in every mode: the examples' rule.
+fn admin() -> tokengate::Requirement {
+    axum_api::admin_requirement(axum_api::DEFAULT_ADMIN_ACR)
 }
 
 /// axum with extractors only, the verifier in the router state.
@@ -71,6 +80,18 @@ fn axum_extractors_only(verifier: Verifier) -> Served {
         .route(
             "/greeting",
             get(|c: Option<Claims>| async move { bodies::greeting(c.as_ref().map(|c| &c.0)) }),
+        )
+        .route(
+            "/admin",
+            get(
+                |axum::extract::State(v): axum::extract::State<Verifier>, c: Claims| async move {
+                    // A handler's own requirement, answered by the verifier (its realm and
+                    // metadata).
+                    c.require(&admin())
+                        .map(|()| "admin ok")
+                        .map_err(|e| tokengate_tower::AuthRejection::from(v.answer(&e)))
+                },
+            ),
         )
         .with_state(verifier);
     Box::pin(serve_axum(router))
@@ -178,9 +199,19 @@ fn actix_middleware_only(verifier: Verifier) -> Served {
                         HttpResponse::Ok().json(bodies::messages(&c))
                     })),
             )
-            .service(web::resource("/greeting").wrap(auth.optional()).route(
-                web::get().to(|c: Option<Data>| async move { bodies::greeting(c.as_deref()) }),
-            ));
+            .service(
+                web::resource("/greeting")
+                    .wrap(auth.clone().optional())
+                    .route(
+                        web::get()
+                            .to(|c: Option<Data>| async move { bodies::greeting(c.as_deref()) }),
+                    ),
+            )
+            .service(
+                web::resource("/admin")
+                    .wrap(auth.require(admin()))
+                    .route(web::get().to(|| async { "admin ok" })),
+            );
     })
 }
 
@@ -206,6 +237,19 @@ fn actix_extractors_only(verifier: Verifier) -> Served {
             .route(
                 "/greeting",
                 web::get().to(|c: OptionalClaims| async move { bodies::greeting(c.0.as_ref()) }),
+            )
+            .route(
+                "/admin",
+                web::get().to(|request: actix_web::HttpRequest, c: Claims| async move {
+                    // A handler's own requirement, answered by the verifier.
+                    let verifier = request
+                        .app_data::<Verifier>()
+                        .expect("the verifier")
+                        .clone();
+                    c.require(&admin())
+                        .map(|()| "admin ok")
+                        .map_err(|e| tokengate_actix::AuthRejection::from(verifier.answer(&e)))
+                }),
             );
     })
 }

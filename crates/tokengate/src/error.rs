@@ -228,7 +228,14 @@ pub struct Error {
     required_scope: Option<Box<str>>,
     retry_after: Option<Duration>,
     /// RFC 9470 challenge parameters.
-    step_up: Option<Box<(Option<Box<str>>, Option<u64>)>>,
+    step_up: Option<Box<StepUpParams>>,
+}
+
+/// The `acr_values` and `max_age` of an `insufficient_user_authentication` challenge.
+#[derive(Clone, Debug)]
+struct StepUpParams {
+    acr_values: Option<Box<str>>,
+    max_age: Option<u64>,
 }
 
 impl Error {
@@ -255,7 +262,10 @@ impl Error {
             ErrorKind::InsufficientUserAuthentication,
             "the authentication is not strong or recent enough",
         );
-        error.step_up = Some(Box::new((acr_values.map(String::into_boxed_str), max_age)));
+        error.step_up = Some(Box::new(StepUpParams {
+            acr_values: acr_values.map(String::into_boxed_str),
+            max_age,
+        }));
         error
     }
 
@@ -273,13 +283,13 @@ impl Error {
     /// The `acr_values` of an `insufficient_user_authentication` challenge.
     #[must_use]
     pub fn acr_values(&self) -> Option<&str> {
-        self.step_up.as_ref().and_then(|s| s.0.as_deref())
+        self.step_up.as_ref().and_then(|s| s.acr_values.as_deref())
     }
 
     /// The `max_age` of an `insufficient_user_authentication` challenge, in seconds.
     #[must_use]
     pub fn max_age(&self) -> Option<u64> {
-        self.step_up.as_ref().and_then(|s| s.1)
+        self.step_up.as_ref().and_then(|s| s.max_age)
     }
 
     /// An `insufficient_role` error (403 `insufficient_scope` without a `scope` parameter).

@@ -21,11 +21,15 @@ const MFA: &str = "urn:tokengate:mfa";
 fn issuer() -> Issuer {
     Issuer::new(ISS)
         .audience("api")
-        .keys(KeySource::jwks_json(jwks(&[&TestKey::shared(Algorithm::ES256)])))
+        .keys(KeySource::jwks_json(jwks(&[&TestKey::shared(
+            Algorithm::ES256,
+        )])))
 }
 
 fn builder() -> VerifierBuilder {
-    Verifier::builder().issuer(issuer()).clock(FixedClock::at(NOW))
+    Verifier::builder()
+        .issuer(issuer())
+        .clock(FixedClock::at(NOW))
 }
 
 fn token(extra: Value) -> String {
@@ -73,14 +77,28 @@ fn step_up_answers_exactly_as_rfc_9470_shows() {
     );
     for (case, claims) in [
         ("no acr", json!({"roles": ["admin"], "auth_time": NOW - 60})),
-        ("another acr", json!({"roles": ["admin"], "acr": "urn:pwd", "auth_time": NOW - 60})),
-        ("stale", json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW - 301})),
+        (
+            "another acr",
+            json!({"roles": ["admin"], "acr": "urn:pwd", "auth_time": NOW - 60}),
+        ),
+        (
+            "stale",
+            json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW - 301}),
+        ),
         ("no auth_time", json!({"roles": ["admin"], "acr": MFA})),
     ] {
         let answer = send(&verifier, &token(claims), "/admin", &policy).unwrap_err();
-        assert_eq!(answer.kind(), ErrorKind::InsufficientUserAuthentication, "{case}");
+        assert_eq!(
+            answer.kind(),
+            ErrorKind::InsufficientUserAuthentication,
+            "{case}"
+        );
         assert_eq!(answer.status(), 401, "{case}");
-        assert_eq!(answer.www_authenticate().unwrap(), expected.as_str(), "{case}");
+        assert_eq!(
+            answer.www_authenticate().unwrap(),
+            expected.as_str(),
+            "{case}"
+        );
     }
     // The role is checked first: without it, 403.
     let reader = json!({"roles": ["reader"], "acr": MFA, "auth_time": NOW});
@@ -89,14 +107,25 @@ fn step_up_answers_exactly_as_rfc_9470_shows() {
     // Only a max age: only max_age in the challenge.
     let age = Policy::new().require(Requirement::max_auth_age(Duration::from_secs(5)));
     let answer = send(&verifier, &token(json!({"auth_time": NOW - 6})), "/", &age).unwrap_err();
-    assert!(answer.www_authenticate().unwrap().to_str().unwrap().ends_with(r#", max_age="5""#));
+    assert!(
+        answer
+            .www_authenticate()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with(r#", max_age="5""#)
+    );
 }
 
 #[test]
 fn claim_rules_are_403_without_an_error_code() {
     let verifier = builder().build().unwrap();
     let rules = [
-        (Requirement::claim_present(&["tid"]), json!({"tid": "acme"}), json!({})),
+        (
+            Requirement::claim_present(&["tid"]),
+            json!({"tid": "acme"}),
+            json!({}),
+        ),
         (
             Requirement::claim_one_of(&["tid"], ["acme", "globex"]),
             json!({"tid": "globex"}),
@@ -133,7 +162,10 @@ fn hierarchies_are_opt_in_and_transitive() {
     let plain = builder().build().unwrap();
     let policy = Policy::new().require(Requirement::all(["files:read"]));
     let files = token(json!({"scope": "files"}));
-    assert_eq!(send(&plain, &files, "/", &policy).unwrap_err().kind(), ErrorKind::InsufficientScope);
+    assert_eq!(
+        send(&plain, &files, "/", &policy).unwrap_err().kind(),
+        ErrorKind::InsufficientScope
+    );
     let verifier = Verifier::builder()
         .issuer(
             issuer()
@@ -146,8 +178,22 @@ fn hierarchies_are_opt_in_and_transitive() {
         .unwrap();
     assert!(send(&verifier, &files, "/", &policy).is_ok());
     let reader_route = Policy::new().require(Requirement::any_roles(["reader"]));
-    assert!(send(&verifier, &token(json!({"roles": ["admin"]})), "/", &reader_route).is_ok());
-    let answer = send(&verifier, &token(json!({"roles": ["guest"]})), "/", &reader_route).unwrap_err();
+    assert!(
+        send(
+            &verifier,
+            &token(json!({"roles": ["admin"]})),
+            "/",
+            &reader_route
+        )
+        .is_ok()
+    );
+    let answer = send(
+        &verifier,
+        &token(json!({"roles": ["guest"]})),
+        "/",
+        &reader_route,
+    )
+    .unwrap_err();
     assert_eq!(answer.kind(), ErrorKind::InsufficientRole);
 }
 
@@ -159,13 +205,25 @@ fn custom_checks_answer_with_each_verdict() {
     let verifier = builder()
         .check(move |cx: &CheckContext<'_>| {
             let refused = cx.subject().is_some_and(|s| state.contains(&s.to_owned()));
-            async move { if refused { Verdict::InvalidToken } else { Verdict::Admit } }
+            async move {
+                if refused {
+                    Verdict::InvalidToken
+                } else {
+                    Verdict::Admit
+                }
+            }
         })
         .check_timeout(Duration::from_millis(50))
         .build()
         .unwrap();
     assert!(send(&verifier, &token(json!({})), "/", &Policy::new()).is_ok());
-    let answer = send(&verifier, &token(json!({"sub": "mallory"})), "/", &Policy::new()).unwrap_err();
+    let answer = send(
+        &verifier,
+        &token(json!({"sub": "mallory"})),
+        "/",
+        &Policy::new(),
+    )
+    .unwrap_err();
     assert_eq!(answer.kind(), ErrorKind::CheckRefused);
     assert_eq!(answer.status(), 401);
     assert_eq!(
@@ -178,7 +236,13 @@ fn custom_checks_answer_with_each_verdict() {
         let ok = cx
             .claim_str(&["tid"])
             .is_some_and(|tid| cx.path().starts_with(&format!("/tenants/{tid}/")));
-        async move { if ok { Verdict::Admit } else { Verdict::Forbidden } }
+        async move {
+            if ok {
+                Verdict::Admit
+            } else {
+                Verdict::Forbidden
+            }
+        }
     });
     let acme = token(json!({"tid": "acme"}));
     assert!(send(&verifier, &acme, "/tenants/acme/orders", &tenant).is_ok());
@@ -188,22 +252,34 @@ fn custom_checks_answer_with_each_verdict() {
 
     let scope = Policy::new().check(|_: &CheckContext<'_>| async { Verdict::InsufficientScope });
     let answer = send(&verifier, &acme, "/", &scope).unwrap_err();
-    assert_eq!((answer.kind(), answer.status().as_u16()), (ErrorKind::InsufficientScope, 403));
+    assert_eq!(
+        (answer.kind(), answer.status().as_u16()),
+        (ErrorKind::InsufficientScope, 403)
+    );
 
     let down = Policy::new().check(|_: &CheckContext<'_>| async { Verdict::Unavailable });
     let answer = send(&verifier, &acme, "/", &down).unwrap_err();
-    assert_eq!((answer.kind(), answer.status().as_u16()), (ErrorKind::CheckUnavailable, 503));
+    assert_eq!(
+        (answer.kind(), answer.status().as_u16()),
+        (ErrorKind::CheckUnavailable, 503)
+    );
     assert!(answer.retry_after().is_some());
     assert!(answer.www_authenticate().is_none());
 }
 
 #[test]
 fn a_check_that_times_out_or_panics_never_admits() {
-    let verifier = builder().check_timeout(Duration::from_millis(50)).build().unwrap();
+    let verifier = builder()
+        .check_timeout(Duration::from_millis(50))
+        .build()
+        .unwrap();
     let acme = token(json!({}));
     let never = Policy::new().check(|_: &CheckContext<'_>| std::future::pending::<Verdict>());
     let answer = send(&verifier, &acme, "/", &never).unwrap_err();
-    assert_eq!((answer.kind(), answer.status().as_u16()), (ErrorKind::CheckUnavailable, 503));
+    assert_eq!(
+        (answer.kind(), answer.status().as_u16()),
+        (ErrorKind::CheckUnavailable, 503)
+    );
 
     let panics_later = Policy::new().check(|_: &CheckContext<'_>| async {
         panic!("a bug in the check");
@@ -234,5 +310,9 @@ fn checks_run_in_order_and_the_first_refusal_answers() {
     });
     let answer = send(&verifier, &token(json!({})), "/", &policy).unwrap_err();
     assert_eq!(answer.kind(), ErrorKind::Forbidden);
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "the route's check never started");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "the route's check never started"
+    );
 }

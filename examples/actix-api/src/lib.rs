@@ -6,6 +6,7 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
@@ -14,12 +15,21 @@
 
 use actix_web::{HttpResponse, web};
 use serde_json::json;
-use tokengate_actix::{Auth, Claims, OptionalClaims, Verifier, resource_metadata};
+use tokengate_actix::{Auth, Claims, OptionalClaims, Requirement, Verifier, resource_metadata};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    configure_with(verifier, DEFAULT_ADMIN_ACR.to_owned())
+}
+
+/// As [`configure`], `/admin` requiring `admin_acr`.
+pub fn configure_with(
+    verifier: Verifier,
+    admin_acr: String,
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     move |config: &mut web::ServiceConfig| {
         let read_messages = Auth::new(verifier.clone()).require_scopes(["messages:read"]);
+        let admin_only = Auth::new(verifier.clone()).require(admin_requirement(&admin_acr));
         config
             .app_data(verifier.clone())
             .service(resource_metadata(&verifier))
@@ -30,8 +40,30 @@ pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone
                     .wrap(read_messages)
                     .route(web::get().to(messages)),
             )
-            .route("/greeting", web::get().to(greeting));
+            .route("/greeting", web::get().to(greeting))
+            .service(
+                web::resource("/admin")
+                    .wrap(admin_only)
+                    .route(web::get().to(admin)),
+            );
     }
+}
+
+/// The step-up `acr` `/admin` requires unless told otherwise (`TOKENGATE_ADMIN_ACR`).
+pub const DEFAULT_ADMIN_ACR: &str = "urn:tokengate:mfa";
+
+/// What `/admin` requires: the role `admin`, a login with `acr` = `admin_acr`, at most 300 s
+/// ago (otherwise 401 `insufficient_user_authentication` with `acr_values` and `max_age`).
+pub fn admin_requirement(admin_acr: &str) -> Requirement {
+    Requirement::any_roles(["admin"])
+        .and(Requirement::acr([admin_acr]))
+        .and(Requirement::max_auth_age(std::time::Duration::from_secs(
+            300,
+        )))
+}
+
+async fn admin() -> &'static str {
+    "admin ok"
 }
 
 async fn health() -> &'static str {

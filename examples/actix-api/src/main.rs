@@ -21,18 +21,23 @@
 //! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`; behind a
 //! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated);
 //! for many instances `TOKENGATE_REDIS_URL` (DPoP replay, revocation and introspection answers
-//! shared through Redis).
+//! shared through Redis); `TOKENGATE_ADMIN_ACR` (the step-up `acr` of `/admin`, default
+//! `urn:tokengate:mfa`); `TOKENGATE_SUSPENDED_SUBJECTS` (a custom check: these subjects are
+//! refused, comma-separated).
 //!
 //! DPoP-bound tokens (RFC 9449) are accepted with no setting: such a token needs a valid proof
 //! (`Authorization: DPoP <token>` and a `DPoP` header); bearer tokens keep working. See
 //! `docs/guide.md`, "DPoP and certificate-bound tokens".
 
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokengate_redis::RedisStore;
 
 use actix_web::{App, HttpServer};
+use tokengate_actix::tokengate::checks::{CheckContext, Verdict};
 use tokengate_actix::tokengate::fetch::FetchErrorKind;
 use tokengate_actix::tokengate::{Algorithm, Dpop, Introspection, TokenCache, TrustedProxies};
 use tokengate_actix::{Issuer, KeySource, ProtectedResource, Verifier};
@@ -105,6 +110,22 @@ fn verifier_from_env() -> Result<Verifier, String> {
     if flag("TOKENGATE_CACHE") {
         builder = builder.cache(TokenCache::new());
     }
+    // A custom check (after every built-in one): accounts suspended by the operator are
+    // refused on every route, whatever their tokens say. Real services ask their database.
+    if let Some(list) = var("TOKENGATE_SUSPENDED_SUBJECTS") {
+        let suspended: Arc<HashSet<String>> =
+            Arc::new(list.split(',').map(|s| s.trim().to_owned()).collect());
+        builder = builder.check(move |cx: &CheckContext<'_>| {
+            let refused = cx.subject().is_some_and(|sub| suspended.contains(sub));
+            async move {
+                if refused {
+                    Verdict::InvalidToken
+                } else {
+                    Verdict::Admit
+                }
+            }
+        });
+    }
     // Behind a TLS-terminating proxy: believe its Forwarded / X-Forwarded-* headers (for the
     // URL a DPoP proof names) from these addresses only.
     if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
@@ -134,7 +155,7 @@ async fn run() -> ExitCode {
         return code;
     }
     let addr = var("TOKENGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-    let configure = actix_api::configure(verifier);
+    let configure = actix_api::configure_with(verifier, admin_acr());
     let server = match HttpServer::new(move || App::new().configure(configure.clone())).bind(&addr)
     {
         Ok(server) => server,
@@ -193,6 +214,11 @@ fn introspection_auth(
         }
         None => introspection,
     })
+}
+
+/// The `acr` that `/admin` requires (step-up): `TOKENGATE_ADMIN_ACR`, else the default.
+fn admin_acr() -> String {
+    var("TOKENGATE_ADMIN_ACR").unwrap_or_else(|| actix_api::DEFAULT_ADMIN_ACR.to_owned())
 }
 
 fn var(name: &str) -> Option<String> {

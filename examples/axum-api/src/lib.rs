@@ -5,6 +5,7 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
@@ -14,12 +15,18 @@
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Value, json};
-use tokengate_tower::{AuthLayer, Claims, ResourceMetadata, Verifier};
+use tokengate_tower::{AuthLayer, Claims, Requirement, ResourceMetadata, Verifier};
 
 /// The reference API guarded by `verifier`, with its RFC 9728 metadata document when the
-/// verifier has a resource.
+/// verifier has a resource, and [`DEFAULT_ADMIN_ACR`] for `/admin`.
 pub fn router(verifier: Verifier) -> Router {
+    router_with(verifier, DEFAULT_ADMIN_ACR)
+}
+
+/// As [`router`], `/admin` requiring `admin_acr`.
+pub fn router_with(verifier: Verifier, admin_acr: &str) -> Router {
     let read_messages = AuthLayer::new(verifier.clone()).require_scopes(["messages:read"]);
+    let admin_only = AuthLayer::new(verifier.clone()).require(admin_requirement(admin_acr));
     let metadata = ResourceMetadata::new(&verifier);
     Router::new()
         .route_service(metadata.path(), metadata.clone())
@@ -27,7 +34,25 @@ pub fn router(verifier: Verifier) -> Router {
         .route("/me", get(me))
         .route("/messages", get(messages).route_layer(read_messages))
         .route("/greeting", get(greeting))
+        .route("/admin", get(admin).route_layer(admin_only))
         .with_state(verifier)
+}
+
+/// The step-up `acr` `/admin` requires unless told otherwise (`TOKENGATE_ADMIN_ACR`).
+pub const DEFAULT_ADMIN_ACR: &str = "urn:tokengate:mfa";
+
+/// What `/admin` requires: the role `admin`, a login with `acr` = `admin_acr`, at most 300 s
+/// ago (otherwise 401 `insufficient_user_authentication` with `acr_values` and `max_age`).
+pub fn admin_requirement(admin_acr: &str) -> Requirement {
+    Requirement::any_roles(["admin"])
+        .and(Requirement::acr([admin_acr]))
+        .and(Requirement::max_auth_age(std::time::Duration::from_secs(
+            300,
+        )))
+}
+
+async fn admin() -> &'static str {
+    "admin ok"
 }
 
 async fn health() -> &'static str {

@@ -5,6 +5,7 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 
@@ -18,6 +19,22 @@ use warp::reply::Reply;
 pub fn routes(
     verifier: Verifier,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
+    routes_with(verifier, DEFAULT_ADMIN_ACR)
+}
+
+/// As [`routes`], `/admin` requiring `admin_acr`.
+pub fn routes_with(
+    verifier: Verifier,
+    admin_acr: &str,
+) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + use<> {
+    let admin = warp::path!("admin")
+        .and(warp::get())
+        .and(
+            tokengate_warp::Auth::new(verifier.clone())
+                .require(admin_requirement(admin_acr))
+                .filter(),
+        )
+        .map(|_: Verified<StandardClaims>| "admin ok".into_response());
     let health = warp::path!("health")
         .and(warp::get())
         .map(|| "ok".into_response());
@@ -63,8 +80,23 @@ pub fn routes(
         .unify()
         .or(greeting)
         .unify()
+        .or(admin)
+        .unify()
         .or(metadata)
         .unify()
         .recover(tokengate_warp::handle_rejection)
         .unify()
+}
+
+/// The step-up `acr` `/admin` requires unless told otherwise (`TOKENGATE_ADMIN_ACR`).
+pub const DEFAULT_ADMIN_ACR: &str = "urn:tokengate:mfa";
+
+/// What `/admin` requires: the role `admin`, a login with `acr` = `admin_acr`, at most 300 s
+/// ago (otherwise 401 `insufficient_user_authentication` with `acr_values` and `max_age`).
+pub fn admin_requirement(admin_acr: &str) -> Requirement {
+    Requirement::any_roles(["admin"])
+        .and(Requirement::acr([admin_acr]))
+        .and(Requirement::max_auth_age(std::time::Duration::from_secs(
+            300,
+        )))
 }

@@ -21,17 +21,22 @@
 //! `TOKENGATE_INTROSPECTION_CLIENT_ID` and `TOKENGATE_INTROSPECTION_CLIENT_SECRET`; behind a
 //! TLS-terminating proxy `TOKENGATE_TRUSTED_PROXIES` (addresses or CIDR networks, comma-separated);
 //! for many instances `TOKENGATE_REDIS_URL` (DPoP replay, revocation and introspection answers
-//! shared through Redis).
+//! shared through Redis); `TOKENGATE_ADMIN_ACR` (the step-up `acr` of `/admin`, default
+//! `urn:tokengate:mfa`); `TOKENGATE_SUSPENDED_SUBJECTS` (a custom check: these subjects are
+//! refused, comma-separated).
 //!
 //! DPoP-bound tokens (RFC 9449) are accepted with no setting: such a token needs a valid proof
 //! (`Authorization: DPoP <token>` and a `DPoP` header); bearer tokens keep working. See
 //! `docs/guide.md`, "DPoP and certificate-bound tokens".
 
+use std::collections::HashSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokengate_redis::RedisStore;
 
+use tokengate_warp::tokengate::checks::{CheckContext, Verdict};
 use tokengate_warp::tokengate::fetch::FetchErrorKind;
 use tokengate_warp::tokengate::{Algorithm, Dpop, Introspection, TokenCache, TrustedProxies};
 use tokengate_warp::{Issuer, KeySource, ProtectedResource, Verifier};
@@ -104,6 +109,22 @@ fn verifier_from_env() -> Result<Verifier, String> {
     if flag("TOKENGATE_CACHE") {
         builder = builder.cache(TokenCache::new());
     }
+    // A custom check (after every built-in one): accounts suspended by the operator are
+    // refused on every route, whatever their tokens say. Real services ask their database.
+    if let Some(list) = var("TOKENGATE_SUSPENDED_SUBJECTS") {
+        let suspended: Arc<HashSet<String>> =
+            Arc::new(list.split(',').map(|s| s.trim().to_owned()).collect());
+        builder = builder.check(move |cx: &CheckContext<'_>| {
+            let refused = cx.subject().is_some_and(|sub| suspended.contains(sub));
+            async move {
+                if refused {
+                    Verdict::InvalidToken
+                } else {
+                    Verdict::Admit
+                }
+            }
+        });
+    }
     // Behind a TLS-terminating proxy: believe its Forwarded / X-Forwarded-* headers (for the
     // URL a DPoP proof names) from these addresses only.
     if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
@@ -139,7 +160,7 @@ async fn main() -> ExitCode {
     };
     let addr = listener.local_addr().map_or(addr, |a| a.to_string());
     println!("{NAME} listening on http://{addr}");
-    warp::serve(warp_api::routes(verifier))
+    warp::serve(warp_api::routes_with(verifier, &admin_acr()))
         .incoming(listener)
         .graceful(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -187,6 +208,11 @@ fn introspection_auth(
         }
         None => introspection,
     })
+}
+
+/// The `acr` that `/admin` requires (step-up): `TOKENGATE_ADMIN_ACR`, else the default.
+fn admin_acr() -> String {
+    var("TOKENGATE_ADMIN_ACR").unwrap_or_else(|| warp_api::DEFAULT_ADMIN_ACR.to_owned())
 }
 
 fn var(name: &str) -> Option<String> {

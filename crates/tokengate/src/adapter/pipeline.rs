@@ -237,8 +237,8 @@ where
     checked(verifier, policy, presented, Admission::Verified(verified))
 }
 
-/// Runs the custom checks on an admission that carries (or follows) verified claims.
-#[cfg_attr(not(feature = "remote"), allow(unused_variables))]
+/// Runs the custom checks (the verifier's, then the route's) on newly verified claims.
+#[cfg(feature = "remote")]
 fn checked<T>(
     verifier: &Verifier,
     policy: &Policy,
@@ -248,40 +248,42 @@ fn checked<T>(
 where
     T: Send + Sync + 'static,
 {
-    #[cfg(feature = "remote")]
-    {
-        let inner = &verifier.inner;
-        let checks: Vec<_> = inner
-            .checks
-            .iter()
-            .chain(policy.checks())
-            .cloned()
-            .collect();
-        let (false, Some(facts), Admission::Verified(verified)) =
-            (checks.is_empty(), presented.facts.clone(), &admission)
-        else {
-            return Outcome::Done(Ok(admission));
-        };
-        let _ = verified;
-        let verifier = verifier.clone();
-        let policy = policy.clone();
-        let presented = presented.clone();
-        return Outcome::Later(Box::pin(async move {
-            let Admission::Verified(verified) = admission else {
-                unreachable!("matched above")
-            };
-            let timeout = verifier.inner.check_timeout;
-            let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
-            match crate::checks::verdict_error(verdict) {
-                None => Ok(Admission::Verified(verified)),
-                Some(error) => {
-                    verifier.inner.log_refusal(&error);
-                    Err(deny(&verifier, &policy, &presented, &error))
+    let checks: Vec<_> = verifier
+        .inner
+        .checks
+        .iter()
+        .chain(policy.checks())
+        .cloned()
+        .collect();
+    match (admission, presented.facts.clone()) {
+        (Admission::Verified(verified), Some(facts)) if !checks.is_empty() => {
+            let verifier = verifier.clone();
+            let policy = policy.clone();
+            let presented = presented.clone();
+            Outcome::Later(Box::pin(async move {
+                let timeout = verifier.inner.check_timeout;
+                let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
+                match crate::checks::verdict_error(verdict) {
+                    None => Ok(Admission::Verified(verified)),
+                    Some(error) => {
+                        verifier.inner.log_refusal(&error);
+                        Err(deny(&verifier, &policy, &presented, &error))
+                    }
                 }
-            }
-        }));
+            }))
+        }
+        (admission, _) => Outcome::Done(Ok(admission)),
     }
-    #[cfg(not(feature = "remote"))]
+}
+
+/// Without the `remote` feature there are no custom checks.
+#[cfg(not(feature = "remote"))]
+fn checked<T>(
+    _verifier: &Verifier,
+    _policy: &Policy,
+    _presented: &Presentation,
+    admission: Admission<T>,
+) -> Outcome<T> {
     Outcome::Done(Ok(admission))
 }
 

@@ -601,4 +601,3 @@ fn closure(direct: &[(String, Vec<String>)]) -> Vec<(Box<str>, Vec<Box<str>>)> {
         })
         .collect()
 }
-
