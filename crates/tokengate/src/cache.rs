@@ -156,6 +156,8 @@ impl Cache {
     pub(crate) fn count(&self, hit: bool) {
         let counter = if hit { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::observe::cache("token", hit);
     }
 
     /// The counters now.

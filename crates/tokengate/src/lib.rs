@@ -65,6 +65,8 @@ mod jws;
 mod key;
 #[cfg(feature = "mcp")]
 pub mod mcp;
+#[cfg(feature = "metrics")]
+pub mod observe;
 mod providers;
 #[cfg(feature = "remote")]
 mod remote;

@@ -241,6 +241,12 @@ impl RemoteKeys {
         misses.insert(kid.into(), now + self.settings.cooldown);
     }
 
+    /// The configured `iss` these keys belong to.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
     /// Fetches the key set once for everyone waiting. Returns whether the set may have changed.
     pub(crate) async fn refresh(&self, keys: &ArcSwap<KeySet>, reason: Reason) -> bool {
         let seen = self.generation.load(Ordering::Acquire);
@@ -255,12 +261,16 @@ impl RemoteKeys {
                     self.counters
                         .cooldown_suppressed
                         .fetch_add(1, Ordering::Relaxed);
+                    #[cfg(feature = "metrics")]
+                    crate::observe::kid_refresh(&self.issuer, false);
                     return false;
                 }
                 self.last_kid_refresh.store(now + 1, Ordering::Release);
                 self.counters
                     .kid_miss_refreshes
                     .fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::observe::kid_refresh(&self.issuer, true);
             }
             Reason::Unusable | Reason::Ahead => {
                 if now < self.next_attempt.load(Ordering::Acquire) {
@@ -271,6 +281,8 @@ impl RemoteKeys {
         }
         let span = tracing::debug_span!(target: "tokengate::keys", "fetch_keys", issuer = %self.issuer, reason = ?reason);
         let _entered = span.enter();
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
         let result = match tokio::time::timeout(self.settings.timeout, self.fetch()).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::new(
@@ -284,6 +296,8 @@ impl RemoteKeys {
                 let count = list.len();
                 keys.store(Arc::new(KeySet::timed(list, now, ttl, MAX_STALE)));
                 self.counters.fetches_ok.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::observe::key_fetch(&self.issuer, true, started.elapsed(), Some(count));
                 self.failures.store(0, Ordering::Release);
                 self.next_attempt.store(0, Ordering::Release);
                 self.last_success.store(now + 1, Ordering::Release);
@@ -295,6 +309,8 @@ impl RemoteKeys {
                 let backoff = (1u64 << (failures - 1).min(6)).min(MAX_BACKOFF);
                 self.next_attempt.store(now + backoff, Ordering::Release);
                 self.counters.fetches_failed.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::observe::key_fetch(&self.issuer, false, started.elapsed(), None);
                 *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some((error.kind(), error.to_string()));
                 if !matches!(

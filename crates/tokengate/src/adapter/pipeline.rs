@@ -65,6 +65,11 @@ struct Parts<T> {
     stage: Stage<T>,
     presented: Presentation,
     policy: Policy,
+    /// When the decision started and the token's kind, for the metrics.
+    #[cfg(feature = "metrics")]
+    started: Option<std::time::Instant>,
+    #[cfg(feature = "metrics")]
+    kind: &'static str,
 }
 
 enum Stage<T> {
@@ -180,10 +185,22 @@ where
     /// # Errors
     /// The [`Answer`] when the request is refused.
     pub async fn resolve(self) -> Result<Admission<T>, Answer> {
+        #[cfg(feature = "metrics")]
+        let (started, kind) = (self.0.started, self.0.kind);
+        let judged = self.resolve_inner().await;
+        #[cfg(feature = "metrics")]
+        if let Some(started) = started {
+            observe(&judged, kind, started);
+        }
+        judged
+    }
+
+    async fn resolve_inner(self) -> Result<Admission<T>, Answer> {
         let Parts {
             stage,
             presented,
             policy,
+            ..
         } = *self.0;
         let (verifier, verified, answers) = match stage {
             Stage::Checks(later) => return later.await,
@@ -374,6 +391,8 @@ where
                 .store_errors
                 .replay
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            crate::observe::store_error("replay");
             if inner.dpop.as_ref().is_some_and(|d| d.dpop.replay_fail_open) {
                 tracing::warn!(
                     target: "tokengate::dpop",
@@ -399,6 +418,36 @@ impl Verifier {
     /// checked. With keys loaded, this never waits and, on a cache hit of a bearer token,
     /// allocates only the claims it returns.
     pub fn decide<T, H>(
+        &self,
+        request: &RequestView<'_, H>,
+        policy: &Policy,
+        earlier: Option<&Verified<T>>,
+    ) -> Decision<T>
+    where
+        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
+        #[cfg(feature = "metrics")]
+        let started = std::time::Instant::now();
+        #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
+        let mut decision = self.decide_inner(request, policy, earlier);
+        #[cfg(feature = "metrics")]
+        match &mut decision {
+            Decision::Pending(pending) => {
+                pending.0.started = Some(started);
+                pending.0.kind = kind_of_request(request);
+            }
+            Decision::Admit(admission) => {
+                observe_ref::<T>(Ok(admission), kind_of_request(request), started);
+            }
+            Decision::Deny(answer) => {
+                observe_ref::<T>(Err(answer), kind_of_request(request), started);
+            }
+        }
+        decision
+    }
+
+    fn decide_inner<T, H>(
         &self,
         request: &RequestView<'_, H>,
         policy: &Policy,
@@ -453,6 +502,10 @@ impl Verifier {
                     stage: Stage::Checks(later),
                     presented,
                     policy: policy.clone(),
+                    #[cfg(feature = "metrics")]
+                    started: None,
+                    #[cfg(feature = "metrics")]
+                    kind: "none",
                 })));
             }
             return Decision::Admit(Admission::AlreadyVerified);
@@ -505,6 +558,10 @@ impl Verifier {
                         stage: Stage::Checks(later),
                         presented,
                         policy: policy.clone(),
+                        #[cfg(feature = "metrics")]
+                        started: None,
+                        #[cfg(feature = "metrics")]
+                        kind: "none",
                     })))
                 }
                 Bound::Later(verified, answers) => Decision::Pending(Pending(Box::new(Parts {
@@ -515,6 +572,10 @@ impl Verifier {
                     },
                     presented,
                     policy: policy.clone(),
+                    #[cfg(feature = "metrics")]
+                    started: None,
+                    #[cfg(feature = "metrics")]
+                    kind: "none",
                 }))),
             },
             Attempt::Done(Err(error)) => Decision::Deny(deny(self, policy, &presented, &error)),
@@ -522,6 +583,10 @@ impl Verifier {
                 stage: Stage::Verify(wait),
                 presented,
                 policy: policy.clone(),
+                #[cfg(feature = "metrics")]
+                started: None,
+                #[cfg(feature = "metrics")]
+                kind: "none",
             }))),
         }
     }
@@ -577,4 +642,52 @@ impl Verifier {
             }
         }
     }
+}
+
+/// The token kind label: `dpop`, `jwt` (a compact JWS), `opaque`, or `none`, from the
+/// `Authorization` header (tokens from cookies, queries or custom headers count as `other`).
+#[cfg(feature = "metrics")]
+fn kind_of_request<H: RequestHeaders + ?Sized>(request: &RequestView<'_, H>) -> &'static str {
+    let mut values = request.headers().header_values("authorization");
+    let Some(value) = values.next() else {
+        return "none";
+    };
+    let (scheme, token) = match value.iter().position(|b| *b == b' ') {
+        Some(space) => (&value[..space], &value[space + 1..]),
+        None => (value, &b""[..]),
+    };
+    if scheme.eq_ignore_ascii_case(b"dpop") {
+        "dpop"
+    } else if !scheme.eq_ignore_ascii_case(b"bearer") {
+        "other"
+    } else if token.iter().filter(|b| **b == b'.').count() == 2 {
+        "jwt"
+    } else {
+        "opaque"
+    }
+}
+
+/// Records a decided request: outcome, code, kind, issuer, duration.
+#[cfg(feature = "metrics")]
+fn observe_ref<T>(
+    judged: Result<&Admission<T>, &Answer>,
+    kind: &'static str,
+    started: std::time::Instant,
+) {
+    let (outcome, code, issuer) = match judged {
+        Ok(Admission::Verified(verified)) => ("admitted", "none", verified.issuer()),
+        Ok(Admission::AlreadyVerified) => ("admitted", "none", "none"),
+        Ok(Admission::Anonymous) => ("anonymous", "none", "none"),
+        Err(answer) => ("denied", answer.kind().code(), "none"),
+    };
+    crate::observe::request(outcome, code, kind, issuer, started.elapsed());
+}
+
+#[cfg(feature = "metrics")]
+fn observe<T>(
+    judged: &Result<Admission<T>, Answer>,
+    kind: &'static str,
+    started: std::time::Instant,
+) {
+    observe_ref(judged.as_ref(), kind, started);
 }

@@ -431,6 +431,8 @@ impl Introspector {
             Decided::Refused(kind, detail) => Err(Error::new(*kind, detail)),
         };
         self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::observe::cache("introspection", true);
         Some(result)
     }
 
@@ -499,6 +501,8 @@ impl Introspector {
                 Ok(None) => {}
                 Err(_) => {
                     self.counters.shared_errors.fetch_add(1, Ordering::Relaxed);
+                    #[cfg(feature = "metrics")]
+                    crate::observe::store_error("introspection_cache");
                 }
             }
         }
@@ -542,6 +546,14 @@ impl Introspector {
             Decided::Active(_) => self.counters.active.fetch_add(1, Ordering::Relaxed),
             Decided::Refused(..) => self.counters.refused.fetch_add(1, Ordering::Relaxed),
         };
+        #[cfg(feature = "metrics")]
+        crate::observe::introspection(
+            &self.iss,
+            match &entry.decided {
+                Decided::Active(_) => "active",
+                Decided::Refused(..) => "refused",
+            },
+        );
         if let Some(shared) = &self.shared {
             let ttl = Duration::from_secs_f64((entry.until - now as f64).clamp(0.0, 86_400.0));
             if !ttl.is_zero() {
@@ -662,6 +674,8 @@ impl Introspector {
 
     fn failed(&self, error: FetchError) -> Shared {
         self.counters.failures.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "metrics")]
+        crate::observe::introspection(&self.iss, "error");
         tracing::warn!(target: "tokengate::introspect", url = %self.url(), error = %error, "introspection failed");
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
             Some((error.kind(), error.to_string()));

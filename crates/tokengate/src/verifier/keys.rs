@@ -88,6 +88,8 @@ impl IssuerKeys {
         if let Some(remote) = &self.remote {
             if !keys.fresh_at(now) {
                 remote.counters.stale_served.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::observe::stale_served(remote.issuer());
             }
         }
         #[cfg(not(feature = "remote"))]

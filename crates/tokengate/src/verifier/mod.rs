@@ -386,6 +386,8 @@ impl Verifier {
                     };
                 }
             }
+            #[cfg(feature = "metrics")]
+            crate::observe::cache("introspection", false);
             return Attempt::NeedsIo(Wait {
                 verifier: self.clone(),
                 work: Work::Introspect {
@@ -730,6 +732,8 @@ impl Inner {
             }
             Err(StoreUnavailable) => {
                 self.store_errors.revocation.fetch_add(1, Ordering::Relaxed);
+                #[cfg(feature = "metrics")]
+                crate::observe::store_error("revocation");
                 if self.revocation_fail_open {
                     tracing::warn!(
                         target: "tokengate::revocation",

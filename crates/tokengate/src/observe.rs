@@ -1,0 +1,105 @@
+//! Metrics through the `metrics` facade (feature `metrics`): names, units and labels are a
+//! stable interface, listed in `docs/observability.md`. Label values are fixed words, stable
+//! error codes and configured issuer names — never anything read from a token.
+
+use std::time::Duration;
+
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+
+/// Request outcomes and their durations.
+pub(crate) const REQUESTS: &str = "tokengate_requests_total";
+pub(crate) const DURATION: &str = "tokengate_request_duration_seconds";
+pub(crate) const KEY_FETCHES: &str = "tokengate_key_fetches_total";
+pub(crate) const KEY_FETCH_DURATION: &str = "tokengate_key_fetch_duration_seconds";
+pub(crate) const KEYS_LOADED: &str = "tokengate_keys_loaded";
+pub(crate) const STALE_KEYS: &str = "tokengate_stale_keys_served_total";
+pub(crate) const KID_REFRESHES: &str = "tokengate_kid_refreshes_total";
+pub(crate) const CACHE: &str = "tokengate_cache_requests_total";
+pub(crate) const INTROSPECTIONS: &str = "tokengate_introspection_calls_total";
+pub(crate) const STORE_ERRORS: &str = "tokengate_store_errors_total";
+
+/// Registers descriptions and units (call once; recorders that ignore them lose nothing).
+pub fn describe() {
+    describe_counter!(
+        REQUESTS,
+        Unit::Count,
+        "Requests decided, by outcome, error code, token kind and issuer"
+    );
+    describe_histogram!(
+        DURATION,
+        Unit::Seconds,
+        "Time to decide a request, I/O included"
+    );
+    describe_counter!(
+        KEY_FETCHES,
+        Unit::Count,
+        "Key set fetches, by issuer and result"
+    );
+    describe_histogram!(
+        KEY_FETCH_DURATION,
+        Unit::Seconds,
+        "Time of one key set fetch"
+    );
+    describe_gauge!(KEYS_LOADED, Unit::Count, "Keys loaded per issuer");
+    describe_counter!(
+        STALE_KEYS,
+        Unit::Count,
+        "Verifications served with keys past their freshness"
+    );
+    describe_counter!(
+        KID_REFRESHES,
+        Unit::Count,
+        "Unknown-kid refreshes, fetched or suppressed by the cooldown"
+    );
+    describe_counter!(
+        CACHE,
+        Unit::Count,
+        "Token and introspection cache lookups, hit or miss"
+    );
+    describe_counter!(INTROSPECTIONS, Unit::Count, "Introspection calls by result");
+    describe_counter!(STORE_ERRORS, Unit::Count, "Shared store failures by store");
+}
+
+pub(crate) fn request(
+    outcome: &'static str,
+    code: &'static str,
+    kind: &'static str,
+    issuer: &str,
+    elapsed: Duration,
+) {
+    counter!(REQUESTS, "outcome" => outcome, "code" => code, "kind" => kind, "issuer" => issuer.to_owned()).increment(1);
+    histogram!(DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+}
+
+pub(crate) fn key_fetch(issuer: &str, ok: bool, elapsed: Duration, keys: Option<usize>) {
+    let result = if ok { "ok" } else { "error" };
+    counter!(KEY_FETCHES, "issuer" => issuer.to_owned(), "result" => result).increment(1);
+    histogram!(KEY_FETCH_DURATION, "issuer" => issuer.to_owned()).record(elapsed.as_secs_f64());
+    if let Some(keys) = keys {
+        gauge!(KEYS_LOADED, "issuer" => issuer.to_owned()).set(keys as f64);
+    }
+}
+
+pub(crate) fn stale_served(issuer: &str) {
+    counter!(STALE_KEYS, "issuer" => issuer.to_owned()).increment(1);
+}
+
+pub(crate) fn kid_refresh(issuer: &str, fetched: bool) {
+    let result = if fetched { "fetched" } else { "cooldown" };
+    counter!(KID_REFRESHES, "issuer" => issuer.to_owned(), "result" => result).increment(1);
+}
+
+pub(crate) fn cache(cache: &'static str, hit: bool) {
+    let result = if hit { "hit" } else { "miss" };
+    counter!(CACHE, "cache" => cache, "result" => result).increment(1);
+}
+
+pub(crate) fn introspection(issuer: &str, result: &'static str) {
+    counter!(INTROSPECTIONS, "issuer" => issuer.to_owned(), "result" => result).increment(1);
+}
+
+pub(crate) fn store_error(store: &'static str) {
+    counter!(STORE_ERRORS, "store" => store).increment(1);
+}
