@@ -6,6 +6,8 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /ready` | public | `{"ready": true, "issuers": [..]}`; 503 while any issuer has no usable keys |
+//! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
@@ -14,20 +16,54 @@
 //! middleware with a scope requirement on its resource.
 
 use actix_web::{HttpResponse, web};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokengate_actix::{Auth, Claims, OptionalClaims, Requirement, Verifier, resource_metadata};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
-    configure_with(verifier, DEFAULT_ADMIN_ACR.to_owned())
+    configure_with(verifier, DEFAULT_ADMIN_ACR.to_owned(), None)
 }
 
 /// As [`configure`], `/admin` requiring `admin_acr`.
 pub fn configure_with(
     verifier: Verifier,
     admin_acr: String,
+    metrics: Option<PrometheusHandle>,
 ) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
     move |config: &mut web::ServiceConfig| {
+        let readiness = verifier.clone();
+        let handle = metrics.clone();
+        config
+            .route(
+                "/ready",
+                web::get().to(move || {
+                    let response = readiness.readiness();
+                    async move {
+                        let status =
+                            actix_web::http::StatusCode::from_u16(response.status().as_u16())
+                                .unwrap_or(actix_web::http::StatusCode::SERVICE_UNAVAILABLE);
+                        HttpResponse::build(status)
+                            .content_type("application/json")
+                            .insert_header(("cache-control", "no-store"))
+                            .body(response.into_body())
+                    }
+                }),
+            )
+            .route(
+                "/metrics",
+                web::get().to(move || {
+                    let text = handle.as_ref().map(PrometheusHandle::render);
+                    async move {
+                        match text {
+                            Some(text) => HttpResponse::Ok()
+                                .content_type("text/plain; version=0.0.4")
+                                .body(text),
+                            None => HttpResponse::NotFound().finish(),
+                        }
+                    }
+                }),
+            );
         let read_messages = Auth::new(verifier.clone()).require_scopes(["messages:read"]);
         let admin_only = Auth::new(verifier.clone()).require(admin_requirement(&admin_acr));
         config

@@ -140,10 +140,25 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
-    actix_web::rt::System::new().block_on(run())
+    // TOKENGATE_METRICS=1: tokengate's metrics as Prometheus text at /metrics.
+    let metrics = if flag("TOKENGATE_METRICS") {
+        match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                tokengate_actix::tokengate::observe::describe();
+                Some(handle)
+            }
+            Err(error) => {
+                eprintln!("{NAME}: cannot install the metrics recorder: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
+    actix_web::rt::System::new().block_on(run(metrics))
 }
 
-async fn run() -> ExitCode {
+async fn run(metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> ExitCode {
     let verifier = match verifier_from_env() {
         Ok(verifier) => verifier,
         Err(message) => {
@@ -155,7 +170,7 @@ async fn run() -> ExitCode {
         return code;
     }
     let addr = var("TOKENGATE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-    let configure = actix_api::configure_with(verifier, admin_acr());
+    let configure = actix_api::configure_with(verifier, admin_acr(), metrics);
     let server = match HttpServer::new(move || App::new().configure(configure.clone())).bind(&addr)
     {
         Ok(server) => server,

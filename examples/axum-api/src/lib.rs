@@ -5,6 +5,8 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /ready` | public | `{"ready": true, "issuers": [..]}`; 503 while any issuer has no usable keys |
+//! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
@@ -12,19 +14,30 @@
 //! It shows both modes: `/me` and `/greeting` use extractors with the `Verifier` in the router
 //! state; `/messages` uses the layer as a per-route scope requirement.
 
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::{Value, json};
 use tokengate_tower::{AuthLayer, Claims, Requirement, ResourceMetadata, Verifier};
 
 /// The reference API guarded by `verifier`, with its RFC 9728 metadata document when the
 /// verifier has a resource, and [`DEFAULT_ADMIN_ACR`] for `/admin`.
 pub fn router(verifier: Verifier) -> Router {
-    router_with(verifier, DEFAULT_ADMIN_ACR)
+    router_with(verifier, DEFAULT_ADMIN_ACR, None)
 }
 
-/// As [`router`], `/admin` requiring `admin_acr`.
-pub fn router_with(verifier: Verifier, admin_acr: &str) -> Router {
+/// As [`router`], `/admin` requiring `admin_acr`, and `/metrics` (Prometheus text) when a
+/// recorder's handle is given.
+pub fn router_with(
+    verifier: Verifier,
+    admin_acr: &str,
+    metrics: Option<PrometheusHandle>,
+) -> Router {
     let read_messages = AuthLayer::new(verifier.clone()).require_scopes(["messages:read"]);
     let admin_only = AuthLayer::new(verifier.clone()).require(admin_requirement(admin_acr));
     let metadata = ResourceMetadata::new(&verifier);
@@ -35,6 +48,19 @@ pub fn router_with(verifier: Verifier, admin_acr: &str) -> Router {
         .route("/messages", get(messages).route_layer(read_messages))
         .route("/greeting", get(greeting))
         .route("/admin", get(admin).route_layer(admin_only))
+        .route("/ready", get(ready))
+        .route(
+            "/metrics",
+            get(move || {
+                let text = metrics.as_ref().map(PrometheusHandle::render);
+                async move {
+                    match text {
+                        Some(text) => ([(CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response(),
+                        None => StatusCode::NOT_FOUND.into_response(),
+                    }
+                }
+            }),
+        )
         .with_state(verifier)
 }
 
@@ -49,6 +75,14 @@ pub fn admin_requirement(admin_acr: &str) -> Requirement {
         .and(Requirement::max_auth_age(std::time::Duration::from_secs(
             300,
         )))
+}
+
+/// The Prometheus text format's content type.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4";
+
+/// 200 when every issuer's keys are usable, else 503; a JSON body per issuer.
+async fn ready(State(verifier): State<Verifier>) -> Response {
+    verifier.readiness().map(Body::from).into_response()
 }
 
 async fn admin() -> &'static str {

@@ -141,6 +141,21 @@ async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+    // TOKENGATE_METRICS=1: tokengate's metrics as Prometheus text at /metrics.
+    let metrics = if flag("TOKENGATE_METRICS") {
+        match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                tokengate_tower::tokengate::observe::describe();
+                Some(handle)
+            }
+            Err(error) => {
+                eprintln!("{NAME}: cannot install the metrics recorder: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
     let verifier = match verifier_from_env() {
         Ok(verifier) => verifier,
         Err(message) => {
@@ -164,7 +179,7 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    let app = axum_api::router_with(verifier, &admin_acr())
+    let app = axum_api::router_with(verifier, &admin_acr(), metrics)
         .layer(axum::middleware::from_fn(connection_info));
     let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     match axum::serve(listener, app)

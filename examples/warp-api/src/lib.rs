@@ -5,10 +5,13 @@
 //! | `GET /health` | public | `ok` |
 //! | `GET /me` | valid token | `{"sub": …, "scopes": [..]}` |
 //! | `GET /messages` | scope `messages:read` | JSON array |
+//! | `GET /ready` | public | `{"ready": true, "issuers": [..]}`; 503 while any issuer has no usable keys |
+//! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use serde_json::json;
 use tokengate_warp::{Requirement, StandardClaims, Verified, Verifier};
 use warp::Filter;
@@ -19,14 +22,32 @@ use warp::reply::Reply;
 pub fn routes(
     verifier: Verifier,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone {
-    routes_with(verifier, DEFAULT_ADMIN_ACR)
+    routes_with(verifier, DEFAULT_ADMIN_ACR, None)
 }
 
 /// As [`routes`], `/admin` requiring `admin_acr`.
 pub fn routes_with(
     verifier: Verifier,
     admin_acr: &str,
+    metrics: Option<PrometheusHandle>,
 ) -> impl Filter<Extract = (warp::reply::Response,), Error = warp::Rejection> + Clone + use<> {
+    let ready = {
+        let verifier = verifier.clone();
+        warp::path!("ready")
+            .and(warp::get())
+            .map(move || -> warp::reply::Response { verifier.readiness().map(Into::into) })
+    };
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .map(move || match &metrics {
+            Some(handle) => warp::reply::with_header(
+                handle.render(),
+                "content-type",
+                "text/plain; version=0.0.4",
+            )
+            .into_response(),
+            None => warp::http::StatusCode::NOT_FOUND.into_response(),
+        });
     let admin = warp::path!("admin")
         .and(warp::get())
         .and(
@@ -81,6 +102,10 @@ pub fn routes_with(
         .or(greeting)
         .unify()
         .or(admin)
+        .unify()
+        .or(ready)
+        .unify()
+        .or(metrics)
         .unify()
         .or(metadata)
         .unify()

@@ -140,6 +140,21 @@ async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+    // TOKENGATE_METRICS=1: tokengate's metrics as Prometheus text at /metrics.
+    let metrics = if flag("TOKENGATE_METRICS") {
+        match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
+            Ok(handle) => {
+                tokengate_warp::tokengate::observe::describe();
+                Some(handle)
+            }
+            Err(error) => {
+                eprintln!("{NAME}: cannot install the metrics recorder: {error}");
+                return ExitCode::from(1);
+            }
+        }
+    } else {
+        None
+    };
     let verifier = match verifier_from_env() {
         Ok(verifier) => verifier,
         Err(message) => {
@@ -160,7 +175,7 @@ async fn main() -> ExitCode {
     };
     let addr = listener.local_addr().map_or(addr, |a| a.to_string());
     println!("{NAME} listening on http://{addr}");
-    warp::serve(warp_api::routes_with(verifier, &admin_acr()))
+    warp::serve(warp_api::routes_with(verifier, &admin_acr(), metrics))
         .incoming(listener)
         .graceful(async {
             let _ = tokio::signal::ctrl_c().await;

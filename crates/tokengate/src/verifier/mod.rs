@@ -621,6 +621,43 @@ impl Verifier {
         Some((&resource.path, resource.response()))
     }
 
+    /// A readiness answer for probes (Kubernetes `readinessProbe`), any framework: 200 when
+    /// every issuer's keys are usable (static, fresh, or stale but served), else 503; the JSON
+    /// body names each issuer's state and key count (configuration, no secrets). It reads the
+    /// current state and fetches nothing: pair it with [`ready`](Verifier::ready) at start.
+    #[must_use]
+    pub fn readiness(&self) -> http::Response<bytes::Bytes> {
+        let issuers = self.health();
+        let ready = issuers
+            .iter()
+            .all(|i| i.state != crate::health::KeysState::Failing);
+        let body = serde_json::json!({
+            "ready": ready,
+            "issuers": issuers
+                .iter()
+                .map(|i| serde_json::json!({
+                    "issuer": i.issuer,
+                    "state": format!("{:?}", i.state).to_lowercase(),
+                    "keys": i.key_count,
+                    "consecutive_failures": i.consecutive_failures,
+                }))
+                .collect::<Vec<_>>(),
+        });
+        let mut response = http::Response::new(bytes::Bytes::from(body.to_string()));
+        if !ready {
+            *response.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
+        }
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        response.headers_mut().insert(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+
     /// The configured realm.
     #[must_use]
     pub fn realm(&self) -> &Realm {
