@@ -429,8 +429,27 @@ impl Verifier {
     {
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
+        // One span per decision (debug level, target `tokengate::verify`): the outcome and the
+        // stable error code, never the token or its claims.
+        let span = tracing::debug_span!(
+            target: "tokengate::verify",
+            "decide",
+            method = request.method(),
+            outcome = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let _entered = span.enter();
         #[cfg_attr(not(feature = "metrics"), allow(unused_mut))]
         let mut decision = self.decide_inner(request, policy, earlier);
+        if !span.is_disabled() {
+            match &decision {
+                Decision::Admit(_) => span.record("outcome", "admitted"),
+                Decision::Deny(answer) => span
+                    .record("outcome", "denied")
+                    .record("code", answer.kind().code()),
+                Decision::Pending(_) => span.record("outcome", "pending"),
+            };
+        }
         #[cfg(feature = "metrics")]
         match &mut decision {
             Decision::Pending(pending) => {

@@ -525,6 +525,9 @@ impl Introspector {
             fetcher: &*self.settings.fetcher,
             now: self.clock.now_unix(),
         });
+        let span =
+            tracing::debug_span!(target: "tokengate::introspect", "introspect", issuer = %self.iss);
+        let fetched = tracing::Instrument::instrument(fetched, span);
         let body = match tokio::time::timeout(self.settings.timeout, fetched).await {
             Ok(Ok(body)) => body,
             Ok(Err(error)) => return self.failed(error),
