@@ -86,8 +86,10 @@ impl TokenCache {
             .weigher(move |_key: &Key, entry: &Arc<Entry>| {
                 u32::try_from(entry.bytes.max(floor)).unwrap_or(u32::MAX)
             })
-            .expire_after(Lifetime)
-            .build();
+            .expire_after(Lifetime);
+        #[cfg(feature = "metrics")]
+        let store = store.eviction_listener(crate::observe::eviction_listener("token"));
+        let store = store.build();
         Ok(Cache {
             store,
             max_age: self.max_age.as_secs(),

@@ -17,6 +17,7 @@ pub(crate) const KEYS_LOADED: &str = "tokengate_keys_loaded";
 pub(crate) const STALE_KEYS: &str = "tokengate_stale_keys_served_total";
 pub(crate) const KID_REFRESHES: &str = "tokengate_kid_refreshes_total";
 pub(crate) const CACHE: &str = "tokengate_cache_requests_total";
+pub(crate) const CACHE_EVICTIONS: &str = "tokengate_cache_evictions_total";
 pub(crate) const INTROSPECTIONS: &str = "tokengate_introspection_calls_total";
 pub(crate) const STORE_ERRORS: &str = "tokengate_store_errors_total";
 
@@ -58,6 +59,11 @@ pub fn describe() {
         Unit::Count,
         "Token and introspection cache lookups, hit or miss"
     );
+    describe_counter!(
+        CACHE_EVICTIONS,
+        Unit::Count,
+        "Cache entries removed before use: over capacity (size) or past their lifetime (expired)"
+    );
     describe_counter!(INTROSPECTIONS, Unit::Count, "Introspection calls by result");
     describe_counter!(STORE_ERRORS, Unit::Count, "Shared store failures by store");
 }
@@ -94,6 +100,22 @@ pub(crate) fn kid_refresh(issuer: &str, fetched: bool) {
 pub(crate) fn cache(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     counter!(CACHE, "cache" => cache, "result" => result).increment(1);
+}
+
+/// An eviction listener for a moka cache named `cache`: counts removals over capacity and past
+/// the entry's lifetime (explicit removals and replacements are not evictions).
+#[cfg(any(feature = "remote", feature = "cache"))]
+pub(crate) fn eviction_listener<K, V>(
+    cache: &'static str,
+) -> impl Fn(std::sync::Arc<K>, V, moka::notification::RemovalCause) + Send + Sync + 'static {
+    move |_key, _value, cause| {
+        let reason = match cause {
+            moka::notification::RemovalCause::Size => "size",
+            moka::notification::RemovalCause::Expired => "expired",
+            _ => return,
+        };
+        counter!(CACHE_EVICTIONS, "cache" => cache, "reason" => reason).increment(1);
+    }
 }
 
 pub(crate) fn introspection(issuer: &str, result: &'static str) {

@@ -279,11 +279,13 @@ impl RemoteKeys {
             }
             Reason::Ready => {}
         }
+        // The span covers the fetch only (instrumented, never entered across an await); the
+        // events below name it as their parent.
         let span = tracing::debug_span!(target: "tokengate::keys", "fetch_keys", issuer = %self.issuer, reason = ?reason);
-        let _entered = span.enter();
         #[cfg(feature = "metrics")]
         let started = std::time::Instant::now();
-        let result = match tokio::time::timeout(self.settings.timeout, self.fetch()).await {
+        let fetched = tracing::Instrument::instrument(self.fetch(), span.clone());
+        let result = match tokio::time::timeout(self.settings.timeout, fetched).await {
             Ok(result) => result,
             Err(_) => Err(FetchError::new(
                 FetchErrorKind::Timeout,
@@ -301,7 +303,7 @@ impl RemoteKeys {
                 self.failures.store(0, Ordering::Release);
                 self.next_attempt.store(0, Ordering::Release);
                 self.last_success.store(now + 1, Ordering::Release);
-                tracing::debug!(target: "tokengate::keys", issuer = %self.issuer, keys = count, ttl, "keys fetched");
+                tracing::debug!(target: "tokengate::keys", parent: &span, issuer = %self.issuer, keys = count, ttl, "keys fetched");
                 true
             }
             Err(error) => {
@@ -320,7 +322,7 @@ impl RemoteKeys {
                     // A wrong document may mean a moved jwks_uri: discover again next time.
                     *self.jwks_uri.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 }
-                tracing::warn!(target: "tokengate::keys", issuer = %self.issuer, error = %error, failures, "key fetch failed");
+                tracing::warn!(target: "tokengate::keys", parent: &span, issuer = %self.issuer, error = %error, failures, "key fetch failed");
                 false
             }
         };

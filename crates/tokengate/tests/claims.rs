@@ -474,6 +474,28 @@ fn configuration_mistakes_fail_at_build() {
         ),
         ConfigErrorKind::DuplicateIssuer
     );
+    // An issuer identifier shows in logs, metric labels and health: no credentials in it.
+    let error = Verifier::builder()
+        .issuer(
+            Issuer::new("https://user:hunter2@issuer.test/")
+                .audience(AUD)
+                .keys(pem()),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), ConfigErrorKind::InvalidSetting);
+    assert!(!error.to_string().contains("hunter2"), "{error}");
+    assert!(
+        Verifier::builder()
+            .issuer(
+                Issuer::new("https://issuer.test/users/a@b")
+                    .audience(AUD)
+                    .keys(pem())
+            )
+            .build()
+            .is_ok(),
+        "an @ in the path is not userinfo"
+    );
     assert_eq!(
         build(
             Verifier::builder()

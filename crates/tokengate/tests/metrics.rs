@@ -169,7 +169,7 @@ fn request_outcomes_are_counted_with_bounded_labels() {
 /// Label values are fixed words, codes and configured issuers: nothing from a token.
 fn assert_no_token_values(recorded: &[Recorded], forbidden: &[&str]) {
     let allowed_keys: BTreeSet<&str> = [
-        "outcome", "code", "kind", "issuer", "result", "cache", "store",
+        "outcome", "code", "kind", "issuer", "result", "cache", "store", "reason",
     ]
     .into();
     for (name, labels, _) in recorded {
@@ -184,6 +184,52 @@ fn assert_no_token_values(recorded: &[Recorded], forbidden: &[&str]) {
             }
         }
     }
+}
+
+#[test]
+fn cache_evictions_over_capacity_are_counted() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let key = TestKey::shared(Algorithm::ES256);
+    // Room for one entry: every further token evicts one (or is refused admission).
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience("api")
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(FixedClock::at(NOW))
+        .cache(TokenCache::new().max_entries(1).max_bytes(1))
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        for n in 0..20 {
+            let mut claims = claims_at(ISS, "api", NOW);
+            claims["jti"] = json!(format!("jti-{n}"));
+            let token = key.mint(&claims);
+            decide(&verifier, Some(&format!("Bearer {token}")), &Policy::new());
+        }
+        // Pending maintenance (where moka reports removals) runs on this thread.
+        let _ = verifier.cache_stats();
+    });
+    let recorded = snapshot(&snapshotter);
+    let evicted = recorded.iter().find_map(|(name, labels, value)| {
+        (name == "tokengate_cache_evictions_total"
+            && labels
+                == &vec![
+                    ("cache".to_owned(), "token".to_owned()),
+                    ("reason".to_owned(), "size".to_owned()),
+                ])
+            .then_some(value)
+    });
+    let Some(DebugValue::Counter(evicted)) = evicted else {
+        panic!("no eviction counted: {recorded:?}")
+    };
+    assert!(
+        *evicted >= 19,
+        "{evicted} evictions for 20 tokens in room for 1"
+    );
+    assert_no_token_values(&recorded, &["jti-", "alice"]);
 }
 
 #[test]

@@ -395,8 +395,10 @@ impl Introspector {
         };
         let cache = moka::sync::Cache::builder()
             .max_capacity(100_000)
-            .time_to_live(config.max_age.max(config.inactive_max_age))
-            .build();
+            .time_to_live(config.max_age.max(config.inactive_max_age));
+        #[cfg(feature = "metrics")]
+        let cache = cache.eviction_listener(crate::observe::eviction_listener("introspection"));
+        let cache = cache.build();
         Ok(Introspector {
             issuer,
             iss,

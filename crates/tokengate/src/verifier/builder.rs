@@ -454,6 +454,15 @@ impl VerifierBuilder {
     }
 }
 
+/// Whether a URL's authority holds userinfo (`user:password@host`).
+fn carries_credentials(url: &str) -> bool {
+    url.split_once("://").is_some_and(|(_, rest)| {
+        rest.split(['/', '?', '#'])
+            .next()
+            .is_some_and(|authority| authority.contains('@'))
+    })
+}
+
 fn load_issuer(
     #[cfg(feature = "remote")] index: usize,
     issuer: Issuer,
@@ -468,6 +477,13 @@ fn load_issuer(
         return Err(ConfigError::new(
             ConfigErrorKind::InvalidSetting,
             "an issuer's iss cannot be empty",
+        ));
+    }
+    if carries_credentials(&issuer.iss) {
+        // The identifier appears in logs, metric labels and health reports.
+        return Err(ConfigError::new(
+            ConfigErrorKind::InvalidSetting,
+            "an issuer's iss cannot carry credentials (user:password@host)",
         ));
     }
     if issuer.audiences.is_empty() && !issuer.skip_audience && !has_resource {
