@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokengate::{Issuer, KeySource, Verifier};
 use tokengate_testkit::{IssuerServer, claims_for};
 
@@ -13,11 +13,8 @@ fn handle() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let handle = PrometheusBuilder::new()
-                .install_recorder()
-                .expect("one recorder");
-            tokengate::observe::describe();
-            handle
+            // The examples install the same recorder (with histogram buckets); one per process.
+            axum_api::install_prometheus().expect("one recorder")
         })
         .clone()
 }
@@ -62,7 +59,8 @@ async fn exercise(name: &str, addr: SocketAddr, server: &IssuerServer) {
         format!(r#"tokengate_key_fetches_total{{issuer="{issuer}",result="ok"}} 1"#),
         format!(r#"tokengate_keys_loaded{{issuer="{issuer}"}} 1"#),
         r#"tokengate_requests_total{outcome="denied",code="missing_credentials",kind="none",issuer="none"}"#.to_owned(),
-        "# TYPE tokengate_request_duration_seconds summary".to_owned(),
+        "# TYPE tokengate_request_duration_seconds histogram".to_owned(),
+        r#"tokengate_request_duration_seconds_bucket{outcome="admitted",le="0.001"}"#.to_owned(),
     ] {
         assert!(text.contains(&line), "{name}: {line} missing from\n{text}");
     }

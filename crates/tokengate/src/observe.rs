@@ -8,6 +8,15 @@ use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
+/// Histogram bucket bounds (seconds) fitting tokengate's durations, from a cache hit (about a
+/// microsecond) to a slow key fetch or introspection call (seconds). Exporters that aggregate
+/// histograms into buckets (Prometheus) need them for `histogram_quantile`, e.g.
+/// `PrometheusBuilder::set_buckets_for_metric(Matcher::Prefix("tokengate_".into()), SECONDS_BUCKETS)`.
+pub const SECONDS_BUCKETS: &[f64] = &[
+    0.000_002, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001,
+    0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
 /// Request outcomes and their durations.
 pub(crate) const REQUESTS: &str = "tokengate_requests_total";
 pub(crate) const DURATION: &str = "tokengate_request_duration_seconds";

@@ -142,11 +142,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     // TOKENGATE_METRICS=1: tokengate's metrics as Prometheus text at /metrics.
     let metrics = if flag("TOKENGATE_METRICS") {
-        match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => {
-                tokengate_actix::tokengate::observe::describe();
-                Some(handle)
-            }
+        match actix_api::install_prometheus() {
+            Ok(handle) => Some(handle),
             Err(error) => {
                 eprintln!("{NAME}: cannot install the metrics recorder: {error}");
                 return ExitCode::from(1);

@@ -114,3 +114,18 @@ async fn greeting(claims: Option<Claims>) -> String {
         None => "Hello, anonymous!".to_owned(),
     }
 }
+
+/// Installs the process's metrics recorder: tokengate's metrics (and any others) as Prometheus
+/// text, durations as histograms with buckets (aggregatable with `histogram_quantile`).
+pub fn install_prometheus() -> Result<PrometheusHandle, String> {
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Prefix("tokengate_".into()),
+            tokengate_tower::tokengate::observe::SECONDS_BUCKETS,
+        )
+        .map_err(|error| error.to_string())?
+        .install_recorder()
+        .map_err(|error| error.to_string())?;
+    tokengate_tower::tokengate::observe::describe();
+    Ok(handle)
+}

@@ -143,11 +143,8 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     // TOKENGATE_METRICS=1: tokengate's metrics as Prometheus text at /metrics.
     let metrics = if flag("TOKENGATE_METRICS") {
-        match metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder() {
-            Ok(handle) => {
-                tokengate_tower::tokengate::observe::describe();
-                Some(handle)
-            }
+        match axum_api::install_prometheus() {
+            Ok(handle) => Some(handle),
             Err(error) => {
                 eprintln!("{NAME}: cannot install the metrics recorder: {error}");
                 return ExitCode::from(1);
