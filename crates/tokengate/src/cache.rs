@@ -95,6 +95,8 @@ impl TokenCache {
             max_age: self.max_age.as_secs(),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            #[cfg(feature = "metrics")]
+            meters: Default::default(),
         })
     }
 }
@@ -126,6 +128,8 @@ pub(crate) struct Cache {
     max_age: u64,
     hits: AtomicU64,
     misses: AtomicU64,
+    #[cfg(feature = "metrics")]
+    meters: crate::observe::CacheMeters,
 }
 
 /// Counters of the verified-token cache (`Verifier::cache_stats`).
@@ -159,7 +163,7 @@ impl Cache {
         let counter = if hit { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
-        crate::observe::cache("token", hit);
+        self.meters.count("token", hit);
     }
 
     /// The counters now.

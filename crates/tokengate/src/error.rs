@@ -99,6 +99,13 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// How many kinds there are (`VerifierNotConfigured` stays last): metric slots are indexed
+    /// by `kind as usize`.
+    #[cfg(feature = "metrics")]
+    pub(crate) const COUNT: usize = ErrorKind::VerifierNotConfigured as usize + 1;
+}
+
+impl ErrorKind {
     /// The stable snake_case code, e.g. `"expired"`.
     #[must_use]
     pub const fn code(self) -> &'static str {

@@ -2,11 +2,17 @@
 //! stable interface, listed in `docs/observability.md`. Label values are fixed words, stable
 //! error codes and configured issuer names — never anything read from a token.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
+#[cfg(feature = "remote")]
+use metrics::gauge;
 use metrics::{
-    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+    Counter, Histogram, Unit, counter, describe_counter, describe_gauge, describe_histogram,
+    histogram,
 };
+
+use crate::error::ErrorKind;
 
 /// Histogram bucket bounds (seconds) fitting tokengate's durations, from a cache hit (about a
 /// microsecond) to a slow key fetch or introspection call (seconds). Exporters that aggregate
@@ -77,17 +83,126 @@ pub fn describe() {
     describe_counter!(STORE_ERRORS, Unit::Count, "Shared store failures by store");
 }
 
-pub(crate) fn request(
-    outcome: &'static str,
-    code: &'static str,
-    kind: &'static str,
-    issuer: &str,
-    elapsed: Duration,
-) {
-    counter!(REQUESTS, "outcome" => outcome, "code" => code, "kind" => kind, "issuer" => issuer.to_owned()).increment(1);
-    histogram!(DURATION, "outcome" => outcome).record(elapsed.as_secs_f64());
+/// The token kind label: the scheme of the credential found (any token source), and for a
+/// bearer token whether it is a compact JWS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Jwt,
+    Opaque,
+    Dpop,
+    None,
 }
 
+impl Kind {
+    const COUNT: usize = 4;
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Jwt => "jwt",
+            Kind::Opaque => "opaque",
+            Kind::Dpop => "dpop",
+            Kind::None => "none",
+        }
+    }
+}
+
+/// How a request was decided, for the outcome counter.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Judged<'a> {
+    /// Admitted; the configured `iss` of the issuer that verified the token, if one did.
+    Admitted(Option<&'a str>),
+    Anonymous,
+    Denied(ErrorKind),
+}
+
+/// The request metrics of one verifier: a handle per label combination, registered with the
+/// recorder at its first use and reused after.
+///
+/// Registering through the macros on every request builds a label vector and an owned issuer
+/// string; the `layer` benchmark measured 0.3–0.6 µs per request that way against a no-op
+/// recorder, over the 0.1 µs budget. A slot lookup is index arithmetic and a `OnceLock` read.
+pub(crate) struct Meters {
+    /// The configured issuers, in the verifier's order: the `issuer` label values.
+    issuers: Box<[Box<str>]>,
+    /// `[outcome and code][kind][issuer]`: outcome and code are 0 admitted, 1 anonymous,
+    /// 2 + `ErrorKind` denied; issuer 0 is `none`, 1 + the issuer's position.
+    requests: Box<[OnceLock<Counter>]>,
+    /// Per outcome: admitted, anonymous, denied.
+    durations: [OnceLock<Histogram>; 3],
+}
+
+impl std::fmt::Debug for Meters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Meters").finish_non_exhaustive()
+    }
+}
+
+impl Meters {
+    pub(crate) fn new<'a>(issuers: impl IntoIterator<Item = &'a str>) -> Meters {
+        let issuers: Box<[Box<str>]> = issuers.into_iter().map(Box::from).collect();
+        let slots = (2 + ErrorKind::COUNT) * Kind::COUNT * (issuers.len() + 1);
+        Meters {
+            requests: (0..slots).map(|_| OnceLock::new()).collect(),
+            issuers,
+            durations: Default::default(),
+        }
+    }
+
+    /// Counts and times one decided request.
+    pub(crate) fn request(&self, judged: Judged<'_>, kind: Kind, elapsed: Duration) {
+        let (row, outcome, code, issuer) = match judged {
+            Judged::Admitted(iss) => {
+                let issuer = iss.and_then(|iss| self.issuers.iter().position(|i| **i == *iss));
+                (0, "admitted", "none", issuer.map_or(0, |i| i + 1))
+            }
+            Judged::Anonymous => (1, "anonymous", "none", 0),
+            Judged::Denied(error) => (2 + error as usize, "denied", error.code(), 0),
+        };
+        let columns = self.issuers.len() + 1;
+        let slot = (row * Kind::COUNT + kind as usize) * columns + issuer;
+        let issuer_label = match issuer {
+            0 => "none",
+            i => &self.issuers[i - 1],
+        };
+        self.requests[slot]
+            .get_or_init(|| {
+                counter!(REQUESTS, "outcome" => outcome, "code" => code,
+                    "kind" => kind.label(), "issuer" => issuer_label.to_owned())
+            })
+            .increment(1);
+        let (index, outcome) = match judged {
+            Judged::Admitted(_) => (0, "admitted"),
+            Judged::Anonymous => (1, "anonymous"),
+            Judged::Denied(_) => (2, "denied"),
+        };
+        self.durations[index]
+            .get_or_init(|| histogram!(DURATION, "outcome" => outcome))
+            .record(elapsed.as_secs_f64());
+    }
+}
+
+/// The token cache's hit and miss counters, registered at first use.
+#[cfg(feature = "cache")]
+#[derive(Default)]
+pub(crate) struct CacheMeters {
+    hit: OnceLock<Counter>,
+    miss: OnceLock<Counter>,
+}
+
+#[cfg(feature = "cache")]
+impl CacheMeters {
+    pub(crate) fn count(&self, cache: &'static str, hit: bool) {
+        let (slot, result) = if hit {
+            (&self.hit, "hit")
+        } else {
+            (&self.miss, "miss")
+        };
+        slot.get_or_init(|| counter!(CACHE, "cache" => cache, "result" => result))
+            .increment(1);
+    }
+}
+
+#[cfg(feature = "remote")]
 pub(crate) fn key_fetch(issuer: &str, ok: bool, elapsed: Duration, keys: Option<usize>) {
     let result = if ok { "ok" } else { "error" };
     counter!(KEY_FETCHES, "issuer" => issuer.to_owned(), "result" => result).increment(1);
@@ -97,15 +212,18 @@ pub(crate) fn key_fetch(issuer: &str, ok: bool, elapsed: Duration, keys: Option<
     }
 }
 
+#[cfg(feature = "remote")]
 pub(crate) fn stale_served(issuer: &str) {
     counter!(STALE_KEYS, "issuer" => issuer.to_owned()).increment(1);
 }
 
+#[cfg(feature = "remote")]
 pub(crate) fn kid_refresh(issuer: &str, fetched: bool) {
     let result = if fetched { "fetched" } else { "cooldown" };
     counter!(KID_REFRESHES, "issuer" => issuer.to_owned(), "result" => result).increment(1);
 }
 
+#[cfg(feature = "remote")]
 pub(crate) fn cache(cache: &'static str, hit: bool) {
     let result = if hit { "hit" } else { "miss" };
     counter!(CACHE, "cache" => cache, "result" => result).increment(1);
@@ -127,6 +245,7 @@ pub(crate) fn eviction_listener<K, V>(
     }
 }
 
+#[cfg(feature = "remote")]
 pub(crate) fn introspection(issuer: &str, result: &'static str) {
     counter!(INTROSPECTIONS, "issuer" => issuer.to_owned(), "result" => result).increment(1);
 }

@@ -42,11 +42,9 @@ fn decide(verifier: &Verifier, authorization: Option<&str>, policy: &Policy) {
         headers.insert("authorization", value.parse().unwrap());
     }
     let request = RequestView::new("GET", "/", None, &headers);
-    match verifier.decide::<StandardClaims, _>(&request, policy, None) {
-        Decision::Pending(pending) => {
-            let _ = futures_executor::block_on(pending.resolve());
-        }
-        _ => {}
+    if let Decision::Pending(pending) = verifier.decide::<StandardClaims, _>(&request, policy, None)
+    {
+        let _ = futures_executor::block_on(pending.resolve());
     }
 }
 
@@ -160,7 +158,7 @@ fn request_outcomes_are_counted_with_bounded_labels() {
             "jti-secret-value",
             "mallory-secret",
             "alice",
-            &key.kid().to_owned(),
+            key.kid(),
             "opaque-token-value",
         ],
     );

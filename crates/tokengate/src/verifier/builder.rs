@@ -421,6 +421,8 @@ impl VerifierBuilder {
             let algs = dpop.algs();
             crate::verifier::DpopState { dpop, algs }
         });
+        #[cfg(feature = "metrics")]
+        let meters = Arc::new(crate::observe::Meters::new(issuers.iter().map(|i| &*i.iss)));
         Ok(Verifier {
             inner: Arc::new(Inner {
                 issuers,
@@ -449,6 +451,8 @@ impl VerifierBuilder {
                 #[cfg(feature = "remote")]
                 check_timeout: self.check_timeout,
                 store_errors: Default::default(),
+                #[cfg(feature = "metrics")]
+                meters,
             }),
         })
     }

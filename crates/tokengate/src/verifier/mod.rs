@@ -81,6 +81,9 @@ pub(crate) struct Inner {
     pub(crate) revocation: Option<Arc<dyn RevocationList>>,
     pub(crate) revocation_fail_open: bool,
     pub(crate) store_errors: StoreCounters,
+    /// Request metrics (feature `metrics`).
+    #[cfg(feature = "metrics")]
+    pub(crate) meters: Arc<crate::observe::Meters>,
     /// Custom checks on every token, and their timeout.
     #[cfg(feature = "remote")]
     pub(crate) checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
