@@ -101,6 +101,20 @@ impl RedisStore {
         RedisStore::open_with_timeout(url, DEFAULT_TIMEOUT)
     }
 
+    /// Whether redis-rs accepts `url`, without connecting and without a runtime (for
+    /// configuration checks).
+    ///
+    /// # Errors
+    /// As [`open`](RedisStore::open).
+    pub fn check_url(url: &str) -> Result<(), ConfigError> {
+        redis::Client::open(url).map(drop).map_err(|_| {
+            ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "the Redis URL is not a redis:// or rediss:// URL redis-rs accepts",
+            )
+        })
+    }
+
     /// As [`open`](RedisStore::open), each call bounded by `timeout`.
     ///
     /// # Errors

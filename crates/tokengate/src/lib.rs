@@ -99,6 +99,7 @@ pub use introspect::{
 };
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
+pub use providers::{Provider, UnknownProvider};
 pub use resource::{METADATA_PATH, ProtectedResource};
 pub use revocation::{
     Lookup, MemoryRevocationList, RevocationList, RevocationStatus, StoreRead, StoreWrite,

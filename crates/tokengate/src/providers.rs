@@ -19,6 +19,96 @@ use crate::issuer::Issuer;
 #[cfg(feature = "remote")]
 use crate::issuer::KeySource;
 
+/// An identity provider whose claim conventions tokengate knows: where scopes, roles and the
+/// audience are. [`Issuer::preset`] applies them to an issuer with an explicit `iss`;
+/// configuration files name them (`okta`, `auth0`, `keycloak`, `entra_id`, `google`,
+/// `cognito`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Provider {
+    /// Okta: scopes in `scp` (read by default).
+    Okta,
+    /// Auth0: API permissions (RBAC) in `permissions`, read as scopes.
+    Auth0,
+    /// Keycloak: roles in `realm_access.roles`.
+    Keycloak,
+    /// Microsoft Entra ID: app roles in `roles`, delegated scopes in `scp` (both by default).
+    EntraId,
+    /// Google: nothing beyond the defaults.
+    Google,
+    /// Amazon Cognito: the audience in `client_id`, groups in `cognito:groups` as roles.
+    Cognito,
+}
+
+impl Provider {
+    /// Every provider, in the order of the documentation.
+    pub const ALL: [Provider; 6] = [
+        Provider::Okta,
+        Provider::Auth0,
+        Provider::Keycloak,
+        Provider::EntraId,
+        Provider::Google,
+        Provider::Cognito,
+    ];
+
+    /// The name configuration files use.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Okta => "okta",
+            Provider::Auth0 => "auth0",
+            Provider::Keycloak => "keycloak",
+            Provider::EntraId => "entra_id",
+            Provider::Google => "google",
+            Provider::Cognito => "cognito",
+        }
+    }
+}
+
+impl std::str::FromStr for Provider {
+    type Err = UnknownProvider;
+
+    fn from_str(name: &str) -> Result<Provider, UnknownProvider> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or(UnknownProvider)
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A provider name that is none of [`Provider::ALL`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownProvider;
+
+impl std::fmt::Display for UnknownProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unknown provider (okta, auth0, keycloak, entra_id, google, cognito)")
+    }
+}
+
+impl std::error::Error for UnknownProvider {}
+
+impl Issuer {
+    /// Applies `provider`'s claim conventions (not its keys: add `.keys(..)`, usually
+    /// [`KeySource::discover`](crate::KeySource::discover)).
+    pub fn preset(self, provider: Provider) -> Issuer {
+        match provider {
+            Provider::Okta | Provider::EntraId | Provider::Google => self,
+            Provider::Auth0 => self.scopes_claim("permissions"),
+            Provider::Keycloak => self.roles_claim(["realm_access", "roles"]),
+            Provider::Cognito => self
+                .audience_claim("client_id")
+                .roles_claim(["cognito:groups"]),
+        }
+    }
+}
+
 impl Issuer {
     /// Okta custom authorization server (`default` or another id):
     /// `https://{domain}/oauth2/{authorization_server}`. Scopes arrive as an `scp` array (read by
@@ -32,7 +122,7 @@ impl Issuer {
     pub fn auth0(domain: &str) -> Issuer {
         Issuer::new(format!("https://{domain}/"))
             .with_discovery()
-            .scopes_claim("permissions")
+            .preset(Provider::Auth0)
     }
 
     /// Keycloak realm: `{base_url}/realms/{realm}`. Roles from `realm_access.roles`; add client
@@ -41,7 +131,7 @@ impl Issuer {
         let base = base_url.trim_end_matches('/');
         Issuer::new(format!("{base}/realms/{realm}"))
             .with_discovery()
-            .roles_claim(["realm_access", "roles"])
+            .preset(Provider::Keycloak)
     }
 
     /// Also read Keycloak client roles of `client_id` (`resource_access.{client_id}.roles`).
@@ -77,8 +167,7 @@ impl Issuer {
             "https://cognito-idp.{region}.amazonaws.com/{user_pool_id}"
         ))
         .with_discovery()
-        .audience_claim("client_id")
-        .roles_claim(["cognito:groups"])
+        .preset(Provider::Cognito)
     }
 }
 

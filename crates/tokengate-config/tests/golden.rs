@@ -1,0 +1,196 @@
+//! Golden files: a valid configuration per provider preset, a file with several mistakes and
+//! exactly its problems, and the environment over a file.
+
+// figment's `Jail` closures return its own (large) error type.
+#![allow(clippy::result_large_err)]
+
+use std::path::PathBuf;
+
+use figment::Jail;
+use tokengate_config::Config;
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name)
+}
+
+#[test]
+fn every_provider_preset_has_a_valid_configuration() {
+    let presets = [
+        ("okta", "https://dev-123.okta.com/oauth2/default"),
+        ("auth0", "https://example.eu.auth0.com/"),
+        ("keycloak", "https://sso.example.com/realms/staff"),
+        (
+            "entra_id",
+            "https://login.microsoftonline.com/00000000-0000-0000-0000-000000000000/v2.0",
+        ),
+        ("google", "https://accounts.google.com"),
+        (
+            "cognito",
+            "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+        ),
+    ];
+    for (preset, iss) in presets {
+        let config = Config::from_file_only(golden(&format!("{preset}.toml")))
+            .unwrap_or_else(|problems| panic!("{preset}: {problems}"));
+        assert_eq!(config.issuers[0].preset.as_deref(), Some(preset));
+        let verifier = config
+            .verifier()
+            .unwrap_or_else(|problems| panic!("{preset}: {problems}"));
+        assert_eq!(verifier.issuers().collect::<Vec<_>>(), [iss], "{preset}");
+    }
+    // Every preset the core knows has its golden file.
+    assert_eq!(presets.len(), tokengate::Provider::ALL.len());
+}
+
+#[test]
+fn a_file_with_several_mistakes_yields_exactly_those_problems() {
+    let problems = Config::from_file_only(golden("mistakes.toml")).unwrap_err();
+    let expected = std::fs::read_to_string(golden("mistakes.expected")).unwrap();
+    assert_eq!(problems.to_string(), expected.trim_end());
+    // No secret in any message.
+    assert!(!problems.to_string().contains("hunter2"));
+}
+
+#[test]
+fn the_environment_overrides_the_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api://from-file"
+                jwks_url = "https://id.example.com/keys"
+                leeway_secs = 30
+                [cache]
+                max_entries = 100
+            "#,
+        )?;
+        jail.set_env("TOKENGATE_AUDIENCE", "api://one, api://two");
+        jail.set_env("TOKENGATE_CACHE__MAX_ENTRIES", "5000");
+        jail.set_env("TOKENGATE_RFC9068", "1");
+        // Variables of the application, not of the configuration: left alone.
+        jail.set_env("TOKENGATE_ADDR", "127.0.0.1:3000");
+        jail.set_env("TOKENGATE_ADMIN_ACR", "urn:mfa");
+        let config = Config::from_file("tokengate.toml").map_err(|p| p.to_string())?;
+        assert_eq!(
+            config.audience.as_ref().unwrap().0,
+            ["api://one", "api://two"]
+        );
+        assert_eq!(config.cache.as_ref().unwrap().max_entries, Some(5000));
+        assert!(config.cache.as_ref().unwrap().enabled);
+        assert!(config.rfc9068);
+        assert_eq!(config.leeway_secs, Some(30), "the file's value stays");
+        config.verifier().map_err(|p| p.to_string())?;
+        // TOKENGATE_CONFIG names the file for Config::load.
+        jail.set_env("TOKENGATE_CONFIG", "tokengate.toml");
+        let loaded = Config::load().map_err(|p| p.to_string())?;
+        assert_eq!(loaded.audience, config.audience);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_problem_in_the_environment_names_its_variable() {
+    Jail::expect_with(|jail| {
+        jail.set_env("TOKENGATE_ISSUER", "https://id.example.com/");
+        jail.set_env("TOKENGATE_AUDIENCE", "api");
+        jail.set_env("TOKENGATE_LEEWAY_SECS", "soon");
+        jail.set_env("TOKENGATE_CACHE__MAX_AGE_SECS", "-1");
+        let problems = Config::load().unwrap_err().to_string();
+        assert_eq!(
+            problems,
+            "cache.max_age_secs (TOKENGATE_CACHE__MAX_AGE_SECS): invalid value: integer `-1`, expected u64\n\
+             leeway_secs (TOKENGATE_LEEWAY_SECS): invalid type: string \"soon\", expected u64"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn without_an_issuer_nothing_is_built() {
+    Jail::expect_with(|_| {
+        let problems = Config::load().unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems}");
+        assert!(
+            problems.to_string().contains("TOKENGATE_ISSUER is not set"),
+            "{problems}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn secrets_come_from_files_or_the_environment_never_the_file_itself() {
+    Jail::expect_with(|jail| {
+        jail.create_file("secret.txt", "s3cr3t-value\n")?;
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                introspection_url = "https://id.example.com/introspect"
+                introspection_client_id = "orders"
+                introspection_client_secret_file = "secret.txt"
+            "#,
+        )?;
+        let config = Config::from_file_only("tokengate.toml").map_err(|p| p.to_string())?;
+        config.verifier().map_err(|p| p.to_string())?;
+        assert!(!format!("{config:?}").contains("s3cr3t"));
+
+        jail.create_file(
+            "inline.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                introspection_client_id = "orders"
+                introspection_client_secret = "s3cr3t-value"
+                redis_url = "redis://:p4ss@127.0.0.1:6379/0"
+            "#,
+        )?;
+        let problems = Config::from_file_only("inline.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !problems.contains("s3cr3t") && !problems.contains("p4ss"),
+            "{problems}"
+        );
+        assert_eq!(
+            problems,
+            "introspection_client_secret: a secret written in the file: put it in a file named by \
+             `introspection_client_secret_file`, or in the environment\n\
+             redis_url: a password written in the file: put the URL in a file named by \
+             `redis_url_file`, or in the environment"
+        );
+
+        // The same secret from the environment is accepted.
+        jail.set_env("TOKENGATE_INTROSPECTION_CLIENT_SECRET", "s3cr3t-value");
+        jail.create_file(
+            "env.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                introspection_client_id = "orders"
+            "#,
+        )?;
+        let config = Config::from_file("env.toml").map_err(|p| p.to_string())?;
+        config.verifier().map_err(|p| p.to_string())?;
+        Ok(())
+    });
+}
+
+#[test]
+fn a_syntax_error_names_the_file() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "broken.toml",
+            "issuer = \"https://id.example.com/\"\naudience = [\n",
+        )?;
+        let problems = Config::from_file_only("broken.toml").unwrap_err();
+        assert_eq!(problems.len(), 1);
+        let problem = problems.iter().next().unwrap();
+        assert_eq!(problem.path(), "broken.toml");
+        Ok(())
+    });
+}
