@@ -152,15 +152,23 @@ impl Config {
         issuers
     }
 
-    /// The resource: configured, or for the flat form an `https` audience (RFC 8707's norm).
+    /// The protected resource's identifier: `resource`, or, for one issuer written flat with
+    /// one `https` audience, that audience (RFC 8707: an API is usually named by its URL).
+    #[must_use]
+    pub fn resource_uri(&self) -> Option<String> {
+        if let Some(resource) = &self.resource {
+            return resource.uri.clone();
+        }
+        match self.audience.as_ref()?.0.as_slice() {
+            [only] if self.issuer.is_some() && only.starts_with("https://") => Some(only.clone()),
+            _ => None,
+        }
+    }
+
+    /// The resource: configured, or the flat form's `https` audience.
     fn resource(&self, problems: &mut Vec<Problem>) -> Option<ProtectedResource> {
         let Some(resource) = &self.resource else {
-            let audience = self.audience.as_ref()?;
-            let only = match audience.0.as_slice() {
-                [only] if self.issuer.is_some() && only.starts_with("https://") => only,
-                _ => return None,
-            };
-            return Some(ProtectedResource::new(only.clone()));
+            return self.resource_uri().map(ProtectedResource::new);
         };
         let Some(uri) = &resource.uri else {
             problems.push(Problem::new("resource.uri", "not set"));

@@ -68,10 +68,19 @@ impl Config {
     /// # Errors
     /// Every problem found, each with its path.
     pub fn load() -> Result<Config, Problems> {
+        Config::load_with_defaults(&[])
+    }
+
+    /// As [`load`](Config::load), over `defaults` (key, value) that the file and the
+    /// environment override: a development issuer, or an application's own defaults.
+    ///
+    /// # Errors
+    /// Every problem found, each with its path.
+    pub fn load_with_defaults(defaults: &[(&str, &str)]) -> Result<Config, Problems> {
         let file = std::env::var_os(CONFIG_VARIABLE)
             .filter(|path| !path.is_empty())
             .map(PathBuf::from);
-        Config::layered(file.as_deref(), true)
+        Config::layered(defaults, file.as_deref(), true)
     }
 
     /// `path`, then the `TOKENGATE_*` environment variables over it.
@@ -79,7 +88,7 @@ impl Config {
     /// # Errors
     /// Every problem found, each with its path.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Problems> {
-        Config::layered(Some(path.as_ref()), true)
+        Config::layered(&[], Some(path.as_ref()), true)
     }
 
     /// `path` alone, the environment ignored.
@@ -87,7 +96,7 @@ impl Config {
     /// # Errors
     /// Every problem found, each with its path.
     pub fn from_file_only(path: impl AsRef<Path>) -> Result<Config, Problems> {
-        Config::layered(Some(path.as_ref()), false)
+        Config::layered(&[], Some(path.as_ref()), false)
     }
 
     /// A TOML document (no file, no environment): for tests and embedded defaults.
@@ -100,8 +109,15 @@ impl Config {
         read(&figment, inline.as_ref())
     }
 
-    fn layered(file: Option<&Path>, env: bool) -> Result<Config, Problems> {
+    fn layered(
+        defaults: &[(&str, &str)],
+        file: Option<&Path>,
+        env: bool,
+    ) -> Result<Config, Problems> {
         let mut figment = Figment::new();
+        for (key, value) in defaults {
+            figment = figment.merge((*key, *value));
+        }
         let mut in_file = None;
         if let Some(path) = file {
             if !path.is_file() {
@@ -141,6 +157,7 @@ fn read(figment: &Figment, in_file: Option<&Value>) -> Result<Config, Problems> 
     let mut value = figment
         .extract::<Value>()
         .map_err(|error| Problems::from_vec(vec![Problem::new("", syntax(&error))]))?;
+    drop_empty(&mut value);
     let mut problems = Vec::new();
     if let Some(in_file) = in_file {
         inline_secrets(in_file, "", &mut problems);
@@ -172,6 +189,19 @@ fn read(figment: &Figment, in_file: Option<&Value>) -> Result<Config, Problems> 
     }
 }
 
+/// An empty string is no value (`TOKENGATE_JWKS_URL=` unsets it), as the examples always read
+/// their variables.
+fn drop_empty(value: &mut Value) {
+    match value {
+        Value::Object(table) => {
+            table.retain(|_, inner| inner.as_str().is_none_or(|s| !s.trim().is_empty()));
+            table.values_mut().for_each(drop_empty);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_empty),
+        _ => {}
+    }
+}
+
 /// A figment error's message without figment's decorations.
 fn syntax(error: &figment::Error) -> String {
     error.to_string()
@@ -190,8 +220,13 @@ fn describe(path: &ErrorPath, message: &str) -> (String, String, Option<String>)
             };
         }
         let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        let nested = at.contains('.') || at.contains('[');
         let message = match closest(name, &known) {
             Some(near) => format!("unknown key (did you mean `{near}`?)"),
+            None if nested && (ENV_KEYS.contains(&name) || name == "issuers") => format!(
+                "unknown key here; `{name}` is a top-level key (TOML puts every key after a \
+                 [table] header in that table: write top-level keys first)"
+            ),
             None => "unknown key".to_owned(),
         };
         return (at, message, Some(name.to_owned()));

@@ -13,6 +13,10 @@
 //! For a local trial without an identity provider, `cargo run` at the workspace root starts the
 //! demo: this API with a development issuer that prints tokens.
 //!
+//! `TOKENGATE_CONFIG=path.toml` reads the verifier's configuration from a file
+//! (`examples/tokengate.toml` is a commented sample; `tokengate check-config` checks one), and
+//! the variables below override it (they are that file's keys, upper-cased and prefixed).
+//!
 //! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
 //! `127.0.0.1:3000`), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE` (default: OIDC discovery),
 //! `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`), `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_RFC9068=1`,
@@ -32,84 +36,22 @@
 use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokengate_redis::RedisStore;
-
+use tokengate_config::Config;
 use actix_web::{App, HttpServer};
 use tokengate_actix::tokengate::checks::{CheckContext, Verdict};
 use tokengate_actix::tokengate::fetch::FetchErrorKind;
-use tokengate_actix::tokengate::{Algorithm, Dpop, Introspection, TokenCache, TrustedProxies};
-use tokengate_actix::{Issuer, KeySource, ProtectedResource, Verifier};
+use tokengate_actix::Verifier;
 
 const NAME: &str = "actix-api";
 
-/// The verifier this service trusts, from the environment. Fails closed: without an issuer and
-/// an audience there is no verifier, and no service.
+/// The verifier this service trusts: the file named by `TOKENGATE_CONFIG` when it is set,
+/// then the `TOKENGATE_*` variables over it (`docs/configuration.md`). Fails closed: without an
+/// issuer and an audience there is no verifier, and no service; every mistake is reported at
+/// once, each with its key (and the variable that set it).
 fn verifier_from_env() -> Result<Verifier, String> {
-    let issuer = required(
-        "TOKENGATE_ISSUER",
-        "the issuer whose tokens this API accepts",
-    )?;
-    let audience = required(
-        "TOKENGATE_AUDIENCE",
-        "this API's identifier, which tokens must name in aud",
-    )?;
-    let keys = match (var("TOKENGATE_JWKS_FILE"), var("TOKENGATE_JWKS_URL")) {
-        (Some(path), _) => KeySource::jwks_json(
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("TOKENGATE_JWKS_FILE {path}: {e}"))?,
-        ),
-        (None, Some(url)) => KeySource::jwks_url(url),
-        (None, None) => KeySource::discover(),
-    };
-    // Many instances: replay, revocation and introspection answers shared through Redis.
-    let shared = match var("TOKENGATE_REDIS_URL") {
-        Some(url) => Some(RedisStore::open(&url).map_err(|e| format!("TOKENGATE_REDIS_URL: {e}"))?),
-        None => None,
-    };
-    let mut issuer = Issuer::new(issuer).audience(&audience).keys(keys);
-    if let Some(list) = var("TOKENGATE_ALGORITHMS") {
-        let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
-        issuer = issuer.algorithms(algorithms.map_err(|e| format!("TOKENGATE_ALGORITHMS: {e}"))?);
-    }
-    if flag("TOKENGATE_RFC9068") {
-        issuer = issuer.rfc9068();
-    }
-    // Opaque tokens: checked at the provider's RFC 7662 endpoint (signed tokens stay local);
-    // with a client id but no URL, the endpoint comes from the issuer's discovery document.
-    let client_id = var("TOKENGATE_INTROSPECTION_CLIENT_ID");
-    let introspection = match var("TOKENGATE_INTROSPECTION_URL") {
-        Some(url) => Some(Introspection::endpoint(url)),
-        None => client_id.is_some().then(Introspection::discover),
-    };
-    if let Some(mut introspection) = introspection {
-        if let Some(store) = &shared {
-            introspection = introspection.shared_cache(store.clone());
-        }
-        issuer = issuer.introspection(introspection_auth(introspection, client_id)?);
-    }
-    let mut builder = Verifier::builder().issuer(issuer);
-    if let Some(store) = shared {
-        builder = builder
-            .dpop(Dpop::new().replay_store(store.clone()))
-            .revocation(store);
-    }
-    // RFC 9728 metadata, named in every 401/403: TOKENGATE_RESOURCE, else an https audience.
-    let resource =
-        var("TOKENGATE_RESOURCE").or(Some(audience).filter(|a| a.starts_with("https://")));
-    if let Some(resource) = resource {
-        builder = builder.resource(ProtectedResource::new(resource));
-    }
-    if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
-        let secs = secs
-            .parse()
-            .map_err(|_| "TOKENGATE_LEEWAY_SECS: not a number of seconds")?;
-        builder = builder.leeway(Duration::from_secs(secs));
-    }
-    if flag("TOKENGATE_CACHE") {
-        builder = builder.cache(TokenCache::new());
-    }
+    let config = Config::load().map_err(|problems| problems.to_string())?;
+    let mut builder = config.builder().map_err(|problems| problems.to_string())?;
     // A custom check (after every built-in one): accounts suspended by the operator are
     // refused on every route, whatever their tokens say. Real services ask their database.
     if let Some(list) = var("TOKENGATE_SUSPENDED_SUBJECTS") {
@@ -125,13 +67,6 @@ fn verifier_from_env() -> Result<Verifier, String> {
                 }
             }
         });
-    }
-    // Behind a TLS-terminating proxy: believe its Forwarded / X-Forwarded-* headers (for the
-    // URL a DPoP proof names) from these addresses only.
-    if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
-        let proxies = TrustedProxies::new(list.split(','))
-            .map_err(|e| format!("TOKENGATE_TRUSTED_PROXIES: {e}"))?;
-        builder = builder.trusted_proxies(proxies);
     }
     builder.build().map_err(|e| format!("configuration: {e}"))
 }
@@ -159,7 +94,10 @@ async fn run(metrics: Option<metrics_exporter_prometheus::PrometheusHandle>) -> 
     let verifier = match verifier_from_env() {
         Ok(verifier) => verifier,
         Err(message) => {
-            eprintln!("{NAME}: {message}");
+            // One line per problem: the configuration's key, and what is wrong with it.
+            for line in message.lines() {
+                eprintln!("{NAME}: {line}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -211,23 +149,6 @@ async fn keys_at_start(verifier: &Verifier) -> Result<(), ExitCode> {
     Ok(())
 }
 
-/// The client authentication for introspection: `client_secret_basic` with the id and secret.
-fn introspection_auth(
-    introspection: Introspection,
-    client_id: Option<String>,
-) -> Result<Introspection, String> {
-    Ok(match client_id {
-        Some(id) => {
-            let secret = required(
-                "TOKENGATE_INTROSPECTION_CLIENT_SECRET",
-                "the client's secret",
-            )?;
-            introspection.client_secret_basic(id, secret)
-        }
-        None => introspection,
-    })
-}
-
 /// The `acr` that `/admin` requires (step-up): `TOKENGATE_ADMIN_ACR`, else the default.
 fn admin_acr() -> String {
     var("TOKENGATE_ADMIN_ACR").unwrap_or_else(|| actix_api::DEFAULT_ADMIN_ACR.to_owned())
@@ -235,10 +156,6 @@ fn admin_acr() -> String {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn required(name: &str, what: &str) -> Result<String, String> {
-    var(name).ok_or_else(|| format!("{name} is not set ({what}); nothing is trusted by default"))
 }
 
 fn flag(name: &str) -> bool {

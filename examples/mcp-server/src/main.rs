@@ -14,6 +14,9 @@
 //! explicit opt-in of this example only: `TOKENGATE_DEV_ISSUER=1 cargo run -p mcp-server
 //! --features dev-issuer` prints tokens for each tool.
 //!
+//! `TOKENGATE_CONFIG=path.toml` reads the verifier's configuration from a file
+//! (`examples/tokengate.toml` is a commented sample), and the variables override it.
+//!
 //! Variables: `TOKENGATE_ISSUER` and `TOKENGATE_AUDIENCE` (required), `TOKENGATE_ADDR` (default
 //! `127.0.0.1:3001`), `TOKENGATE_RESOURCE` (RFC 9728 metadata and the audience tokens may name;
 //! default: the audience when it is an https URL), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE`
@@ -23,71 +26,42 @@
 //! must get its own token for it.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
+use tokengate_config::{Config, List};
+use tokengate_tower::Verifier;
 use tokengate_tower::tokengate::fetch::FetchErrorKind;
-use tokengate_tower::tokengate::{Algorithm, TrustedProxies};
-use tokengate_tower::{Issuer, KeySource, ProtectedResource, Verifier};
 
 const NAME: &str = "mcp-server";
 
-/// The verifier this service trusts, from the environment, and the resource's host. Fails
-/// closed: without an issuer and an audience there is no verifier, and no service.
+/// The verifier this server trusts, and the resource's host: the file named by
+/// `TOKENGATE_CONFIG` when it is set, then the `TOKENGATE_*` variables over it
+/// (`docs/configuration.md`). Fails closed: without an issuer and an audience there is no
+/// verifier, and no service; every mistake is reported at once.
 fn verifier_from_env() -> Result<(Verifier, Vec<String>), String> {
-    let issuer = required(
-        "TOKENGATE_ISSUER",
-        "the issuer whose tokens this server accepts",
-    )?;
-    let audience = required(
-        "TOKENGATE_AUDIENCE",
-        "this server's identifier, which tokens must name in aud",
-    )?;
-    let keys = match (var("TOKENGATE_JWKS_FILE"), var("TOKENGATE_JWKS_URL")) {
-        (Some(path), _) => KeySource::jwks_json(
-            std::fs::read_to_string(&path)
-                .map_err(|e| format!("TOKENGATE_JWKS_FILE {path}: {e}"))?,
-        ),
-        (None, Some(url)) => KeySource::jwks_url(url),
-        (None, None) => KeySource::discover(),
-    };
-    let mut issuer = Issuer::new(issuer).audience(&audience).keys(keys);
-    if let Some(list) = var("TOKENGATE_ALGORITHMS") {
-        let algorithms: Result<Vec<Algorithm>, _> = list.split(',').map(str::parse).collect();
-        issuer = issuer.algorithms(algorithms.map_err(|e| format!("TOKENGATE_ALGORITHMS: {e}"))?);
-    }
-    let mut builder = Verifier::builder().issuer(issuer);
-    // MCP clients find the authorization server from the metadata every 401 names.
-    let resource =
-        var("TOKENGATE_RESOURCE").or(Some(audience).filter(|a| a.starts_with("https://")));
+    let defaults = dev_defaults();
+    let defaults: Vec<(&str, &str)> = defaults
+        .iter()
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    let mut config =
+        Config::load_with_defaults(&defaults).map_err(|problems| problems.to_string())?;
+    // MCP clients find the authorization server, and the tools' scopes, from the metadata
+    // every 401 names.
     let mut hosts = Vec::new();
-    if let Some(resource) = resource {
-        if let Some(host) = resource
+    if let Some(uri) = config.resource_uri() {
+        if let Some(host) = uri
             .split_once("://")
             .and_then(|(_, rest)| rest.split('/').next())
         {
             hosts.push(host.to_owned());
         }
-        builder = builder.resource(
-            ProtectedResource::new(resource).scopes_supported(
-                mcp_server::scopes()
-                    .scopes()
-                    .map(str::to_owned)
-                    .collect::<Vec<_>>(),
-            ),
-        );
+        let resource = config.resource.get_or_insert_with(Default::default);
+        resource.uri = Some(uri);
+        resource.scopes_supported.get_or_insert_with(|| {
+            List(mcp_server::scopes().scopes().map(str::to_owned).collect())
+        });
     }
-    if let Some(secs) = var("TOKENGATE_LEEWAY_SECS") {
-        let secs = secs
-            .parse()
-            .map_err(|_| "TOKENGATE_LEEWAY_SECS: not a number of seconds")?;
-        builder = builder.leeway(Duration::from_secs(secs));
-    }
-    if let Some(list) = var("TOKENGATE_TRUSTED_PROXIES") {
-        let proxies = TrustedProxies::new(list.split(','))
-            .map_err(|e| format!("TOKENGATE_TRUSTED_PROXIES: {e}"))?;
-        builder = builder.trusted_proxies(proxies);
-    }
-    let verifier = builder.build().map_err(|e| format!("configuration: {e}"))?;
+    let verifier = config.verifier().map_err(|problems| problems.to_string())?;
     Ok((verifier, hosts))
 }
 
@@ -107,7 +81,10 @@ async fn main() -> ExitCode {
     let (verifier, hosts) = match verifier_from_env() {
         Ok(configured) => configured,
         Err(message) => {
-            eprintln!("{NAME}: {message}");
+            // One line per problem: the configuration's key, and what is wrong with it.
+            for line in message.lines() {
+                eprintln!("{NAME}: {line}");
+            }
             return ExitCode::from(2);
         }
     };
@@ -229,6 +206,23 @@ mod dev {
     }
 }
 
+/// The development issuer's settings, when asked for, as configuration defaults (the file and
+/// the environment override them).
+fn dev_defaults() -> Vec<(String, String)> {
+    #[cfg(feature = "dev-issuer")]
+    return OVERRIDES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(name, value)| {
+            let key = name.strip_prefix(tokengate_config::ENV_PREFIX)?;
+            Some((key.to_ascii_lowercase(), value.clone()))
+        })
+        .collect();
+    #[cfg(not(feature = "dev-issuer"))]
+    Vec::new()
+}
+
 #[cfg(feature = "dev-issuer")]
 static OVERRIDES: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
     std::sync::LazyLock::new(Default::default);
@@ -245,6 +239,3 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn required(name: &str, what: &str) -> Result<String, String> {
-    var(name).ok_or_else(|| format!("{name} is not set: {what}. Refusing to start without it."))
-}
