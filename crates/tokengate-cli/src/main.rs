@@ -6,6 +6,7 @@
 //!                  [--introspect URL [--client-id ID --client-secret-file FILE]] [TOKEN ...]
 //! tokengate decode [--pretty] [--now UNIX] TOKEN|-
 //! tokengate revoke --redis URL --issuer ISS (--jti ID | --sub SUB [--before UNIX]) --until UNIX
+//! tokengate check-config [--online] [--ignore-env] FILE
 //! tokengate dpop-key [--out FILE]
 //! tokengate dpop-proof --key FILE --method M --url URL [--token TOKEN] [--nonce N]
 //! ```
@@ -14,6 +15,13 @@
 //! token by its `jti`, or every token of a subject issued before `--before` (default: now),
 //! remembered until `--until` (when those tokens expire anyway). The URL may also come from
 //! `TOKENGATE_REDIS_URL` (it can hold a password: prefer the variable to the command line).
+//!
+//! `check-config` reads a configuration file as the services do (`tokengate-config`: the file,
+//! then the `TOKENGATE_*` environment over it unless `--ignore-env`), prints every problem with
+//! its key, or what each issuer is configured with; `--online` also performs discovery and the
+//! first key fetch for every issuer and prints what it found (keys and their algorithms, the
+//! introspection endpoint, the resource's metadata) and what failed. Exit codes: 0 valid (and,
+//! online, every issuer's keys loaded), 1 problems found, 2 usage errors (no such file).
 //!
 //! `dpop-key` writes a new P-256 key (PKCS#8 PEM) and prints its JWK and thumbprint (the
 //! `cnf.jkt` an issuer binds tokens to); `dpop-proof` prints a DPoP proof (RFC 9449) for one
@@ -43,6 +51,7 @@ use serde_json::{Value, json};
 use tokengate::clock::{Clock, FixedClock, SystemClock};
 use tokengate::{Algorithm, Introspection, Issuer, KeySource, Verifier};
 
+mod check_config;
 mod dpop;
 
 #[derive(Parser)]
@@ -96,6 +105,18 @@ enum Command {
         /// Remember the revocation until this Unix time (the tokens' latest `exp`).
         #[arg(long, value_name = "UNIX")]
         until: u64,
+    },
+    /// Check a configuration file (tokengate-config): every problem with its key; with
+    /// --online, discovery and the first key fetch for every issuer.
+    CheckConfig {
+        /// The TOML file.
+        file: PathBuf,
+        /// Also fetch discovery documents and keys, and report what was found.
+        #[arg(long)]
+        online: bool,
+        /// Read the file alone, without the TOKENGATE_* variables over it.
+        #[arg(long)]
+        ignore_env: bool,
     },
     /// Write a new DPoP key (P-256, PKCS#8 PEM) and print its JWK and thumbprint (`jkt`).
     DpopKey {
@@ -189,6 +210,11 @@ fn main() -> ExitCode {
             before,
             until,
         } => revoke(&redis, &issuer, jti, sub, before, until),
+        Command::CheckConfig {
+            file,
+            online,
+            ignore_env,
+        } => check_config::run(&file, online, ignore_env),
         Command::DpopKey { out } => dpop_key(out.as_deref()),
         Command::DpopProof {
             key,

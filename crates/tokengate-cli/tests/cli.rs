@@ -657,3 +657,108 @@ async fn revoke_cuts_a_token_off_for_every_instance_sharing_the_redis() {
     .unwrap();
     assert_eq!(closed.status.code(), Some(1));
 }
+
+fn sample_config() -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/tokengate.toml")
+        .display()
+        .to_string()
+}
+
+#[test]
+fn check_config_accepts_the_sample_and_lists_every_problem_of_a_bad_file() {
+    let out = run(&["check-config", "--ignore-env", &sample_config()], None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("valid") && stdout.contains("issuer https://id.example.com/"));
+    assert!(stdout.contains("/.well-known/oauth-protected-resource/orders"));
+
+    let bad = temp_file(
+        "bad.toml",
+        b"leeway_secs = 900\n[[issuers]]\niss = \"https://id.example.com/\"\naudiense = \"api\"\n",
+    );
+    let out = run(
+        &["check-config", "--ignore-env", bad.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 problems"), "{stderr}");
+    for line in [
+        "issuers[0].audiences: not set",
+        "issuers[0].audiense: unknown key (did you mean `audiences`?)",
+        "leeway_secs: 900 is more than 300 seconds",
+    ] {
+        assert!(stderr.contains(line), "{line} missing from {stderr}");
+    }
+
+    // The environment applies over the file, as in a service (unless --ignore-env).
+    let out = Command::new(env!("CARGO_BIN_EXE_tokengate"))
+        .args(["check-config", &sample_config()])
+        .env("TOKENGATE_LEEWAY_SECS", "301")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("leeway_secs (TOKENGATE_LEEWAY_SECS): 301 is more than 300 seconds")
+    );
+
+    let out = run(&["check-config", "/no/such/tokengate.toml"], None);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_reports_what_each_issuer_serves() {
+    let server = IssuerServer::start().await;
+    let good = temp_file(
+        "online.toml",
+        format!(
+            "[[issuers]]\niss = \"{}\"\naudiences = [\"{AUD}\"]\n",
+            server.issuer()
+        )
+        .as_bytes(),
+    );
+    let good = good.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        run(&["check-config", "--ignore-env", "--online", &good], None)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("keys: 1 fetched, algorithms: ES256"),
+        "{stdout}"
+    );
+    assert_eq!(server.discovery_requests(), 1);
+
+    // An issuer that answers nothing: reported, exit 1.
+    server.set_fault(Fault::Refuse).await;
+    let down = temp_file(
+        "down.toml",
+        format!(
+            "fetch_timeout_ms = 2000\n[[issuers]]\niss = \"{}\"\naudiences = [\"{AUD}\"]\n",
+            server.issuer()
+        )
+        .as_bytes(),
+    );
+    let down = down.to_str().unwrap().to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        run(&["check-config", "--ignore-env", "--online", &down], None)
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("keys: 0 unavailable, algorithms: none"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("problem: "), "{stdout}");
+}

@@ -43,7 +43,7 @@ pub use model::{
 /// One configuration problem: where (`issuers[1].audiences`) and what.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
-    path: String,
+    pub(crate) path: String,
     message: String,
 }
 

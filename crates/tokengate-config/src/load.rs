@@ -173,7 +173,6 @@ fn read(figment: &Figment, in_file: Option<&Value>) -> Result<Config, Problems> 
                 let path = error.path().clone();
                 let message = error.inner().to_string();
                 let (at, message, unknown) = describe(&path, &message);
-                let at = name_source(figment, at);
                 problems.push(Problem::new(at, message));
                 if !drop_value(&mut value, &path, unknown.as_deref()) {
                     break;
@@ -182,6 +181,9 @@ fn read(figment: &Figment, in_file: Option<&Value>) -> Result<Config, Problems> 
         }
     }
     config.validate(&mut problems);
+    for problem in &mut problems {
+        problem.path = name_source(figment, std::mem::take(&mut problem.path));
+    }
     if problems.is_empty() {
         Ok(config)
     } else {

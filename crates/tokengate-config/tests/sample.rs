@@ -14,7 +14,12 @@ fn the_examples_sample_configuration_is_valid() {
         verifier.issuers().collect::<Vec<_>>(),
         ["https://id.example.com/"]
     );
-    assert!(verifier.cache_stats().is_some(), "the sample turns the cache on");
-    let (path, _) = verifier.resource_metadata().expect("the sample names a resource");
+    assert!(
+        verifier.cache_stats().is_some(),
+        "the sample turns the cache on"
+    );
+    let (path, _) = verifier
+        .resource_metadata()
+        .expect("the sample names a resource");
     assert_eq!(path, "/.well-known/oauth-protected-resource/orders");
 }

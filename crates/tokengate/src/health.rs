@@ -53,6 +53,9 @@ pub struct IssuerHealth {
     pub stale_served: u64,
     /// The issuer's token introspection, when configured.
     pub introspection: Option<IntrospectionHealth>,
+    /// The algorithms tokens can be verified with now: the allowlist, narrowed to the current
+    /// keys' types (empty without keys).
+    pub algorithms: crate::AlgorithmSet,
 }
 
 /// A snapshot of one issuer's token introspection (RFC 7662).
@@ -96,6 +99,7 @@ impl IssuerHealth {
             cooldown_suppressed: 0,
             stale_served: 0,
             introspection: None,
+            algorithms: crate::AlgorithmSet::EMPTY,
         }
     }
 
@@ -121,6 +125,7 @@ impl IssuerHealth {
             cooldown_suppressed: c.cooldown_suppressed.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             introspection: None,
+            algorithms: crate::AlgorithmSet::EMPTY,
         }
     }
 }

@@ -531,6 +531,14 @@ pub(crate) struct KeySet {
 }
 
 impl KeySet {
+    /// Every algorithm some key of the set verifies.
+    pub(crate) fn algorithms(&self) -> AlgorithmSet {
+        self.keys
+            .iter()
+            .flat_map(|key| key.algorithms().iter())
+            .collect()
+    }
+
     /// A static set: never refreshed, never stale.
     pub(crate) fn new(keys: Vec<VerifyingKey>) -> KeySet {
         KeySet {

@@ -37,11 +37,11 @@ use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tokengate_config::Config;
 use actix_web::{App, HttpServer};
+use tokengate_actix::Verifier;
 use tokengate_actix::tokengate::checks::{CheckContext, Verdict};
 use tokengate_actix::tokengate::fetch::FetchErrorKind;
-use tokengate_actix::Verifier;
+use tokengate_config::Config;
 
 const NAME: &str = "actix-api";
 

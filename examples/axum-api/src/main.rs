@@ -38,10 +38,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokengate_config::Config;
+use tokengate_tower::Verifier;
 use tokengate_tower::tokengate::adapter::ConnectionInfo;
 use tokengate_tower::tokengate::checks::{CheckContext, Verdict};
 use tokengate_tower::tokengate::fetch::FetchErrorKind;
-use tokengate_tower::Verifier;
 
 const NAME: &str = "axum-api";
 

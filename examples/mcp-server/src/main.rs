@@ -238,4 +238,3 @@ fn var(name: &str) -> Option<String> {
     }
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
-

@@ -38,9 +38,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tokengate_config::Config;
+use tokengate_warp::Verifier;
 use tokengate_warp::tokengate::checks::{CheckContext, Verdict};
 use tokengate_warp::tokengate::fetch::FetchErrorKind;
-use tokengate_warp::Verifier;
 
 const NAME: &str = "warp-api";
 

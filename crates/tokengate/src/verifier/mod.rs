@@ -560,8 +560,12 @@ impl Verifier {
             .issuers
             .iter()
             .map(|state| {
-                #[cfg_attr(not(feature = "remote"), allow(unused_mut))]
                 let mut health = state.keys.health(&state.iss, now);
+                health.algorithms = state
+                    .keys
+                    .current()
+                    .algorithms()
+                    .intersection(state.algorithms);
                 #[cfg(feature = "remote")]
                 {
                     health.introspection = state
