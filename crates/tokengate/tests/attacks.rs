@@ -890,6 +890,16 @@ fn rfc9068_mode_requires_at_jwt_and_its_claims() {
 
 // ---------------------------------------------------------------- weak keys
 
+/// A synthetic 2048-bit modulus with the ROCA fingerprint (see `weak_keys_are_refused_at_load`).
+const ROCA_MODULUS: &str = "8000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001b8eca54bf1de60cf081b39d82225339d436eb4308c3637d4f406d6631f";
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
 fn rsa_pkcs1(n: &[u8], e: &[u8]) -> Vec<u8> {
     use der::Encode;
     pkcs1::RsaPublicKey {
@@ -942,6 +952,35 @@ fn weak_keys_are_refused_at_load() {
             "e={e}"
         );
     }
+    // e = 2^32 + 1: odd and above 2^16, but beyond the 32 bits verifiers accept.
+    let mut wide = rsa.clone();
+    wide["e"] = json!(b64([1u8, 0, 0, 0, 1]));
+    let error = VerifyingKey::from_jwk(&wide.to_string()).unwrap_err();
+    assert_eq!(error.kind(), ConfigErrorKind::WeakKey);
+    assert!(error.to_string().contains("below 2^32"), "{error}");
+    // A modulus with the ROCA fingerprint (CVE-2017-15361). This one is synthetic: 2048 bits,
+    // (65537^5 mod M) + k*M with M = 2*3*5*...*167, so its residues are those of Infineon's
+    // primes; the check never needs the factors.
+    let roca = hex_bytes(ROCA_MODULUS);
+    let mut fingerprinted = rsa.clone();
+    fingerprinted["n"] = json!(b64(&roca));
+    let error = VerifyingKey::from_jwk(&fingerprinted.to_string()).unwrap_err();
+    assert_eq!(error.kind(), ConfigErrorKind::WeakKey);
+    assert!(error.to_string().contains("ROCA"), "{error}");
+    let pem = pem::encode(&pem::Pem::new(
+        "RSA PUBLIC KEY",
+        rsa_pkcs1(&roca, &[1, 0, 1]),
+    ));
+    assert_eq!(
+        VerifyingKey::from_pem(&pem).unwrap_err().kind(),
+        ConfigErrorKind::WeakKey
+    );
+    // One more than that modulus has no fingerprint and loads.
+    let mut clean = roca.clone();
+    *clean.last_mut().unwrap() += 2;
+    let mut loads = rsa.clone();
+    loads["n"] = json!(b64(&clean));
+    assert!(VerifyingKey::from_jwk(&loads.to_string()).is_ok());
     // Leading zero octets are not the minimal encoding RFC 7518 requires.
     for (member, value) in [("e", "AAEAAQ"), ("n", "AA")] {
         let mut padded = rsa.clone();
