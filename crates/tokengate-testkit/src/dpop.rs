@@ -46,6 +46,12 @@ impl DpopKey {
         }
     }
 
+    /// A fixed key, from an existing [`TestKey`] (e.g. [`TestKey::from_pkcs8`]).
+    #[must_use]
+    pub fn from_key(key: TestKey) -> DpopKey {
+        DpopKey { key }
+    }
+
     /// The process-wide shared key for `alg` (cheap for RSA).
     #[must_use]
     pub fn shared(alg: Algorithm) -> DpopKey {

@@ -144,6 +144,49 @@ impl TestKey {
             .clone()
     }
 
+    /// A fixed key from its PKCS#8 private key (PEM or DER), with this kid: fixtures that must
+    /// be the same in every run (fuzzing corpora). RSA for RS*/PS*, P-256/384/521 for ES*,
+    /// Ed25519 for EdDSA.
+    ///
+    /// # Panics
+    /// If the key does not fit `alg`, or `alg` is HMAC (use [`hmac`](TestKey::hmac)).
+    #[must_use]
+    pub fn from_pkcs8(alg: Algorithm, pkcs8: &[u8], kid: &str) -> TestKey {
+        let der = match pem::parse(pkcs8) {
+            Ok(block) => block.into_contents(),
+            Err(_) => pkcs8.to_vec(),
+        };
+        let signer = match alg {
+            Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512 => Signer::Rsa(Arc::new(
+                RsaKeyPair::from_pkcs8(&der).expect("an RSA PKCS#8 key"),
+            )),
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
+                let signing = match alg {
+                    Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+                    _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+                };
+                Signer::Ec(Arc::new(
+                    EcdsaKeyPair::from_pkcs8(signing, &der).expect("an EC PKCS#8 key"),
+                ))
+            }
+            Algorithm::EdDSA => Signer::Ed(Arc::new(
+                Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("an Ed25519 PKCS#8 key"),
+            )),
+            _ => panic!("HMAC keys come from TestKey::hmac"),
+        };
+        TestKey {
+            alg,
+            kid: kid.to_owned(),
+            signer,
+        }
+    }
+
     /// An HMAC key with exactly this secret.
     #[must_use]
     pub fn hmac(alg: Algorithm, secret: &[u8]) -> TestKey {
