@@ -160,6 +160,18 @@ impl VerifyingKey {
         VerifyingKey::from_jwk_bytes(jwk.as_bytes(), true)
     }
 
+    /// Every usable key of a JWKS (`{"keys": [...]}`), as [`KeySource::jwks_json`] loads it:
+    /// an unusable key is dropped (and logged at debug), HMAC keys are allowed.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidKey`] for a document that is not a strict JSON JWKS, or a set
+    /// mixing HMAC secrets and public keys.
+    ///
+    /// [`KeySource::jwks_json`]: crate::KeySource::jwks_json
+    pub fn from_jwks(jwks: &str) -> Result<Vec<VerifyingKey>, ConfigError> {
+        parse_jwks(jwks.as_bytes(), true).map(|(keys, _)| keys)
+    }
+
     pub(crate) fn from_jwk_bytes(
         jwk: &[u8],
         allow_symmetric: bool,
@@ -738,6 +750,14 @@ pub(crate) fn parse_jwks(
                 tracing::debug!(target: "tokengate::keys", kid = %kid, reason = %error, "dropped a key from a JWKS");
             }
         }
+    }
+    // HMAC secrets next to public keys in one set: which kind a token's `kid` meant is
+    // ambiguous (Wycheproof's mixed-key-set vectors), and one issuer never needs both.
+    let hmac = keys.iter().filter(|k| k.key_type == KeyType::Hmac).count();
+    if hmac > 0 && hmac < keys.len() {
+        return Err(invalid(
+            "a JWKS mixes HMAC secrets and public keys: give each kind to its own issuer",
+        ));
     }
     Ok((keys, dropped))
 }
