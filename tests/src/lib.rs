@@ -202,6 +202,38 @@ impl Fixture {
         self.issuer.mint(&claims)
     }
 
+    /// Tokens of every shape a property test mixes into random requests: (token, whether a
+    /// verifier must accept it as a bearer token).
+    pub fn token_shapes(&self) -> Vec<(String, bool)> {
+        let signer = self.issuer.signing_key();
+        let stranger = TestKey::generate(signer.alg()).with_kid(signer.kid());
+        let valid = self.token();
+        let mut flipped = valid.clone().into_bytes();
+        let last = flipped.len() - 2;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        vec![
+            (valid.clone(), true),
+            (self.token_with(json!({"scope": "openid"})), true),
+            (self.token_with(json!({"exp": now() - 3600})), false),
+            (self.token_with(json!({"aud": "another-api"})), false),
+            (
+                stranger.mint(&self.claims("alice", "openid messages:read")),
+                false,
+            ),
+            (String::from_utf8(flipped).expect("ASCII"), false),
+            (
+                format!(
+                    "{}.{}.",
+                    b64(r#"{"alg":"none","typ":"JWT"}"#),
+                    b64(self.claims("alice", "messages:read").to_string())
+                ),
+                false,
+            ),
+            (format!("{valid}=="), false),
+            ("not-a-token".to_owned(), false),
+        ]
+    }
+
     /// The table. Building it rotates the healthy issuer's key once (for the rotation row).
     pub fn scenarios(&self) -> Vec<Scenario> {
         let bearer = |token: &str| vec![("authorization", format!("Bearer {token}"))];

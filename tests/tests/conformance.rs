@@ -302,3 +302,117 @@ async fn every_adapter_answers_every_scenario_identically() {
         failures.join("\n")
     );
 }
+
+/// Random requests — paths, how many `Authorization` headers, schemes, token shapes, tokens in
+/// the query — sent to every HTTP adapter: each answers alike (status and challenges), never
+/// with a 5xx, and a guarded route answers 200 only to exactly one credential (a `Bearer`
+/// header, or the query the fixture's verifier also reads) carrying a token the issuer signed.
+#[test]
+fn random_requests_are_answered_alike_and_never_admitted_unsigned() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (fixture, servers) = runtime.block_on(async {
+        let fixture = tokengate_conformance::Fixture::start().await;
+        let mut servers = Vec::new();
+        for (name, adapter) in SERVERS {
+            if let Adapter::Http(serve) = adapter {
+                servers.push((*name, serve(fixture.verifier()).await));
+            }
+        }
+        (fixture, servers)
+    });
+    let shapes = fixture.token_shapes();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("a client");
+    let shape = (0..shapes.len()).prop_map(move |i| i);
+    let scheme = prop_oneof![
+        Just("Bearer "),
+        Just("bearer "),
+        Just("BEARER "),
+        Just("Bearer  "),
+        Just("DPoP "),
+        Just("Basic "),
+        Just(""),
+    ];
+    let request = (
+        prop_oneof![
+            Just("/me"),
+            Just("/messages"),
+            Just("/greeting"),
+            Just("/health"),
+            Just("/admin")
+        ],
+        proptest::collection::vec((scheme, shape.clone()), 0..3),
+        proptest::option::of(shape),
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 128,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let outcome = runner.run(&request, |(path, authorizations, query)| {
+        let mut answers = Vec::new();
+        for (name, addr) in &servers {
+            let mut url = format!("http://{addr}{path}");
+            if let Some(i) = query {
+                url.push_str(&format!("?access_token={}", shapes[i].0));
+            }
+            let mut request = client.get(&url);
+            for (scheme, i) in &authorizations {
+                request = request.header("authorization", format!("{scheme}{}", shapes[*i].0));
+            }
+            let response = runtime.block_on(request.send()).expect("an answer");
+            let status = response.status().as_u16();
+            let challenges: Vec<String> = response
+                .headers()
+                .get_all("www-authenticate")
+                .iter()
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+                .collect();
+            prop_assert!(
+                status < 500,
+                "{name}: {status} for {path} {authorizations:?}"
+            );
+            answers.push((*name, status, challenges));
+        }
+        for (name, status, challenges) in &answers[1..] {
+            prop_assert_eq!(
+                (status, challenges),
+                (&answers[0].1, &answers[0].2),
+                "{} and {} differ for {} {:?}",
+                name,
+                answers[0].0,
+                path,
+                authorizations
+            );
+        }
+        let guarded = matches!(path, "/me" | "/messages" | "/admin");
+        if guarded && answers[0].1 == 200 {
+            // Exactly one credential, signed: one Bearer header, or (the fixture's verifier
+            // also reads `access_token`) the query alone.
+            let by_header = authorizations.len() == 1
+                && query.is_none()
+                && authorizations[0].0.trim().eq_ignore_ascii_case("bearer")
+                && !authorizations[0].0.ends_with("  ")
+                && shapes[authorizations[0].1].1;
+            let by_query = authorizations.is_empty() && query.is_some_and(|i| shapes[i].1);
+            prop_assert!(
+                by_header || by_query,
+                "admitted {path} with {authorizations:?} and query {query:?}"
+            );
+        }
+        Ok(())
+    });
+    drop(fixture);
+    if let Err(failure) = outcome {
+        panic!("{failure}");
+    }
+}
