@@ -89,7 +89,7 @@ impl TokenCache {
             .expire_after(Lifetime);
         #[cfg(feature = "metrics")]
         let store = store.eviction_listener(crate::observe::eviction_listener("token"));
-        let store = store.build();
+        let store = store.build_with_hasher(DigestHashing::default());
         Ok(Cache {
             store,
             max_age: self.max_age.as_secs(),
@@ -102,6 +102,36 @@ impl TokenCache {
 }
 
 type Key = ([u8; 32], TypeId);
+
+/// The key is already a SHA-256 digest: hashing it again (moka's default is SipHash) buys
+/// nothing. This hasher folds the digest's words together. Only verified tokens enter the
+/// cache, so nobody without the issuer's key can choose digests to collide.
+type DigestHashing = std::hash::BuildHasherDefault<DigestHasher>;
+
+#[derive(Default)]
+struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = self.0.rotate_left(23) ^ word;
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+}
 
 pub(crate) struct Entry {
     pub(crate) issuer: usize,
@@ -124,7 +154,7 @@ impl moka::Expiry<Key, Arc<Entry>> for Lifetime {
 
 /// The cache itself, inside a verifier.
 pub(crate) struct Cache {
-    store: moka::sync::Cache<Key, Arc<Entry>>,
+    store: moka::sync::Cache<Key, Arc<Entry>, DigestHashing>,
     max_age: u64,
     hits: AtomicU64,
     misses: AtomicU64,

@@ -204,6 +204,13 @@ impl fmt::Debug for StandardClaims {
 pub struct Verified<T> {
     /// The claims, deserialized into the caller's type.
     pub claims: T,
+    /// What tokengate read from the token, shared by every copy (a cache hit clones a
+    /// `Verified` for each request: one reference count instead of several allocations).
+    pub(crate) meta: Arc<Meta>,
+}
+
+/// What tokengate read from a verified token, besides the caller's claims.
+pub(crate) struct Meta {
     pub(crate) issuer: Arc<str>,
     pub(crate) subject: Option<String>,
     pub(crate) scopes: Scopes,
@@ -216,32 +223,32 @@ pub struct Verified<T> {
     pub(crate) jti: Option<Box<str>>,
     pub(crate) issued_at: Option<u64>,
     /// The verified payload (strict JSON), for claim rules, step-up and custom checks.
-    pub(crate) payload: Arc<[u8]>,
+    pub(crate) payload: Box<[u8]>,
 }
 
 impl<T> Verified<T> {
     /// The configured issuer that vouched for the token (its `iss`).
     #[must_use]
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.meta.issuer
     }
 
     /// The `sub` claim.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.subject.as_deref()
+        self.meta.subject.as_deref()
     }
 
     /// Scopes from `scope` and `scp`, merged.
     #[must_use]
     pub fn scopes(&self) -> &Scopes {
-        &self.scopes
+        &self.meta.scopes
     }
 
     /// Roles from the issuer's role claim path (see [`Issuer::roles_claim`](crate::Issuer::roles_claim)).
     #[must_use]
     pub fn roles(&self) -> &Scopes {
-        &self.roles
+        &self.meta.roles
     }
 
     /// `exp`, seconds since the epoch; `f64::INFINITY` for an introspected token whose response
@@ -249,7 +256,7 @@ impl<T> Verified<T> {
     /// by [`Introspection::max_age`](crate::Introspection::max_age)).
     #[must_use]
     pub fn expires_at(&self) -> f64 {
-        self.expires_at
+        self.meta.expires_at
     }
 
     /// Checks a scope or role requirement.
@@ -266,30 +273,22 @@ impl<T> Verified<T> {
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Verified<U> {
         Verified {
             claims: f(self.claims),
-            issuer: self.issuer,
-            subject: self.subject,
-            scopes: self.scopes,
-            roles: self.roles,
-            expires_at: self.expires_at,
-            confirmation: self.confirmation,
-            jti: self.jti,
-            issued_at: self.issued_at,
-            payload: self.payload,
+            meta: self.meta,
         }
     }
 
     /// A claim by path (`["tid"]`, `["realm_access", "roles"]`), as JSON.
     #[must_use]
     pub fn claim(&self, path: &[&str]) -> Option<serde_json::Value> {
-        crate::json::value_at(&self.payload, path)
+        crate::json::value_at(&self.meta.payload, path)
     }
 
     /// What a requirement is judged on, at `now`.
     pub(crate) fn facts(&self, now: u64) -> Facts<'_> {
         Facts {
-            scopes: &self.scopes,
-            roles: &self.roles,
-            payload: Some(&self.payload),
+            scopes: &self.meta.scopes,
+            roles: &self.meta.roles,
+            payload: Some(&self.meta.payload),
             now,
         }
     }
@@ -297,22 +296,22 @@ impl<T> Verified<T> {
     /// The `jti` claim.
     #[must_use]
     pub fn jti(&self) -> Option<&str> {
-        self.jti.as_deref()
+        self.meta.jti.as_deref()
     }
 
     /// The `iat` claim, whole seconds since the epoch.
     #[must_use]
     pub fn issued_at(&self) -> Option<u64> {
-        self.issued_at
+        self.meta.issued_at
     }
 
     /// What the revocation list is asked about.
     pub(crate) fn identity(&self) -> crate::revocation::TokenIdentity<'_> {
         crate::revocation::TokenIdentity {
-            issuer: &self.issuer,
-            jti: self.jti.as_deref(),
-            subject: self.subject.as_deref(),
-            issued_at: self.issued_at,
+            issuer: &self.meta.issuer,
+            jti: self.meta.jti.as_deref(),
+            subject: self.meta.subject.as_deref(),
+            issued_at: self.meta.issued_at,
         }
     }
 
@@ -320,13 +319,13 @@ impl<T> Verified<T> {
     /// certificate, which the request proved).
     #[must_use]
     pub fn is_sender_constrained(&self) -> bool {
-        self.confirmation.is_some()
+        self.meta.confirmation.is_some()
     }
 
     /// Whether the token is DPoP-bound (`cnf.jkt`).
     #[must_use]
     pub fn is_dpop_bound(&self) -> bool {
-        self.confirmation.as_ref().is_some_and(|c| c.is_dpop())
+        self.meta.confirmation.as_ref().is_some_and(|c| c.is_dpop())
     }
 }
 
@@ -341,9 +340,9 @@ impl<T> std::ops::Deref for Verified<T> {
 impl<T> fmt::Debug for Verified<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
-            .field("issuer", &self.issuer)
-            .field("scopes", &self.scopes)
-            .field("roles", &self.roles)
+            .field("issuer", &self.meta.issuer)
+            .field("scopes", &self.meta.scopes)
+            .field("roles", &self.meta.roles)
             .finish_non_exhaustive()
     }
 }

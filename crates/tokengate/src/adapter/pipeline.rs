@@ -339,7 +339,7 @@ where
 {
     let inner = &verifier.inner;
     let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
-    if let Err(error) = binding::check(verified.confirmation.as_deref(), presented, required) {
+    if let Err(error) = binding::check(verified.meta.confirmation.as_deref(), presented, required) {
         inner.log_refusal(&error);
         return Bound::Admit(Outcome::Done(Err(deny(
             verifier, policy, presented, &error,

@@ -258,7 +258,7 @@ where
 /// The token-only API's rule: a sender-constrained token needs a proof or certificate it
 /// cannot see, so it is refused (the request pipeline checks the binding instead).
 fn bearer_only<T>(verified: Verified<T>) -> Result<Verified<T>, Error> {
-    if verified.confirmation.is_some() {
+    if verified.meta.confirmation.is_some() {
         return Err(Error::new(
             ErrorKind::BoundToken,
             "a sender-constrained token was presented as a bearer token",
@@ -458,7 +458,7 @@ impl Verifier {
                 let issuer = inner
                     .issuers
                     .iter()
-                    .position(|i| Arc::ptr_eq(&i.iss, &verified.issuer))
+                    .position(|i| Arc::ptr_eq(&i.iss, &verified.meta.issuer))
                     .unwrap_or(0);
                 Attempt::NeedsIo(Wait {
                     verifier: self.clone(),

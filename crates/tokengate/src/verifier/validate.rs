@@ -394,15 +394,17 @@ impl Inner {
         })?;
         Ok(Verified {
             claims,
-            issuer: Arc::clone(&issuer.iss),
-            subject,
-            scopes,
-            roles,
-            expires_at: exp,
-            confirmation,
-            jti,
-            issued_at,
-            payload: Arc::from(payload),
+            meta: Arc::new(crate::claims::Meta {
+                issuer: Arc::clone(&issuer.iss),
+                subject,
+                scopes,
+                roles,
+                expires_at: exp,
+                confirmation,
+                jti,
+                issued_at,
+                payload: Box::from(payload),
+            }),
         })
     }
 
