@@ -307,6 +307,8 @@ async fn every_adapter_answers_every_scenario_identically() {
 /// the query — sent to every HTTP adapter: each answers alike (status and challenges), never
 /// with a 5xx, and a guarded route answers 200 only to exactly one credential (a `Bearer`
 /// header, or the query the fixture's verifier also reads) carrying a token the issuer signed.
+/// (Random seeds once found a case the oracle had wrong: a `Basic` header next to a query
+/// token is one credential, not two.)
 #[test]
 fn random_requests_are_answered_alike_and_never_admitted_unsigned() {
     use proptest::prelude::*;
@@ -353,11 +355,18 @@ fn random_requests_are_answered_alike_and_never_admitted_unsigned() {
         proptest::collection::vec((scheme, shape.clone()), 0..3),
         proptest::option::of(shape),
     );
-    let mut runner = TestRunner::new(Config {
-        cases: 128,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    // A fixed seed: CI runs the same 128 cases every time (change the seed to explore).
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 128,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::from_seed(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+            &[7; 32],
+        ),
+    );
     let outcome = runner.run(&request, |(path, authorizations, query)| {
         let mut answers = Vec::new();
         for (name, addr) in &servers {
@@ -403,7 +412,12 @@ fn random_requests_are_answered_alike_and_never_admitted_unsigned() {
                 && authorizations[0].0.trim().eq_ignore_ascii_case("bearer")
                 && !authorizations[0].0.ends_with("  ")
                 && shapes[authorizations[0].1].1;
-            let by_query = authorizations.is_empty() && query.is_some_and(|i| shapes[i].1);
+            // An `Authorization` of another scheme (`Basic`, or a bare word) carries no bearer
+            // token: the query's is then the one credential.
+            let other_schemes = authorizations
+                .iter()
+                .all(|(scheme, _)| matches!(*scheme, "Basic " | ""));
+            let by_query = other_schemes && query.is_some_and(|i| shapes[i].1);
             prop_assert!(
                 by_header || by_query,
                 "admitted {path} with {authorizations:?} and query {query:?}"
