@@ -55,6 +55,8 @@ pub struct Dpop {
     pub(crate) replay: Arc<dyn ReplayStore>,
     pub(crate) replay_fail_open: bool,
     pub(crate) required: bool,
+    /// Proof keys already read, by the SHA-256 of their JWK text.
+    pub(crate) keys: Arc<ProofKeys>,
 }
 
 impl fmt::Debug for Dpop {
@@ -78,7 +80,60 @@ impl Default for Dpop {
             replay: Arc::new(MemoryReplayStore::default()),
             replay_fail_open: false,
             required: false,
+            keys: Arc::new(ProofKeys::default()),
         }
+    }
+}
+
+/// A proof key read from its JWK, with its RFC 7638 thumbprint.
+pub(crate) struct ProofKey {
+    key: VerifyingKey,
+    thumbprint: [u8; 32],
+}
+
+/// Proof keys already read, by the SHA-256 of their JWK text. A client signs every proof with
+/// the same key, and reading it — RSA modulus, exponent and ROCA checks, EC point validation —
+/// and computing its thumbprint cost more than the rest of a proof's own work (the DPoP
+/// benchmark in `docs/benchmarks.md`). Content-addressed, so nothing can be poisoned: an entry
+/// is the key its JWK text describes, read by the same rules. Bounded: 16 shards of 256 keys; a
+/// full shard is emptied, so a client sending a new key with every proof only misses.
+pub(crate) struct ProofKeys {
+    shards: [std::sync::RwLock<std::collections::HashMap<[u8; 32], Arc<ProofKey>>>; 16],
+}
+
+const PROOF_KEYS_PER_SHARD: usize = 256;
+
+impl Default for ProofKeys {
+    fn default() -> Self {
+        ProofKeys {
+            shards: std::array::from_fn(|_| Default::default()),
+        }
+    }
+}
+
+impl ProofKeys {
+    /// The key of this JWK text, read (and remembered) if it was not already.
+    fn get_or_read(&self, jwk: &[u8]) -> Result<Arc<ProofKey>, Error> {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jwk);
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest.as_ref());
+        let shard = &self.shards[usize::from(id[0] & 15)];
+        if let Some(found) = shard.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+            return Ok(Arc::clone(found));
+        }
+        // A public key of a type fitting `alg`: private members, symmetric keys and weak keys
+        // are refused by the same rules as an issuer's keys.
+        let key = VerifyingKey::from_jwk_bytes(jwk, false)
+            .map_err(|_| invalid("the DPoP proof's jwk is not an acceptable public key"))?;
+        let thumbprint =
+            jwk_thumbprint(jwk).ok_or_else(|| invalid("the DPoP proof's jwk has no thumbprint"))?;
+        let read = Arc::new(ProofKey { key, thumbprint });
+        let mut map = shard.write().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= PROOF_KEYS_PER_SHARD {
+            map.clear();
+        }
+        map.insert(id, Arc::clone(&read));
+        Ok(read)
     }
 }
 
@@ -262,10 +317,8 @@ impl Dpop {
         let jwk = header
             .jwk
             .ok_or_else(|| invalid("the DPoP proof has no jwk"))?;
-        // A public key of a type fitting `alg`: private members, symmetric keys and weak keys
-        // are refused by the same rules as an issuer's keys.
-        let key = VerifyingKey::from_jwk_bytes(jwk.get().as_bytes(), false)
-            .map_err(|_| invalid("the DPoP proof's jwk is not an acceptable public key"))?;
+        let read = self.keys.get_or_read(jwk.get().as_bytes())?;
+        let key = &read.key;
         if !key.algorithms().contains(alg) {
             return Err(invalid("the DPoP proof's jwk does not fit its alg"));
         }
@@ -316,8 +369,7 @@ impl Dpop {
                 ));
             }
         }
-        let thumbprint = jwk_thumbprint(jwk.get().as_bytes())
-            .ok_or_else(|| invalid("the DPoP proof's jwk has no thumbprint"))?;
+        let thumbprint = read.thumbprint;
         let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         context.update(b"tokengate dpop jti\0");
         context.update(&thumbprint);
@@ -330,5 +382,50 @@ impl Dpop {
             // `iat` passed within the window: past `iat + window` it never will again.
             expires_at: (iat.floor() as u64).saturating_add(self.window + 1),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+
+    fn p256_jwk() -> String {
+        let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let point = pair.public_key().as_ref();
+        format!(
+            r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}"#,
+            BASE64URL.encode(&point[1..33]),
+            BASE64URL.encode(&point[33..65])
+        )
+    }
+
+    #[test]
+    fn proof_keys_are_read_once_refused_keys_never_kept_and_shards_bounded() {
+        let keys = ProofKeys::default();
+        let jwk = p256_jwk();
+        let first = keys.get_or_read(jwk.as_bytes()).unwrap();
+        let again = keys.get_or_read(jwk.as_bytes()).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second proof reuses the key"
+        );
+        assert_eq!(
+            Some(first.thumbprint),
+            jwk_thumbprint(jwk.as_bytes()),
+            "the remembered thumbprint is the key's"
+        );
+        // A private member makes a JWK unacceptable, every time.
+        let private = jwk.replacen('{', r#"{"d":"AAAA","#, 1);
+        for _ in 0..2 {
+            assert!(keys.get_or_read(private.as_bytes()).is_err());
+        }
+        // Many different keys: no shard ever holds more than its bound.
+        for _ in 0..600 {
+            keys.get_or_read(p256_jwk().as_bytes()).unwrap();
+        }
+        for shard in &keys.shards {
+            assert!(shard.read().unwrap().len() <= PROOF_KEYS_PER_SHARD);
+        }
     }
 }
