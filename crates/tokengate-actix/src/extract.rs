@@ -85,7 +85,7 @@ async fn claims<T>(
     policy: Policy,
 ) -> Result<Option<Verified<T>>, AuthRejection>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     let verifier = verifier_of(&request)?;
     let earlier = request.extensions().get::<Verified<T>>().cloned();
@@ -124,7 +124,7 @@ impl<T> fmt::Debug for Claims<T> {
 /// Claims for a route that requires credentials: `Some` whenever the pipeline admits.
 async fn required<T>(request: HttpRequest, policy: Policy) -> Result<Claims<T>, AuthRejection>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     let verifier = verifier_of(&request)?;
     let earlier = request.extensions().get::<Verified<T>>().cloned();
@@ -138,7 +138,7 @@ where
     Ok(Claims(verified))
 }
 
-impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for Claims<T> {
+impl<T: DeserializeOwned + Send + Sync + 'static> FromRequest for Claims<T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
@@ -159,7 +159,7 @@ impl<T> fmt::Debug for OptionalClaims<T> {
     }
 }
 
-impl<T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest for OptionalClaims<T> {
+impl<T: DeserializeOwned + Send + Sync + 'static> FromRequest for OptionalClaims<T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
@@ -189,9 +189,7 @@ impl<R, T> fmt::Debug for Scoped<R, T> {
     }
 }
 
-impl<R: RequiredScopes, T: DeserializeOwned + Clone + Send + Sync + 'static> FromRequest
-    for Scoped<R, T>
-{
+impl<R: RequiredScopes, T: DeserializeOwned + Send + Sync + 'static> FromRequest for Scoped<R, T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 

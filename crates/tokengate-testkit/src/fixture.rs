@@ -89,7 +89,7 @@ impl Fixture {
 #[must_use]
 pub fn verified_now<T>(verifier: &Verifier, token: &str) -> Verified<T>
 where
-    T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
     match verifier.try_verify::<T>(token) {
         Attempt::Done(Ok(verified)) => verified,

@@ -143,7 +143,7 @@ async fn claims<T, S>(
     policy: &Policy,
 ) -> Result<Option<Verified<T>>, AuthRejection>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
     S: VerifierState + Send + Sync,
 {
     let verifier = verifier_of(parts, state)?;
@@ -166,7 +166,7 @@ async fn required<T, S>(
     policy: Policy,
 ) -> Result<Verified<T>, AuthRejection>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
     S: VerifierState + Send + Sync,
 {
     let verifier = verifier_of(parts, state)?;
@@ -183,7 +183,7 @@ where
 impl<S, T> FromRequestParts<S> for Claims<T>
 where
     S: VerifierState + Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
@@ -197,7 +197,7 @@ where
 impl<S, T> OptionalFromRequestParts<S> for Claims<T>
 where
     S: VerifierState + Send + Sync,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 
@@ -231,7 +231,7 @@ impl<S, R, T> FromRequestParts<S> for Scoped<R, T>
 where
     S: VerifierState + Send + Sync,
     R: RequiredScopes,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     type Rejection = AuthRejection;
 

@@ -29,8 +29,8 @@ pub(crate) struct Config {
 /// request carries [`Verified<T>`] (and the [`Verifier`]) in its extensions; otherwise the
 /// layer sends the core's [`Answer`] as it is. gRPC requests get a gRPC status instead.
 ///
-/// `T` is the claims type (default [`StandardClaims`]); it must be `Clone + Send + Sync` to live
-/// in request extensions.
+/// `T` is the claims type (default [`StandardClaims`]); it must be `Send + Sync` to live in
+/// request extensions (it is shared, never cloned).
 #[must_use]
 pub struct AuthLayer<T = StandardClaims> {
     config: Arc<Config>,
@@ -172,7 +172,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     ReqBody: Send + 'static,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
@@ -235,7 +235,7 @@ impl<S, T> Auth<S, T> {
 }
 
 /// Stores what the pipeline admitted where the extractors find it.
-fn admit<B, T: Clone + Send + Sync + 'static>(
+fn admit<B, T: Send + Sync + 'static>(
     request: &mut Request<B>,
     admission: Admission<T>,
     verifier: &Verifier,

@@ -183,7 +183,7 @@ where
     S::Future: Send,
     ReqBody: Body<Data = Bytes> + From<Bytes> + Send + 'static,
     ReqBody::Error: Into<crate::body::BoxError>,
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;

@@ -202,7 +202,7 @@ impl Auth<StandardClaims> {
 
 impl<T> Auth<T>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     /// Deserialize the claims into `U` instead.
     pub fn claims<U>(self) -> Auth<U> {
@@ -287,7 +287,7 @@ pub fn claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     Auth::new(verifier).claims::<T>().filter()
 }
@@ -299,7 +299,7 @@ pub fn scoped<T>(
     requirement: Requirement,
 ) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     Auth::new(verifier)
         .claims::<T>()
@@ -314,7 +314,7 @@ pub fn optional_claims<T>(
     verifier: Verifier,
 ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     Auth::new(verifier).claims::<T>().optional_filter()
 }

@@ -37,7 +37,7 @@ async fn custom_claims_and_a_custom_body_that_keeps_status_and_challenge() {
                 .answer_body(problem)
                 .filter(),
         )
-        .map(|v: Verified<Mine>| v.claims.email)
+        .map(|v: Verified<Mine>| v.claims.email.clone())
         .recover(tokengate_warp::handle_rejection);
     let token = key.mint(&claims_at(ISS, AUD, NOW));
     let ok = warp::test::request()
@@ -160,14 +160,16 @@ async fn the_auth_builder_has_every_option() {
                 .answer_body(tokengate_warp::ProblemJson)
                 .filter(),
         )
-        .map(|v: Verified<Mine>| v.claims.email);
+        .map(|v: Verified<Mine>| v.claims.email.clone());
     let hello = warp::path!("hello")
         .and(
             tokengate_warp::Auth::new(verifier)
                 .claims::<Mine>()
                 .optional_filter(),
         )
-        .map(|v: Option<Verified<Mine>>| v.map_or("anonymous".to_owned(), |v| v.claims.email));
+        .map(|v: Option<Verified<Mine>>| {
+            v.map_or("anonymous".to_owned(), |v| v.claims.email.clone())
+        });
     let routes = admin.or(hello).recover(tokengate_warp::handle_rejection);
     let token = key.mint(&claims_at(ISS, AUD, NOW));
     let denied = warp::test::request()

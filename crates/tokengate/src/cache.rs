@@ -207,7 +207,7 @@ impl Cache {
     }
 
     /// The cached claims of an entry.
-    pub(crate) fn claims<T: Clone + 'static>(entry: &Entry) -> Option<Verified<T>> {
+    pub(crate) fn claims<T: 'static>(entry: &Entry) -> Option<Verified<T>> {
         entry.verified.downcast_ref::<Verified<T>>().cloned()
     }
 
@@ -217,7 +217,7 @@ impl Cache {
     }
 
     /// Remembers a verified token of `issuer` whose key set had `generation`.
-    pub(crate) fn insert<T: Clone + Send + Sync + 'static>(
+    pub(crate) fn insert<T: Send + Sync + 'static>(
         &self,
         hash: [u8; 32],
         verified: &Verified<T>,

@@ -250,7 +250,7 @@ impl crate::Verifier {
         earlier: Option<&crate::Verified<T>>,
     ) -> crate::adapter::Decision<T>
     where
-        T: serde::de::DeserializeOwned + Clone + Send + Sync + 'static,
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
         match scopes.requirement(request.headers(), body) {

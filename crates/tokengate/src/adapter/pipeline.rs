@@ -183,7 +183,7 @@ impl<T> Outcome<T> {
 
 impl<T> Pending<T>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     /// Fetches and finishes: the claims, or the answer to send.
     ///
@@ -438,7 +438,7 @@ impl Verifier {
         earlier: Option<&Verified<T>>,
     ) -> Decision<T>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
         // quanta reads the TSC: two std clock reads cost 50 ns here, half the 0.1 µs budget.
@@ -499,7 +499,7 @@ impl Verifier {
         #[cfg(feature = "metrics")] kind: &mut crate::observe::Kind,
     ) -> Decision<T>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
         let inner = &self.inner;
@@ -650,7 +650,7 @@ impl Verifier {
         earlier: Option<&Verified<T>>,
     ) -> Result<Option<Verified<T>>, Answer>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + Sync + ?Sized,
     {
         let admission = match self.decide(request, policy, earlier) {
@@ -677,7 +677,7 @@ impl Verifier {
         earlier: Option<&Verified<T>>,
     ) -> Result<Verified<T>, Answer>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + Sync + ?Sized,
     {
         match self.verified_claims(request, policy, earlier).await? {

@@ -418,10 +418,7 @@ impl Introspector {
     }
 
     /// The cached decision for this token and claims type, if still valid now.
-    pub(crate) fn cached<T: Clone + 'static>(
-        &self,
-        hash: [u8; 32],
-    ) -> Option<Result<Verified<T>, Error>> {
+    pub(crate) fn cached<T: 'static>(&self, hash: [u8; 32]) -> Option<Result<Verified<T>, Error>> {
         let key = (hash, TypeId::of::<T>());
         let entry = self.cache.get(&key)?;
         if (self.clock.now_unix() as f64) >= entry.until {
@@ -446,7 +443,7 @@ impl Introspector {
         hash: [u8; 32],
     ) -> Result<Verified<T>, Error>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         if let Some(result) = self.cached::<T>(hash) {
             return result;
@@ -487,7 +484,7 @@ impl Introspector {
     /// One call: a permit, the POST, the strict response, the claim checks.
     async fn call<T>(&self, inner: &Inner, token: &str, hash: [u8; 32]) -> Shared
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         if let Some(shared) = &self.shared {
             match shared.0.get(&self.iss, hash).await {
@@ -573,7 +570,7 @@ impl Introspector {
     /// strict JSON object.
     fn decided_entry<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Option<Arc<Entry>>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let decided = match self.judge::<T>(inner, body, now) {
             Ok(Some(decided)) => decided,
@@ -634,7 +631,7 @@ impl Introspector {
     /// failure of the endpoint, not a refusal of the token).
     fn judge<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Result<Option<Decided>, Error>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let Ok(view) = json::parse_view(body, inner.introspection_wanted()) else {
             return Ok(None);

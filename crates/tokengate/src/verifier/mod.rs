@@ -188,7 +188,7 @@ impl<T> fmt::Debug for Wait<T> {
 
 impl<T> Wait<T>
 where
-    T: DeserializeOwned + Clone + Send + Sync + 'static,
+    T: DeserializeOwned + Send + Sync + 'static,
 {
     /// Does the I/O — a key fetch (shared with concurrent callers, bounded by backoff and the
     /// unknown-`kid` cooldown) or an introspection call (single-flight, cached) — and
@@ -315,7 +315,7 @@ impl Verifier {
     /// [`answer`](Verifier::answer).
     pub async fn verify<T>(&self, token: &str) -> Result<Verified<T>, Error>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         match self.try_verify::<T>(token) {
             Attempt::Done(result) => result,
@@ -331,7 +331,7 @@ impl Verifier {
     /// certificate is part of the request, which only [`decide`](Verifier::decide) sees.
     pub fn try_verify<T>(&self, token: &str) -> Attempt<T>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         match self.attempt::<T>(token, true) {
             Attempt::Done(result) => {
@@ -355,7 +355,7 @@ impl Verifier {
     /// is left to the caller (the pipeline asks it together with the replay store).
     pub(crate) fn attempt<T>(&self, token: &str, revocation: bool) -> Attempt<T>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &self.inner;
         #[cfg(not(feature = "cache"))]
@@ -440,7 +440,7 @@ impl Verifier {
     /// A verified token, unless the revocation list says otherwise (now, or after I/O).
     fn unless_revoked<T>(&self, verified: Verified<T>, revocation: bool) -> Attempt<T>
     where
-        T: DeserializeOwned + Clone + Send + Sync + 'static,
+        T: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &self.inner;
         let Some(list) = inner.revocation.as_ref().filter(|_| revocation) else {
@@ -878,7 +878,7 @@ impl Inner {
 
     /// A cached verification still valid now, under the same key set.
     #[cfg(feature = "cache")]
-    fn cache_hit<T: Clone + 'static>(&self, cache: &Cache, hash: [u8; 32]) -> Option<Verified<T>> {
+    fn cache_hit<T: 'static>(&self, cache: &Cache, hash: [u8; 32]) -> Option<Verified<T>> {
         let entry = cache.get::<T>(hash)?;
         let now = self.clock.now_unix() as f64;
         let issuer = &self.issuers[entry.issuer];
@@ -893,7 +893,7 @@ impl Inner {
     }
 
     /// Remembers a verification in the cache, when one is configured.
-    fn remember<T: Clone + Send + Sync + 'static>(
+    fn remember<T: Send + Sync + 'static>(
         &self,
         hash: Option<[u8; 32]>,
         verified: &Verified<T>,

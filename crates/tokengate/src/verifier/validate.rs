@@ -393,7 +393,7 @@ impl Inner {
             )
         })?;
         Ok(Verified {
-            claims,
+            claims: Arc::new(claims),
             meta: Arc::new(crate::claims::Meta {
                 issuer: Arc::clone(&issuer.iss),
                 subject,
