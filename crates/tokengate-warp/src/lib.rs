@@ -50,6 +50,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -250,8 +251,10 @@ where
 
     /// The filter: verified claims, or an [`AuthRejection`].
     pub fn filter(self) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone {
+        // Shared, so a request costs one reference count, not a copy of the policy.
+        let auth = Arc::new(self);
         request().and_then(move |head: Head| {
-            let auth = self.clone();
+            let auth = Arc::clone(&auth);
             async move {
                 auth.verifier
                     .required_claims(&head.view(), &auth.policy, None)
@@ -268,9 +271,9 @@ where
         self,
     ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone {
         let policy = self.policy.clone().optional();
-        let auth = Auth { policy, ..self };
+        let auth = Arc::new(Auth { policy, ..self });
         request().and_then(move |head: Head| {
-            let auth = auth.clone();
+            let auth = Arc::clone(&auth);
             async move {
                 auth.verifier
                     .verified_claims(&head.view(), &auth.policy, None)
