@@ -43,7 +43,10 @@ fn bench(c: &mut Criterion) {
     let mut head = warp::http::HeaderMap::new();
     for (name, value) in [
         ("host", "api.example.com"),
-        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0"),
+        (
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0",
+        ),
         ("accept", "application/json"),
         ("accept-encoding", "gzip, deflate, br"),
         ("authorization", bearer.as_str()),

@@ -8,6 +8,11 @@
 //! - `claims_floor`: `serde_json::from_slice` of the decoded payload into the claims type — the
 //!   least any verifier that hands over typed claims must spend.
 //!
+//! And `sizes/{0.4,4,16}KB`: HS256 tokens grown with namespaced claim names
+//! (`https://example.com/claims/…`, as providers add them) to about 0.4, 4 and 16 KB, through
+//! `tokengate`, `jsonwebtoken` and the `floor` (base64url-decoding the payload and
+//! `serde_json::from_slice` into the same claims type) — ratios in one run, cost against size.
+//!
 //! Run: `cargo bench -p tokengate --bench verify`.
 
 use std::future::Future;
@@ -172,5 +177,51 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// HS256 tokens of about 0.4, 4 and 16 KB: the typical claims plus namespaced ones.
+fn sizes(c: &mut Criterion) {
+    let key = TestKey::generate(Algorithm::HS256).with_kid("bench-key");
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .max_token_bytes(20 * 1024)
+        .build()
+        .unwrap();
+    let (decoding, validation) = jsonwebtoken_parts(&key);
+    let mut group = c.benchmark_group("sizes");
+    for (label, target) in [("0.4KB", 0), ("4KB", 4 * 1024), ("16KB", 16 * 1024)] {
+        let mut claims = claims_for(ISS, AUD);
+        claims["exp"] = json!(tokengate_testkit::now() + 24 * 3600);
+        let mut n = 0;
+        while key.mint(&claims).len() < target {
+            claims[format!("https://example.com/claims/attribute_{n:04}")] =
+                json!(format!("value {n} of a namespaced claim"));
+            n += 1;
+        }
+        let token = key.mint(&claims);
+        assert!(poll_once(verifier.verify::<Claims>(&token)).is_ok());
+        assert!(jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).is_ok());
+        let payload_b64 = token.split('.').nth(1).unwrap().to_owned();
+        group.bench_function(format!("{label}/tokengate"), |b| {
+            b.iter(|| poll_once(verifier.verify::<Claims>(black_box(&token))).unwrap())
+        });
+        group.bench_function(format!("{label}/jsonwebtoken"), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<Claims>(black_box(&token), &decoding, &validation).unwrap()
+            })
+        });
+        group.bench_function(format!("{label}/floor"), |b| {
+            b.iter(|| {
+                let payload = URL_SAFE_NO_PAD.decode(black_box(&payload_b64)).unwrap();
+                serde_json::from_slice::<Claims>(&payload).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, sizes);
 criterion_main!(benches);
