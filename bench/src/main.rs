@@ -1,7 +1,8 @@
 //! Helpers for `bench/load.sh`.
 //!
-//! - `tokengate-bench keys DIR`: writes `DIR/jwks.json` (one key each for HS256, RS256, ES256,
-//!   EdDSA) and `DIR/<ALG>.token` (a token valid for a day for issuer `https://bench.tokengate`,
+//! - `tokengate-bench keys DIR`: writes `DIR/jwks.json` (one public key each for RS256, ES256,
+//!   EdDSA), `DIR/hs256.jwks.json` (the HS256 secret: a key set never mixes secrets and public
+//!   keys) and `DIR/<ALG>.token` (a token valid for a day for issuer `https://bench.tokengate`,
 //!   audience `tokengate-demo`, scope `openid profile messages:read`).
 //! - `tokengate-bench baseline ALG JWKS_FILE ADDR`: the reference `/health` and `/me` routes with a
 //!   middleware that calls `jsonwebtoken::decode` directly (the plain library, for comparison).
@@ -51,10 +52,14 @@ fn main() -> ExitCode {
 
 fn keys(dir: &str) -> ExitCode {
     let now = tokengate_testkit::now();
-    let mut jwks = Vec::new();
+    let (mut jwks, mut secrets) = (Vec::new(), Vec::new());
     for alg in ALGORITHMS {
         let key = TestKey::generate(alg).with_kid(format!("bench-{}", alg.as_str().to_lowercase()));
-        jwks.push(key.public_jwk());
+        if alg == Algorithm::HS256 {
+            secrets.push(key.public_jwk());
+        } else {
+            jwks.push(key.public_jwk());
+        }
         let claims = json!({
             "iss": ISSUER, "sub": "alice", "aud": AUDIENCE, "iat": now, "nbf": now, "exp": now + 86_400,
             "jti": format!("bench-{}", alg.as_str()), "client_id": "bench", "scope": "openid profile messages:read",
@@ -67,10 +72,17 @@ fn keys(dir: &str) -> ExitCode {
             return ExitCode::from(1);
         }
     }
-    match std::fs::write(
+    let written = std::fs::write(
         format!("{dir}/jwks.json"),
         json!({"keys": jwks}).to_string(),
-    ) {
+    )
+    .and_then(|()| {
+        std::fs::write(
+            format!("{dir}/hs256.jwks.json"),
+            json!({"keys": secrets}).to_string(),
+        )
+    });
+    match written {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("tokengate-bench: {error}");
