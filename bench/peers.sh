@@ -11,7 +11,7 @@
 # gives `/me` requests/s, p99, the same server's `/health`, and `/me` as a ratio of tokengate's
 # `/me` in the same framework with the cache off.
 #
-#   bash bench/peers.sh            # ~6 minutes once built; the first build takes ~25 minutes
+#   bash bench/peers.sh            # ~3 minutes once built; the first build takes ~10 minutes
 #   DURATION=10s bash bench/peers.sh
 #
 # Needs 2 CPUs and crates.io for the first build. Installs wrk with apt-get when missing. Not
