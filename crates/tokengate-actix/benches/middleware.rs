@@ -10,7 +10,7 @@ use actix_web::{App, test, web};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
 use tokengate_actix::Auth;
-use tokengate_testkit::fixture::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
 
 fn bench(c: &mut Criterion) {
     let Fixture {
@@ -50,6 +50,20 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
+    });
+    // The middleware's own cost directly: `middleware − (no_middleware + verify)`, interleaved
+    // per iteration.
+    group.bench_function("own_cost", |b| {
+        b.iter_custom(|iters| {
+            interleaved_difference(
+                iters,
+                || drop(runtime.block_on(test::call_service(&guarded, black_box(request())))),
+                || {
+                    drop(runtime.block_on(test::call_service(&plain, black_box(request()))));
+                    drop(verified_now::<StandardClaims>(&verifier, black_box(&token)));
+                },
+            )
+        })
     });
     group.finish();
 }

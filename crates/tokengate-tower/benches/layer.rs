@@ -17,7 +17,7 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
 use tokengate_tower::AuthLayer;
 use tower::ServiceExt;
 
@@ -65,6 +65,19 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("verify", |b| {
         b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
+    });
+    // The layer's own cost directly: `layer − (no_layer + verify)`, interleaved per iteration.
+    group.bench_function("own_cost", |b| {
+        b.iter_custom(|iters| {
+            interleaved_difference(
+                iters,
+                || drop(poll_once(guarded.clone().oneshot(black_box(request()))).unwrap()),
+                || {
+                    drop(poll_once(plain.clone().oneshot(black_box(request()))).unwrap());
+                    drop(verified_now::<StandardClaims>(&verifier, black_box(&token)));
+                },
+            )
+        })
     });
     group.finish();
 }

@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{Fixture, verified_now};
+use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
 use tokengate_warp::Verified;
 use warp::Filter;
 
@@ -57,6 +57,19 @@ fn bench(c: &mut Criterion) {
     group.bench_function("clone_six_headers", |b| b.iter(|| black_box(&head).clone()));
     group.bench_function("verify", |b| {
         b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
+    });
+    // The filter's own cost directly: `filter − (no_filter + verify)`, interleaved per iteration.
+    group.bench_function("own_cost", |b| {
+        b.iter_custom(|iters| {
+            interleaved_difference(
+                iters,
+                || drop(runtime.block_on(request().filter(&guarded)).unwrap()),
+                || {
+                    drop(runtime.block_on(request().filter(&plain)).unwrap());
+                    drop(verified_now::<StandardClaims>(&verifier, black_box(&token)));
+                },
+            )
+        })
     });
     group.finish();
 }

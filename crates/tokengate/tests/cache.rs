@@ -51,6 +51,30 @@ fn a_repeated_token_is_answered_from_the_cache() {
 }
 
 #[test]
+fn a_hit_shares_the_cached_claims_and_needs_no_clone() {
+    /// Not `Clone`: the cache and every hit share one value.
+    #[derive(serde::Deserialize)]
+    struct Subject {
+        sub: String,
+    }
+    let key = key(Algorithm::ES256);
+    let clock = FixedClock::at(NOW);
+    let verifier = cached(&key, &clock, TokenCache::new());
+    let token = key.mint(&claims());
+    let verify = || match verifier.try_verify::<Subject>(&token) {
+        tokengate::Attempt::Done(result) => result.unwrap(),
+        tokengate::Attempt::NeedsIo(_) => panic!("static keys are ready"),
+    };
+    let (first, second) = (verify(), verify());
+    assert!(
+        std::sync::Arc::ptr_eq(&first.claims, &second.claims),
+        "a hit hands out the cached claims, not a copy"
+    );
+    assert_eq!(second.claims.sub, "alice");
+    assert_eq!(verifier.cache_stats().unwrap().hits, 1);
+}
+
+#[test]
 fn failures_are_never_cached() {
     let key = key(Algorithm::ES256);
     let clock = FixedClock::at(NOW);
