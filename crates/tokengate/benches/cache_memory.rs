@@ -3,7 +3,8 @@
 //! cache, divided by N. Counted by a global allocator that tracks live bytes; the tokens are
 //! minted before the count starts and each `Verified` handed out is dropped, so what remains is
 //! the cache: moka's bookkeeping, the entry, the claims and what tokengate read from the token.
-//! Then 10,000 cache hits, counting the allocations they make.
+//! Then 10,000 cache hits, counting the allocations they make; and, first, the allocations of one
+//! full verification without a cache.
 //!
 //! Run: `cargo bench -p tokengate --bench cache_memory` (1 M entries take about 20 s and 2 GB).
 
@@ -84,7 +85,49 @@ where
     );
 }
 
+/// A claims type that allocates nothing itself.
+#[derive(Deserialize)]
+#[allow(dead_code)] // read by serde only
+struct Numbers {
+    exp: u64,
+    iat: u64,
+}
+
+/// Allocations of one full verification (no cache) into `T`.
+fn allocations_per_verification<T>(label: &str)
+where
+    T: serde::de::DeserializeOwned + Send + Sync + 'static,
+{
+    let key = TestKey::shared(Algorithm::HS256);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new("https://issuer.bench/")
+                .audience("api")
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::secret(key.secret().unwrap())),
+        )
+        .build()
+        .unwrap();
+    let mut claims = claims_for("https://issuer.bench/", "api");
+    claims["exp"] = json!(tokengate_testkit::now() + 3600);
+    let token = key.mint(&claims);
+    drop(verified_now::<T>(&verifier, &token));
+    let region = Region::new(GLOBAL);
+    for _ in 0..1000 {
+        drop(verified_now::<T>(&verifier, &token));
+    }
+    let change = region.change();
+    println!(
+        "{label:<16} no cache: {:.1} allocations, {:.0} bytes allocated per verification",
+        change.allocations as f64 / 1000.0,
+        change.bytes_allocated as f64 / 1000.0
+    );
+}
+
 fn main() {
+    allocations_per_verification::<Numbers>("2 numbers");
+    allocations_per_verification::<Lean>("3-field struct");
+    allocations_per_verification::<StandardClaims>("StandardClaims");
     for entries in [10_000, 1_000_000] {
         per_entry::<StandardClaims>(entries, "StandardClaims");
         per_entry::<Lean>(entries, "3-field struct");
