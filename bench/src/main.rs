@@ -16,7 +16,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use serde_json::{Value, json};
+use serde_json::json;
 use tokengate::Algorithm;
 use tokengate_testkit::TestKey;
 
@@ -122,8 +122,19 @@ async fn authenticate(
     }
 }
 
-async fn me(Extension(claims): Extension<Arc<Claims>>) -> Json<Value> {
-    Json(json!({"sub": claims.sub, "scopes": claims.scope.iter().collect::<Vec<_>>()}))
+/// The same body as the examples', serialized the same way (borrowed, no JSON tree).
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    sub: Option<&'a str>,
+    scopes: &'a tokengate::Scopes,
+}
+
+async fn me(Extension(claims): Extension<Arc<Claims>>) -> Response {
+    Json(Me {
+        sub: claims.sub.as_deref(),
+        scopes: &claims.scope,
+    })
+    .into_response()
 }
 
 fn baseline(alg: &str, jwks: &str, addr: &str) -> ExitCode {

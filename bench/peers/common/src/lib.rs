@@ -53,10 +53,19 @@ impl Args {
     }
 }
 
-/// The body of `GET /me`: the subject and the scopes, as the examples answer.
+/// The body of `GET /me`: the subject and the scopes, as the examples answer (a borrowed struct
+/// serialized directly, as they do).
 pub fn me_body(sub: &str, scope: &str) -> String {
-    serde_json::json!({ "sub": sub, "scopes": scope.split_whitespace().collect::<Vec<_>>() })
-        .to_string()
+    #[derive(serde::Serialize)]
+    struct Me<'a> {
+        sub: &'a str,
+        scopes: Vec<&'a str>,
+    }
+    serde_json::to_string(&Me {
+        sub,
+        scopes: scope.split_whitespace().collect(),
+    })
+    .unwrap_or_default()
 }
 
 /// Exit status for a server that stopped.
