@@ -230,6 +230,31 @@ mod tests {
         assert_eq!(normalize("https://user:pw@api.example.com/"), None);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 2_000,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
+            ..proptest::test_runner::Config::default()
+        })]
+        /// Normalizing a normalized URL changes nothing: the DPoP check compares an `htu` equal
+        /// to the normalized request URL without normalizing it again.
+        #[test]
+        fn normalization_is_idempotent(
+            scheme in "(?i)https?",
+            host in "[a-zA-Z0-9.-]{1,12}|\\[::1\\]|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+            port in proptest::option::of(0u32..70_000),
+            path in "(/([a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2}|%|\\.\\.|\\.|é){0,6}){0,5}",
+            tail in "(\\?[a-z=&%]{0,6})?(#[a-z%]{0,4})?",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let uri = format!("{scheme}://{host}{port}{path}{tail}");
+            if let Some(once) = normalize(&uri) {
+                let twice = normalize(&once);
+                proptest::prop_assert_eq!(twice.as_deref(), Some(once.as_str()), "{}", uri);
+            }
+        }
+    }
+
     #[test]
     fn proxies_match_addresses_and_networks() {
         let proxies = TrustedProxies::new(["10.0.0.0/8", "192.0.2.7", "fd00::/8"]).unwrap();
