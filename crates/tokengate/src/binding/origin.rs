@@ -198,7 +198,14 @@ fn normalize_percent(path: &str) -> String {
                 continue;
             }
         }
-        out.push(bytes[i] as char);
+        if bytes[i] == b'%' {
+            // A `%` that starts no percent-encoding is itself encoded: left bare, the decoding
+            // of what follows could complete it into a new one (`%%30%61` → `%0a`), and a
+            // second normalization would then change the result.
+            out.push_str("%25");
+        } else {
+            out.push(bytes[i] as char);
+        }
         i += 1;
     }
     out
@@ -230,29 +237,46 @@ mod tests {
         assert_eq!(normalize("https://user:pw@api.example.com/"), None);
     }
 
-    proptest::proptest! {
-        #![proptest_config(proptest::test_runner::Config {
-            cases: 2_000,
-            rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
-            ..proptest::test_runner::Config::default()
-        })]
-        /// Normalizing a normalized URL changes nothing: the DPoP check compares an `htu` equal
-        /// to the normalized request URL without normalizing it again.
-        #[test]
-        fn normalization_is_idempotent(
-            scheme in "(?i)https?",
-            host in "[a-zA-Z0-9.-]{1,12}|\\[::1\\]|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
-            port in proptest::option::of(0u32..70_000),
-            path in "(/([a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2}|%|\\.\\.|\\.|é){0,6}){0,5}",
-            tail in "(\\?[a-z=&%]{0,6})?(#[a-z%]{0,4})?",
-        ) {
-            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
-            let uri = format!("{scheme}://{host}{port}{path}{tail}");
-            if let Some(once) = normalize(&uri) {
-                let twice = normalize(&once);
-                proptest::prop_assert_eq!(twice.as_deref(), Some(once.as_str()), "{}", uri);
-            }
-        }
+    /// Normalizing a normalized URL changes nothing: the DPoP check compares an `htu` equal to
+    /// the normalized request URL without normalizing it again. Random URLs from a fixed seed
+    /// (CI runs the same cases; change the seed to explore). A random seed found `%%30%61`.
+    #[test]
+    fn normalization_is_idempotent() {
+        use proptest::strategy::Strategy;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        let urls = (
+            "(?i)https?",
+            "[a-zA-Z0-9.-]{1,12}|\\[::1\\]|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}",
+            proptest::option::of(0u32..70_000),
+            "(/([a-zA-Z0-9._~!$&'()*+,;=:@-]|%[0-9a-fA-F]{2}|%|\\.\\.|\\.|é){0,6}){0,5}",
+            "(\\?[a-z=&%]{0,6})?(#[a-z%]{0,4})?",
+        )
+            .prop_map(|(scheme, host, port, path, tail)| {
+                let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+                format!("{scheme}://{host}{port}{path}{tail}")
+            });
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 5_000,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[11; 32]),
+        );
+        runner
+            .run(&urls, |uri| {
+                if let Some(once) = normalize(&uri) {
+                    let twice = normalize(&once);
+                    proptest::prop_assert_eq!(twice.as_deref(), Some(once.as_str()), "{}", uri);
+                }
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(
+            normalize("http://a/%%30%61").as_deref(),
+            Some("http://a/%250a"),
+            "a bare % is encoded"
+        );
     }
 
     #[test]
