@@ -55,18 +55,25 @@ pub struct Fixture {
     pub bearer: String,
 }
 
+/// [`ISSUER`] for [`AUDIENCE`] with an HMAC key's secret (HS256 only): the benchmarks' issuer,
+/// for a verifier with settings of its own (a cache, say).
+///
+/// # Panics
+/// If `key` is not an HMAC key.
+pub fn hs256_issuer(key: &TestKey) -> Issuer {
+    Issuer::new(ISSUER)
+        .audience(AUDIENCE)
+        .algorithms([Algorithm::HS256])
+        .keys(KeySource::secret(key.secret().expect("an HMAC key")))
+}
+
 impl Fixture {
     /// The HS256 fixture the adapter benchmarks use.
     #[must_use]
     pub fn hs256() -> Fixture {
         let key = TestKey::generate(Algorithm::HS256);
         let verifier = Verifier::builder()
-            .issuer(
-                Issuer::new(ISSUER)
-                    .audience(AUDIENCE)
-                    .algorithms([Algorithm::HS256])
-                    .keys(KeySource::secret(key.secret().expect("an HMAC key"))),
-            )
+            .issuer(hs256_issuer(&key))
             .build()
             .expect("a valid configuration");
         let mut claims = claims_for(ISSUER, AUDIENCE);

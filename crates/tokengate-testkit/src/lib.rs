@@ -81,6 +81,15 @@ pub fn b64(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The aws-lc-rs signing algorithm of an ES* algorithm (P-521 for anything past ES384).
+fn ecdsa_signing(alg: Algorithm) -> &'static signature::EcdsaSigningAlgorithm {
+    match alg {
+        Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
+        _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
+    }
+}
+
 impl TestKey {
     /// A fresh key for `alg`, with a random kid. HMAC secrets are as long as the hash output.
     ///
@@ -108,16 +117,9 @@ impl TestKey {
             | Algorithm::PS512 => Signer::Rsa(Arc::new(
                 RsaKeyPair::generate(rsa::KeySize::Rsa2048).expect("rsa keygen"),
             )),
-            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
-                let signing = match alg {
-                    Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-                    _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-                };
-                Signer::Ec(Arc::new(
-                    EcdsaKeyPair::generate(signing).expect("ec keygen"),
-                ))
-            }
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Signer::Ec(Arc::new(
+                EcdsaKeyPair::generate(ecdsa_signing(alg)).expect("ec keygen"),
+            )),
             _ => Signer::Ed(Arc::new(
                 Ed25519KeyPair::generate().expect("ed25519 keygen"),
             )),
@@ -165,16 +167,9 @@ impl TestKey {
             | Algorithm::PS512 => Signer::Rsa(Arc::new(
                 RsaKeyPair::from_pkcs8(&der).expect("an RSA PKCS#8 key"),
             )),
-            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => {
-                let signing = match alg {
-                    Algorithm::ES256 => &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-                    Algorithm::ES384 => &signature::ECDSA_P384_SHA384_FIXED_SIGNING,
-                    _ => &signature::ECDSA_P521_SHA512_FIXED_SIGNING,
-                };
-                Signer::Ec(Arc::new(
-                    EcdsaKeyPair::from_pkcs8(signing, &der).expect("an EC PKCS#8 key"),
-                ))
-            }
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => Signer::Ec(Arc::new(
+                EcdsaKeyPair::from_pkcs8(ecdsa_signing(alg), &der).expect("an EC PKCS#8 key"),
+            )),
             Algorithm::EdDSA => Signer::Ed(Arc::new(
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).expect("an Ed25519 PKCS#8 key"),
             )),

@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, TokenCache, Verifier};
-use tokengate_testkit::fixture::verified_now;
+use tokengate::{Algorithm, StandardClaims, TokenCache, Verifier};
+use tokengate_testkit::fixture::{AUDIENCE, Fixture, ISSUER, hs256_issuer, verified_now};
 use tokengate_testkit::{TestKey, claims_for};
 
 #[global_allocator]
@@ -36,12 +36,7 @@ where
 {
     let key = TestKey::shared(Algorithm::HS256);
     let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new("https://issuer.bench/")
-                .audience("api")
-                .algorithms([Algorithm::HS256])
-                .keys(KeySource::secret(key.secret().unwrap())),
-        )
+        .issuer(hs256_issuer(&key))
         .cache(
             TokenCache::new()
                 .max_entries(entries as u64)
@@ -50,7 +45,7 @@ where
         )
         .build()
         .unwrap();
-    let mut claims = claims_for("https://issuer.bench/", "api");
+    let mut claims = claims_for(ISSUER, AUDIENCE);
     claims["exp"] = json!(tokengate_testkit::now() + 3600);
     let tokens: Vec<String> = (0..entries)
         .map(|n| {
@@ -98,19 +93,9 @@ fn allocations_per_verification<T>(label: &str)
 where
     T: serde::de::DeserializeOwned + Send + Sync + 'static,
 {
-    let key = TestKey::shared(Algorithm::HS256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new("https://issuer.bench/")
-                .audience("api")
-                .algorithms([Algorithm::HS256])
-                .keys(KeySource::secret(key.secret().unwrap())),
-        )
-        .build()
-        .unwrap();
-    let mut claims = claims_for("https://issuer.bench/", "api");
-    claims["exp"] = json!(tokengate_testkit::now() + 3600);
-    let token = key.mint(&claims);
+    let Fixture {
+        verifier, token, ..
+    } = Fixture::hs256();
     drop(verified_now::<T>(&verifier, &token));
     let region = Region::new(GLOBAL);
     for _ in 0..1000 {

@@ -418,11 +418,18 @@ mod tests {
             jwk_thumbprint(jwk.as_bytes()),
             "the remembered thumbprint is the key's"
         );
-        // A private member makes a JWK unacceptable, every time.
+        // A private member makes a JWK unacceptable, every time, and it is never kept.
         let private = jwk.replacen('{', r#"{"d":"AAAA","#, 1);
         for _ in 0..2 {
-            assert!(keys.get_or_read(private.as_bytes()).is_err());
+            let error = keys.get_or_read(private.as_bytes()).err().unwrap();
+            assert_eq!(error.kind(), ErrorKind::InvalidDpopProof);
+            assert_eq!(
+                error.detail(),
+                "the DPoP proof's jwk is not an acceptable public key"
+            );
         }
+        let held: usize = keys.shards.iter().map(|s| s.read().unwrap().len()).sum();
+        assert_eq!(held, 1, "only the acceptable key is remembered");
         // Many different keys: no shard ever holds more than its bound.
         for _ in 0..600 {
             keys.get_or_read(p256_jwk().as_bytes()).unwrap();
