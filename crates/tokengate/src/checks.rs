@@ -186,7 +186,7 @@ pub(crate) async fn run_all<T>(
                 jti: verified.jti(),
                 scopes: verified.scopes(),
                 roles: verified.roles(),
-                payload: &verified.meta.payload,
+                payload: verified.meta.payload.as_bytes(),
                 method: &facts.method,
                 path: &facts.path,
                 params: &facts.params,

@@ -224,10 +224,34 @@ impl<T> Clone for Verified<T> {
     }
 }
 
+/// A string claim kept with the verified payload: the place it was read from when the payload
+/// spelled it without escapes (nothing to allocate), or its own copy.
+pub(crate) enum Text {
+    Span(u32, u32),
+    Owned(Box<str>),
+}
+
+impl Text {
+    /// `value`, as a span of `payload` when it is a slice of it.
+    pub(crate) fn within(payload: &str, value: &str) -> Text {
+        let offset = (value.as_ptr() as usize).wrapping_sub(payload.as_ptr() as usize);
+        match (u32::try_from(offset), u32::try_from(value.len())) {
+            (Ok(start), Ok(len))
+                if offset
+                    .checked_add(value.len())
+                    .is_some_and(|end| end <= payload.len()) =>
+            {
+                Text::Span(start, start + len)
+            }
+            _ => Text::Owned(value.into()),
+        }
+    }
+}
+
 /// What tokengate read from a verified token, besides the caller's claims.
 pub(crate) struct Meta {
     pub(crate) issuer: Arc<str>,
-    pub(crate) subject: Option<String>,
+    pub(crate) subject: Option<Text>,
     pub(crate) scopes: Scopes,
     pub(crate) roles: Scopes,
     pub(crate) expires_at: f64,
@@ -235,10 +259,27 @@ pub(crate) struct Meta {
     /// certificate by the pipeline.
     pub(crate) confirmation: Option<Arc<crate::binding::Confirmation>>,
     /// `jti` and `iat`, for the revocation list.
-    pub(crate) jti: Option<Box<str>>,
+    pub(crate) jti: Option<Text>,
     pub(crate) issued_at: Option<u64>,
     /// The verified payload (strict JSON), for claim rules, step-up and custom checks.
-    pub(crate) payload: Box<[u8]>,
+    pub(crate) payload: Box<str>,
+}
+
+impl Meta {
+    fn text<'a>(&'a self, text: &'a Option<Text>) -> Option<&'a str> {
+        match text.as_ref()? {
+            Text::Span(start, end) => self.payload.get(*start as usize..*end as usize),
+            Text::Owned(owned) => Some(owned),
+        }
+    }
+
+    pub(crate) fn subject(&self) -> Option<&str> {
+        self.text(&self.subject)
+    }
+
+    pub(crate) fn jti(&self) -> Option<&str> {
+        self.text(&self.jti)
+    }
 }
 
 impl<T> Verified<T> {
@@ -251,7 +292,7 @@ impl<T> Verified<T> {
     /// The `sub` claim.
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
-        self.meta.subject.as_deref()
+        self.meta.subject()
     }
 
     /// Scopes from `scope` and `scp`, merged.
@@ -309,7 +350,7 @@ impl<T> Verified<T> {
     /// A claim by path (`["tid"]`, `["realm_access", "roles"]`), as JSON.
     #[must_use]
     pub fn claim(&self, path: &[&str]) -> Option<serde_json::Value> {
-        crate::json::value_at(&self.meta.payload, path)
+        crate::json::value_at(self.meta.payload.as_bytes(), path)
     }
 
     /// What a requirement is judged on, at `now`.
@@ -317,7 +358,7 @@ impl<T> Verified<T> {
         Facts {
             scopes: &self.meta.scopes,
             roles: &self.meta.roles,
-            payload: Some(&self.meta.payload),
+            payload: Some(self.meta.payload.as_bytes()),
             now,
         }
     }
@@ -325,7 +366,7 @@ impl<T> Verified<T> {
     /// The `jti` claim.
     #[must_use]
     pub fn jti(&self) -> Option<&str> {
-        self.meta.jti.as_deref()
+        self.meta.jti()
     }
 
     /// The `iat` claim, whole seconds since the epoch.
@@ -338,8 +379,8 @@ impl<T> Verified<T> {
     pub(crate) fn identity(&self) -> crate::revocation::TokenIdentity<'_> {
         crate::revocation::TokenIdentity {
             issuer: &self.meta.issuer,
-            jti: self.meta.jti.as_deref(),
-            subject: self.meta.subject.as_deref(),
+            jti: self.meta.jti(),
+            subject: self.meta.subject(),
             issued_at: self.meta.issued_at,
         }
     }

@@ -95,7 +95,7 @@ pub(crate) struct Header<'a> {
 
 /// Parses and checks the decoded protected header.
 pub(crate) fn parse_header(bytes: &[u8]) -> Result<Header<'_>, Error> {
-    let view: HeaderView<'_> = serde_json::from_slice(bytes).map_err(|_| {
+    let view = HeaderView::parse(bytes).map_err(|_| {
         Error::new(
             ErrorKind::MalformedToken,
             "the header is not a JSON object without duplicate members",

@@ -188,6 +188,30 @@ fn duplicate_members_are_refused_whatever_the_claims_type() {
 }
 
 #[test]
+fn subject_and_jti_read_back_exactly_escaped_or_not() {
+    // `sub` and `jti` are kept as places in the payload when spelled without escapes, and as
+    // their own copies when not: both read back as the claim's value.
+    let key = key(Algorithm::HS256);
+    let verifier = verifier_for(&key);
+    for (sub, jti) in [
+        ("alice", "id-1"),
+        ("zoë \u{1F600}", "j\"ti\\2"),
+        ("line\nbreak", "tab\there"),
+        ("", ""),
+    ] {
+        let token = key.mint(&claims_with(json!({"sub": sub, "jti": jti})));
+        let verified = verify(&verifier, &token).unwrap();
+        assert_eq!(verified.subject(), Some(sub));
+        assert_eq!(verified.jti(), Some(jti));
+    }
+    assert_invalid_token(
+        &verifier,
+        &key.mint(&claims_with(json!({"sub": 7}))),
+        ErrorKind::InvalidClaim,
+    );
+}
+
+#[test]
 fn standard_claims_carry_registered_and_extra_claims() {
     let key = key(Algorithm::HS256);
     let verifier = verifier_for(&key);

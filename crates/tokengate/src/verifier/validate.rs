@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
 use crate::binding::Confirmation;
-use crate::claims::{Scopes, Verified};
+use crate::claims::{Scopes, Text, Verified};
 use crate::error::{Error, ErrorKind};
 use crate::json::{self, ClaimsView, Loose};
 use crate::jws;
@@ -354,9 +354,15 @@ impl Inner {
         if issuer.required.iter().any(|name| !view.has(name)) {
             return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
         }
-        let subject = string_claim(view.sub.as_ref(), "sub is not a string")?.map(str::to_owned);
+        // The payload is kept; `sub` and `jti` are kept as places in it where they can be.
+        let text: &str = match view.text {
+            Some(text) => text,
+            None => std::str::from_utf8(payload)
+                .map_err(|_| err(ErrorKind::MalformedToken, "the payload is not UTF-8"))?,
+        };
+        let subject = string_claim(view.sub.as_ref(), "sub is not a string")?;
         string_claim(view.client_id.as_ref(), "client_id is not a string")?;
-        let jti = string_claim(view.jti.as_ref(), "jti is not a string")?.map(Box::from);
+        let jti = string_claim(view.jti.as_ref(), "jti is not a string")?;
         let issued_at = time_claim(view.iat.as_ref(), "iat is not a valid time")?.map(|t| t as u64);
 
         let mut scopes = Scopes::default();
@@ -386,12 +392,15 @@ impl Inner {
 
         // Every check passed: only now does the caller's type see the payload, with plain
         // serde_json semantics (the payload was already checked for duplicate members).
-        let claims: T = serde_json::from_slice(payload).map_err(|_| {
+        let claims: T = serde_json::from_str(text).map_err(|_| {
             err(
                 ErrorKind::InvalidClaim,
                 "the claims do not fit the requested type",
             )
         })?;
+        let payload: Box<str> = Box::from(text);
+        let span = |value: &str| Text::within(text, value);
+        let (subject, jti) = (subject.map(span), jti.map(span));
         Ok(Verified {
             claims: Arc::new(claims),
             meta: Arc::new(crate::claims::Meta {
@@ -403,7 +412,7 @@ impl Inner {
                 confirmation,
                 jti,
                 issued_at,
-                payload: Box::from(payload),
+                payload,
             }),
         })
     }
