@@ -43,9 +43,9 @@ use std::time::Duration;
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokengate::{
-    ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, Recorded,
-    ReplayStore, RevocationList, RevocationStatus, StoreRead, StoreUnavailable, StoreWrite,
-    TokenIdentity,
+    ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, ProofUse,
+    Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
+    SharedStore, StoreRead, StoreUnavailable, StoreWrite, TokenIdentity,
 };
 
 /// The default bound on one Redis call.
@@ -272,12 +272,7 @@ impl ReplayStore for RedisStore {
             let key = inner.key("dpop", &[&key]);
             let set = inner
                 .run(|mut connection| async move {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(1)
-                        .arg("NX")
-                        .arg("EXAT")
-                        .arg(expires_at)
+                    record_command(&key, expires_at)
                         .query_async::<Option<String>>(&mut connection)
                         .await
                 })
@@ -304,20 +299,73 @@ end
 return 1
 ";
 
+/// The keys a revocation check reads (the jti's, then the subject's), and the token's `iat`.
+struct RevocationKeys {
+    jti: Option<String>,
+    subject: Option<String>,
+    issued_at: Option<u64>,
+}
+
+impl RevocationKeys {
+    fn new(inner: &Inner, token: &TokenIdentity<'_>) -> RevocationKeys {
+        let issuer = token.issuer.as_bytes();
+        RevocationKeys {
+            jti: token
+                .jti
+                .map(|jti| inner.key("revoked-jti", &[issuer, jti.as_bytes()])),
+            subject: token
+                .subject
+                .map(|sub| inner.key("revoked-sub", &[issuer, sub.as_bytes()])),
+            issued_at: token.issued_at,
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.jti
+            .iter()
+            .chain(&self.subject)
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The status from `MGET`'s values, in the order of [`keys`](Self::keys).
+    fn judge(&self, values: Vec<Option<u64>>) -> RevocationStatus {
+        let mut values = values.into_iter();
+        if self.jti.is_some() && values.next().flatten().is_some() {
+            return RevocationStatus::Revoked;
+        }
+        // Without `iat` a token cannot show it was issued after the cut-off.
+        let cut_off = if self.subject.is_some() {
+            values.next().flatten()
+        } else {
+            None
+        };
+        if cut_off.is_some_and(|before| self.issued_at.is_none_or(|iat| iat < before)) {
+            return RevocationStatus::Revoked;
+        }
+        RevocationStatus::Valid
+    }
+}
+
+/// `SET key 1 NX EXAT expires_at`: recorded (`OK`) only if absent.
+fn record_command(key: &str, expires_at: u64) -> redis::Cmd {
+    let mut command = redis::cmd("SET");
+    command
+        .arg(key)
+        .arg(1)
+        .arg("NX")
+        .arg("EXAT")
+        .arg(expires_at);
+    command
+}
+
 impl RevocationList for RedisStore {
     fn status(&self, token: &TokenIdentity<'_>, _now: u64) -> Lookup {
         let inner = Arc::clone(&self.inner);
-        let issuer = token.issuer.as_bytes();
-        let jti_key = token
-            .jti
-            .map(|jti| inner.key("revoked-jti", &[issuer, jti.as_bytes()]));
-        let subject_key = token
-            .subject
-            .map(|sub| inner.key("revoked-sub", &[issuer, sub.as_bytes()]));
-        let issued_at = token.issued_at;
+        let revocation = RevocationKeys::new(&inner, token);
         Lookup::Later(Box::pin(async move {
             // One round trip for both questions.
-            let keys: Vec<String> = jti_key.iter().chain(&subject_key).cloned().collect();
+            let keys = revocation.keys();
             if keys.is_empty() {
                 return Ok(RevocationStatus::Valid);
             }
@@ -329,20 +377,7 @@ impl RevocationList for RedisStore {
                         .await
                 })
                 .await?;
-            let mut values = values.into_iter();
-            if jti_key.is_some() && values.next().flatten().is_some() {
-                return Ok(RevocationStatus::Revoked);
-            }
-            // Without `iat` a token cannot show it was issued after the cut-off.
-            let cut_off = if subject_key.is_some() {
-                values.next().flatten()
-            } else {
-                None
-            };
-            if cut_off.is_some_and(|before| issued_at.is_none_or(|iat| iat < before)) {
-                return Ok(RevocationStatus::Revoked);
-            }
-            Ok(RevocationStatus::Valid)
+            Ok(revocation.judge(values))
         }))
     }
 
@@ -386,6 +421,71 @@ impl RevocationList for RedisStore {
                 })
                 .await
         })
+    }
+}
+
+/// Revocation and replay in one pipeline: `MGET` of the revocation keys and `SET NX EXAT` of
+/// the proof, written together and answered in one round trip.
+impl SharedStore for RedisStore {
+    fn status_and_record(
+        &self,
+        token: &TokenIdentity<'_>,
+        proof: Option<ProofUse>,
+        _now: u64,
+    ) -> SharedLookup {
+        let inner = Arc::clone(&self.inner);
+        let revocation = RevocationKeys::new(&inner, token);
+        let proof = proof.map(|proof| (inner.key("dpop", &[&proof.key]), proof.expires_at));
+        SharedLookup::Later(Box::pin(async move {
+            let keys = revocation.keys();
+            let mut pipe = redis::pipe();
+            if !keys.is_empty() {
+                pipe.cmd("MGET").arg(&keys);
+            }
+            if let Some((key, expires_at)) = &proof {
+                pipe.add_command(record_command(key, *expires_at));
+            }
+            let answers: Vec<redis::Value> = if keys.is_empty() && proof.is_none() {
+                Vec::new()
+            } else {
+                match inner
+                    .run(|mut connection| async move { pipe.query_async(&mut connection).await })
+                    .await
+                {
+                    Ok(answers) => answers,
+                    Err(unavailable) => {
+                        return SharedAnswer {
+                            revocation: Err(unavailable),
+                            replay: proof.map(|_| Err(unavailable)),
+                        };
+                    }
+                }
+            };
+            let mut answers = answers.into_iter();
+            let revocation = if keys.is_empty() {
+                Ok(RevocationStatus::Valid)
+            } else {
+                answers
+                    .next()
+                    .and_then(|values| redis::from_redis_value(values).ok())
+                    .map(|values| revocation.judge(values))
+                    .ok_or(StoreUnavailable)
+            };
+            let replay = proof.map(|_| {
+                answers
+                    .next()
+                    .and_then(|set| redis::from_redis_value::<Option<String>>(set).ok())
+                    .map(|set| {
+                        if set.is_some() {
+                            FirstUse::Yes
+                        } else {
+                            FirstUse::Replayed
+                        }
+                    })
+                    .ok_or(StoreUnavailable)
+            });
+            SharedAnswer { revocation, replay }
+        }))
     }
 }
 

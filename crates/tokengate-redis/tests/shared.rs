@@ -30,20 +30,29 @@ fn claims(jti: &str) -> serde_json::Value {
     json!({"iss": ISS, "aud": AUD, "sub": "alice", "iat": now - 10, "exp": now + 600, "jti": jti})
 }
 
-/// One instance: its own connection to the shared Redis.
+/// One instance: its own connection to the shared Redis, as the replay store and the
+/// revocation list named one by one.
 fn instance(redis: &RedisServer) -> (Verifier, RedisStore) {
+    instance_with(redis, false)
+}
+
+/// One instance; with `shared`, the store is configured once as both
+/// (`VerifierBuilder::shared_store`), which asks both questions in one pipeline.
+fn instance_with(redis: &RedisServer, shared: bool) -> (Verifier, RedisStore) {
     let store = RedisStore::open(&redis.url()).unwrap();
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&issuer_key()]))),
-        )
-        .dpop(Dpop::new().replay_store(store.clone()))
-        .revocation(store.clone())
-        .build()
-        .unwrap();
-    (verifier, store)
+    let builder = Verifier::builder().issuer(
+        Issuer::new(ISS)
+            .audience(AUD)
+            .keys(KeySource::jwks_json(jwks(&[&issuer_key()]))),
+    );
+    let builder = if shared {
+        builder.shared_store(store.clone())
+    } else {
+        builder
+            .dpop(Dpop::new().replay_store(store.clone()))
+            .revocation(store.clone())
+    };
+    (builder.build().unwrap(), store)
 }
 
 async fn send(
@@ -79,8 +88,14 @@ fn dpop(token: &str, proof: &str) -> HeaderMap {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proof_replayed_to_another_instance_is_refused() {
     let redis = RedisServer::start();
-    let (first, _) = instance(&redis);
-    let (second, _) = instance(&redis);
+    for shared in [false, true] {
+        proof_replayed_to_another_instance(&redis, shared).await;
+    }
+}
+
+async fn proof_replayed_to_another_instance(redis: &RedisServer, shared: bool) {
+    let (first, _) = instance_with(redis, shared);
+    let (second, _) = instance_with(redis, shared);
     let client = DpopKey::generate(Algorithm::ES256);
     let token = issuer_key().mint(&client.bind(claims("j-dpop")));
     let proof = client.proof("GET", URL, &token);
@@ -95,9 +110,15 @@ async fn a_proof_replayed_to_another_instance_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_through_one_instance_is_refused_by_the_other() {
-    let redis = RedisServer::start();
-    let (first, _) = instance(&redis);
-    let (second, _) = instance(&redis);
+    for shared in [false, true] {
+        let redis = RedisServer::start();
+        token_revoked_through_one_instance(&redis, shared).await;
+    }
+}
+
+async fn token_revoked_through_one_instance(redis: &RedisServer, shared: bool) {
+    let (first, _) = instance_with(redis, shared);
+    let (second, _) = instance_with(redis, shared);
     let token = issuer_key().mint(&claims("j-leaked"));
     assert!(send(&second, &bearer(&token)).await.is_ok());
     first
@@ -131,7 +152,7 @@ async fn a_token_revoked_through_one_instance_is_refused_by_the_other() {
     let issued_after = issuer_key().mint(&later);
     assert!(send(&second, &bearer(&issued_after)).await.is_ok());
     // Keys hold hashes only.
-    let keys: Vec<String> = redis_keys(&redis).await;
+    let keys: Vec<String> = redis_keys(redis).await;
     assert!(!keys.is_empty());
     for key in &keys {
         assert!(key.starts_with("tokengate:"), "{key}");
@@ -212,6 +233,64 @@ async fn the_provider_is_called_once_for_two_instances() {
 fn sha256(token: &str) -> [u8; 32] {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
     digest.as_ref().try_into().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_store_answers_revocation_and_replay_in_one_call() {
+    let mut redis = RedisServer::start();
+    let (verifier, store) = instance_with(&redis, true);
+    let (separate, separate_store) = instance(&redis);
+    let client = DpopKey::generate(Algorithm::ES256);
+    let token = issuer_key().mint(&client.bind(claims("j-one-call")));
+    for (verifier, store, calls) in [(&verifier, &store, 1), (&separate, &separate_store, 2)] {
+        let before = store.health().calls;
+        let proof = client.proof("GET", URL, &token);
+        assert!(send(verifier, &dpop(&token, &proof)).await.is_ok());
+        assert_eq!(store.health().calls - before, calls);
+        // The same proof again: refused as a replay, by the same single call.
+        let before = store.health().calls;
+        let answer = send(verifier, &dpop(&token, &proof)).await.unwrap_err();
+        assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof);
+        assert_eq!(answer.status(), 401);
+        assert_eq!(store.health().calls - before, calls);
+    }
+    // A bearer token: the revocation check alone, still one call.
+    let plain = issuer_key().mint(&claims("j-plain"));
+    let before = store.health().calls;
+    assert!(send(&verifier, &bearer(&plain)).await.is_ok());
+    assert_eq!(store.health().calls - before, 1);
+    // Revoked through the other instance: refused, with the exact answer.
+    separate
+        .revoke_jti(ISS, "j-one-call", now() + 600)
+        .await
+        .unwrap();
+    let answer = send(&verifier, &dpop(&token, &client.proof("GET", URL, &token)))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::Revoked);
+    assert_eq!(answer.status(), 401);
+    // Down: 503 with Retry-After, never admitted; revocation is judged first.
+    redis.stop();
+    let answer = send(&verifier, &dpop(&token, &client.proof("GET", URL, &token)))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
+    assert_eq!(answer.status(), 503);
+    assert!(answer.retry_after().is_some());
+    let answer = send(&verifier, &bearer(&plain)).await.unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
+    // Naming a second replay store next to the shared one is a configuration error.
+    let error = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience(AUD)
+                .keys(KeySource::jwks_json(jwks(&[&issuer_key()]))),
+        )
+        .dpop(Dpop::new().replay_store(store.clone()))
+        .shared_store(store.clone())
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

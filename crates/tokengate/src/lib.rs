@@ -102,8 +102,8 @@ pub use key::{KeyType, VerifyingKey};
 pub use providers::{Provider, UnknownProvider};
 pub use resource::{METADATA_PATH, ProtectedResource};
 pub use revocation::{
-    Lookup, MemoryRevocationList, RevocationList, RevocationStatus, StoreRead, StoreWrite,
-    TokenIdentity,
+    Lookup, MemoryRevocationList, ProofUse, RevocationList, RevocationStatus, SharedAnswer,
+    SharedLookup, SharedStore, StoreRead, StoreWrite, TokenIdentity,
 };
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-use crate::binding::StoreUnavailable;
+use crate::binding::{FirstUse, ReplayStore, StoreUnavailable};
 
 /// A boxed write to a store.
 pub type StoreWrite = Pin<Box<dyn Future<Output = Result<(), StoreUnavailable>> + Send>>;
@@ -120,6 +120,59 @@ pub trait RevocationList: Send + Sync + 'static {
         issued_before: u64,
         until: u64,
     ) -> StoreWrite;
+}
+
+/// A DPoP proof to record as used: its replay key and until when (see [`ReplayStore::record`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProofUse {
+    /// A SHA-256 over the proof's key thumbprint and `jti`, never the proof itself.
+    pub key: [u8; 32],
+    /// When the proof could no longer pass the `iat` check anyway (Unix seconds).
+    pub expires_at: u64,
+}
+
+/// Both answers of a [`SharedStore`] for one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SharedAnswer {
+    /// What the revocation list knows of the token.
+    pub revocation: Result<RevocationStatus, StoreUnavailable>,
+    /// Whether the proof was used before (recording it now); `None` when no proof was given.
+    /// A missing answer for a given proof counts as [`StoreUnavailable`].
+    pub replay: Option<Result<FirstUse, StoreUnavailable>>,
+}
+
+/// A [`SharedStore`]'s answer: now, or after I/O.
+pub enum SharedLookup {
+    /// Answered without waiting.
+    Now(SharedAnswer),
+    /// Answered by this future; the pipeline waits for it.
+    Later(Pin<Box<dyn Future<Output = SharedAnswer> + Send>>),
+}
+
+impl fmt::Debug for SharedLookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SharedLookup::Now(answer) => f.debug_tuple("Now").field(answer).finish(),
+            SharedLookup::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
+
+/// One store that is both the revocation list and the DPoP replay store, and answers a
+/// request's two questions in one call — for a shared store such as Redis, one round trip
+/// instead of two commands. Configure it with
+/// [`VerifierBuilder::shared_store`](crate::VerifierBuilder::shared_store); its
+/// [`RevocationList`] and [`ReplayStore`] methods still serve revocation writes and the
+/// token-only API.
+pub trait SharedStore: RevocationList + ReplayStore {
+    /// Whether `token` is revoked and, when `proof` is given, records it if absent — with the
+    /// same meaning as [`RevocationList::status`] and [`ReplayStore::record`].
+    fn status_and_record(
+        &self,
+        token: &TokenIdentity<'_>,
+        proof: Option<ProofUse>,
+        now: u64,
+    ) -> SharedLookup;
 }
 
 /// The in-memory list, for one instance: bounded (a million entries by default; a full list

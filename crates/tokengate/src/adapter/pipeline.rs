@@ -13,7 +13,7 @@ use crate::binding::{self, FirstUse, Presentation, Recorded, StoreUnavailable};
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
 use crate::extract::Scheme;
-use crate::revocation::{Lookup, RevocationStatus};
+use crate::revocation::{Lookup, ProofUse, RevocationStatus, SharedAnswer, SharedLookup};
 use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
 use super::policy::Policy;
@@ -346,6 +346,33 @@ where
         ))));
     }
     let now = inner.clock.now_unix();
+    let proof = match (presented.proof, inner.dpop.as_ref()) {
+        (Some(proof), Some(_)) => Some(ProofUse {
+            key: proof.replay_key,
+            expires_at: proof.expires_at,
+        }),
+        _ => None,
+    };
+    if let Some(shared) = &inner.shared {
+        // One store for both questions: one call (one round trip to a shared store).
+        let answers = move |answer: SharedAnswer| Answers {
+            revocation: Some(answer.revocation),
+            // A store that leaves a given proof unanswered cannot rule out a replay.
+            replay: proof.map(|_| answer.replay.unwrap_or(Err(StoreUnavailable))),
+        };
+        return match shared.status_and_record(&verified.identity(), proof, now) {
+            SharedLookup::Now(answer) => Bound::Admit(finish(
+                verifier,
+                policy,
+                presented,
+                verified,
+                answers(answer),
+            )),
+            SharedLookup::Later(answer) => {
+                Bound::Later(verified, Box::pin(async move { answers(answer.await) }))
+            }
+        };
+    }
     let revocation = match &inner.revocation {
         None => Step::Skip,
         Some(list) => match list.status(&verified.identity(), now) {
@@ -353,13 +380,9 @@ where
             Lookup::Later(answer) => Step::Later(answer),
         },
     };
-    let replay = match (presented.proof, inner.dpop.as_ref()) {
+    let replay = match (proof, inner.dpop.as_ref()) {
         (Some(proof), Some(dpop)) => {
-            match dpop
-                .dpop
-                .replay
-                .record(proof.replay_key, proof.expires_at, now)
-            {
+            match dpop.dpop.replay.record(proof.key, proof.expires_at, now) {
                 Recorded::Now(result) => Step::Now(result),
                 Recorded::Later(answer) => Step::Later(answer),
             }

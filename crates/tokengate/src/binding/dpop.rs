@@ -53,6 +53,8 @@ pub struct Dpop {
     pub(crate) window: u64,
     pub(crate) nonces: Option<Arc<dyn NonceSource>>,
     pub(crate) replay: Arc<dyn ReplayStore>,
+    /// Whether [`Dpop::replay_store`] named the store (the default is in memory).
+    pub(crate) replay_named: bool,
     pub(crate) replay_fail_open: bool,
     pub(crate) required: bool,
     /// Proof keys already read, by the SHA-256 of their JWK text.
@@ -78,6 +80,7 @@ impl Default for Dpop {
             window: DEFAULT_DPOP_WINDOW.as_secs(),
             nonces: None,
             replay: Arc::new(MemoryReplayStore::default()),
+            replay_named: false,
             replay_fail_open: false,
             required: false,
             keys: Arc::new(ProofKeys::default()),
@@ -181,6 +184,7 @@ impl Dpop {
     /// several instances).
     pub fn replay_store(mut self, store: impl ReplayStore) -> Dpop {
         self.replay = Arc::new(store);
+        self.replay_named = true;
         self
     }
 

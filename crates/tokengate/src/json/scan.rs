@@ -55,13 +55,19 @@ struct Seen<'de> {
     many: Option<HashSet<Cow<'de, str>, ahash::RandomState>>,
 }
 
+/// The length and the last four bytes (fewer for shorter names): fixed-size loads, no copy.
 fn fingerprint(name: &str) -> u64 {
     let bytes = name.as_bytes();
-    let tail = &bytes[bytes.len().saturating_sub(7)..];
-    let mut word = [0u8; 8];
-    word[..tail.len()].copy_from_slice(tail);
-    word[7] = bytes.len() as u8;
-    u64::from_le_bytes(word)
+    let tail = match bytes.len().checked_sub(4) {
+        Some(start) => u32::from_le_bytes([
+            bytes[start],
+            bytes[start + 1],
+            bytes[start + 2],
+            bytes[start + 3],
+        ]),
+        None => bytes.iter().fold(0, |word, b| word << 8 | u32::from(*b)),
+    };
+    (bytes.len() as u64) << 32 | u64::from(tail)
 }
 
 impl<'de> Seen<'de> {
@@ -553,7 +559,7 @@ mod tests {
         seen.insert(Cow::Borrowed(a)).unwrap();
         seen.insert(Cow::Borrowed(b)).unwrap();
         assert!(seen.insert(Cow::Owned(a.to_owned())).is_err());
-        // Equal fingerprints (same length, same last seven bytes) are compared in full.
+        // Equal fingerprints (same length, same last four bytes) are compared in full.
         let (c, d) = ("x-suffix1", "y-suffix1");
         assert_eq!(fingerprint(c), fingerprint(d));
         seen.insert(Cow::Borrowed(c)).unwrap();

@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) certificate_header: Option<http::HeaderName>,
     /// The revocation list, when configured.
     pub(crate) revocation: Option<Arc<dyn RevocationList>>,
+    /// The revocation list when it is also the replay store, asked both in one call.
+    pub(crate) shared: Option<Arc<dyn crate::revocation::SharedStore>>,
     pub(crate) revocation_fail_open: bool,
     pub(crate) store_errors: StoreCounters,
     /// Request metrics (feature `metrics`).
