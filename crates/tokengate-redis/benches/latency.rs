@@ -1,7 +1,8 @@
 //! Added latency of the shared store against a loopback `redis-server` (started here): one
 //! replay record (`SET NX EXAT`), one revocation check (`MGET` of the jti and subject keys),
-//! and a whole DPoP request through `Verifier::decide` with both, against the same request with
-//! the in-memory stores. Prints p50 and p99 of 20,000 sequential calls each (a latency
+//! and a whole DPoP request through `Verifier::decide` with both — named one by one (two
+//! commands in flight together) and as one `shared_store` (one pipeline) — against the same
+//! request with the in-memory stores. Prints p50 and p99 of 20,000 sequential calls each (a latency
 //! distribution, which criterion's means do not give).
 //!
 //! Run: `cargo bench -p tokengate-redis --bench latency` (needs `redis-server`).
@@ -90,7 +91,7 @@ fn main() {
         let issuer = TestKey::shared(Algorithm::ES256);
         let client = DpopKey::shared(Algorithm::ES256);
         let token = issuer.mint(&client.bind(claims_for(ISS, "api")));
-        let build = |shared: Option<&RedisStore>| {
+        let build = |redis: Option<&RedisStore>, shared: bool| {
             let builder = Verifier::builder()
                 .issuer(
                     Issuer::new(ISS)
@@ -98,7 +99,8 @@ fn main() {
                         .keys(KeySource::jwks_json(jwks(&[&issuer]))),
                 )
                 .cache(TokenCache::new());
-            match shared {
+            match redis {
+                Some(store) if shared => builder.shared_store(store.clone()),
                 Some(store) => builder
                     .dpop(Dpop::new().replay_store(store.clone()))
                     .revocation(store.clone()),
@@ -108,10 +110,14 @@ fn main() {
             .unwrap()
         };
         for (name, verifier) in [
-            ("DPoP request, in-memory stores", build(None)),
+            ("DPoP request, in-memory stores", build(None, false)),
             (
                 "DPoP request, Redis replay + revocation",
-                build(Some(&store)),
+                build(Some(&store), false),
+            ),
+            (
+                "DPoP request, Redis shared_store (1 pipeline)",
+                build(Some(&store), true),
             ),
         ] {
             let mut samples = Vec::with_capacity(ROUNDS / 4);

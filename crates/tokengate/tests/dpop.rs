@@ -507,6 +507,14 @@ fn a_malformed_proof_is_refused() {
         base().without("iat").sign(),
         base().claim("iat", json!("now")).sign(),
         base().header("crit", json!(["exp"])).sign(),
+        // Present with any value, even null, crit and b64 are refused.
+        base().header("crit", json!(null)).sign(),
+        base().header("b64", json!(false)).sign(),
+        // null reads as absent; a wrong type is refused.
+        base().claim("jti", json!(null)).sign(),
+        base().header("jwk", json!(null)).sign(),
+        base().claim("htm", json!(7)).sign(),
+        base().claim("htu", json!(["http://api.test/me"])).sign(),
         "not-a-jws".to_owned(),
         format!("{}x", base().sign()),
     ];

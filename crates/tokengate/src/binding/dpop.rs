@@ -6,13 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use serde::Deserialize;
-use serde::de::IgnoredAny;
-use serde_json::value::RawValue;
 
 use crate::adapter::{RequestHeaders, RequestView};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+use crate::json::{Malformed, Scan};
 use crate::jws::{self, BASE64URL};
 use crate::key::{VerifyingKey, jwk_thumbprint};
 
@@ -228,31 +226,69 @@ impl fmt::Debug for Proof {
     }
 }
 
-#[derive(Deserialize)]
+/// The proof's protected header, read strictly in one pass (`crate::json::Scan`).
+#[derive(Default)]
 struct ProofHeader<'a> {
-    #[serde(borrow)]
     typ: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     alg: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    jwk: Option<&'a RawValue>,
-    crit: Option<IgnoredAny>,
-    b64: Option<IgnoredAny>,
+    /// The `jwk` member's text.
+    jwk: Option<&'a str>,
+    /// `crit` or `b64` is present (with any value).
+    crit_or_b64: bool,
 }
 
-#[derive(Deserialize)]
+impl<'a> ProofHeader<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<ProofHeader<'a>, Malformed> {
+        let mut scan = Scan::new(bytes)?;
+        let mut header = ProofHeader::default();
+        scan.members(|scan, name| {
+            match &**name {
+                "typ" => header.typ = scan.optional_string()?,
+                "alg" => header.alg = scan.optional_string()?,
+                "jwk" => header.jwk = Some(scan.raw()?).filter(|raw| *raw != "null"),
+                "crit" | "b64" => {
+                    header.crit_or_b64 = true;
+                    scan.value()?;
+                }
+                _ => scan.value()?,
+            }
+            Ok(())
+        })?;
+        scan.end()?;
+        Ok(header)
+    }
+}
+
+/// The proof's claims, read strictly in one pass; `null` reads as absent.
+#[derive(Default)]
 struct ProofClaims<'a> {
-    #[serde(borrow)]
     jti: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     htm: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     htu: Option<Cow<'a, str>>,
     iat: Option<f64>,
-    #[serde(borrow)]
     ath: Option<Cow<'a, str>>,
-    #[serde(borrow)]
     nonce: Option<Cow<'a, str>>,
+}
+
+impl<'a> ProofClaims<'a> {
+    fn parse(bytes: &'a [u8]) -> Result<ProofClaims<'a>, Malformed> {
+        let mut scan = Scan::new(bytes)?;
+        let mut claims = ProofClaims::default();
+        scan.members(|scan, name| {
+            match &**name {
+                "jti" => claims.jti = scan.optional_string()?,
+                "htm" => claims.htm = scan.optional_string()?,
+                "htu" => claims.htu = scan.optional_string()?,
+                "iat" => claims.iat = scan.optional_number()?,
+                "ath" => claims.ath = scan.optional_string()?,
+                "nonce" => claims.nonce = scan.optional_string()?,
+                _ => scan.value()?,
+            }
+            Ok(())
+        })?;
+        scan.end()?;
+        Ok(claims)
+    }
 }
 
 fn invalid(detail: &'static str) -> Error {
@@ -298,9 +334,9 @@ impl Dpop {
         let payload = decode(segments.payload)?;
         let signature = decode(segments.signature)?;
 
-        let header: ProofHeader<'_> = crate::json::from_strict_slice(&header_bytes)
+        let header = ProofHeader::parse(&header_bytes)
             .map_err(|_| invalid("the DPoP proof header is not a strict JSON object"))?;
-        if header.crit.is_some() || header.b64.is_some() {
+        if header.crit_or_b64 {
             return Err(invalid("the DPoP proof uses crit or b64"));
         }
         if !header
@@ -321,7 +357,7 @@ impl Dpop {
         let jwk = header
             .jwk
             .ok_or_else(|| invalid("the DPoP proof has no jwk"))?;
-        let read = self.keys.get_or_read(jwk.get().as_bytes())?;
+        let read = self.keys.get_or_read(jwk.as_bytes())?;
         let key = &read.key;
         if !key.algorithms().contains(alg) {
             return Err(invalid("the DPoP proof's jwk does not fit its alg"));
@@ -330,7 +366,7 @@ impl Dpop {
             .map_err(|_| invalid("the DPoP proof's signature does not verify"))?;
 
         // Signed by the key it carries: now its claims.
-        let claims: ProofClaims<'_> = crate::json::from_strict_slice(&payload)
+        let claims = ProofClaims::parse(&payload)
             .map_err(|_| invalid("the DPoP proof's claims are not a strict JSON object"))?;
         let jti = claims
             .jti

@@ -17,8 +17,7 @@ use smallvec::SmallVec;
 mod oracle;
 mod scan;
 
-pub(crate) use scan::Malformed;
-use scan::Scan;
+pub(crate) use scan::{Malformed, Scan};
 
 /// A claim or header value read without committing to a type.
 #[derive(Clone, Debug, PartialEq)]

@@ -285,6 +285,24 @@ impl<'de> Scan<'de> {
         })
     }
 
+    /// A string or `null` (as serde reads an `Option<String>`); anything else is refused.
+    pub(crate) fn optional_string(&mut self) -> Scanned<Option<Cow<'de, str>>> {
+        match self.next_token()? {
+            b'"' => self.string().map(Some),
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => Err(Malformed),
+        }
+    }
+
+    /// A number or `null` (as serde reads an `Option<f64>`); anything else is refused.
+    pub(crate) fn optional_number(&mut self) -> Scanned<Option<f64>> {
+        match self.next_token()? {
+            b'-' | b'0'..=b'9' => self.number().map(|n| Some(n.as_f64())),
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => Err(Malformed),
+        }
+    }
+
     fn literal(&mut self, word: &[u8]) -> Scanned<()> {
         if self.bytes()[self.at..].starts_with(word) {
             self.at += word.len();
