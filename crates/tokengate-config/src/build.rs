@@ -306,9 +306,10 @@ impl Config {
                 )),
             }
         }
+        // The revocation list and the DPoP replay store in one: both asked in one pipeline.
         #[cfg(feature = "redis")]
         if let Some(store) = &shared {
-            builder = builder.revocation(store.clone());
+            builder = builder.shared_store(store.clone());
         }
         if self.insecure_revocation_fail_open {
             builder = builder.insecure_revocation_fail_open();
@@ -361,11 +362,7 @@ impl Config {
                 "set without dpop.nonce_secret_file",
             ));
         }
-        #[cfg(feature = "redis")]
-        if let Some(store) = shared {
-            dpop = dpop.replay_store(store.clone());
-        }
-        #[cfg(not(feature = "redis"))]
+        // With Redis the replay store is the shared store (`VerifierBuilder::shared_store`).
         let _ = shared;
         builder = builder.dpop(dpop);
         builder
