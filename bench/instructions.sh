@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Instructions per call for the verification cases of crates/tokengate/benches/instructions.rs,
-# counted by cachegrind (exact and repeatable, unlike wall-clock medians on a shared VM).
+# counted by callgrind (exact and repeatable, unlike wall-clock medians on a shared VM).
 #
 #   bash bench/instructions.sh                 # build, then count every case
 #   BIN=/tmp/instructions-old bash bench/instructions.sh   # count another build (before/after)
 #
-# Each case runs at 0 and N iterations in separate processes; (I(N) - I(0)) / N is the count
-# per call, so key generation and set-up cancel out. Needs valgrind (apt-get install valgrind).
+# Each case runs N iterations in its own process; only the measured loop is counted
+# (--toggle-collect), so key generation and set-up stay out. Needs valgrind (installed via apt
+# when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-2000}
@@ -19,11 +20,12 @@ for l in sys.stdin:
     m=json.loads(l)
     if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="instructions" and m.get("executable"): print(m["executable"])' | tail -1)
 fi
-count() { # case iterations -> total instructions
-  valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null "$BIN" "$1" "$2" 2>&1 |
-    awk '/I *refs/ {gsub(",", "", $NF); print $NF}'
+per_call() { # case -> instructions per call
+  local total
+  total=$(valgrind --tool=callgrind --toggle-collect='*measured*' --callgrind-out-file=/dev/null \
+    "$BIN" "$1" "$N" 2>&1 | awk '/Collected :/ {print $NF}')
+  echo $(( total / N ))
 }
-per_call() { local zero many; zero=$(count "$1" 0); many=$(count "$1" "$N"); echo $(( (many - zero) / N )); }
 printf '%-8s %12s %12s %12s %12s %12s %10s %10s\n' size tokengate jsonwebtoken primitive floor own share ratio
 for size in 0.4KB 4KB 16KB; do
   declare -A c=()
@@ -35,3 +37,11 @@ for size in 0.4KB 4KB 16KB; do
     "${c[primitive]}" "${c[floor]}" "$own" "$share" "$ratio"
 done
 echo "(instructions per call; own = tokengate - primitive - floor; share = own / tokengate; ratio = tokengate / jsonwebtoken)"
+
+printf '\n%-8s %12s %12s %12s %12s\n' proof request signature bearer own
+bearer=$(per_call dpop/bearer)
+for alg in RS256 EdDSA ES256; do
+  request=$(per_call "dpop/$alg/request"); signature=$(per_call "dpop/$alg/signature")
+  printf '%-8s %12s %12s %12s %12s\n' "$alg" "$request" "$signature" "$bearer" $(( request - signature - bearer ))
+done
+echo "(DPoP request through decide with the token cached; own = request - signature - bearer)"

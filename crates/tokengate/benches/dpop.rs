@@ -15,63 +15,18 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokengate::adapter::{Decision, Policy, RequestView};
-use tokengate::clock::FixedClock;
-use tokengate::{
-    Algorithm, Dpop, FirstUse, Issuer, KeySource, MemoryReplayStore, Recorded, ReplayStore,
-    StandardClaims, TokenCache, Verifier,
-};
+use tokengate::{Algorithm, MemoryReplayStore, ReplayStore};
 use tokengate_testkit::dpop::DpopKey;
-use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+use tokengate_testkit::{NOW, TestKey, claims_at};
 
-const ISS: &str = "https://issuer.bench/";
-const AUD: &str = "api://bench";
-const URL: &str = "https://api.bench/messages";
-
-struct AdmitAll;
-
-impl ReplayStore for AdmitAll {
-    fn record(&self, _key: [u8; 32], _expires_at: u64, _now: u64) -> Recorded {
-        Recorded::Now(Ok(FirstUse::Yes))
-    }
-}
-
-fn headers(pairs: &[(&'static str, String)]) -> http::HeaderMap {
-    let mut map = http::HeaderMap::new();
-    map.insert("host", "api.bench".parse().unwrap());
-    for (name, value) in pairs {
-        map.append(*name, value.parse().unwrap());
-    }
-    map
-}
-
-fn admit(verifier: &Verifier, map: &http::HeaderMap) {
-    let view = RequestView::new("GET", "/messages", None, map).origin(Some("https"), None);
-    match verifier.decide::<StandardClaims, _>(&view, &Policy::new(), None) {
-        Decision::Admit(admission) => {
-            black_box(admission);
-        }
-        Decision::Deny(answer) => panic!("refused: {answer:?}"),
-        Decision::Pending(_) => panic!("static keys never wait"),
-    }
-}
+mod common;
+use common::dpop::{ISS, URL, admit, dpop_verifier, headers};
 
 fn bench(c: &mut Criterion) {
-    let issuer = TestKey::shared(Algorithm::ES256);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&issuer]))),
-        )
-        .clock(FixedClock::at(NOW))
-        .cache(TokenCache::new())
-        .dpop(Dpop::new().replay_store(AdmitAll))
-        .build()
-        .unwrap();
+    let (issuer, verifier) = dpop_verifier();
 
     let mut group = c.benchmark_group("dpop");
-    let bearer = issuer.mint(&claims_at(ISS, AUD, NOW));
+    let bearer = issuer.mint(&claims_at(ISS, common::dpop::AUD, NOW));
     let map = headers(&[("authorization", format!("Bearer {bearer}"))]);
     admit(&verifier, &map);
     group.bench_function("bearer", |b| b.iter(|| admit(&verifier, &map)));
@@ -83,7 +38,7 @@ fn bench(c: &mut Criterion) {
         Algorithm::RS256,
     ] {
         let client = DpopKey::shared(alg);
-        let token = issuer.mint(&client.bind(claims_at(ISS, AUD, NOW)));
+        let token = issuer.mint(&client.bind(claims_at(ISS, common::dpop::AUD, NOW)));
         let proof = client
             .proof_for("GET", URL)
             .issued_at(NOW)

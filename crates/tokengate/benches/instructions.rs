@@ -1,10 +1,12 @@
-//! Instructions per verification, counted by cachegrind: exact and repeatable where wall-clock
-//! medians on a shared VM move by ±15 % from run to run (`docs/benchmarks.md`, "Instruction
-//! counts"). One case per process: `instructions <case> <iterations>`; `bench/instructions.sh`
-//! runs every case at two iteration counts under `valgrind --tool=cachegrind` and divides the
-//! difference, so set-up cost cancels out.
+//! Instructions per verification, counted by callgrind: exact and repeatable where wall-clock
+//! medians on a shared VM move by ±15 % or more from run to run (`docs/benchmarks.md`,
+//! "Strict JSON scanner and instruction counts"). One case per process:
+//! `instructions <case> <iterations>`; `bench/instructions.sh` runs every case under
+//! `valgrind --tool=callgrind --toggle-collect=*measured*`, so only the measured loop counts
+//! (not set-up or key generation, whose cost is random), and divides by the iterations.
 //!
-//! Cases: `sizes/{0.4KB,4KB,16KB}/{tokengate,jsonwebtoken,primitive,floor,signature_only}`,
+//! Cases: `dpop/bearer` and `dpop/<alg>/{request,signature}` (see `dpop_case`), and
+//! `sizes/{0.4KB,4KB,16KB}/{tokengate,jsonwebtoken,primitive,floor,signature_only}`,
 //! HS256 tokens as in `verify.rs` (0.4 KB is its realistic access token): `primitive` is the
 //! bare HMAC check, `floor` base64url-decoding the payload plus `serde_json::from_slice` into
 //! the claims type, so `tokengate − primitive − floor` is tokengate's own work.
@@ -29,14 +31,25 @@ fn main() {
         eprintln!("unknown case {case}");
         std::process::exit(2);
     });
+    measured(&*run, iterations);
+}
+
+/// The loop callgrind counts (`--toggle-collect=*measured*`): set-up, key generation included,
+/// stays outside.
+#[inline(never)]
+fn measured(run: &dyn Fn(), iterations: u64) {
     for _ in 0..iterations {
         run();
     }
 }
 
 fn case_fn(case: &str) -> Option<Box<dyn Fn()>> {
-    let ["sizes", label, what] = case.split('/').collect::<Vec<_>>()[..] else {
-        return None;
+    let parts = case.split('/').collect::<Vec<_>>();
+    let (label, what) = match parts[..] {
+        ["sizes", label, what] => (label, what),
+        ["dpop", what] => return dpop_case(what, None),
+        ["dpop", alg, what] => return dpop_case(alg, Some(what)),
+        _ => return None,
     };
     let (_, target) = SIZES.into_iter().find(|(l, _)| *l == label)?;
     let sized = Sized::new();
@@ -74,4 +87,45 @@ fn case_fn(case: &str) -> Option<Box<dyn Fn()>> {
         }
         _ => return None,
     })
+}
+
+/// `dpop/bearer`: an unbound ES256 token, cached, through `decide`; `dpop/<alg>/request`: the
+/// same kind of token bound to a `<alg>` client key, with its proof checked in full;
+/// `dpop/<alg>/signature`: the proof's structure and signature alone (its key parsed once).
+/// DPoP's own work is `request − signature − bearer`.
+fn dpop_case(alg: &str, what: Option<&str>) -> Option<Box<dyn Fn()>> {
+    use common::dpop::{AUD, ISS, URL, admit, dpop_verifier, headers};
+    use tokengate::Algorithm;
+    use tokengate_testkit::dpop::DpopKey;
+    use tokengate_testkit::{NOW, TestKey, claims_at};
+
+    let (issuer, verifier) = dpop_verifier();
+    if alg == "bearer" {
+        let bearer = issuer.mint(&claims_at(ISS, AUD, NOW));
+        let map = headers(&[("authorization", format!("Bearer {bearer}"))]);
+        admit(&verifier, &map);
+        return Some(Box::new(move || admit(&verifier, &map)));
+    }
+    let alg = Algorithm::from_name(alg)?;
+    let client = DpopKey::shared(alg);
+    let token = issuer.mint(&client.bind(claims_at(ISS, AUD, NOW)));
+    let proof = client
+        .proof_for("GET", URL)
+        .issued_at(NOW)
+        .access_token(&token)
+        .sign();
+    match what? {
+        "request" => {
+            let map = headers(&[("authorization", format!("DPoP {token}")), ("dpop", proof)]);
+            admit(&verifier, &map);
+            Some(Box::new(move || admit(&verifier, &map)))
+        }
+        "signature" => {
+            let key = TestKey::shared(alg).verifying_key();
+            Some(Box::new(move || {
+                black_box(tokengate::dangerous::verify_signature_only(&proof, &key)).unwrap();
+            }))
+        }
+        _ => None,
+    }
 }

@@ -147,3 +147,65 @@ impl Sized {
         token
     }
 }
+
+/// The DPoP fixture of `dpop.rs` (and the DPoP instruction counts).
+pub(crate) mod dpop {
+    use std::hint::black_box;
+
+    use tokengate::adapter::{Decision, Policy, RequestView};
+    use tokengate::clock::FixedClock;
+    use tokengate::{
+        Algorithm, Dpop, FirstUse, Issuer, KeySource, Recorded, ReplayStore, StandardClaims,
+        TokenCache, Verifier,
+    };
+    use tokengate_testkit::{NOW, TestKey, jwks};
+
+    pub(crate) use super::{AUD, ISS};
+    pub(crate) const URL: &str = "https://api.bench/messages";
+
+    pub(crate) struct AdmitAll;
+
+    impl ReplayStore for AdmitAll {
+        fn record(&self, _key: [u8; 32], _expires_at: u64, _now: u64) -> Recorded {
+            Recorded::Now(Ok(FirstUse::Yes))
+        }
+    }
+
+    pub(crate) fn headers(pairs: &[(&'static str, String)]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        map.insert("host", "api.bench".parse().unwrap());
+        for (name, value) in pairs {
+            map.append(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    pub(crate) fn admit(verifier: &Verifier, map: &http::HeaderMap) {
+        let view = RequestView::new("GET", "/messages", None, map).origin(Some("https"), None);
+        match verifier.decide::<StandardClaims, _>(&view, &Policy::new(), None) {
+            Decision::Admit(admission) => {
+                black_box(admission);
+            }
+            Decision::Deny(answer) => panic!("refused: {answer:?}"),
+            Decision::Pending(_) => panic!("static keys never wait"),
+        }
+    }
+
+    /// An ES256 issuer and a verifier with the token cache and a replay store admitting every
+    /// proof (so one proof can be replayed by a loop).
+    pub(crate) fn dpop_verifier() -> (TestKey, Verifier) {
+        let issuer = TestKey::shared(Algorithm::ES256);
+        let verifier = Verifier::builder()
+            .issuer(
+                Issuer::new(ISS)
+                    .audience(AUD)
+                    .keys(KeySource::jwks_json(jwks(&[&issuer]))),
+            )
+            .clock(FixedClock::at(NOW))
+            .cache(TokenCache::new())
+            .dpop(Dpop::new().replay_store(AdmitAll))
+            .build()
+            .unwrap();
+        (issuer, verifier)
+    }
+}

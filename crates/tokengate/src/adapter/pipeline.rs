@@ -605,7 +605,10 @@ impl Verifier {
                 Scheme::Bearer => Kind::Opaque,
             };
         }
+        // A DPoP request hashes the token once: for the proof's `ath` and the cache's key.
+        let mut hash = None;
         if let (Scheme::Dpop, Some(dpop)) = (credential.scheme, inner.dpop.as_ref()) {
+            let token_hash = *hash.insert(token_hash(token));
             let target = binding::request_target(
                 request,
                 &inner.proxies,
@@ -614,7 +617,7 @@ impl Verifier {
             let now = inner.clock.now_unix();
             match dpop
                 .dpop
-                .check_proof(request, &token_hash(token), target.as_deref(), now)
+                .check_proof(request, &token_hash, target.as_deref(), now)
             {
                 Ok(proof) => presented.proof = Some(proof),
                 Err(error) => {
@@ -624,7 +627,7 @@ impl Verifier {
             }
         }
         presented.certificate = inner.client_certificate(request);
-        match self.attempt::<T>(token, false) {
+        match self.attempt::<T>(token, false, hash) {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
                 Bound::Admit(Outcome::Done(Ok(admission))) => Decision::Admit(admission),
                 Bound::Admit(Outcome::Done(Err(answer))) => Decision::Deny(answer),

@@ -55,7 +55,7 @@ pub struct Dpop {
     pub(crate) replay_named: bool,
     pub(crate) replay_fail_open: bool,
     pub(crate) required: bool,
-    /// Proof keys already read, by the SHA-256 of their JWK text.
+    /// Proof keys already read, by their JWK text.
     pub(crate) keys: Arc<ProofKeys>,
 }
 
@@ -92,21 +92,27 @@ pub(crate) struct ProofKey {
     thumbprint: [u8; 32],
 }
 
-/// Proof keys already read, by the SHA-256 of their JWK text. A client signs every proof with
-/// the same key, and reading it — RSA modulus, exponent and ROCA checks, EC point validation —
-/// and computing its thumbprint cost more than the rest of a proof's own work (the DPoP
-/// benchmark in `docs/benchmarks.md`). Content-addressed, so nothing can be poisoned: an entry
-/// is the key its JWK text describes, read by the same rules. Bounded: 16 shards of 256 keys; a
-/// full shard is emptied, so a client sending a new key with every proof only misses.
+/// Proof keys already read, by their JWK text. A client signs every proof with the same key,
+/// and reading it — RSA modulus, exponent and ROCA checks, EC point validation — and computing
+/// its thumbprint cost more than the rest of a proof's own work (the DPoP benchmark in
+/// `docs/benchmarks.md`). Content-addressed, so nothing can be poisoned: an entry is the key its
+/// exact JWK text describes, read by the same rules. Looked up by the text itself under aHash
+/// with random keys (a SHA-256 of an RSA JWK cost about 0.2 µs per proof), compared in full.
+/// Bounded: 16 shards of 256 keys; a full shard is emptied, so a client sending a new key with
+/// every proof only misses.
 pub(crate) struct ProofKeys {
-    shards: [std::sync::RwLock<std::collections::HashMap<[u8; 32], Arc<ProofKey>>>; 16],
+    shard_of: ahash::RandomState,
+    shards: [std::sync::RwLock<ProofKeyShard>; 16],
 }
+
+type ProofKeyShard = std::collections::HashMap<Box<[u8]>, Arc<ProofKey>, ahash::RandomState>;
 
 const PROOF_KEYS_PER_SHARD: usize = 256;
 
 impl Default for ProofKeys {
     fn default() -> Self {
         ProofKeys {
+            shard_of: ahash::RandomState::new(),
             shards: std::array::from_fn(|_| Default::default()),
         }
     }
@@ -115,11 +121,8 @@ impl Default for ProofKeys {
 impl ProofKeys {
     /// The key of this JWK text, read (and remembered) if it was not already.
     fn get_or_read(&self, jwk: &[u8]) -> Result<Arc<ProofKey>, Error> {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, jwk);
-        let mut id = [0u8; 32];
-        id.copy_from_slice(digest.as_ref());
-        let shard = &self.shards[usize::from(id[0] & 15)];
-        if let Some(found) = shard.read().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        let shard = &self.shards[(self.shard_of.hash_one(jwk) & 15) as usize];
+        if let Some(found) = shard.read().unwrap_or_else(|p| p.into_inner()).get(jwk) {
             return Ok(Arc::clone(found));
         }
         // A public key of a type fitting `alg`: private members, symmetric keys and weak keys
@@ -133,7 +136,7 @@ impl ProofKeys {
         if map.len() >= PROOF_KEYS_PER_SHARD {
             map.clear();
         }
-        map.insert(id, Arc::clone(&read));
+        map.insert(Box::from(jwk), Arc::clone(&read));
         Ok(read)
     }
 }

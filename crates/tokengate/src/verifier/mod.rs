@@ -335,7 +335,7 @@ impl Verifier {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        match self.attempt::<T>(token, true) {
+        match self.attempt::<T>(token, true, None) {
             Attempt::Done(result) => {
                 let result = result.and_then(bearer_only);
                 if let Err(error) = &result {
@@ -355,24 +355,32 @@ impl Verifier {
     /// [`try_verify`](Verifier::try_verify) keeping a sender-constrained token's binding for
     /// the pipeline to check against the request; with `revocation` false the revocation list
     /// is left to the caller (the pipeline asks it together with the replay store).
-    pub(crate) fn attempt<T>(&self, token: &str, revocation: bool) -> Attempt<T>
+    ///
+    /// `known_hash` is the token's SHA-256 when the caller has it already (a DPoP request
+    /// hashes the token for the proof's `ath`): the cache lookup reuses it.
+    pub(crate) fn attempt<T>(
+        &self,
+        token: &str,
+        revocation: bool,
+        known_hash: Option<[u8; 32]>,
+    ) -> Attempt<T>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
         let inner = &self.inner;
         #[cfg(not(feature = "cache"))]
-        let hash: Option<[u8; 32]> = None;
+        let hash: Option<[u8; 32]> = known_hash;
         #[cfg(feature = "cache")]
         let hash = match &inner.cache {
             Some(cache) => {
-                let hash = token_hash(token);
+                let hash = known_hash.unwrap_or_else(|| token_hash(token));
                 if let Some(verified) = inner.cache_hit::<T>(cache, hash) {
                     return self.unless_revoked(verified, revocation);
                 }
                 cache.count(false);
                 Some(hash)
             }
-            None => None,
+            None => known_hash,
         };
         let mut buf = Vec::new();
         let mut issuer = None;
