@@ -85,6 +85,17 @@ pub(crate) fn decode_into(segment: &str, buf: &mut Vec<u8>) -> Result<(), Error>
     })
 }
 
+/// Decodes one base64url segment into the start of `out`, returning the decoded length. `out`
+/// must have room for `(segment.len() + 3) / 4 * 3` bytes.
+pub(crate) fn decode_slice(segment: &str, out: &mut [u8]) -> Result<usize, Error> {
+    BASE64URL.decode_slice(segment, out).map_err(|_| {
+        Error::new(
+            ErrorKind::MalformedToken,
+            "a segment is not canonical unpadded base64url",
+        )
+    })
+}
+
 /// The protected header members tokengate acts on.
 #[derive(Debug)]
 pub(crate) struct Header<'a> {

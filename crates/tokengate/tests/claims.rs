@@ -212,6 +212,54 @@ fn subject_and_jti_read_back_exactly_escaped_or_not() {
 }
 
 #[test]
+fn tokens_of_any_size_in_any_order_and_verification_inside_a_claims_type() {
+    // The decoded segments live in a per-thread scratch buffer: a short token after a long
+    // one must not see the long one's bytes, and a claims type that verifies another token
+    // while it is read (re-entering on the same thread) gets a buffer of its own.
+    let key = key(Algorithm::HS256);
+    let verifier = verifier_for(&key);
+    let long = key.mint(&claims_with(
+        json!({"sub": "b".repeat(3000), "jti": "long"}),
+    ));
+    let short = key.mint(&claims_with(json!({"sub": "a", "jti": "short"})));
+    for token in [&long, &short, &long, &short] {
+        let verified = verify(&verifier, token).unwrap();
+        assert_eq!(
+            verified.jti(),
+            Some(if token == &long { "long" } else { "short" })
+        );
+    }
+
+    thread_local! {
+        static INNER: std::cell::RefCell<Option<(Verifier, String)>> = const {
+            std::cell::RefCell::new(None)
+        };
+    }
+    struct Reentrant(String);
+    impl<'de> Deserialize<'de> for Reentrant {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            serde::de::IgnoredAny::deserialize(deserializer)?;
+            let (verifier, token) = INNER.with(|inner| inner.borrow().clone()).unwrap();
+            let tokengate::Attempt::Done(inner) = verifier.try_verify::<StandardClaims>(&token)
+            else {
+                return Err(serde::de::Error::custom("static keys never wait"));
+            };
+            let inner = inner.map_err(serde::de::Error::custom)?;
+            Ok(Reentrant(inner.subject().unwrap_or_default().to_owned()))
+        }
+    }
+    // Tokens never verified before, so neither is a cache hit.
+    let inner_token = key.mint(&claims_with(json!({"sub": "a", "jti": "inner"})));
+    let outer_token = key.mint(&claims_with(
+        json!({"sub": "b".repeat(3000), "jti": "outer"}),
+    ));
+    INNER.with(|inner| *inner.borrow_mut() = Some((verifier.clone(), inner_token)));
+    let outer = verify_as::<Reentrant>(&verifier, &outer_token).unwrap();
+    assert_eq!(outer.claims.0, "a");
+    assert_eq!(outer.jti(), Some("outer"));
+}
+
+#[test]
 fn standard_claims_carry_registered_and_extra_claims() {
     let key = key(Algorithm::HS256);
     let verifier = verifier_for(&key);

@@ -269,6 +269,15 @@ fn bearer_only<T>(verified: Verified<T>) -> Result<Verified<T>, Error> {
     Ok(verified)
 }
 
+thread_local! {
+    /// The decoded segments of the token being verified, kept per thread: no allocation and no
+    /// zero-filling per verification once it has grown to the tokens a service sees.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer grown past this (tokens larger than the default cap) is given back.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
 /// The token's hash, computed unless already known (from the token cache's lookup).
 #[cfg(feature = "remote")]
 fn known_or_hash(known: Option<[u8; 32]>, token: &str) -> [u8; 32] {
@@ -367,9 +376,10 @@ impl Verifier {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        let inner = &self.inner;
         #[cfg(not(feature = "cache"))]
         let hash: Option<[u8; 32]> = known_hash;
+        #[cfg(feature = "cache")]
+        let inner = &self.inner;
         #[cfg(feature = "cache")]
         let hash = match &inner.cache {
             Some(cache) => {
@@ -382,9 +392,33 @@ impl Verifier {
             }
             None => known_hash,
         };
-        let mut buf = Vec::new();
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut buf) => {
+                let attempt = self.uncached(token, revocation, hash, &mut buf);
+                if buf.len() > SCRATCH_KEEP {
+                    *buf = Vec::new();
+                }
+                attempt
+            }
+            // Verification re-entered on this thread (from a claims type's `Deserialize`).
+            Err(_) => self.uncached(token, revocation, hash, &mut Vec::new()),
+        })
+    }
+
+    /// [`attempt`](Self::attempt) past the cache: `buf` receives the decoded segments.
+    fn uncached<T>(
+        &self,
+        token: &str,
+        revocation: bool,
+        hash: Option<[u8; 32]>,
+        buf: &mut Vec<u8>,
+    ) -> Attempt<T>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let inner = &self.inner;
         let mut issuer = None;
-        let prepared = inner.prepare(token, &mut buf);
+        let prepared = inner.prepare(token, buf);
         #[cfg(feature = "remote")]
         if let Some(at) = inner.introspection_for(token, &prepared) {
             let hash = known_or_hash(hash, token);
