@@ -3,10 +3,11 @@
 //! for to it without copying (see `docs/architecture.md`, "Strict JSON").
 //!
 //! Hand-written rather than a serde visitor over serde_json: the visitor walk was the largest
-//! part of a verification's own work (`docs/benchmarks.md`, "Strict JSON scanner"). It accepts
-//! exactly what serde_json accepts — the same grammar, nesting limit, string escapes and
-//! surrogate rules, and serde_json's own reading of every number it cannot read exactly —
-//! which a differential property test (`oracle.rs`) and the `json` fuzz target check.
+//! part of a verification's own work (`docs/benchmarks.md`, "Strict JSON scanner and
+//! instruction counts"). It accepts exactly what serde_json accepts — the same grammar,
+//! nesting limit, string escapes and surrogate rules, and serde_json's own reading of every
+//! number it cannot read exactly — which a differential property test (`oracle.rs`) and the
+//! `json` fuzz target check.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -373,7 +374,8 @@ impl<'de> Scan<'de> {
     /// character, or the end of the input.
     ///
     /// Eight bytes at a time (SWAR): strings are most of a token's bytes, and a byte loop here
-    /// was the scanner's largest cost (`docs/benchmarks.md`, "Strict JSON scanner").
+    /// was the scanner's largest cost (`docs/benchmarks.md`, "Strict JSON scanner and
+    /// instruction counts").
     #[inline]
     fn plain_end(&self, from: usize) -> usize {
         const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
