@@ -263,6 +263,9 @@ pub(crate) struct Meta {
     pub(crate) issued_at: Option<u64>,
     /// The verified payload (strict JSON), for claim rules, step-up and custom checks.
     pub(crate) payload: Box<str>,
+    /// The verifier's clock, so that [`Verified::require`] judges `max_auth_age` by the same
+    /// (injectable) time as the pipeline.
+    pub(crate) clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl Meta {
@@ -321,8 +324,7 @@ impl<T> Verified<T> {
     /// [`ErrorKind::InsufficientScope`](crate::ErrorKind::InsufficientScope), which renders 403
     /// with the required scopes in the challenge.
     pub fn require(&self, requirement: &Requirement) -> Result<(), Error> {
-        let now = crate::clock::Clock::now_unix(&crate::clock::SystemClock);
-        requirement.check_facts(&self.facts(now))
+        requirement.check_facts(&self.facts(self.meta.clock.now_unix()))
     }
 
     /// The same verified token with its claims mapped (the claims are cloned only when

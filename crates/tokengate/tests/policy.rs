@@ -118,6 +118,22 @@ fn step_up_answers_exactly_as_rfc_9470_shows() {
 }
 
 #[test]
+fn require_on_verified_claims_judges_auth_age_by_the_verifiers_clock() {
+    // The verifier's clock is fixed at NOW, months before the wall clock: `Verified::require`
+    // must judge `max_auth_age` by the same clock as the pipeline.
+    let verifier = builder().build().unwrap();
+    let age = Requirement::max_auth_age(Duration::from_secs(300));
+    let verify = |auth_time: u64| {
+        let token = token(json!({"auth_time": auth_time}));
+        futures_executor::block_on(verifier.verify::<StandardClaims>(&token)).unwrap()
+    };
+    assert!(verify(NOW - 10).require(&age).is_ok());
+    let error = verify(NOW - 400).require(&age).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InsufficientUserAuthentication);
+    assert_eq!(verifier.answer(&error).status(), 401);
+}
+
+#[test]
 fn claim_rules_are_403_without_an_error_code() {
     let verifier = builder().build().unwrap();
     let rules = [

@@ -417,6 +417,7 @@ impl Inner {
                 jti,
                 issued_at,
                 payload,
+                clock: Arc::clone(&self.clock),
             }),
         })
     }
