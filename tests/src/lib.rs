@@ -11,8 +11,9 @@ use std::pin::Pin;
 use serde_json::{Value, json};
 use tokengate::checks::{CheckContext, CheckFuture, Verdict};
 use tokengate::{
-    Introspection, Issuer, KeySource, MemoryRevocationList, ProtectedResource, RevocationList,
-    TokenSources, Verifier,
+    Introspection, Issuer, KeySource, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
+    ProtectedResource, Recorded, ReplayStore, RevocationList, SharedAnswer, SharedLookup,
+    SharedStore, StoreWrite, TokenIdentity, TokenSources, Verifier,
 };
 use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{
@@ -121,6 +122,58 @@ pub struct Fixture {
     down: IssuerServer,
 }
 
+/// The revocation list and the DPoP replay store as one [`SharedStore`] that answers after a
+/// yield, as a shared store (Redis) does: every adapter's revocation and replay rows go
+/// through `VerifierBuilder::shared_store` and the pipeline's waiting path.
+struct SharedMemory {
+    revocations: MemoryRevocationList,
+    replay: MemoryReplayStore,
+}
+
+impl RevocationList for SharedMemory {
+    fn status(&self, token: &TokenIdentity<'_>, now: u64) -> Lookup {
+        self.revocations.status(token, now)
+    }
+    fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite {
+        self.revocations.revoke_jti(issuer, jti, until)
+    }
+    fn revoke_subject(&self, issuer: &str, subject: &str, before: u64, until: u64) -> StoreWrite {
+        self.revocations
+            .revoke_subject(issuer, subject, before, until)
+    }
+}
+
+impl ReplayStore for SharedMemory {
+    fn record(&self, key: [u8; 32], expires_at: u64, now: u64) -> Recorded {
+        self.replay.record(key, expires_at, now)
+    }
+}
+
+impl SharedStore for SharedMemory {
+    fn status_and_record(
+        &self,
+        token: &TokenIdentity<'_>,
+        proof: Option<ProofUse>,
+        now: u64,
+    ) -> SharedLookup {
+        let revocation = match self.revocations.status(token, now) {
+            Lookup::Now(answer) => answer,
+            Lookup::Later(_) => unreachable!("the in-memory list answers at once"),
+        };
+        let replay =
+            proof.map(
+                |proof| match self.replay.record(proof.key, proof.expires_at, now) {
+                    Recorded::Now(answer) => answer,
+                    Recorded::Later(_) => unreachable!("the in-memory store answers at once"),
+                },
+            );
+        SharedLookup::Later(Box::pin(async move {
+            tokio::task::yield_now().await;
+            SharedAnswer { revocation, replay }
+        }))
+    }
+}
+
 impl Fixture {
     /// Starts the issuers: one healthy, one whose endpoint refuses connections.
     pub async fn start() -> Fixture {
@@ -148,7 +201,10 @@ impl Fixture {
             )
             .token_sources(sources)
             .resource(ProtectedResource::new(RESOURCE))
-            .revocation(Fixture::revocations(server))
+            .shared_store(SharedMemory {
+                revocations: Fixture::revocations(server),
+                replay: MemoryReplayStore::default(),
+            })
             .check(Fixture::suspensions)
             .check_timeout(std::time::Duration::from_millis(100))
             .build()

@@ -71,6 +71,15 @@ async fn send(
     }
 }
 
+/// The store could not answer: 503 with Retry-After and no challenge, never an admission.
+#[track_caller]
+fn assert_revocation_unavailable(answer: &Answer) {
+    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
+    assert_eq!(answer.status(), 503);
+    assert!(answer.retry_after().is_some());
+    assert!(answer.www_authenticate().is_none());
+}
+
 fn bearer(token: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -271,14 +280,9 @@ async fn a_shared_store_answers_revocation_and_replay_in_one_call() {
     assert_eq!(answer.status(), 401);
     // Down: 503 with Retry-After, never admitted; revocation is judged first.
     redis.stop();
-    let answer = send(&verifier, &dpop(&token, &client.proof("GET", URL, &token)))
-        .await
-        .unwrap_err();
-    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
-    assert_eq!(answer.status(), 503);
-    assert!(answer.retry_after().is_some());
-    let answer = send(&verifier, &bearer(&plain)).await.unwrap_err();
-    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
+    let answer = send(&verifier, &dpop(&token, &client.proof("GET", URL, &token))).await;
+    assert_revocation_unavailable(&answer.unwrap_err());
+    assert_revocation_unavailable(&send(&verifier, &bearer(&plain)).await.unwrap_err());
     // Naming a second replay store next to the shared one is a configuration error.
     let error = Verifier::builder()
         .issuer(
@@ -310,10 +314,7 @@ async fn redis_down_fails_closed_and_recovers_when_it_returns() {
     let answer = send(&verifier, &dpop(&token, &client.proof("GET", URL, &token)))
         .await
         .unwrap_err();
-    assert_eq!(answer.kind(), ErrorKind::RevocationUnavailable);
-    assert_eq!(answer.status(), 503);
-    assert!(answer.retry_after().is_some());
-    assert!(answer.www_authenticate().is_none());
+    assert_revocation_unavailable(&answer);
     assert!(verifier.store_errors().revocation >= 1);
     assert!(store.health().errors >= 1);
     // Without a revocation list, the replay check fails closed the same way.

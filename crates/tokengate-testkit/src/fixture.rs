@@ -89,6 +89,22 @@ impl Fixture {
     }
 }
 
+/// Polls `future` once: for benchmarks of work that never waits (loaded keys, a cache hit).
+///
+/// # Panics
+/// When the future is not ready after one poll.
+pub fn poll_once<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = std::task::Waker::noop();
+    match future
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(waker))
+    {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => panic!("the future did not complete on the first poll"),
+    }
+}
+
 /// Verifies `token` with the keys loaded now; panics unless it is valid without waiting.
 ///
 /// # Panics

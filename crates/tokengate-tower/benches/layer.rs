@@ -6,10 +6,7 @@
 //! The layer's overhead is `layer − no_layer − verify`. Run:
 //! `cargo bench -p tokengate-tower --bench layer`.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use axum::Router;
 use axum::body::Body;
@@ -17,20 +14,9 @@ use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::Request;
 use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
+use tokengate_testkit::fixture::{Fixture, interleaved_difference, poll_once, verified_now};
 use tokengate_tower::AuthLayer;
 use tower::ServiceExt;
-
-fn poll_once<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the request did not complete on the first poll"),
-    }
-}
 
 fn bench(c: &mut Criterion) {
     let Fixture {

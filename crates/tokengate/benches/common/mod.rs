@@ -3,10 +3,6 @@
 
 #![allow(dead_code)] // each benchmark uses a part
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
@@ -86,16 +82,7 @@ pub(crate) fn jsonwebtoken_parts(
     (decoding, validation)
 }
 
-pub(crate) fn poll_once<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("verification with loaded keys never waits"),
-    }
-}
+pub(crate) use tokengate_testkit::fixture::poll_once;
 
 /// The token sizes of the `sizes` benchmarks: a label and a target length in bytes.
 pub(crate) const SIZES: [(&str, usize); 3] = [("0.4KB", 0), ("4KB", 4 * 1024), ("16KB", 16 * 1024)];

@@ -10,7 +10,7 @@ use base64::Engine;
 use crate::adapter::{RequestHeaders, RequestView};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
-use crate::json::{Malformed, Scan};
+use crate::json::{Malformed, read_object};
 use crate::jws::{self, BASE64URL};
 use crate::key::{VerifyingKey, jwk_thumbprint};
 
@@ -242,9 +242,8 @@ struct ProofHeader<'a> {
 
 impl<'a> ProofHeader<'a> {
     fn parse(bytes: &'a [u8]) -> Result<ProofHeader<'a>, Malformed> {
-        let mut scan = Scan::new(bytes)?;
         let mut header = ProofHeader::default();
-        scan.members(|scan, name| {
+        read_object(bytes, |scan, name| {
             match &**name {
                 "typ" => header.typ = scan.optional_string()?,
                 "alg" => header.alg = scan.optional_string()?,
@@ -257,7 +256,6 @@ impl<'a> ProofHeader<'a> {
             }
             Ok(())
         })?;
-        scan.end()?;
         Ok(header)
     }
 }
@@ -275,9 +273,8 @@ struct ProofClaims<'a> {
 
 impl<'a> ProofClaims<'a> {
     fn parse(bytes: &'a [u8]) -> Result<ProofClaims<'a>, Malformed> {
-        let mut scan = Scan::new(bytes)?;
         let mut claims = ProofClaims::default();
-        scan.members(|scan, name| {
+        read_object(bytes, |scan, name| {
             match &**name {
                 "jti" => claims.jti = scan.optional_string()?,
                 "htm" => claims.htm = scan.optional_string()?,
@@ -289,7 +286,6 @@ impl<'a> ProofClaims<'a> {
             }
             Ok(())
         })?;
-        scan.end()?;
         Ok(claims)
     }
 }

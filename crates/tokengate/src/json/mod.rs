@@ -19,6 +19,17 @@ mod scan;
 
 pub(crate) use scan::{Malformed, Scan};
 
+/// Reads `bytes` as one strict JSON object with nothing after it: `each` gets every member's
+/// name and must consume its value (see [`Scan::members`]).
+pub(crate) fn read_object<'de>(
+    bytes: &'de [u8],
+    each: impl FnMut(&mut Scan<'de>, &Cow<'de, str>) -> Result<(), Malformed>,
+) -> Result<(), Malformed> {
+    let mut scan = Scan::new(bytes)?;
+    scan.members(each)?;
+    scan.end()
+}
+
 /// A claim or header value read without committing to a type.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Loose<'de> {
@@ -83,9 +94,8 @@ pub(crate) struct HeaderView<'de> {
 impl<'de> HeaderView<'de> {
     /// Reads a protected header: one JSON object, strict, nothing after it.
     pub(crate) fn parse(bytes: &'de [u8]) -> Result<HeaderView<'de>, Malformed> {
-        let mut scan = Scan::new(bytes)?;
         let mut header = HeaderView::default();
-        scan.members(|scan, name| {
+        read_object(bytes, |scan, name| {
             match &**name {
                 "alg" => header.alg = Some(scan.loose()?),
                 "kid" => header.kid = Some(scan.loose()?),
@@ -104,7 +114,6 @@ impl<'de> HeaderView<'de> {
             }
             Ok(())
         })?;
-        scan.end()?;
         Ok(header)
     }
 }
