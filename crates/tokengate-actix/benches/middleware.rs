@@ -1,72 +1,97 @@
 //! The actix-web middleware's own cost per request beyond `verify`, in one run: an app without
-//! the middleware, the same app wrapped in `Auth` (valid HS256 token, `StandardClaims`),
-//! and `Verifier::try_verify` alone. Overhead = `middleware − no_middleware − verify`.
+//! the middleware (`no_middleware`), the same app wrapped in `Auth` (`middleware`, valid HS256
+//! token, `StandardClaims`), and `Verifier::try_verify` alone (`verify`). Overhead =
+//! `middleware − no_middleware − verify`.
 //!
-//! Run: `cargo bench -p tokengate-actix --bench middleware`.
+//! Run: `cargo bench -p tokengate-actix --bench middleware`; `bench/instructions.sh` counts the
+//! same cases in instructions (`middleware --count <case> <iterations>`).
 
 use std::hint::black_box;
 
+use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, test, web};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use tokengate::StandardClaims;
 use tokengate_actix::Auth;
-use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
+use tokengate_testkit::fixture::{Fixture, count_if_asked, interleaved_difference, verified_now};
 
-fn bench(c: &mut Criterion) {
-    let Fixture {
-        verifier,
-        token,
-        bearer,
-        ..
-    } = Fixture::hs256();
+/// The three cases over the two apps, each a closure running one request (or verification).
+fn cases<'a, R, P, G, PB, GB>(
+    fixture: &'a Fixture,
+    runtime: &'a actix_web::rt::Runtime,
+    plain: &'a P,
+    guarded: &'a G,
+    request: impl Fn() -> R + Copy + 'a,
+) -> impl Fn(&str) -> Option<Box<dyn FnMut() + 'a>>
+where
+    P: Service<R, Response = ServiceResponse<PB>, Error = actix_web::Error>,
+    G: Service<R, Response = ServiceResponse<GB>, Error = actix_web::Error>,
+    PB: 'a,
+    GB: 'a,
+{
+    move |name| -> Option<Box<dyn FnMut() + 'a>> {
+        Some(match name {
+            "middleware" => Box::new(move || {
+                let response = runtime.block_on(test::call_service(guarded, black_box(request())));
+                assert!(response.status().is_success());
+            }),
+            "no_middleware" => Box::new(move || {
+                let response = runtime.block_on(test::call_service(plain, black_box(request())));
+                assert!(response.status().is_success());
+            }),
+            "verify" => Box::new(move || {
+                drop(verified_now::<StandardClaims>(
+                    &fixture.verifier,
+                    black_box(&fixture.token),
+                ))
+            }),
+            _ => return None,
+        })
+    }
+}
+
+fn main() {
+    let fixture = Fixture::hs256();
     let runtime = actix_web::rt::Runtime::new().unwrap();
     let plain = runtime.block_on(test::init_service(
         App::new().route("/me", web::get().to(|| async { "ok" })),
     ));
     let guarded = runtime.block_on(test::init_service(
         App::new()
-            .wrap(Auth::new(verifier.clone()))
+            .wrap(Auth::new(fixture.verifier.clone()))
             .route("/me", web::get().to(|| async { "ok" })),
     ));
     let request = || {
         test::TestRequest::get()
             .uri("/me")
-            .insert_header(("authorization", bearer.as_str()))
+            .insert_header(("authorization", fixture.bearer.as_str()))
             .to_request()
     };
-    assert_eq!(
-        runtime
-            .block_on(test::call_service(&guarded, request()))
-            .status(),
-        200
-    );
-
+    let case = cases(&fixture, &runtime, &plain, &guarded, request);
+    if count_if_asked(&case) {
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("actix");
-    group.bench_function("no_middleware", |b| {
-        b.iter(|| runtime.block_on(test::call_service(&plain, black_box(request()))))
-    });
-    group.bench_function("middleware", |b| {
-        b.iter(|| runtime.block_on(test::call_service(&guarded, black_box(request()))))
-    });
-    group.bench_function("verify", |b| {
-        b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
-    });
+    for name in ["no_middleware", "middleware", "verify"] {
+        let mut run = case(name).unwrap();
+        group.bench_function(name, |b| b.iter(&mut run));
+    }
     // The middleware's own cost directly: `middleware − (no_middleware + verify)`, interleaved
     // per iteration.
+    let (mut middleware, mut no_middleware, mut verify) = (
+        case("middleware").unwrap(),
+        case("no_middleware").unwrap(),
+        case("verify").unwrap(),
+    );
     group.bench_function("own_cost", |b| {
         b.iter_custom(|iters| {
-            interleaved_difference(
-                iters,
-                || drop(runtime.block_on(test::call_service(&guarded, black_box(request())))),
-                || {
-                    drop(runtime.block_on(test::call_service(&plain, black_box(request()))));
-                    drop(verified_now::<StandardClaims>(&verifier, black_box(&token)));
-                },
-            )
+            interleaved_difference(iters, &mut middleware, || {
+                no_middleware();
+                verify();
+            })
         })
     });
     group.finish();
+    c.final_summary();
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

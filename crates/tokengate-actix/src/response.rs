@@ -12,7 +12,14 @@ pub(crate) struct ActixHeaders<'a>(pub(crate) &'a header::HeaderMap);
 
 impl RequestHeaders for ActixHeaders<'_> {
     fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        self.0.get_all(name).map(HeaderValue::as_bytes)
+        // The names read on every request go by their constants; a `&str` name is parsed
+        // first (as for `http::HeaderMap` in the core).
+        let values = match name {
+            "authorization" => self.0.get_all(header::AUTHORIZATION),
+            "cookie" => self.0.get_all(header::COOKIE),
+            _ => self.0.get_all(name),
+        };
+        values.map(HeaderValue::as_bytes)
     }
 }
 

@@ -145,3 +145,33 @@ pub fn interleaved_difference(
     }
     spent_with.saturating_sub(spent_without)
 }
+
+/// The loop `bench/instructions.sh` counts: callgrind runs with `--toggle-collect=*measured*`,
+/// so set-up (key generation, routers, runtimes) stays out and only these calls count.
+#[inline(never)]
+pub fn measured(run: &mut dyn FnMut(), iterations: u64) {
+    for _ in 0..iterations {
+        run();
+    }
+}
+
+/// For benchmarks that `bench/instructions.sh` also counts: when the process was started as
+/// `<bench> --count <case> <iterations>`, runs `cases(case)` `iterations` times in
+/// [`measured`] and returns `true` (the caller then returns instead of starting criterion);
+/// otherwise returns `false` and runs nothing.
+///
+/// # Panics
+/// When `--count` is given without a known case or a number of iterations.
+pub fn count_if_asked<'a>(cases: impl FnOnce(&str) -> Option<Box<dyn FnMut() + 'a>>) -> bool {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some("--count") {
+        return false;
+    }
+    let (Some(case), Some(iterations)) = (args.next(), args.next()) else {
+        panic!("usage: --count <case> <iterations>");
+    };
+    let iterations: u64 = iterations.parse().expect("iterations is a number");
+    let mut run = cases(&case).unwrap_or_else(|| panic!("unknown case {case}"));
+    measured(&mut *run, iterations);
+    true
+}

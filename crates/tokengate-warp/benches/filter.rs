@@ -1,44 +1,84 @@
 //! The warp filter's own cost per request beyond `verify`, in one run: a route without the
-//! filter, the same route with `tokengate_warp::claims` (valid HS256 token, `StandardClaims`),
-//! and `Verifier::try_verify` alone. Overhead = `filter − no_filter − verify`.
+//! filter (`no_filter`), the same route with `tokengate_warp::claims` (`filter`, valid HS256
+//! token, `StandardClaims`), and `Verifier::try_verify` alone (`verify`). Overhead =
+//! `filter − no_filter − verify`.
 //!
-//! Run: `cargo bench -p tokengate-warp --bench filter`.
+//! Run: `cargo bench -p tokengate-warp --bench filter`; `bench/instructions.sh` counts the same
+//! cases in instructions (`filter --count <case> <iterations>`).
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::Criterion;
 use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{Fixture, interleaved_difference, verified_now};
+use tokengate_testkit::fixture::{Fixture, count_if_asked, interleaved_difference, verified_now};
 use tokengate_warp::Verified;
 use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Reply;
 
-fn bench(c: &mut Criterion) {
-    let Fixture {
-        verifier,
-        token,
-        bearer,
-        ..
-    } = Fixture::hs256();
-    let plain = warp::path!("me").map(|| "ok");
-    let guarded = warp::path!("me")
-        .and(tokengate_warp::claims::<StandardClaims>(verifier.clone()))
-        .map(|_: Verified<StandardClaims>| "ok");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    let request = || {
-        warp::test::request()
-            .path("/me")
-            .header("authorization", &bearer)
-    };
+struct Setup {
+    fixture: Fixture,
+    plain: BoxedFilter<(Box<dyn Reply>,)>,
+    guarded: BoxedFilter<(Box<dyn Reply>,)>,
+    runtime: tokio::runtime::Runtime,
+}
 
+impl Setup {
+    fn new() -> Setup {
+        let fixture = Fixture::hs256();
+        let plain = warp::path!("me")
+            .map(|| Box::new("ok") as Box<dyn Reply>)
+            .boxed();
+        let guarded = warp::path!("me")
+            .and(tokengate_warp::claims::<StandardClaims>(
+                fixture.verifier.clone(),
+            ))
+            .map(|_: Verified<StandardClaims>| Box::new("ok") as Box<dyn Reply>)
+            .boxed();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        Setup {
+            fixture,
+            plain,
+            guarded,
+            runtime,
+        }
+    }
+
+    fn case(&self, name: &str) -> Option<Box<dyn FnMut() + '_>> {
+        let call = |filter: &BoxedFilter<(Box<dyn Reply>,)>| {
+            let request = warp::test::request()
+                .path("/me")
+                .header("authorization", &self.fixture.bearer);
+            let reply = self.runtime.block_on(request.filter(filter));
+            drop(black_box(reply.ok().expect("the route answers")));
+        };
+        Some(match name {
+            "filter" => Box::new(move || call(&self.guarded)),
+            "no_filter" => Box::new(move || call(&self.plain)),
+            "verify" => Box::new(|| {
+                drop(verified_now::<StandardClaims>(
+                    &self.fixture.verifier,
+                    black_box(&self.fixture.token),
+                ))
+            }),
+            _ => return None,
+        })
+    }
+}
+
+fn main() {
+    let setup = Setup::new();
+    if count_if_asked(|case| setup.case(case)) {
+        return;
+    }
+    let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("warp");
-    group.bench_function("no_filter", |b| {
-        b.iter(|| runtime.block_on(request().filter(&plain)).unwrap())
-    });
-    group.bench_function("filter", |b| {
-        b.iter(|| runtime.block_on(request().filter(&guarded)).unwrap())
-    });
+    for name in ["no_filter", "filter", "verify"] {
+        let mut run = setup.case(name).unwrap();
+        group.bench_function(name, |b| b.iter(&mut run));
+    }
     // What `headers_cloned` costs the filter for a browser-like request head.
     let mut head = warp::http::HeaderMap::new();
     for (name, value) in [
@@ -49,32 +89,27 @@ fn bench(c: &mut Criterion) {
         ),
         ("accept", "application/json"),
         ("accept-encoding", "gzip, deflate, br"),
-        ("authorization", bearer.as_str()),
+        ("authorization", setup.fixture.bearer.as_str()),
         ("x-request-id", "6c1f7d2e-6c4b-4f5e-9a51-0d2b9c1e7a10"),
     ] {
         head.insert(name, value.parse().unwrap());
     }
     group.bench_function("clone_six_headers", |b| b.iter(|| black_box(&head).clone()));
-    group.bench_function("verify", |b| {
-        b.iter(|| verified_now::<StandardClaims>(&verifier, black_box(&token)))
-    });
-    // The filter's own cost directly: `filter − (no_filter + verify)`, interleaved per iteration.
+    // The filter's own cost directly: `filter − (no_filter + verify)`, interleaved per
+    // iteration.
+    let (mut filter, mut no_filter, mut verify) = (
+        setup.case("filter").unwrap(),
+        setup.case("no_filter").unwrap(),
+        setup.case("verify").unwrap(),
+    );
     group.bench_function("own_cost", |b| {
         b.iter_custom(|iters| {
-            interleaved_difference(
-                iters,
-                || {
-                    black_box(runtime.block_on(request().filter(&guarded)).unwrap());
-                },
-                || {
-                    black_box(runtime.block_on(request().filter(&plain)).unwrap());
-                    drop(verified_now::<StandardClaims>(&verifier, black_box(&token)));
-                },
-            )
+            interleaved_difference(iters, &mut filter, || {
+                no_filter();
+                verify();
+            })
         })
     });
     group.finish();
+    c.final_summary();
 }
-
-criterion_group!(benches, bench);
-criterion_main!(benches);

@@ -49,8 +49,11 @@
 
 use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
@@ -113,6 +116,35 @@ pub async fn handle_rejection(rejection: warp::Rejection) -> Result<Response, wa
     match rejection.find::<AuthRejection>() {
         Some(auth) => Ok(auth.reply()),
         None => Err(rejection),
+    }
+}
+
+fn rejection(answer: Answer) -> warp::Rejection {
+    warp::reject::custom(AuthRejection(answer))
+}
+
+type Waiting<T> = Pin<Box<dyn Future<Output = Result<Verified<T>, warp::Rejection>> + Send>>;
+
+/// The filter's future: a ready value when the pipeline decided at once (no state machine
+/// holding the request head), boxed only when the decision waits for I/O.
+enum Claimed<T> {
+    Ready(Option<Result<Verified<T>, warp::Rejection>>),
+    Waiting(Waiting<T>),
+}
+
+// Never pinned structurally: the ready value moves out, the waiting future is boxed.
+impl<T> Unpin for Claimed<T> {}
+
+impl<T> Future for Claimed<T> {
+    type Output = Result<Verified<T>, warp::Rejection>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Claimed::Ready(ready) => {
+                Poll::Ready(ready.take().expect("the filter's future polled after completion"))
+            }
+            Claimed::Waiting(waiting) => waiting.as_mut().poll(cx),
+        }
     }
 }
 
@@ -254,12 +286,14 @@ where
         // Shared, so a request costs one reference count, not a copy of the policy.
         let auth = Arc::new(self);
         request().and_then(move |head: Head| {
-            let auth = Arc::clone(&auth);
-            async move {
-                auth.verifier
-                    .required_claims(&head.view(), &auth.policy, None)
-                    .await
-                    .map_err(|answer| warp::reject::custom(AuthRejection(answer)))
+            match auth
+                .verifier
+                .required_claims_now(&head.view(), &auth.policy, None)
+            {
+                Ok(decided) => Claimed::Ready(Some(decided.map_err(rejection))),
+                Err(pending) => Claimed::Waiting(Box::pin(async move {
+                    pending.resolve().await.map_err(rejection)
+                })),
             }
         })
     }
@@ -278,7 +312,7 @@ where
                 auth.verifier
                     .verified_claims(&head.view(), &auth.policy, None)
                     .await
-                    .map_err(|answer| warp::reject::custom(AuthRejection(answer)))
+                    .map_err(rejection)
             }
         })
     }

@@ -46,7 +46,7 @@ mod pipeline;
 mod policy;
 mod view;
 
-pub use pipeline::{Admission, Decision, Pending};
+pub use pipeline::{Admission, Decision, Pending, PendingClaims};
 pub use policy::Policy;
 pub use view::{ConnectionInfo, RequestHeaders, RequestView};
 

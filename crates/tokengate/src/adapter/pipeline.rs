@@ -45,6 +45,16 @@ pub enum Decision<T> {
 }
 
 impl<T> Admission<T> {
+    /// The claims the request goes on with: verified now, or `earlier` (what an outer layer
+    /// stored); `None` for an anonymous request.
+    fn claims(self, earlier: Option<&Verified<T>>) -> Option<Verified<T>> {
+        match self {
+            Admission::Verified(verified) => Some(verified),
+            Admission::AlreadyVerified => earlier.cloned(),
+            Admission::Anonymous => None,
+        }
+    }
+
     /// The claims verified now, which the adapter stores for its extractors; `None` when
     /// there is nothing new to store (anonymous, or stored already by an outer layer).
     pub fn into_verified(self) -> Option<Verified<T>> {
@@ -261,8 +271,7 @@ fn admit<T>(
 where
     T: Send + Sync + 'static,
 {
-    let now = verifier.inner.clock.now_unix();
-    if let Err(error) = policy.check_requirement(&verified, now) {
+    if let Err(error) = policy.check_requirement(&verified, &*verifier.inner.clock) {
         return Outcome::Done(Err(deny(verifier, policy, presented, &error)));
     }
     checked(verifier, policy, presented, Admission::Verified(verified))
@@ -279,6 +288,9 @@ fn checked<T>(
 where
     T: Send + Sync + 'static,
 {
+    if verifier.inner.checks.is_empty() && policy.checks().is_empty() {
+        return Outcome::Done(Ok(admission));
+    }
     let checks: Vec<_> = verifier
         .inner
         .checks
@@ -345,7 +357,9 @@ where
             verifier, policy, presented, &error,
         ))));
     }
-    let now = inner.clock.now_unix();
+    // Read only when a store is asked: most verifiers have none.
+    let time = std::cell::OnceCell::new();
+    let now = || *time.get_or_init(|| inner.clock.now_unix());
     let proof = match (presented.proof, inner.dpop.as_ref()) {
         (Some(proof), Some(_)) => Some(ProofUse {
             key: proof.replay_key,
@@ -360,7 +374,7 @@ where
             // A store that leaves a given proof unanswered cannot rule out a replay.
             replay: proof.map(|_| answer.replay.unwrap_or(Err(StoreUnavailable))),
         };
-        return match shared.status_and_record(&verified.identity(), proof, now) {
+        return match shared.status_and_record(&verified.identity(), proof, now()) {
             SharedLookup::Now(answer) => Bound::Admit(finish(
                 verifier,
                 policy,
@@ -375,14 +389,14 @@ where
     }
     let revocation = match &inner.revocation {
         None => Step::Skip,
-        Some(list) => match list.status(&verified.identity(), now) {
+        Some(list) => match list.status(&verified.identity(), now()) {
             Lookup::Now(result) => Step::Now(result),
             Lookup::Later(answer) => Step::Later(answer),
         },
     };
     let replay = match (proof, inner.dpop.as_ref()) {
         (Some(proof), Some(dpop)) => {
-            match dpop.dpop.replay.record(proof.key, proof.expires_at, now) {
+            match dpop.dpop.replay.record(proof.key, proof.expires_at, now()) {
                 Recorded::Now(result) => Step::Now(result),
                 Recorded::Later(answer) => Step::Later(answer),
             }
@@ -468,14 +482,25 @@ impl Verifier {
         #[cfg(feature = "metrics")]
         let started = quanta::Instant::now();
         // One span per decision (debug level, target `tokengate::verify`): the outcome and the
-        // stable error code, never the token or its claims.
-        let span = tracing::debug_span!(
+        // stable error code, never the token or its claims. Only for a `tracing` subscriber
+        // that wants it: without one, tracing's `log` fallback (on whenever any crate in the build enables
+        // tracing's `log` feature, as warp and actix-web do) would turn the span's creation,
+        // entry and exit into ~190 instructions of `log` checks per request.
+        let span = if tracing::enabled!(
+            kind: tracing::metadata::Kind::SPAN,
             target: "tokengate::verify",
-            "decide",
-            method = request.method(),
-            outcome = tracing::field::Empty,
-            code = tracing::field::Empty,
-        );
+            tracing::Level::DEBUG
+        ) {
+            tracing::debug_span!(
+                target: "tokengate::verify",
+                "decide",
+                method = request.method(),
+                outcome = tracing::field::Empty,
+                code = tracing::field::Empty,
+            )
+        } else {
+            tracing::Span::none()
+        };
         let _entered = span.enter();
         #[cfg(feature = "metrics")]
         let mut kind = crate::observe::Kind::None;
@@ -546,8 +571,7 @@ impl Verifier {
             }));
         }
         if let Some(verified) = earlier {
-            let now = inner.clock.now_unix();
-            if let Err(error) = policy.check_requirement(verified, now) {
+            if let Err(error) = policy.check_requirement(verified, &*inner.clock) {
                 return Decision::Deny(deny(self, policy, &presented, &error));
             }
             // The outer layer ran the verifier's checks; the route's own run here.
@@ -684,11 +708,7 @@ impl Verifier {
             Decision::Deny(answer) => return Err(answer),
             Decision::Pending(pending) => pending.resolve().await?,
         };
-        Ok(match admission {
-            Admission::Verified(verified) => Some(verified),
-            Admission::AlreadyVerified => earlier.cloned(),
-            Admission::Anonymous => None,
-        })
+        Ok(admission.claims(earlier))
     }
 
     /// As [`verified_claims`](Verifier::verified_claims) for a route that requires
@@ -706,13 +726,84 @@ impl Verifier {
         T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + Sync + ?Sized,
     {
-        match self.verified_claims(request, policy, earlier).await? {
-            Some(verified) => Ok(verified),
-            None => {
-                let error = Error::from(ErrorKind::MissingCredentials);
-                Err(self.answer_in(&error, policy.body(), false, policy.requires_dpop()))
-            }
+        match self.required_claims_now(request, policy, earlier) {
+            Ok(decided) => decided,
+            Err(pending) => pending.resolve().await,
         }
+    }
+
+    /// [`required_claims`](Verifier::required_claims) without a future when nothing waits:
+    /// `Ok` with the claims or the answer, decided now; `Err` with what to await when keys,
+    /// an introspection or a shared store must answer first. For a framework whose filters
+    /// return futures (warp): the fast path is then a ready value, not an `async` state
+    /// machine that holds the request and the pipeline's slow path.
+    ///
+    /// # Errors
+    /// [`PendingClaims`] when the decision waits for I/O.
+    pub fn required_claims_now<T, H>(
+        &self,
+        request: &RequestView<'_, H>,
+        policy: &Policy,
+        earlier: Option<&Verified<T>>,
+    ) -> Result<Result<Verified<T>, Answer>, PendingClaims<T>>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
+        match self.decide(request, policy, earlier) {
+            Decision::Admit(admission) => Ok(self.required(admission, earlier, policy)),
+            Decision::Deny(answer) => Ok(Err(answer)),
+            Decision::Pending(pending) => Err(PendingClaims {
+                pending,
+                verifier: self.clone(),
+                policy: policy.clone(),
+                earlier: earlier.cloned(),
+            }),
+        }
+    }
+
+    /// The claims an admission stands for on a route that requires credentials.
+    fn required<T>(
+        &self,
+        admission: Admission<T>,
+        earlier: Option<&Verified<T>>,
+        policy: &Policy,
+    ) -> Result<Verified<T>, Answer> {
+        admission.claims(earlier).ok_or_else(|| {
+            let error = Error::from(ErrorKind::MissingCredentials);
+            self.answer_in(&error, policy.body(), false, policy.requires_dpop())
+        })
+    }
+}
+
+/// The slow path of [`Verifier::required_claims_now`]: a decision waiting for I/O, owning
+/// everything it needs.
+#[must_use]
+pub struct PendingClaims<T> {
+    pending: Pending<T>,
+    verifier: Verifier,
+    policy: Policy,
+    earlier: Option<Verified<T>>,
+}
+
+impl<T> PendingClaims<T>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    /// Waits and finishes: the claims, or the answer to send.
+    ///
+    /// # Errors
+    /// The [`Answer`] when the request is refused.
+    pub async fn resolve(self) -> Result<Verified<T>, Answer> {
+        let admission = self.pending.resolve().await?;
+        self.verifier
+            .required(admission, self.earlier.as_ref(), &self.policy)
+    }
+}
+
+impl<T> fmt::Debug for PendingClaims<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PendingClaims")
     }
 }
 

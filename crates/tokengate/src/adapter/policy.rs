@@ -116,10 +116,11 @@ impl Policy {
     pub(crate) fn check_requirement<T>(
         &self,
         verified: &Verified<T>,
-        now: u64,
+        clock: &dyn crate::clock::Clock,
     ) -> Result<(), Error> {
+        // The clock is read only for a requirement: most routes have none.
         match &self.requirement {
-            Some(requirement) => requirement.check_facts(&verified.facts(now)),
+            Some(requirement) => requirement.check_facts(&verified.facts(clock.now_unix())),
             None => Ok(()),
         }
     }

@@ -12,9 +12,21 @@ pub trait RequestHeaders {
 
 impl RequestHeaders for http::HeaderMap {
     fn header_values<'h>(&'h self, name: &str) -> impl Iterator<Item = &'h [u8]> {
-        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
+        use http::header::{AUTHORIZATION, COOKIE};
+        // The names the pipeline reads on every request go by their constants: a `&str` name
+        // is parsed and classified first (~240 instructions a lookup, `docs/benchmarks.md`,
+        // "Adapters in instructions").
+        let values = match name {
+            "authorization" => self.get_all(AUTHORIZATION),
+            "dpop" => self.get_all(DPOP),
+            "cookie" => self.get_all(COOKIE),
+            _ => self.get_all(name),
+        };
+        values.iter().map(http::HeaderValue::as_bytes)
     }
 }
+
+const DPOP: http::HeaderName = http::HeaderName::from_static("dpop");
 
 /// What a server's accept loop knows of a connection: the peer's address and the TLS client
 /// certificate. Put it in each request's extensions (tower, hyper, axum) or actix-web's
