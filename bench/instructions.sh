@@ -13,17 +13,18 @@ cd "$(dirname "$0")/.."
 N=${N:-2000}
 command -v valgrind >/dev/null || { apt-get install -y valgrind >/dev/null 2>&1 || true; }
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-if [[ -z "${BIN:-}" ]]; then
-  BIN=$(cargo bench -p tokengate --bench instructions --no-run --message-format=json 2>/dev/null |
+bench_bin() { # package bench -> the built benchmark's executable
+  cargo bench -p "$1" --bench "$2" --no-run --message-format=json 2>/dev/null |
     python3 -c 'import sys,json
 for l in sys.stdin:
     m=json.loads(l)
-    if m.get("reason")=="compiler-artifact" and m["target"]["name"]=="instructions" and m.get("executable"): print(m["executable"])' | tail -1)
-fi
-per_call() { # case -> instructions per call
-  local total
+    if m.get("reason")=="compiler-artifact" and m["target"]["name"]==sys.argv[1] and m.get("executable"): print(m["executable"])' "$2" | tail -1
+}
+BIN=${BIN:-$(bench_bin tokengate instructions)}
+per_call() { # case [binary [args...]] -> instructions per call
+  local total case=$1; shift
   total=$(valgrind --tool=callgrind --toggle-collect='*measured*' --callgrind-out-file=/dev/null \
-    "$BIN" "$1" "$N" 2>&1 | awk '/Collected :/ {print $NF}')
+    "${@:-$BIN}" "$case" "$N" 2>&1 | awk '/Collected :/ {print $NF}')
   echo $(( total / N ))
 }
 printf '%-8s %12s %12s %12s %12s %12s %10s %10s\n' size tokengate jsonwebtoken primitive floor own share ratio
@@ -45,3 +46,20 @@ for alg in RS256 EdDSA ES256; do
   printf '%-8s %12s %12s %12s %12s\n' "$alg" "$request" "$signature" "$bearer" $(( request - signature - bearer ))
 done
 echo "(DPoP request through decide with the token cached; own = request - signature - bearer)"
+
+# The adapters' own cost: a request through the adapter minus the same request without it
+# minus the verification alone. For axum the baseline is a router behind a layer that does
+# nothing (axum boxes every layered route and its future, whatever the layer).
+[[ -n "${SKIP_ADAPTERS:-}" ]] && exit 0
+printf '\n%-8s %12s %12s %12s %12s\n' adapter with without verify own
+adapter() { # name package bench with without
+  local bin with without verify
+  bin=$(bench_bin "$2" "$3")
+  with=$(per_call "$4" "$bin" --count); without=$(per_call "$5" "$bin" --count)
+  verify=$(per_call verify "$bin" --count)
+  printf '%-8s %12s %12s %12s %12s\n' "$1" "$with" "$without" "$verify" $(( with - without - verify ))
+}
+adapter tower tokengate-tower layer layer identity_layer
+adapter warp tokengate-warp filter filter no_filter
+adapter actix tokengate-actix middleware middleware no_middleware
+echo "(HS256, StandardClaims; own = with - without - verify; tower's without is a router behind an identity layer)"

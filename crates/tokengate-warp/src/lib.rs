@@ -140,9 +140,11 @@ impl<T> Future for Claimed<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            Claimed::Ready(ready) => {
-                Poll::Ready(ready.take().expect("the filter's future polled after completion"))
-            }
+            Claimed::Ready(ready) => Poll::Ready(
+                ready
+                    .take()
+                    .expect("the filter's future polled after completion"),
+            ),
             Claimed::Waiting(waiting) => waiting.as_mut().poll(cx),
         }
     }

@@ -31,16 +31,9 @@ fn main() {
         eprintln!("unknown case {case}");
         std::process::exit(2);
     });
-    measured(&*run, iterations);
-}
-
-/// The loop callgrind counts (`--toggle-collect=*measured*`): set-up, key generation included,
-/// stays outside.
-#[inline(never)]
-fn measured(run: &dyn Fn(), iterations: u64) {
-    for _ in 0..iterations {
-        run();
-    }
+    // The loop callgrind counts (`--toggle-collect=*measured*`): set-up, key generation
+    // included, stays outside.
+    tokengate_testkit::fixture::measured(&mut || run(), iterations);
 }
 
 fn case_fn(case: &str) -> Option<Box<dyn Fn()>> {
