@@ -31,27 +31,55 @@ impl Scopes {
 
     /// Adds one scope. A value containing spaces is split: scope tokens never contain one.
     pub(crate) fn push(&mut self, scope: &str) {
-        if scope.contains(' ') {
-            self.extend_delimited(scope);
-        } else if !scope.is_empty() && !self.contains(scope) {
-            if !self.0.is_empty() {
-                self.0.push(' ');
-            }
-            self.0.push_str(scope);
-        }
+        self.extend_delimited(scope);
     }
 
+    /// Adds the space-delimited scopes of `text`. Byte loops rather than `split` and a
+    /// `contains` per scope: scope strings are short, and a search call per token cost more
+    /// than the tokens (~1.7k instructions for a typical token's scopes and roles,
+    /// `docs/benchmarks.md`, "Own work").
     pub(crate) fn extend_delimited(&mut self, text: &str) {
-        self.0.reserve(text.len());
-        for scope in text.split(' ') {
-            self.push(scope);
+        self.0.reserve(text.len() + 1);
+        let bytes = text.as_bytes();
+        let mut start = 0;
+        for (at, &byte) in bytes.iter().enumerate() {
+            if byte == b' ' {
+                self.add(&text[start..at]);
+                start = at + 1;
+            }
         }
+        self.add(&text[start..]);
+    }
+
+    /// Adds `scope` (no spaces) unless it is empty or present.
+    fn add(&mut self, scope: &str) {
+        if scope.is_empty() || self.has(scope) {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        self.0.push_str(scope);
+    }
+
+    /// Whether the non-empty `scope`, which has no spaces, is one of the tokens.
+    fn has(&self, scope: &str) -> bool {
+        let (have, want) = (self.0.as_bytes(), scope.as_bytes());
+        let mut start = 0;
+        while let Some(token) = have.get(start..) {
+            let end = token.iter().position(|&b| b == b' ').unwrap_or(token.len());
+            if token[..end] == *want {
+                return true;
+            }
+            start += end + 1;
+        }
+        false
     }
 
     /// Whether `scope` is present, compared exactly.
     #[must_use]
     pub fn contains(&self, scope: &str) -> bool {
-        self.iter().any(|s| s == scope)
+        !scope.is_empty() && !scope.contains(' ') && self.has(scope)
     }
 
     /// The scopes, in token order.
@@ -740,6 +768,41 @@ pub trait RequiredScopes: Send + Sync + 'static {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    /// `Scopes` against a plain model (split on spaces, drop empties and repeats, keep order),
+    /// over strings of a few letters and spaces, where repeats and prefixes are common.
+    #[test]
+    fn scopes_match_a_plain_model() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        let mut runner = TestRunner::new_with_rng(
+            Config::with_cases(2_000),
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[29; 32]),
+        );
+        let parts = proptest::collection::vec("[ab ]{0,6}", 0..5);
+        runner
+            .run(&(parts, "[ab ]{0,4}"), |(parts, probe)| {
+                let mut model: Vec<String> = Vec::new();
+                for word in parts.iter().flat_map(|p| p.split(' ')) {
+                    if !word.is_empty() && !model.iter().any(|m| m == word) {
+                        model.push(word.to_owned());
+                    }
+                }
+                let mut scopes = Scopes::default();
+                for (i, part) in parts.iter().enumerate() {
+                    if i % 2 == 0 {
+                        scopes.extend_delimited(part);
+                    } else {
+                        scopes.push(part);
+                    }
+                }
+                prop_assert_eq!(scopes.as_str(), model.join(" "));
+                prop_assert_eq!(scopes.iter().collect::<Vec<_>>(), model.clone());
+                prop_assert_eq!(scopes.contains(&probe), model.contains(&probe));
+                Ok(())
+            })
+            .unwrap();
+    }
 
     #[test]
     fn membership_is_exact() {
