@@ -640,3 +640,68 @@ async fn a_panicking_background_refresh_is_counted_and_does_not_stop_refreshes()
         clock.advance(Duration::from_secs(2));
     }
 }
+
+/// `required_claims_now`: waits only on a cold start (the keys are fetched), then decides at
+/// once; a bad or missing token is answered at once, exactly as `required_claims` would.
+#[tokio::test]
+async fn required_claims_now_waits_only_for_io() {
+    use tokengate::adapter::{Policy, RequestView};
+    let setup = setup().await;
+    let policy = Policy::new();
+    let request = |authorization: Option<String>| {
+        let mut headers = http::HeaderMap::new();
+        if let Some(value) = authorization {
+            headers.insert("authorization", value.parse().unwrap());
+        }
+        headers
+    };
+    let good = request(Some(format!("Bearer {}", setup.token())));
+    let view = RequestView::new("GET", "/me", None, &good);
+    // Cold: the keys must be fetched first.
+    let pending = match setup
+        .verifier
+        .required_claims_now::<StandardClaims, _>(&view, &policy, None)
+    {
+        Err(pending) => pending,
+        Ok(decided) => panic!(
+            "decided before the keys were fetched: {:?}",
+            decided.is_ok()
+        ),
+    };
+    let verified = pending.resolve().await.unwrap();
+    assert_eq!(verified.subject(), Some("alice"));
+    // Warm: decided at once.
+    let now = setup
+        .verifier
+        .required_claims_now::<StandardClaims, _>(&view, &policy, None);
+    assert_eq!(now.unwrap().unwrap().subject(), Some("alice"));
+    // A token for another audience and no token: answered at once, with the exact status
+    // and challenge.
+    let other = setup
+        .server
+        .mint(&claims_at(&setup.server.issuer(), "api://other", NOW));
+    let other = request(Some(format!("Bearer {other}")));
+    let view = RequestView::new("GET", "/me", None, &other);
+    let answer = setup
+        .verifier
+        .required_claims_now::<StandardClaims, _>(&view, &policy, None)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(answer.kind(), ErrorKind::InvalidAudience);
+    let challenge = answer.www_authenticate().unwrap().to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"Bearer realm="api", error="invalid_token""#),
+        "{challenge}"
+    );
+    let none = request(None);
+    let view = RequestView::new("GET", "/me", None, &none);
+    let answer = setup
+        .verifier
+        .required_claims_now::<StandardClaims, _>(&view, &policy.clone().optional(), None)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(answer.status(), 401);
+    assert_eq!(answer.kind(), ErrorKind::MissingCredentials);
+    assert_eq!(answer.www_authenticate().unwrap(), r#"Bearer realm="api""#);
+}
