@@ -483,9 +483,9 @@ impl Verifier {
         let started = quanta::Instant::now();
         // One span per decision (debug level, target `tokengate::verify`): the outcome and the
         // stable error code, never the token or its claims. Only for a `tracing` subscriber
-        // that wants it: without one, tracing's `log` fallback (on whenever any crate in the build enables
-        // tracing's `log` feature, as warp and actix-web do) would turn the span's creation,
-        // entry and exit into ~190 instructions of `log` checks per request.
+        // that wants it: without one, tracing's `log` fallback (on whenever any crate in the
+        // build enables tracing's `log` feature, as warp and actix-web do) would turn the
+        // span's creation, entry and exit into ~190 instructions of `log` checks per request.
         let span = if tracing::enabled!(
             kind: tracing::metadata::Kind::SPAN,
             target: "tokengate::verify",
