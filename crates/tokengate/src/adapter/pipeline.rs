@@ -753,12 +753,12 @@ impl Verifier {
         match self.decide(request, policy, earlier) {
             Decision::Admit(admission) => Ok(self.required(admission, earlier, policy)),
             Decision::Deny(answer) => Ok(Err(answer)),
-            Decision::Pending(pending) => Err(PendingClaims {
+            Decision::Pending(pending) => Err(PendingClaims(Box::new(Waiting {
                 pending,
                 verifier: self.clone(),
                 policy: policy.clone(),
                 earlier: earlier.cloned(),
-            }),
+            }))),
         }
     }
 
@@ -779,7 +779,10 @@ impl Verifier {
 /// The slow path of [`Verifier::required_claims_now`]: a decision waiting for I/O, owning
 /// everything it needs.
 #[must_use]
-pub struct PendingClaims<T> {
+pub struct PendingClaims<T>(Box<Waiting<T>>);
+
+/// Boxed, as `Pending`'s parts are: the slow path, kept out of the fast path's `Result`.
+struct Waiting<T> {
     pending: Pending<T>,
     verifier: Verifier,
     policy: Policy,
@@ -795,9 +798,14 @@ where
     /// # Errors
     /// The [`Answer`] when the request is refused.
     pub async fn resolve(self) -> Result<Verified<T>, Answer> {
-        let admission = self.pending.resolve().await?;
-        self.verifier
-            .required(admission, self.earlier.as_ref(), &self.policy)
+        let Waiting {
+            pending,
+            verifier,
+            policy,
+            earlier,
+        } = *self.0;
+        let admission = pending.resolve().await?;
+        verifier.required(admission, earlier.as_ref(), &policy)
     }
 }
 
