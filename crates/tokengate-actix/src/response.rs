@@ -17,11 +17,14 @@ impl RequestHeaders for ActixHeaders<'_> {
         let values = match name {
             "authorization" => self.0.get_all(header::AUTHORIZATION),
             "cookie" => self.0.get_all(header::COOKIE),
+            "dpop" => self.0.get_all(DPOP),
             _ => self.0.get_all(name),
         };
         values.map(HeaderValue::as_bytes)
     }
 }
+
+const DPOP: HeaderName = HeaderName::from_static("dpop");
 
 /// The route's parameters (`match_info`), for custom checks.
 pub(crate) fn params(request: &HttpRequest) -> Vec<(&str, &str)> {
