@@ -625,7 +625,11 @@ impl Verifier {
             use crate::observe::Kind;
             *kind = match credential.scheme {
                 Scheme::Dpop => Kind::Dpop,
-                Scheme::Bearer if token.bytes().filter(|b| *b == b'.').count() == 2 => Kind::Jwt,
+                // memchr, not a byte-by-byte count: ~1.8k instructions for a 0.8 KB token
+                // (`docs/benchmarks.md`, "End-to-end load in instructions").
+                Scheme::Bearer if memchr::memchr_iter(b'.', token.as_bytes()).count() == 2 => {
+                    Kind::Jwt
+                }
                 Scheme::Bearer => Kind::Opaque,
             };
         }
