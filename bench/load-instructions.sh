@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # The servers of bench/load.sh counted in instructions instead of timed: each server runs under
 # callgrind, a client sends GET /me (valid token) or GET /health over one keep-alive connection,
-# and the server's instructions per request are (count after N2 requests − count after N1) ÷
-# (N2 − N1), so start-up and shutdown cancel out. Exact for one build and token set, whatever
-# the machine is doing, where wrk's requests/s moved by ±15 % (or 2.5× on a busy day). It counts
-# user-space work only: the kernel's share of a request (loopback TCP, most of /health's cost)
-# is not in it, so read /me − /health as what the route adds, not as a throughput ratio.
+# and the server's instructions per request are counted between a zeroing of the counters after
+# a warm-up (so start-up, quanta's clock calibration and the first key use stay out) and a dump
+# after N more requests. Exact for one build and token set, whatever the machine is doing, where
+# wrk's requests/s moved by ±15 % (or 2.5× on a busy day). It counts user-space work only: the
+# kernel's share of a request (loopback TCP, most of /health's cost) is not in it, so read
+# /me − /health as what the route adds, not as a throughput ratio.
 #
-#   bash bench/load-instructions.sh          # ~5 minutes
+#   bash bench/load-instructions.sh          # ~4 minutes
 #
 # Needs valgrind (installed via apt when missing), curl and python3. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N1=${N1:-100}
-N2=${N2:-600}
+WARM=${WARM:-20}
+N=${N:-500}
 PORT=${PORT:-3900}
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -36,12 +37,12 @@ for _ in range(n):
         sys.exit(f"{path}: status {response.status}")
 PY
 
-# total SERVER ALG CACHE PATH N -> instructions the server ran for start-up, N requests, exit
-total() {
-  local server=$1 alg=$2 cache=$3 path=$4 n=$5 jwks="$WORK/jwks.json" token out="$WORK/cg.out"
+# per_request SERVER ALG CACHE PATH -> the server's instructions per request
+per_request() {
+  local server=$1 alg=$2 cache=$3 path=$4 jwks="$WORK/jwks.json" token out="$WORK/cg.out"
   token=$(cat "$WORK/$alg.token")
   if [ "$alg" = HS256 ]; then jwks="$WORK/hs256.jwks.json"; fi
-  rm -f "$out"
+  rm -f "$out" "$out".*
   if [ "$server" = baseline ]; then
     valgrind --tool=callgrind --callgrind-out-file="$out" \
       ./target/release/tokengate-bench baseline "$alg" "$jwks" "127.0.0.1:$PORT" >/dev/null 2>&1 &
@@ -56,22 +57,16 @@ total() {
     if curl -sf "http://127.0.0.1:$PORT/health" >/dev/null 2>&1; then break; fi
     sleep 0.1
   done
-  if [ "$path" = /me ]; then
-    python3 "$WORK/client.py" "$PORT" /me "$n" "$token"
-  else
-    python3 "$WORK/client.py" "$PORT" /health "$n"
-  fi
+  local client=(python3 "$WORK/client.py" "$PORT" "$path")
+  local auth=()
+  if [ "$path" = /me ]; then auth=("$token"); fi
+  "${client[@]}" "$WARM" "${auth[@]}"
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  "${client[@]}" "$N" "${auth[@]}"
+  callgrind_control -d "$pid" >/dev/null 2>&1
   kill -TERM "$pid"
   wait "$pid" 2>/dev/null || true
-  awk '/^summary:/ {print $2}' "$out"
-}
-
-# per_request SERVER ALG CACHE PATH -> instructions per request
-per_request() {
-  local a b
-  a=$(total "$@" "$N1")
-  b=$(total "$@" "$N2")
-  echo $(( (b - a) / (N2 - N1) ))
+  echo $(( $(awk '/^summary:/ {print $2}' "$out".1) / N ))
 }
 
 declare -A health baseline
