@@ -10,14 +10,11 @@ use std::hint::black_box;
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::{App, test, web};
-use criterion::Criterion;
-use tokengate::StandardClaims;
 use tokengate_actix::Auth;
-use tokengate_testkit::fixture::{Fixture, count_if_asked, interleaved_difference, verified_now};
+use tokengate_testkit::fixture::{Fixture, adapter_bench};
 
-/// The three cases over the two apps, each a closure running one request (or verification).
+/// The two request cases over the two apps, each a closure running one request.
 fn cases<'a, R, P, G, PB, GB>(
-    fixture: &'a Fixture,
     runtime: &'a actix_web::rt::Runtime,
     plain: &'a P,
     guarded: &'a G,
@@ -38,12 +35,6 @@ where
             "no_middleware" => Box::new(move || {
                 let response = runtime.block_on(test::call_service(plain, black_box(request())));
                 assert!(response.status().is_success());
-            }),
-            "verify" => Box::new(move || {
-                drop(verified_now::<StandardClaims>(
-                    &fixture.verifier,
-                    black_box(&fixture.token),
-                ))
             }),
             _ => return None,
         })
@@ -67,31 +58,12 @@ fn main() {
             .insert_header(("authorization", fixture.bearer.as_str()))
             .to_request()
     };
-    let case = cases(&fixture, &runtime, &plain, &guarded, request);
-    if count_if_asked(&case) {
-        return;
-    }
-    let mut c = Criterion::default().configure_from_args();
-    let mut group = c.benchmark_group("actix");
-    for name in ["no_middleware", "middleware", "verify"] {
-        let mut run = case(name).unwrap();
-        group.bench_function(name, |b| b.iter(&mut run));
-    }
-    // The middleware's own cost directly: `middleware − (no_middleware + verify)`, interleaved
-    // per iteration.
-    let (mut middleware, mut no_middleware, mut verify) = (
-        case("middleware").unwrap(),
-        case("no_middleware").unwrap(),
-        case("verify").unwrap(),
+    adapter_bench(
+        "actix",
+        &fixture,
+        &["no_middleware", "middleware"],
+        ("middleware", "no_middleware"),
+        cases(&runtime, &plain, &guarded, request),
+        |_| {},
     );
-    group.bench_function("own_cost", |b| {
-        b.iter_custom(|iters| {
-            interleaved_difference(iters, &mut middleware, || {
-                no_middleware();
-                verify();
-            })
-        })
-    });
-    group.finish();
-    c.final_summary();
 }

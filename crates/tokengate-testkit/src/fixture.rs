@@ -175,3 +175,58 @@ pub fn count_if_asked<'a>(cases: impl FnOnce(&str) -> Option<Box<dyn FnMut() + '
     measured(&mut *run, iterations);
     true
 }
+
+/// The driver the adapters' benchmarks share. `cases` runs one request per call for every name
+/// in `requests` (the adapter's, `with`, and its baseline, `without`, among them); the driver
+/// adds `verify` ([`verified_now`] of the fixture's token into `StandardClaims`). Under
+/// `--count <case> <iterations>` it runs one case for `bench/instructions.sh`
+/// ([`count_if_asked`]); otherwise it benchmarks every case with criterion, then `own_cost`:
+/// `with − (without + verify)`, interleaved ([`interleaved_difference`]). `extra` adds
+/// benchmarks of the adapter's own to the group.
+///
+/// # Panics
+/// When `cases` has no closure for one of `requests`.
+#[cfg(feature = "bench")]
+pub fn adapter_bench<'a>(
+    group: &str,
+    fixture: &'a Fixture,
+    requests: &[&str],
+    (with, without): (&str, &str),
+    cases: impl Fn(&str) -> Option<Box<dyn FnMut() + 'a>>,
+    extra: impl FnOnce(&mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>),
+) {
+    use std::hint::black_box;
+    let case = |name: &str| -> Option<Box<dyn FnMut() + 'a>> {
+        match name {
+            "verify" => Some(Box::new(move || {
+                drop(verified_now::<tokengate::StandardClaims>(
+                    &fixture.verifier,
+                    black_box(&fixture.token),
+                ));
+            })),
+            _ => cases(name),
+        }
+    };
+    if count_if_asked(case) {
+        return;
+    }
+    let known = |name: &str| case(name).unwrap_or_else(|| panic!("no case {name}"));
+    let mut c = criterion::Criterion::default().configure_from_args();
+    let mut benchmarks = c.benchmark_group(group);
+    for &name in requests.iter().chain(&["verify"]) {
+        let mut run = known(name);
+        benchmarks.bench_function(name, |b| b.iter(&mut run));
+    }
+    extra(&mut benchmarks);
+    let (mut with, mut without, mut verify) = (known(with), known(without), known("verify"));
+    benchmarks.bench_function("own_cost", |b| {
+        b.iter_custom(|iters| {
+            interleaved_difference(iters, &mut with, || {
+                without();
+                verify();
+            })
+        })
+    });
+    benchmarks.finish();
+    c.final_summary();
+}

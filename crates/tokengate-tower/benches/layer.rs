@@ -15,12 +15,8 @@ use std::hint::black_box;
 use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
-use criterion::Criterion;
 use http::Request;
-use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{
-    Fixture, count_if_asked, interleaved_difference, poll_once, verified_now,
-};
+use tokengate_testkit::fixture::{Fixture, adapter_bench, poll_once};
 use tokengate_tower::AuthLayer;
 use tower::ServiceExt;
 
@@ -75,12 +71,6 @@ impl Setup {
             "layer" => Box::new(move || call(&self.guarded)),
             "no_layer" => Box::new(move || call(&self.plain)),
             "identity_layer" => Box::new(move || call(&self.identity)),
-            "verify" => Box::new(|| {
-                drop(verified_now::<StandardClaims>(
-                    &self.fixture.verifier,
-                    black_box(&self.fixture.token),
-                ))
-            }),
             _ => return None,
         })
     }
@@ -88,30 +78,12 @@ impl Setup {
 
 fn main() {
     let setup = Setup::new();
-    if count_if_asked(|case| setup.case(case)) {
-        return;
-    }
-    let mut c = Criterion::default().configure_from_args();
-    let mut group = c.benchmark_group("layer");
-    for name in ["no_layer", "identity_layer", "layer", "verify"] {
-        let mut run = setup.case(name).unwrap();
-        group.bench_function(name, |b| b.iter(&mut run));
-    }
-    // The layer's own cost directly: `layer − (identity_layer + verify)`, interleaved per
-    // iteration.
-    let (mut layer, mut identity, mut verify) = (
-        setup.case("layer").unwrap(),
-        setup.case("identity_layer").unwrap(),
-        setup.case("verify").unwrap(),
+    adapter_bench(
+        "layer",
+        &setup.fixture,
+        &["no_layer", "identity_layer", "layer"],
+        ("layer", "identity_layer"),
+        |name| setup.case(name),
+        |_| {},
     );
-    group.bench_function("own_cost", |b| {
-        b.iter_custom(|iters| {
-            interleaved_difference(iters, &mut layer, || {
-                identity();
-                verify();
-            })
-        })
-    });
-    group.finish();
-    c.final_summary();
 }

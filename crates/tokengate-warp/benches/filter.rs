@@ -8,9 +8,8 @@
 
 use std::hint::black_box;
 
-use criterion::Criterion;
 use tokengate::StandardClaims;
-use tokengate_testkit::fixture::{Fixture, count_if_asked, interleaved_difference, verified_now};
+use tokengate_testkit::fixture::{Fixture, adapter_bench};
 use tokengate_warp::Verified;
 use warp::Filter;
 use warp::filters::BoxedFilter;
@@ -57,12 +56,6 @@ impl Setup {
         Some(match name {
             "filter" => Box::new(move || call(&self.guarded)),
             "no_filter" => Box::new(move || call(&self.plain)),
-            "verify" => Box::new(|| {
-                drop(verified_now::<StandardClaims>(
-                    &self.fixture.verifier,
-                    black_box(&self.fixture.token),
-                ))
-            }),
             _ => return None,
         })
     }
@@ -70,15 +63,6 @@ impl Setup {
 
 fn main() {
     let setup = Setup::new();
-    if count_if_asked(|case| setup.case(case)) {
-        return;
-    }
-    let mut c = Criterion::default().configure_from_args();
-    let mut group = c.benchmark_group("warp");
-    for name in ["no_filter", "filter", "verify"] {
-        let mut run = setup.case(name).unwrap();
-        group.bench_function(name, |b| b.iter(&mut run));
-    }
     // What `headers_cloned` costs the filter for a browser-like request head.
     let mut head = warp::http::HeaderMap::new();
     for (name, value) in [
@@ -94,22 +78,14 @@ fn main() {
     ] {
         head.insert(name, value.parse().unwrap());
     }
-    group.bench_function("clone_six_headers", |b| b.iter(|| black_box(&head).clone()));
-    // The filter's own cost directly: `filter − (no_filter + verify)`, interleaved per
-    // iteration.
-    let (mut filter, mut no_filter, mut verify) = (
-        setup.case("filter").unwrap(),
-        setup.case("no_filter").unwrap(),
-        setup.case("verify").unwrap(),
+    adapter_bench(
+        "warp",
+        &setup.fixture,
+        &["no_filter", "filter"],
+        ("filter", "no_filter"),
+        |name| setup.case(name),
+        |group| {
+            group.bench_function("clone_six_headers", |b| b.iter(|| black_box(&head).clone()));
+        },
     );
-    group.bench_function("own_cost", |b| {
-        b.iter_custom(|iters| {
-            interleaved_difference(iters, &mut filter, || {
-                no_filter();
-                verify();
-            })
-        })
-    });
-    group.finish();
-    c.final_summary();
 }

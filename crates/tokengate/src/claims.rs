@@ -39,6 +39,9 @@ impl Scopes {
     /// than the tokens (~1.7k instructions for a typical token's scopes and roles,
     /// `docs/benchmarks.md`, "Own work").
     pub(crate) fn extend_delimited(&mut self, text: &str) {
+        if text.is_empty() {
+            return;
+        }
         self.0.reserve(text.len() + 1);
         let bytes = text.as_bytes();
         let mut start = 0;
