@@ -244,6 +244,9 @@ pub struct Verified<T> {
     pub claims: Arc<T>,
     /// What tokengate read from the token, shared by every copy.
     pub(crate) meta: Arc<Meta>,
+    /// How this request presented the token, and which verifier verified it (per request;
+    /// [`Presented::NONE`](crate::binding::Presented::NONE) outside one).
+    pub(crate) presented: crate::binding::Presented,
 }
 
 impl<T> Clone for Verified<T> {
@@ -251,6 +254,7 @@ impl<T> Clone for Verified<T> {
         Verified {
             claims: Arc::clone(&self.claims),
             meta: Arc::clone(&self.meta),
+            presented: self.presented,
         }
     }
 }
@@ -367,6 +371,7 @@ impl<T> Verified<T> {
         Verified {
             claims: Arc::new(f(Arc::unwrap_or_clone(self.claims))),
             meta: self.meta,
+            presented: self.presented,
         }
     }
 

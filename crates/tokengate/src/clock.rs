@@ -12,6 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The largest leeway a verifier accepts. Anything that expires "with the token" — a
+/// revocation entry, a subject cut-off — lives this much longer, so that a token accepted
+/// during the leeway after its `exp` is still judged by it (`docs/security.md`, "Time").
+pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+
 /// A source of the current time in whole seconds since the Unix epoch.
 ///
 /// Closures `Fn() -> u64` implement it too.

@@ -100,19 +100,26 @@ impl fmt::Debug for TokenIdentity<'_> {
 }
 
 /// Revoked tokens: by `jti`, and subjects cut off before a time. Implementations keep only
-/// hashes of the `jti` and subject, each entry until `until` (when the tokens it concerns have
-/// expired anyway), and answer atomically for every instance that shares them.
+/// hashes of the `jti` and subject, each entry until `until` plus [`MAX_LEEWAY`] (a token is
+/// accepted up to the verifier's leeway after its `exp`, so its revocation must outlive that
+/// too), never shorten an entry when the same token or subject is revoked again, and answer
+/// atomically for every instance that shares them. A shared store sets relative expiries
+/// (seconds from now), never an absolute time computed on another machine's clock.
+///
+/// [`MAX_LEEWAY`]: crate::clock::MAX_LEEWAY
 pub trait RevocationList: Send + Sync + 'static {
     /// Whether `token` is revoked, at `now` (the verifier's clock). A subject cut-off applies
     /// to tokens issued before it, and to tokens without `iat` (they cannot show otherwise).
     fn status(&self, token: &TokenIdentity<'_>, now: u64) -> Lookup;
 
-    /// Revokes the token with `jti` from `issuer`, remembered until `until` (its `exp`).
+    /// Revokes the token with `jti` from `issuer`, remembered until `until` (its `exp`) plus
+    /// [`MAX_LEEWAY`](crate::clock::MAX_LEEWAY). A second revocation never shortens the first.
     fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite;
 
     /// Revokes every token of `subject` from `issuer` issued before `issued_before`,
-    /// remembered until `until` (when the last such token has expired). A later cut-off for
-    /// the same subject replaces an earlier one.
+    /// remembered until `until` (when the last such token has expired) plus
+    /// [`MAX_LEEWAY`](crate::clock::MAX_LEEWAY). A later cut-off for the same subject replaces
+    /// an earlier one; neither shortens how long the entry is kept.
     fn revoke_subject(
         &self,
         issuer: &str,
@@ -198,6 +205,12 @@ impl Default for MemoryRevocationList {
     }
 }
 
+/// Whether an entry kept "until `until`" is still in force at `now`: for the token's own
+/// lifetime plus the largest leeway (see [`RevocationList`]).
+fn in_force(until: u64, now: u64) -> bool {
+    until.saturating_add(crate::clock::MAX_LEEWAY.as_secs()) > now
+}
+
 fn hash(issuer: &str, value: &str) -> [u8; 32] {
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     context.update(issuer.as_bytes());
@@ -242,7 +255,7 @@ impl MemoryRevocationList {
             return Ok(());
         }
         if map.len() >= self.capacity {
-            map.retain(|_, v| until(v) > now);
+            map.retain(|_, v| in_force(until(v), now));
             if map.len() >= self.capacity {
                 return Err(StoreUnavailable);
             }
@@ -259,7 +272,7 @@ impl RevocationList for MemoryRevocationList {
                 .lock()
                 .map(|m| {
                     m.get(&hash(token.issuer, jti))
-                        .is_some_and(|until| *until > now)
+                        .is_some_and(|until| in_force(*until, now))
                 })
                 .unwrap_or(true)
         });
@@ -270,7 +283,7 @@ impl RevocationList for MemoryRevocationList {
                 .map(|m| m.get(&hash(token.issuer, sub)).copied())
                 .unwrap_or(Some((u64::MAX, u64::MAX)));
             cut.is_some_and(|(before, until)| {
-                until > now && token.issued_at.is_none_or(|iat| iat < before)
+                in_force(until, now) && token.issued_at.is_none_or(|iat| iat < before)
             })
         });
         Lookup::Now(Ok(if revoked_jti || revoked_subject {
@@ -344,10 +357,16 @@ mod tests {
             status(&list, Some("j1"), None, None, 1000),
             RevocationStatus::Revoked
         );
+        // The token verifies up to the leeway after its `exp`: so does its revocation.
         assert_eq!(
-            status(&list, Some("j1"), None, None, 2000),
+            status(&list, Some("j1"), None, None, 2000 + 299),
+            RevocationStatus::Revoked,
+            "within the largest leeway after until"
+        );
+        assert_eq!(
+            status(&list, Some("j1"), None, None, 2000 + 300),
             RevocationStatus::Valid,
-            "expired"
+            "expired, leeway included"
         );
         assert_eq!(
             status(&list, Some("j2"), None, None, 1000),
@@ -398,7 +417,13 @@ mod tests {
             futures_executor::block_on(list.revoke_jti("iss", "b", 1100)),
             Err(StoreUnavailable)
         );
+        // Still in force during the leeway after its `until`: kept.
         clock.advance(std::time::Duration::from_secs(200));
-        futures_executor::block_on(list.revoke_jti("iss", "b", 1400)).unwrap();
+        assert_eq!(
+            futures_executor::block_on(list.revoke_jti("iss", "b", 1400)),
+            Err(StoreUnavailable)
+        );
+        clock.advance(std::time::Duration::from_secs(200));
+        futures_executor::block_on(list.revoke_jti("iss", "b", 1700)).unwrap();
     }
 }

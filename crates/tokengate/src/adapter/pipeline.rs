@@ -261,36 +261,25 @@ fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &
     )
 }
 
-/// The route's requirement, then the custom checks (the verifier's, then the route's).
-fn admit<T>(
-    verifier: &Verifier,
-    policy: &Policy,
-    presented: &Presentation,
-    verified: Verified<T>,
-) -> Outcome<T>
-where
-    T: Send + Sync + 'static,
-{
-    if let Err(error) = policy.check_requirement(&verified, &*verifier.inner.clock) {
-        return Outcome::Done(Err(deny(verifier, policy, presented, &error)));
-    }
-    checked(verifier, policy, presented, Admission::Verified(verified))
-}
-
-/// Runs the custom checks (the verifier's, then the route's) on newly verified claims.
+/// Runs the custom checks (the verifier's, then the route's) on newly verified claims, then
+/// asks the stores: the proof is recorded only for a request every other rule admits.
 #[cfg(feature = "remote")]
 fn checked<T>(
     verifier: &Verifier,
     policy: &Policy,
     presented: &Presentation,
-    admission: Admission<T>,
-) -> Outcome<T>
+    verified: Verified<T>,
+    proof: Option<ProofUse>,
+) -> Bound<T>
 where
     T: Send + Sync + 'static,
 {
     if verifier.inner.checks.is_empty() && policy.checks().is_empty() {
-        return Outcome::Done(Ok(admission));
+        return stores(verifier, policy, presented, verified, proof);
     }
+    let Some(facts) = presented.facts.clone() else {
+        return stores(verifier, policy, presented, verified, proof);
+    };
     let checks: Vec<_> = verifier
         .inner
         .checks
@@ -298,36 +287,41 @@ where
         .chain(policy.checks())
         .cloned()
         .collect();
-    match (admission, presented.facts.clone()) {
-        (Admission::Verified(verified), Some(facts)) if !checks.is_empty() => {
-            let verifier = verifier.clone();
-            let policy = policy.clone();
-            let presented = presented.clone();
-            Outcome::Later(Box::pin(async move {
-                let timeout = verifier.inner.check_timeout;
-                let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
-                match crate::checks::verdict_error(verdict) {
-                    None => Ok(Admission::Verified(verified)),
-                    Some(error) => {
-                        verifier.inner.log_refusal(&error);
-                        Err(deny(&verifier, &policy, &presented, &error))
-                    }
-                }
-            }))
+    let verifier = verifier.clone();
+    let policy = policy.clone();
+    let presented = presented.clone();
+    Bound::Admit(Outcome::Later(Box::pin(async move {
+        let timeout = verifier.inner.check_timeout;
+        let verdict = crate::checks::run_all(checks, &verified, &facts, timeout).await;
+        if let Some(error) = crate::checks::verdict_error(verdict) {
+            verifier.inner.log_refusal(&error);
+            return Err(deny(&verifier, &policy, &presented, &error));
         }
-        (admission, _) => Outcome::Done(Ok(admission)),
-    }
+        match stores(&verifier, &policy, &presented, verified, proof) {
+            Bound::Admit(outcome) => outcome.settle().await,
+            Bound::Later(verified, answers) => {
+                let answers = answers.await;
+                finish(&verifier, &policy, &presented, verified, answers)
+                    .settle()
+                    .await
+            }
+        }
+    })))
 }
 
 /// Without the `remote` feature there are no custom checks.
 #[cfg(not(feature = "remote"))]
 fn checked<T>(
-    _verifier: &Verifier,
-    _policy: &Policy,
-    _presented: &Presentation,
-    admission: Admission<T>,
-) -> Outcome<T> {
-    Outcome::Done(Ok(admission))
+    verifier: &Verifier,
+    policy: &Policy,
+    presented: &Presentation,
+    verified: Verified<T>,
+    proof: Option<ProofUse>,
+) -> Bound<T>
+where
+    T: Send + Sync + 'static,
+{
+    stores(verifier, policy, presented, verified, proof)
 }
 
 /// The binding step's outcome: decided, or waiting for the shared stores.
@@ -336,30 +330,39 @@ enum Bound<T> {
     Later(Verified<T>, AnswersFuture),
 }
 
-/// Checks a verified token's binding against the request (`crate::binding`), then asks the
-/// revocation list and records the DPoP proof as used — together, so a shared store costs one
-/// round trip of latency, not two. (A proof of a revoked token is recorded too: it could not
-/// be used anyway.)
+/// Judges a verified token against the request and the route, in the order that spends
+/// nothing on a request that will be refused: its binding (`crate::binding`), the route's
+/// requirement, the custom checks, and only then the stores — the revocation list and the
+/// replay store asked together, so a shared store costs one round trip of latency, not two,
+/// and a DPoP proof is recorded as used only for a request every other rule admits. (A proof
+/// of a revoked token is recorded too: it could not be used anyway.)
 fn bind<T>(
     verifier: &Verifier,
     policy: &Policy,
     presented: &Presentation,
-    verified: Verified<T>,
+    mut verified: Verified<T>,
 ) -> Bound<T>
 where
     T: Send + Sync + 'static,
 {
     let inner = &verifier.inner;
+    verified.presented = presented.shown(inner.id);
     let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
-    if let Err(error) = binding::check(verified.meta.confirmation.as_deref(), presented, required) {
+    if let Err(error) = binding::check(
+        verified.meta.confirmation.as_deref(),
+        &verified.presented,
+        required,
+    ) {
         inner.log_refusal(&error);
         return Bound::Admit(Outcome::Done(Err(deny(
             verifier, policy, presented, &error,
         ))));
     }
-    // Read only when a store is asked: most verifiers have none.
-    let time = std::cell::OnceCell::new();
-    let now = || *time.get_or_init(|| inner.clock.now_unix());
+    if let Err(error) = policy.check_requirement(&verified, &*inner.clock) {
+        return Bound::Admit(Outcome::Done(Err(deny(
+            verifier, policy, presented, &error,
+        ))));
+    }
     let proof = match (presented.proof, inner.dpop.as_ref()) {
         (Some(proof), Some(_)) => Some(ProofUse {
             key: proof.replay_key,
@@ -367,6 +370,24 @@ where
         }),
         _ => None,
     };
+    checked(verifier, policy, presented, verified, proof)
+}
+
+/// Asks the revocation list and records the DPoP proof as used.
+fn stores<T>(
+    verifier: &Verifier,
+    policy: &Policy,
+    presented: &Presentation,
+    verified: Verified<T>,
+    proof: Option<ProofUse>,
+) -> Bound<T>
+where
+    T: Send + Sync + 'static,
+{
+    let inner = &verifier.inner;
+    // Read only when a store is asked: most verifiers have none.
+    let time = std::cell::OnceCell::new();
+    let now = || *time.get_or_init(|| inner.clock.now_unix());
     if let Some(shared) = &inner.shared {
         // One store for both questions: one call (one round trip to a shared store).
         let answers = move |answer: SharedAnswer| Answers {
@@ -413,7 +434,7 @@ where
     Bound::Admit(finish(verifier, policy, presented, verified, answers))
 }
 
-/// The stores' answers (revocation first), then the route's requirement.
+/// The stores' answers (revocation first): the last step before admission.
 fn finish<T>(
     verifier: &Verifier,
     policy: &Policy,
@@ -432,7 +453,9 @@ where
         }
     }
     let error = match answers.replay {
-        None | Some(Ok(FirstUse::Yes)) => return admit(verifier, policy, presented, verified),
+        None | Some(Ok(FirstUse::Yes)) => {
+            return Outcome::Done(Ok(Admission::Verified(verified)));
+        }
         Some(Ok(FirstUse::Replayed)) => Error::new(
             ErrorKind::InvalidDpopProof,
             "the DPoP proof was used before",
@@ -449,7 +472,7 @@ where
                     target: "tokengate::dpop",
                     "the replay store could not answer: admitted (insecure_replay_fail_open)"
                 );
-                return admit(verifier, policy, presented, verified);
+                return Outcome::Done(Ok(Admission::Verified(verified)));
             }
             Error::replay_store_unavailable(Duration::from_secs(5))
         }
@@ -462,8 +485,10 @@ impl Verifier {
     /// Decides on a request: the request pipeline (`docs/architecture.md`).
     ///
     /// `earlier` is the claims an outer layer already verified for this request (found in
-    /// the framework's request extensions), if any: then only the route's requirement is
-    /// checked. Otherwise the token is taken from the configured sources; a DPoP proof that
+    /// the framework's request extensions), if any. When this verifier verified them, the
+    /// route's binding rules (`require_dpop`) are judged against how the request presented
+    /// the token, then the route's requirement and checks; claims of another verifier are
+    /// ignored and the request is decided afresh. Otherwise the token is taken from the configured sources; a DPoP proof that
     /// comes with it is checked; the token is verified through the cache; its binding (DPoP
     /// key, client certificate) is compared with the request; and the route's `policy` is
     /// checked. With keys loaded, this never waits and, on a cache hit of a bearer token,
@@ -570,7 +595,25 @@ impl Verifier {
                     .collect(),
             }));
         }
-        if let Some(verified) = earlier {
+        // Claims an outer guard admitted for this request are trusted only when this verifier
+        // verified them (another verifier's claims are verified again, from the request), and
+        // only under this guard's own binding rules: `require_dpop` is judged against how the
+        // request presented the token (`docs/security.md`, "Nested guards").
+        if let Some(verified) = earlier.filter(|v| v.presented.verifier == inner.id) {
+            presented.scheme = if verified.presented.dpop {
+                Scheme::Dpop
+            } else {
+                Scheme::Bearer
+            };
+            let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
+            if let Err(error) = binding::check(
+                verified.meta.confirmation.as_deref(),
+                &verified.presented,
+                required,
+            ) {
+                inner.log_refusal(&error);
+                return Decision::Deny(deny(self, policy, &presented, &error));
+            }
             if let Err(error) = policy.check_requirement(verified, &*inner.clock) {
                 return Decision::Deny(deny(self, policy, &presented, &error));
             }

@@ -96,6 +96,44 @@ impl Confirmation {
     }
 }
 
+/// How one request presented a verified token, and which verifier verified it. Kept with the
+/// claims an adapter stores for the request (not in the token cache: it belongs to the
+/// request), so that an inner guard on the same request judges its own binding rules
+/// (`require_dpop`) against what the request really showed, and trusts claims only from its
+/// own verifier (`docs/security.md`, "Nested guards").
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Presented {
+    /// The verifier that verified the token ([`Presented::NONE`]: none, e.g. claims from
+    /// `Verifier::verify`, which sees no request).
+    pub(crate) verifier: u64,
+    /// The `DPoP` scheme (else `Bearer` or an RFC 6750 alternative).
+    pub(crate) dpop: bool,
+    /// The SHA-256 thumbprint of the checked DPoP proof's key.
+    pub(crate) proof_key: Option<[u8; 32]>,
+    /// The SHA-256 of the client certificate.
+    pub(crate) certificate: Option<[u8; 32]>,
+}
+
+impl Presented {
+    /// Claims verified outside a request: no guard trusts them as already verified.
+    pub(crate) const NONE: Presented = Presented {
+        verifier: 0,
+        dpop: false,
+        proof_key: None,
+        certificate: None,
+    };
+}
+
+impl fmt::Debug for Presented {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Presented")
+            .field("dpop", &self.dpop)
+            .field("proof", &self.proof_key.is_some())
+            .field("certificate", &self.certificate.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 /// How the request presented its token: the scheme, a checked DPoP proof, the client
 /// certificate's SHA-256.
 #[derive(Clone, Debug)]
@@ -108,16 +146,28 @@ pub(crate) struct Presentation {
     pub(crate) facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
 }
 
+impl Presentation {
+    /// What the request showed, as verified by `verifier`.
+    pub(crate) fn shown(&self, verifier: u64) -> Presented {
+        Presented {
+            verifier,
+            dpop: self.scheme == Scheme::Dpop,
+            proof_key: self.proof.map(|proof| proof.thumbprint),
+            certificate: self.certificate,
+        }
+    }
+}
+
 /// The binding rules (RFC 9449 section 7.1, RFC 8705 section 3): a bound token only with its
 /// key's proof or its certificate, never as a plain bearer token; the `DPoP` scheme only
 /// with a DPoP-bound token; DPoP-bound tokens only when `dpop_required` says so.
 pub(crate) fn check(
     confirmation: Option<&Confirmation>,
-    presented: &Presentation,
+    presented: &Presented,
     dpop_required: bool,
 ) -> Result<(), Error> {
     let Some(cnf) = confirmation else {
-        if presented.scheme == Scheme::Dpop {
+        if presented.dpop {
             return Err(Error::new(
                 ErrorKind::BindingMismatch,
                 "a token without cnf was presented with the DPoP scheme",
@@ -138,13 +188,13 @@ pub(crate) fn check(
         ));
     }
     if let Some(jkt) = &cnf.jkt {
-        let Some(proof) = presented.proof.filter(|_| presented.scheme == Scheme::Dpop) else {
+        let Some(proof_key) = presented.proof_key.filter(|_| presented.dpop) else {
             return Err(Error::new(
                 ErrorKind::BoundToken,
                 "a DPoP-bound token was presented as a bearer token",
             ));
         };
-        if !constant_eq(&proof.thumbprint, jkt) {
+        if !constant_eq(&proof_key, jkt) {
             return Err(Error::new(
                 ErrorKind::BindingMismatch,
                 "the DPoP proof's key is not the token's",
@@ -155,7 +205,7 @@ pub(crate) fn check(
             ErrorKind::DpopRequired,
             "a token not bound to a DPoP key where DPoP is required",
         ));
-    } else if presented.scheme == Scheme::Dpop {
+    } else if presented.dpop {
         return Err(Error::new(
             ErrorKind::BindingMismatch,
             "a token not bound to a DPoP key was presented with the DPoP scheme",
@@ -232,14 +282,6 @@ mod tests {
     const A: &str = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     const B: &str = "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA";
 
-    fn proof(thumbprint: [u8; 32]) -> Option<Proof> {
-        Some(Proof {
-            thumbprint,
-            replay_key: [0; 32],
-            expires_at: 0,
-        })
-    }
-
     fn bytes(text: &str) -> [u8; 32] {
         BASE64URL.decode(text).unwrap().try_into().unwrap()
     }
@@ -270,19 +312,11 @@ mod tests {
 
     #[test]
     fn binding_rules() {
-        let bearer = Presentation {
-            scheme: Scheme::Bearer,
-            proof: None,
-            certificate: None,
-            #[cfg(feature = "remote")]
-            facts: None,
-        };
-        let dpop = |thumbprint| Presentation {
-            scheme: Scheme::Dpop,
-            proof: proof(thumbprint),
-            certificate: None,
-            #[cfg(feature = "remote")]
-            facts: None,
+        let bearer = Presented::NONE;
+        let dpop = |thumbprint| Presented {
+            dpop: true,
+            proof_key: Some(thumbprint),
+            ..Presented::NONE
         };
         let kind = |r: Result<(), Error>| r.map_err(|e| e.kind());
         let jkt = Confirmation::parse(&format!(r#"{{"jkt":"{A}"}}"#)).unwrap();
@@ -309,12 +343,9 @@ mod tests {
             Err(ErrorKind::BindingMismatch)
         );
         // Certificate-bound.
-        let with_cert = |c: &str| Presentation {
-            scheme: Scheme::Bearer,
-            proof: None,
+        let with_cert = |c: &str| Presented {
             certificate: Some(bytes(c)),
-            #[cfg(feature = "remote")]
-            facts: None,
+            ..Presented::NONE
         };
         assert_eq!(kind(check(Some(&x5t), &with_cert(A), false)), Ok(()));
         assert_eq!(

@@ -32,8 +32,7 @@ pub const DEFAULT_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_KID_REFRESH_COOLDOWN: Duration = Duration::from_secs(30);
 /// The default leeway for `exp`, `nbf` and `iat`.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-/// The largest leeway a verifier accepts.
-pub const MAX_LEEWAY: Duration = Duration::from_secs(300);
+pub use crate::clock::MAX_LEEWAY;
 /// The default cap on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
@@ -458,6 +457,7 @@ impl VerifierBuilder {
         let meters = Arc::new(crate::observe::Meters::new(issuers.iter().map(|i| &*i.iss)));
         Ok(Verifier {
             inner: Arc::new(Inner {
+                id: next_verifier_id(),
                 issuers,
                 wanted,
                 leeway: self.leeway.as_secs(),
@@ -654,4 +654,10 @@ fn closure(direct: &[(String, Vec<String>)]) -> Vec<(Box<str>, Vec<Box<str>>)> {
             (Box::from(name), found.into_iter().map(Box::from).collect())
         })
         .collect()
+}
+
+/// A new verifier's identity: unique in the process, never 0 (`Presented::NONE`).
+fn next_verifier_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -51,6 +51,9 @@ pub struct Verifier {
 }
 
 pub(crate) struct Inner {
+    /// This verifier's identity (never 0), recorded with the claims it admits: a guard
+    /// trusts claims an outer guard verified only when they are its own verifier's.
+    pub(crate) id: u64,
     issuers: Vec<IssuerState>,
     /// Top-level claim names any issuer needs beyond the registered ones, and how.
     wanted: Vec<(Box<str>, Want)>,

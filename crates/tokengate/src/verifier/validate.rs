@@ -419,6 +419,7 @@ impl Inner {
                 payload,
                 clock: Arc::clone(&self.clock),
             }),
+            presented: crate::binding::Presented::NONE,
         })
     }
 
