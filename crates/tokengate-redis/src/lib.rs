@@ -23,9 +23,13 @@
 //! ```
 //!
 //! Rules (see `docs/guide.md`, "Running many instances"):
-//! - every operation is atomic in Redis (`SET … NX EXAT` for proofs, one `MGET` for a
-//!   revocation check, a script keeping the latest subject cut-off), with no read-then-write
-//!   race between instances;
+//! - every operation is atomic in Redis (`SET … NX EX` for proofs, one `MGET` for a
+//!   revocation check, scripts that keep the latest subject cut-off and never shorten an
+//!   entry), with no read-then-write race between instances;
+//! - every expiry is relative (`EX` seconds from Redis's now, computed from the remaining
+//!   window), never an absolute time from this machine's clock: Redis and the instances need
+//!   not agree on the time ([`REPLAY_SKEW_MARGIN`] covers instances that differ by up to
+//!   60 s); revocation entries live until the token's `exp` plus the largest leeway;
 //! - keys are namespaced (`tokengate:` by default, [`RedisStore::with_prefix`]) and end in a
 //!   SHA-256 of what they are about: never a token, a `jti`, a subject or any claim in a key;
 //! - every key has an expiry, so nothing grows forever;
@@ -42,6 +46,7 @@ use std::time::Duration;
 
 use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokengate::clock::{Clock, MAX_LEEWAY, SystemClock};
 use tokengate::{
     ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, ProofUse,
     Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
@@ -61,6 +66,8 @@ pub struct RedisStore {
 
 struct Inner {
     connection: ConnectionManager,
+    /// The service's clock: expiries sent to Redis are relative (`EX`), computed from it.
+    clock: Arc<dyn Clock>,
     prefix: Box<str>,
     timeout: Duration,
     errors: AtomicU64,
@@ -137,6 +144,7 @@ impl RedisStore {
         Ok(RedisStore {
             inner: Arc::new(Inner {
                 connection,
+                clock: Arc::new(SystemClock),
                 prefix: "tokengate".into(),
                 timeout,
                 errors: AtomicU64::new(0),
@@ -153,7 +161,27 @@ impl RedisStore {
         RedisStore {
             inner: Arc::new(Inner {
                 connection: inner.connection.clone(),
+                clock: Arc::clone(&inner.clock),
                 prefix: prefix.into(),
+                timeout: inner.timeout,
+                errors: AtomicU64::new(0),
+                calls: AtomicU64::new(0),
+                last_error: std::sync::Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Computes revocation expiries from `clock` (the verifier's, in tests) instead of the
+    /// system clock. Expiries are sent as durations from now, so Redis's own clock never
+    /// has to agree with this one.
+    #[must_use]
+    pub fn with_clock(self, clock: impl Clock) -> RedisStore {
+        let inner = &self.inner;
+        RedisStore {
+            inner: Arc::new(Inner {
+                connection: inner.connection.clone(),
+                clock: Arc::new(clock),
+                prefix: inner.prefix.clone(),
                 timeout: inner.timeout,
                 errors: AtomicU64::new(0),
                 calls: AtomicU64::new(0),
@@ -266,13 +294,14 @@ impl Inner {
 }
 
 impl ReplayStore for RedisStore {
-    fn record(&self, key: [u8; 32], expires_at: u64, _now: u64) -> Recorded {
+    fn record(&self, key: [u8; 32], expires_at: u64, now: u64) -> Recorded {
         let inner = Arc::clone(&self.inner);
+        let ttl = replay_ttl(expires_at, now);
         Recorded::Later(Box::pin(async move {
             let key = inner.key("dpop", &[&key]);
             let set = inner
                 .run(|mut connection| async move {
-                    record_command(&key, expires_at)
+                    record_command(&key, ttl)
                         .query_async::<Option<String>>(&mut connection)
                         .await
                 })
@@ -286,18 +315,55 @@ impl ReplayStore for RedisStore {
     }
 }
 
-/// Keeps the latest cut-off of a subject: `SET key before EXAT until` unless a later cut-off
-/// is stored (and never shortens its expiry).
+/// Keeps the latest cut-off of a subject (`ARGV[1]`) for `ARGV[2]` seconds, unless a later
+/// cut-off is stored; never shortens the key's expiry. Relative expiries only (`EX`, `TTL`):
+/// no absolute time computed on the service's clock is judged by Redis's.
 const REVOKE_SUBJECT: &str = r"
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local ttl = tonumber(ARGV[2])
+local left = redis.call('TTL', KEYS[1])
+if left > ttl then ttl = left end
 if tonumber(ARGV[1]) > current then
-  redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
-else
-  local ttl = redis.call('EXPIRETIME', KEYS[1])
-  if tonumber(ARGV[2]) > ttl then redis.call('EXPIREAT', KEYS[1], ARGV[2]) end
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ttl)
+elseif left >= 0 and left < ttl then
+  redis.call('EXPIRE', KEYS[1], ttl)
 end
 return 1
 ";
+
+/// Marks a `jti` revoked for `ARGV[1]` seconds; a second revocation never shortens the first
+/// (a shorter `--until` keeps the longer expiry).
+const REVOKE_JTI: &str = r"
+local ttl = tonumber(ARGV[1])
+local left = redis.call('TTL', KEYS[1])
+if left == -2 or (left >= 0 and left < ttl) then
+  redis.call('SET', KEYS[1], 1, 'EX', ttl)
+end
+return 1
+";
+
+/// How much longer than its proof's window a used-proof record is kept: instances whose
+/// clocks differ by up to this much still see each other's records (`docs/security.md`,
+/// "Time").
+pub const REPLAY_SKEW_MARGIN: Duration = Duration::from_secs(60);
+
+/// Seconds a revocation entry kept "until `until`" must still live at `now`: the token's
+/// remaining lifetime plus the largest leeway; `None` when it is over already.
+fn revocation_ttl(until: u64, now: u64) -> Option<u64> {
+    let ttl = until
+        .saturating_add(MAX_LEEWAY.as_secs())
+        .saturating_sub(now);
+    (ttl > 0).then_some(ttl)
+}
+
+/// Seconds a used proof's record must live: its remaining window plus the skew margin;
+/// never zero or less (an expiry in Redis's past would store nothing at all).
+fn replay_ttl(expires_at: u64, now: u64) -> u64 {
+    expires_at
+        .saturating_sub(now)
+        .saturating_add(REPLAY_SKEW_MARGIN.as_secs())
+        .max(1)
+}
 
 /// The keys a revocation check reads (the jti's, then the subject's), and the token's `iat`.
 struct RevocationKeys {
@@ -347,15 +413,10 @@ impl RevocationKeys {
     }
 }
 
-/// `SET key 1 NX EXAT expires_at`: recorded (`OK`) only if absent.
-fn record_command(key: &str, expires_at: u64) -> redis::Cmd {
+/// `SET key 1 NX EX ttl`: recorded (`OK`) only if absent, for `ttl` seconds from Redis's now.
+fn record_command(key: &str, ttl: u64) -> redis::Cmd {
     let mut command = redis::cmd("SET");
-    command
-        .arg(key)
-        .arg(1)
-        .arg("NX")
-        .arg("EXAT")
-        .arg(expires_at);
+    command.arg(key).arg(1).arg("NX").arg("EX").arg(ttl);
     command
 }
 
@@ -384,16 +445,19 @@ impl RevocationList for RedisStore {
     fn revoke_jti(&self, issuer: &str, jti: &str, until: u64) -> StoreWrite {
         let inner = Arc::clone(&self.inner);
         let key = inner.key("revoked-jti", &[issuer.as_bytes(), jti.as_bytes()]);
+        let Some(ttl) = revocation_ttl(until, inner.clock.now_unix()) else {
+            // The token and its leeway are over: nothing could use it any more.
+            return Box::pin(std::future::ready(Ok(())));
+        };
         Box::pin(async move {
             inner
                 .run(|mut connection| async move {
-                    redis::cmd("SET")
-                        .arg(&key)
-                        .arg(until)
-                        .arg("EXAT")
-                        .arg(until)
-                        .query_async::<()>(&mut connection)
+                    redis::Script::new(REVOKE_JTI)
+                        .key(&key)
+                        .arg(ttl)
+                        .invoke_async::<i64>(&mut connection)
                         .await
+                        .map(drop)
                 })
                 .await
         })
@@ -408,13 +472,16 @@ impl RevocationList for RedisStore {
     ) -> StoreWrite {
         let inner = Arc::clone(&self.inner);
         let key = inner.key("revoked-sub", &[issuer.as_bytes(), subject.as_bytes()]);
+        let Some(ttl) = revocation_ttl(until, inner.clock.now_unix()) else {
+            return Box::pin(std::future::ready(Ok(())));
+        };
         Box::pin(async move {
             inner
                 .run(|mut connection| async move {
                     redis::Script::new(REVOKE_SUBJECT)
                         .key(&key)
                         .arg(issued_before)
-                        .arg(until)
+                        .arg(ttl)
                         .invoke_async::<i64>(&mut connection)
                         .await
                         .map(drop)
@@ -424,26 +491,31 @@ impl RevocationList for RedisStore {
     }
 }
 
-/// Revocation and replay in one pipeline: `MGET` of the revocation keys and `SET NX EXAT` of
+/// Revocation and replay in one pipeline: `MGET` of the revocation keys and `SET NX EX` of
 /// the proof, written together and answered in one round trip.
 impl SharedStore for RedisStore {
     fn status_and_record(
         &self,
         token: &TokenIdentity<'_>,
         proof: Option<ProofUse>,
-        _now: u64,
+        now: u64,
     ) -> SharedLookup {
         let inner = Arc::clone(&self.inner);
         let revocation = RevocationKeys::new(&inner, token);
-        let proof = proof.map(|proof| (inner.key("dpop", &[&proof.key]), proof.expires_at));
+        let proof = proof.map(|proof| {
+            (
+                inner.key("dpop", &[&proof.key]),
+                replay_ttl(proof.expires_at, now),
+            )
+        });
         SharedLookup::Later(Box::pin(async move {
             let keys = revocation.keys();
             let mut pipe = redis::pipe();
             if !keys.is_empty() {
                 pipe.cmd("MGET").arg(&keys);
             }
-            if let Some((key, expires_at)) = &proof {
-                pipe.add_command(record_command(key, *expires_at));
+            if let Some((key, ttl)) = &proof {
+                pipe.add_command(record_command(key, *ttl));
             }
             let answers: Vec<redis::Value> = if keys.is_empty() && proof.is_none() {
                 Vec::new()

@@ -113,3 +113,54 @@ fn a_list_that_cannot_answer_fails_closed_unless_told_otherwise() {
     assert!(decide(&open, &token("j", NOW)).is_ok());
     assert_eq!(open.store_errors().revocation, 1);
 }
+
+/// A token verifies up to the leeway after its `exp`: a revocation "until its `exp`" must
+/// still refuse it then (`docs/security.md`, "Time"). Without the grace, the entry was gone
+/// and the revoked token was admitted again for the leeway.
+#[test]
+fn a_revoked_token_stays_refused_during_the_leeway_after_its_exp() {
+    let clock = FixedClock::at(NOW);
+    let list = MemoryRevocationList::default().clock(clock.clone());
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience("api")
+                .keys(KeySource::jwks_json(jwks(&[&TestKey::shared(
+                    Algorithm::ES256,
+                )]))),
+        )
+        .clock(clock.clone())
+        .leeway(std::time::Duration::from_secs(300))
+        .revocation(list)
+        .build()
+        .unwrap();
+    let mut claims = claims_at(ISS, "api", NOW);
+    claims["jti"] = json!("j-short");
+    claims["exp"] = json!(NOW + 10);
+    let leaked = TestKey::shared(Algorithm::ES256).mint(&claims);
+    futures_executor::block_on(verifier.revoke_jti(ISS, "j-short", NOW + 10)).unwrap();
+    let mut subject = claims_at(ISS, "api", NOW);
+    subject["sub"] = json!("mallory");
+    subject["jti"] = json!("j-other");
+    subject["exp"] = json!(NOW + 10);
+    let cut_off = TestKey::shared(Algorithm::ES256).mint(&subject);
+    futures_executor::block_on(verifier.revoke_subject_before(ISS, "mallory", NOW + 1, NOW + 10))
+        .unwrap();
+    // 290 s after `exp`: still inside the 300 s leeway, so the token verifies — and is revoked.
+    clock.advance(std::time::Duration::from_secs(300));
+    for token in [&leaked, &cut_off] {
+        let answer = decide(&verifier, token).unwrap_err();
+        assert_eq!(answer.kind(), ErrorKind::Revoked);
+        assert_eq!(answer.status(), 401);
+        assert_eq!(
+            answer.www_authenticate().unwrap(),
+            r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+        );
+    }
+    // Past `exp` + leeway the token is refused as expired, and the entry may go.
+    clock.advance(std::time::Duration::from_secs(11));
+    assert_eq!(
+        decide(&verifier, &leaked).unwrap_err().kind(),
+        ErrorKind::Expired
+    );
+}
