@@ -50,7 +50,7 @@ use tokengate::clock::{Clock, MAX_LEEWAY, SystemClock};
 use tokengate::{
     ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, ProofUse,
     Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
-    SharedStore, StoreRead, StoreUnavailable, StoreWrite, TokenIdentity,
+    SharedStore, StoreRead, StoreUnavailable, StoreWrite, StoredValue, TokenIdentity,
 };
 
 /// The default bound on one Redis call.
@@ -566,9 +566,22 @@ impl IntrospectionCache for RedisStore {
         let inner = Arc::clone(&self.inner);
         let key = inner.key("introspection", &[issuer.as_bytes(), &token_hash]);
         Box::pin(async move {
-            inner
-                .run(|mut connection| async move { connection.get::<_, Option<Vec<u8>>>(&key).await })
-                .await
+            // The value and how much longer Redis keeps it, in one round trip.
+            let (value, left): (Option<Vec<u8>>, i64) = inner
+                .run(|mut connection| async move {
+                    redis::pipe()
+                        .cmd("GET")
+                        .arg(&key)
+                        .cmd("PTTL")
+                        .arg(&key)
+                        .query_async(&mut connection)
+                        .await
+                })
+                .await?;
+            // A key without an expiry (-1) was not written by tokengate: not trusted.
+            Ok(value
+                .zip(u64::try_from(left).ok())
+                .map(|(value, left)| StoredValue::new(value, Duration::from_millis(left))))
         })
     }
 

@@ -411,3 +411,70 @@ async fn instances_share_dpop_nonces_through_redis() {
     let nonce = a.current(now());
     assert!(b.accepts(&nonce, now()));
 }
+
+/// An answer read from the shared cache is kept locally no longer than the shared cache keeps
+/// it: its age counts from the provider's reply. Before, the local cache re-aged it by its own
+/// `max_age`, so a revoked token was admitted for up to twice the documented time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_introspection_answer_is_not_re_aged_by_the_local_cache() {
+    use tokengate::clock::FixedClock;
+    let redis = RedisServer::start();
+    let provider = IssuerServer::start().await;
+    let start = now();
+    let introspecting = |store: &RedisStore, max_age: u64, clock: FixedClock| {
+        Verifier::builder()
+            .issuer(
+                Issuer::new(provider.issuer())
+                    .audience(AUD)
+                    .keys(KeySource::jwks_url(provider.jwks_url()))
+                    .introspection(
+                        Introspection::endpoint(provider.introspection_url())
+                            .client_secret_basic(
+                                INTROSPECTION_CLIENT_ID,
+                                INTROSPECTION_CLIENT_SECRET,
+                            )
+                            .max_age(Duration::from_secs(max_age))
+                            .shared_cache(store.clone()),
+                    ),
+            )
+            .clock(clock)
+            .build()
+            .unwrap()
+    };
+    let first_store = RedisStore::open(&redis.url()).unwrap();
+    let second_store = RedisStore::open(&redis.url()).unwrap();
+    // The first instance answers from the provider and shares it for its max_age, 4 s.
+    let first = introspecting(&first_store, 4, FixedClock::at(start));
+    // The second keeps answers up to 60 s: a shared answer still lives only its 4 s.
+    let second_clock = FixedClock::at(start);
+    let second = introspecting(&second_store, 60, second_clock.clone());
+    let mut claims = claims("j-opaque-age");
+    claims["iss"] = json!(provider.issuer());
+    let token = provider.issue_opaque(&claims);
+    assert!(first.verify::<StandardClaims>(&token).await.is_ok());
+    let hash = sha256(&token);
+    for _ in 0..200 {
+        if matches!(
+            second_store.get(&provider.issuer(), hash).await,
+            Ok(Some(_))
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(second.verify::<StandardClaims>(&token).await.is_ok());
+    assert_eq!(provider.introspection_requests(), 1, "a shared answer");
+    // The token is revoked at the provider; 5 s later the shared answer is gone (deleted
+    // here, as its expiry would), and the second instance must ask the provider again.
+    provider.revoke(&token);
+    second_clock.advance(Duration::from_secs(5));
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("FLUSHALL")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let error = second.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::InactiveToken);
+    assert_eq!(provider.introspection_requests(), 2);
+}

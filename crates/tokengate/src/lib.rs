@@ -103,7 +103,7 @@ pub use providers::{Provider, UnknownProvider};
 pub use resource::{METADATA_PATH, ProtectedResource};
 pub use revocation::{
     Lookup, MemoryRevocationList, ProofUse, RevocationList, RevocationStatus, SharedAnswer,
-    SharedLookup, SharedStore, StoreRead, StoreWrite, TokenIdentity,
+    SharedLookup, SharedStore, StoreRead, StoreWrite, StoredValue, TokenIdentity,
 };
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,

@@ -27,7 +27,36 @@ pub type StoreWrite = Pin<Box<dyn Future<Output = Result<(), StoreUnavailable>> 
 
 /// A boxed read from a store.
 pub type StoreRead =
-    Pin<Box<dyn Future<Output = Result<Option<Vec<u8>>, StoreUnavailable>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<Option<StoredValue>, StoreUnavailable>> + Send>>;
+
+/// A value read from a shared store, with how much longer the store keeps it: a reader
+/// never keeps a copy longer than that (a relative time, so the reader's clock and the
+/// store's need not agree). `Debug` shows the length only.
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredValue {
+    /// The bytes stored.
+    pub value: Vec<u8>,
+    /// How much longer the store keeps them.
+    pub remaining: std::time::Duration,
+}
+
+impl StoredValue {
+    /// A value the store keeps for `remaining` more.
+    #[must_use]
+    pub fn new(value: Vec<u8>, remaining: std::time::Duration) -> StoredValue {
+        StoredValue { value, remaining }
+    }
+}
+
+impl fmt::Debug for StoredValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredValue")
+            .field("bytes", &self.value.len())
+            .field("remaining", &self.remaining)
+            .finish()
+    }
+}
 
 /// What the revocation list knows of a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -121,8 +121,10 @@ impl fmt::Debug for SharedCache {
 /// Introspection answers shared by every instance: the provider's response bodies, keyed by
 /// the issuer and the token's SHA-256, each kept as long as the local cache would keep it.
 /// A cache that cannot answer is skipped (the provider is asked); it never decides alone.
+/// An answer read from it is kept locally no longer than the shared cache still keeps it, so
+/// an answer lives at most `max_age` from the provider's reply, wherever it is read.
 pub trait IntrospectionCache: Send + Sync + 'static {
-    /// The stored response for this token, if any.
+    /// The stored response for this token, if any, with how much longer it is kept.
     fn get(&self, issuer: &str, token_hash: [u8; 32]) -> crate::StoreRead;
 
     /// Stores `response` for `ttl`.
@@ -488,11 +490,13 @@ impl Introspector {
     {
         if let Some(shared) = &self.shared {
             match shared.0.get(&self.iss, hash).await {
-                Ok(Some(body)) => {
+                Ok(Some(stored)) => {
                     // The same checks as a fresh answer, with times judged now: the store is
-                    // trusted no more than the provider.
+                    // trusted no more than the provider. Kept no longer than the store keeps
+                    // it: the answer's age counts from the provider's reply, not from here.
                     let now = self.clock.now_unix();
-                    if let Some(entry) = self.decided_entry::<T>(inner, &body, now) {
+                    let left = now as f64 + stored.remaining.as_secs_f64();
+                    if let Some(entry) = self.decided_entry::<T>(inner, &stored.value, now, left) {
                         self.counters.shared_hits.fetch_add(1, Ordering::Relaxed);
                         return Ok(entry);
                     }
@@ -538,7 +542,7 @@ impl Introspector {
             }
         };
         let now = self.clock.now_unix();
-        let Some(entry) = self.decided_entry::<T>(inner, &body, now) else {
+        let Some(entry) = self.decided_entry::<T>(inner, &body, now, f64::INFINITY) else {
             return self.failed(FetchError::new(
                 FetchErrorKind::Invalid,
                 "the introspection response is not a JSON object without duplicate members",
@@ -566,9 +570,15 @@ impl Introspector {
         Ok(entry)
     }
 
-    /// The decision on a response body and how long it holds; `None` when the body is not a
-    /// strict JSON object.
-    fn decided_entry<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Option<Arc<Entry>>
+    /// The decision on a response body and how long it holds (never past `at_most`); `None`
+    /// when the body is not a strict JSON object.
+    fn decided_entry<T>(
+        &self,
+        inner: &Inner,
+        body: &[u8],
+        now: u64,
+        at_most: f64,
+    ) -> Option<Arc<Entry>>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
@@ -584,6 +594,7 @@ impl Introspector {
             }
             Decided::Refused(..) => (now + self.inactive_max_age) as f64,
         };
+        let until = until.min(at_most);
         Some(Arc::new(Entry { decided, until }))
     }
 
