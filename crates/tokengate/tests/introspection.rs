@@ -587,6 +587,25 @@ async fn a_jws_from_a_configured_issuer_keeps_its_local_answer() {
         verify(&verifier, &none).await.unwrap_err(),
         ErrorKind::DisallowedAlgorithm
     );
+    // A signed payload that breaks the strict JSON rules — a duplicate member, nesting past
+    // the limit — is refused here too, never handed to the provider's parser.
+    let header = json!({"alg": key.alg().as_str(), "kid": key.kid()}).to_string();
+    let claims_text = claims.to_string();
+    let duplicate = format!(r#"{{"iss":"{}",{}"#, server.issuer(), &claims_text[1..]);
+    let deep = format!(
+        r#"{{"iss":"{}","x":{}{}}}"#,
+        server.issuer(),
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    for payload in [&duplicate, &deep] {
+        let token = key.sign_raw(&header, payload);
+        assert_eq!(
+            verify(&verifier, &token).await.unwrap_err(),
+            ErrorKind::MalformedToken,
+            "{payload}"
+        );
+    }
     assert_eq!(server.introspection_requests(), 0);
     // A JWS naming another issuer is not ours to judge locally: the provider is asked.
     let mut foreign = claims.clone();

@@ -747,13 +747,27 @@ impl fmt::Debug for Verifier {
     }
 }
 
+/// What a token refused by the first stage names, for routing it to introspection.
+#[cfg(feature = "remote")]
+enum Named {
+    /// A JWS naming this configured issuer.
+    Issuer(usize),
+    /// A JWS whose header or payload is not strict JSON: judged locally, never sent out.
+    Unreadable,
+    /// Not a JWS, or a JWS naming no configured issuer.
+    NotOurs,
+}
+
 #[cfg(feature = "remote")]
 impl Inner {
     /// The issuer whose introspection should check this token, if any: an issuer that
     /// introspects all its tokens, or the opaque-token issuer for anything that is not a
     /// compact JWS from a configured issuer. A JWS that names a configured issuer but breaks a
     /// local rule (a `crit` header, `alg: none`, ...) keeps its local answer: it is never
-    /// retried by introspection. Oversized tokens are never sent anywhere.
+    /// retried by introspection. So does a JWS whose payload is not strict JSON (a duplicate
+    /// member, nesting past the limit): which issuer it names cannot be told, and another
+    /// parser (the provider's) might read it otherwise. Oversized tokens are never sent
+    /// anywhere (`docs/security.md`, "Which tokens are introspected").
     fn introspection_for(
         &self,
         token: &str,
@@ -763,22 +777,39 @@ impl Inner {
             Ok(prepared) => Some(prepared.issuer).filter(|i| self.issuers[*i].introspect_all),
             Err(error) if error.kind() == ErrorKind::TokenTooLarge => None,
             Err(_) => match self.named_issuer(token) {
-                Some(index) => Some(index).filter(|i| self.issuers[*i].introspect_all),
-                None => self.opaque_issuer,
+                Named::Issuer(index) => Some(index).filter(|i| self.issuers[*i].introspect_all),
+                Named::Unreadable => None,
+                Named::NotOurs => self.opaque_issuer,
             },
         }
     }
 
-    /// The configured issuer a compact JWS names in its (strict JSON) payload, if any; only on
-    /// the refusal path, after the full first stage failed.
-    fn named_issuer(&self, token: &str) -> Option<usize> {
-        let segments = crate::jws::split(token).ok()?;
+    /// What a token that failed the first stage names, read only on the refusal path.
+    fn named_issuer(&self, token: &str) -> Named {
+        let Ok(segments) = crate::jws::split(token) else {
+            return Named::NotOurs;
+        };
+        let mut header = Vec::new();
+        let is_jws = crate::jws::decode_into(segments.header, &mut header).is_ok()
+            && serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&header)
+                .is_ok_and(|header| header.contains_key("alg"));
+        if !is_jws {
+            return Named::NotOurs;
+        }
         let mut payload = Vec::new();
-        crate::jws::decode_into(segments.payload, &mut payload).ok()?;
-        let view = crate::json::parse_view(&payload, &[]).ok()?;
-        match &view.iss {
-            Some(crate::json::Loose::Str(iss)) => self.issuers.iter().position(|i| *i.iss == **iss),
-            _ => None,
+        if crate::jws::decode_into(segments.payload, &mut payload).is_err() {
+            return Named::Unreadable;
+        }
+        match crate::json::parse_view(&payload, &[]) {
+            Ok(view) => match &view.iss {
+                Some(crate::json::Loose::Str(iss)) => self
+                    .issuers
+                    .iter()
+                    .position(|i| *i.iss == **iss)
+                    .map_or(Named::NotOurs, Named::Issuer),
+                _ => Named::NotOurs,
+            },
+            Err(_) => Named::Unreadable,
         }
     }
 
