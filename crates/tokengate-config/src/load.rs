@@ -136,19 +136,48 @@ impl Config {
             figment = figment.merge(Toml::file(path));
         }
         if env {
-            figment = figment.merge(environment());
+            figment = figment.merge(environment()).merge(SecretVariables);
         }
         read(&figment, in_file.as_ref())
     }
 }
 
-/// The `TOKENGATE_*` variables this crate reads.
+/// Variables whose values are secrets: read as the exact text they hold (figment's `Env`
+/// would read `93847561029384756` as a number, `0123` as 123, `true` as a boolean — and a
+/// serde error would then print the value).
+const SECRET_VARIABLES: &[&str] = &["introspection_client_secret", "redis_url"];
+
+/// The `TOKENGATE_*` variables this crate reads, secrets aside ([`SecretVariables`]).
 fn environment() -> Env {
     Env::prefixed(ENV_PREFIX).split("__").filter(|key| {
         let key = key.as_str().to_ascii_lowercase();
         let top = key.split('.').next().unwrap_or_default();
-        ENV_KEYS.contains(&top)
+        ENV_KEYS.contains(&top) && !SECRET_VARIABLES.contains(&key.as_str())
     })
+}
+
+/// The secret `TOKENGATE_*` variables, each as a string whatever it looks like.
+struct SecretVariables;
+
+impl figment::Provider for SecretVariables {
+    fn metadata(&self) -> figment::Metadata {
+        // The same name as `Env`'s, so problems name the variable, not a provider.
+        figment::Metadata::named(format!("`{ENV_PREFIX}` environment variable(s)"))
+            .interpolater(|_, keys| format!("{ENV_PREFIX}{}", keys.join("__").to_uppercase()))
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in Env::prefixed(ENV_PREFIX).iter() {
+            let key = key.as_str().to_ascii_lowercase();
+            if SECRET_VARIABLES.contains(&key.as_str()) {
+                dict.insert(key, figment::value::Value::from(value));
+            }
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
 }
 
 /// Reads the merged layers into the model, collecting every problem. `in_file` is the file's

@@ -298,10 +298,62 @@ impl<'de> Deserialize<'de> for ClaimPath {
     }
 }
 
-/// A secret value: never printed (`Debug` shows its length only).
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
+/// A secret value: never printed (`Debug` shows its length only). Read as text whatever it
+/// looks like (a number, `true`), and a value of another type is refused without printing it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(pub String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
+        deserializer.deserialize_any(SecretVisitor)
+    }
+}
+
+struct SecretVisitor;
+
+impl SecretVisitor {
+    /// Refuses a value without naming it (serde's own message would print it).
+    fn refuse<E: de::Error>() -> E {
+        E::custom("a secret must be text (its value is not shown)")
+    }
+}
+
+impl Visitor<'_> for SecretVisitor {
+    type Value = Secret;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a secret (text)")
+    }
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Secret, E> {
+        Ok(Secret(value.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Secret, E> {
+        Ok(Secret(value))
+    }
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+    fn visit_u128<E: de::Error>(self, value: u128) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+    fn visit_i128<E: de::Error>(self, value: i128) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, _value: f64) -> Result<Secret, E> {
+        Err(Self::refuse())
+    }
+    fn visit_bytes<E: de::Error>(self, _value: &[u8]) -> Result<Secret, E> {
+        Err(Self::refuse())
+    }
+    fn visit_char<E: de::Error>(self, value: char) -> Result<Secret, E> {
+        Ok(Secret(value.to_string()))
+    }
+}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -180,6 +180,46 @@ fn secrets_come_from_files_or_the_environment_never_the_file_itself() {
     });
 }
 
+/// A secret is text whatever it looks like: a numeric or boolean-looking secret in the
+/// environment is read exactly (leading zeros kept), and never appears in a message. Before,
+/// figment read `93847561029384756` as a number and the type error printed it.
+#[test]
+fn secrets_that_look_like_numbers_are_read_as_text_and_never_printed() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "env.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                introspection_url = "https://id.example.com/introspect"
+                introspection_client_id = "orders"
+            "#,
+        )?;
+        for secret in ["93847561029384756", "0123456789", "true", "1e5"] {
+            jail.set_env("TOKENGATE_INTROSPECTION_CLIENT_SECRET", secret);
+            let config = Config::from_file("env.toml").map_err(|p| p.to_string())?;
+            assert_eq!(
+                config
+                    .introspection_client_secret
+                    .as_ref()
+                    .map(|s| s.0.as_str()),
+                Some(secret)
+            );
+            config.verifier().map_err(|p| p.to_string())?;
+            assert!(!format!("{config:?}").contains(secret));
+        }
+        // A Redis URL that is a number is a problem, named without its value.
+        jail.set_env("TOKENGATE_REDIS_URL", "93847561029384756");
+        let problems = match Config::from_file("env.toml") {
+            Ok(config) => config.verifier().err().map(|p| p.to_string()),
+            Err(problems) => Some(problems.to_string()),
+        }
+        .unwrap_or_default();
+        assert!(!problems.contains("93847561029384756"), "{problems}");
+        Ok(())
+    });
+}
+
 #[test]
 fn a_syntax_error_names_the_file() {
     Jail::expect_with(|jail| {
