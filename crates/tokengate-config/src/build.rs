@@ -338,6 +338,13 @@ impl Config {
             }
         }
         if let Some(secs) = config.window_secs {
+            let most = tokengate::MAX_DPOP_WINDOW.as_secs();
+            if secs == 0 || secs > most {
+                problems.push(Problem::new(
+                    "dpop.window_secs",
+                    format!("{secs} is not from 1 to {most} seconds"),
+                ));
+            }
             dpop = dpop.window(Duration::from_secs(secs));
         }
         if config.required {

@@ -301,6 +301,8 @@ pub(crate) struct Meta {
     /// The verifier's clock, so that [`Verified::require`] judges `max_auth_age` by the same
     /// (injectable) time as the pipeline.
     pub(crate) clock: Arc<dyn crate::clock::Clock>,
+    /// The verifier's leeway (seconds), for `auth_time`.
+    pub(crate) leeway: u64,
 }
 
 impl Meta {
@@ -398,6 +400,7 @@ impl<T> Verified<T> {
             roles: &self.meta.roles,
             payload: Some(self.meta.payload.as_bytes()),
             now,
+            leeway: self.meta.leeway,
         }
     }
 
@@ -515,6 +518,8 @@ pub(crate) struct Facts<'a> {
     /// The verified payload; without it claim and step-up rules are unmet.
     pub(crate) payload: Option<&'a [u8]>,
     pub(crate) now: u64,
+    /// The verifier's leeway: an `auth_time` later than `now` plus it is refused.
+    pub(crate) leeway: u64,
 }
 
 /// The scopes or roles of a requirement: owned, or a `'static` list (typed extractors build
@@ -651,6 +656,7 @@ impl Requirement {
             roles,
             payload: None,
             now: 0,
+            leeway: 0,
         };
         self.first_unmet(&facts).is_none()
     }
@@ -696,7 +702,12 @@ impl Requirement {
                 .and_then(|payload| crate::json::value_at(payload, &["auth_time"]))
                 .and_then(|t| t.as_f64())
                 .is_some_and(|auth_time| {
-                    auth_time >= 0.0 && (facts.now as f64) - auth_time <= *max as f64
+                    // An `auth_time` in the future (past the leeway) would meet any age for
+                    // ever: it is no evidence of a recent authentication.
+                    let now = facts.now as f64;
+                    auth_time >= 0.0
+                        && auth_time <= now + facts.leeway as f64
+                        && now - auth_time <= *max as f64
                 }),
         }
     }
@@ -721,6 +732,7 @@ impl Requirement {
             roles,
             payload: None,
             now: 0,
+            leeway: 0,
         })
     }
 

@@ -83,8 +83,9 @@ pub use http;
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
 pub use binding::{
-    DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopNonces, FirstUse, MemoryReplayStore,
-    NonceSource, Recorded, ReplayStore, StoreFuture, StoreUnavailable, TrustedProxies,
+    DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopNonces, FirstUse, MAX_DPOP_WINDOW,
+    MemoryReplayStore, NonceSource, Recorded, ReplayStore, StoreFuture, StoreUnavailable,
+    TrustedProxies,
 };
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};

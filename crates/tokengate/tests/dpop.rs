@@ -829,3 +829,62 @@ fn a_shared_store_is_awaited_and_a_store_that_cannot_answer_fails_closed() {
     assert!(answer.www_authenticate().is_none());
     assert_eq!(answer.retry_after().unwrap(), "5");
 }
+
+/// A DPoP window past 300 s (or of zero) is a setup mistake, reported by `build`: it was
+/// silently capped before.
+#[test]
+fn a_dpop_window_out_of_range_is_a_configuration_error() {
+    for secs in [0, 301, 3600] {
+        let error = Verifier::builder()
+            .issuer(Issuer::new(ISS).audience(AUD).keys(KeySource::jwks_json(
+                tokengate_testkit::jwks(&[&TestKey::shared(Algorithm::ES256)]),
+            )))
+            .dpop(Dpop::new().window(Duration::from_secs(secs)))
+            .build()
+            .unwrap_err();
+        assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
+        assert_eq!(
+            error.to_string(),
+            "the DPoP window must be from 1 to 300 seconds"
+        );
+    }
+    for secs in [1, 300] {
+        assert!(
+            Verifier::builder()
+                .issuer(Issuer::new(ISS).audience(AUD).keys(KeySource::jwks_json(
+                    tokengate_testkit::jwks(&[&TestKey::shared(Algorithm::ES256)]),
+                )))
+                .dpop(Dpop::new().window(Duration::from_secs(secs)))
+                .build()
+                .is_ok()
+        );
+    }
+}
+
+/// A request refused by the route (403: a missing scope) does not use up its proof: the proof
+/// is recorded only once every other rule admits the request. Before, the 403 recorded it and
+/// the same request on a route it may use was refused as a replay.
+#[test]
+fn a_refused_request_does_not_use_up_its_proof() {
+    let (verifier, _clock) = verifier();
+    let client = client();
+    let token = bound_token(&client);
+    let proof = proof(&client, &token);
+    let request = Request::dpop(&token, &proof);
+    let admin = Policy::new().require(tokengate::Requirement::all(["admin:write"]));
+    let answer = request.decide(&verifier, &admin).unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::InsufficientScope);
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        answer.www_authenticate().unwrap(),
+        format!(
+            r#"DPoP realm="api", algs="{ALGS}", error="insufficient_scope", error_description="the access token lacks the required scope", scope="admin:write""#
+        )
+        .as_str()
+    );
+    // The same proof is still unused: admitted once, then refused as a replay.
+    assert!(request.send(&verifier).is_ok());
+    let answer = request.send(&verifier).unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof);
+    assert_eq!(answer.status(), 401);
+}

@@ -72,6 +72,9 @@ fn step_up_answers_exactly_as_rfc_9470_shows() {
     let policy = Policy::new().require(admin());
     let fresh = json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW - 60});
     assert!(send(&verifier, &token(fresh), "/admin", &policy).is_ok());
+    // Within the leeway a clock ahead of ours is tolerated, as for `iat`.
+    let ahead = json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW + 60});
+    assert!(send(&verifier, &token(ahead), "/admin", &policy).is_ok());
     let expected = format!(
         r#"Bearer realm="api", error="insufficient_user_authentication", error_description="a different or more recent authentication is required", acr_values="{MFA}", max_age="300""#
     );
@@ -86,6 +89,15 @@ fn step_up_answers_exactly_as_rfc_9470_shows() {
             json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW - 301}),
         ),
         ("no auth_time", json!({"roles": ["admin"], "acr": MFA})),
+        // An `auth_time` past now + leeway (60 s) would meet every age for ever.
+        (
+            "auth_time in the future",
+            json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW + 61}),
+        ),
+        (
+            "auth_time far in the future",
+            json!({"roles": ["admin"], "acr": MFA, "auth_time": NOW + 100_000_000}),
+        ),
     ] {
         let answer = send(&verifier, &token(claims), "/admin", &policy).unwrap_err();
         assert_eq!(

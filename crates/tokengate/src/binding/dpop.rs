@@ -19,6 +19,9 @@ use super::nonce::DpopNonces;
 use super::nonce::NonceSource;
 use super::replay::{MemoryReplayStore, ReplayStore};
 
+/// The largest DPoP window a verifier accepts ([`Dpop::window`]).
+pub const MAX_DPOP_WINDOW: Duration = Duration::from_secs(300);
+
 /// The default window around the server's clock in which a proof's `iat` must fall: 60 s
 /// either side.
 pub const DEFAULT_DPOP_WINDOW: Duration = Duration::from_secs(60);
@@ -125,6 +128,11 @@ impl ProofKeys {
         if let Some(found) = shard.read().unwrap_or_else(|p| p.into_inner()).get(jwk) {
             return Ok(Arc::clone(found));
         }
+        // The client chooses its proof key: an RSA key past 4096 bits costs up to five times a
+        // refused garbage token's CPU per proof, so it is refused before it is read.
+        if rsa_modulus_too_large(jwk) {
+            return Err(invalid("the DPoP proof's RSA key is larger than 4096 bits"));
+        }
         // A public key of a type fitting `alg`: private members, symmetric keys and weak keys
         // are refused by the same rules as an issuer's keys.
         let key = VerifyingKey::from_jwk_bytes(jwk, false)
@@ -167,11 +175,24 @@ impl Dpop {
         Ok(self)
     }
 
-    /// How far a proof's `iat` may be from the verifier's clock, either side (default 60 s,
-    /// at most 300 s: a longer window lets a proof made in advance live longer).
+    /// How far a proof's `iat` may be from the verifier's clock, either side (default 60 s;
+    /// from 1 to [`MAX_DPOP_WINDOW`], 300 s: a longer window lets a proof made in advance live
+    /// longer). Anything else is a [`ConfigError`] from
+    /// [`VerifierBuilder::build`](crate::VerifierBuilder::build), never silently capped.
     pub fn window(mut self, window: Duration) -> Dpop {
-        self.window = window.as_secs().clamp(1, 300);
+        self.window = window.as_secs();
         self
+    }
+
+    /// The setup mistakes `build` reports.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.window == 0 || self.window > MAX_DPOP_WINDOW.as_secs() {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "the DPoP window must be from 1 to 300 seconds",
+            ));
+        }
+        Ok(())
     }
 
     /// Require the server's nonce in every proof (RFC 9449 section 8), from `nonces`
@@ -288,6 +309,24 @@ impl<'a> ProofClaims<'a> {
         })?;
         Ok(claims)
     }
+}
+
+/// The largest RSA modulus a DPoP proof key may have (an issuer's keys may have up to 8192
+/// bits: the operator chose them; a proof key is the client's choice).
+const MAX_PROOF_RSA_BITS: usize = 4096;
+
+/// Whether a proof JWK's RSA modulus `n` is longer than [`MAX_PROOF_RSA_BITS`]: its base64url
+/// text is longer than that many bits need (RFC 7518 section 6.3.1.1: no leading zeros).
+fn rsa_modulus_too_large(jwk: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Modulus {
+        n: Option<String>,
+    }
+    let most = MAX_PROOF_RSA_BITS.div_ceil(6);
+    serde_json::from_slice::<Modulus>(jwk)
+        .ok()
+        .and_then(|m| m.n)
+        .is_some_and(|n| n.trim_end_matches('=').len() > most)
 }
 
 fn invalid(detail: &'static str) -> Error {
@@ -440,6 +479,34 @@ mod tests {
             BASE64URL.encode(&point[1..33]),
             BASE64URL.encode(&point[33..65])
         )
+    }
+
+    /// An RSA modulus of `bits` bits (odd, top bit set) with e = 65537, as a JWK.
+    fn rsa_jwk(bits: usize) -> String {
+        let mut n = vec![0xc5u8; bits / 8];
+        n[0] = 0xc5;
+        let last = n.len() - 1;
+        n[last] |= 1;
+        format!(
+            r#"{{"kty":"RSA","n":"{}","e":"AQAB"}}"#,
+            BASE64URL.encode(&n)
+        )
+    }
+
+    #[test]
+    fn proof_keys_past_4096_bits_are_refused_before_they_are_read() {
+        let keys = ProofKeys::default();
+        for bits in [4104, 8192] {
+            let error = keys.get_or_read(rsa_jwk(bits).as_bytes()).err().unwrap();
+            assert_eq!(error.kind(), ErrorKind::InvalidDpopProof);
+            assert_eq!(
+                error.detail(),
+                "the DPoP proof's RSA key is larger than 4096 bits"
+            );
+        }
+        assert!(!rsa_modulus_too_large(rsa_jwk(4096).as_bytes()));
+        assert!(!rsa_modulus_too_large(rsa_jwk(2048).as_bytes()));
+        assert!(!rsa_modulus_too_large(p256_jwk().as_bytes()));
     }
 
     #[test]

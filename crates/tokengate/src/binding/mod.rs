@@ -28,7 +28,7 @@ use crate::extract::Scheme;
 use crate::jws::BASE64URL;
 
 pub(crate) use dpop::Proof;
-pub use dpop::{DEFAULT_DPOP_WINDOW, Dpop};
+pub use dpop::{DEFAULT_DPOP_WINDOW, Dpop, MAX_DPOP_WINDOW};
 pub use nonce::{DpopNonces, NonceSource};
 pub use origin::TrustedProxies;
 pub(crate) use origin::{request_target, single};

@@ -435,6 +435,9 @@ impl VerifierBuilder {
                 "a client certificate header needs trusted proxies: anyone could send it",
             ));
         }
+        if let Some(dpop) = &self.dpop {
+            dpop.check()?;
+        }
         let mut dpop = self.dpop;
         let shared = match (self.shared, dpop.as_mut()) {
             (Some(_), Some(dpop)) if dpop.replay_named => {

@@ -418,6 +418,7 @@ impl Inner {
                 issued_at,
                 payload,
                 clock: Arc::clone(&self.clock),
+                leeway: self.leeway,
             }),
             presented: crate::binding::Presented::NONE,
         })
