@@ -43,6 +43,12 @@ pub(crate) fn run(file: &Path, online: bool, ignore_env: bool) -> ExitCode {
             Err(problems) => return report_problems(file, problems),
         };
         println!("{}: valid", file.display());
+        for (at, path) in config.exposed_secret_files() {
+            println!(
+                "  warning: {at}: {} is readable by group or others (chmod 600 it)",
+                path.display()
+            );
+        }
         if !online {
             for issuer in verifier.issuers() {
                 println!("  issuer {issuer}");

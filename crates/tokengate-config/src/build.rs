@@ -1,7 +1,7 @@
 //! From the model to a `VerifierBuilder`, every value checked and every problem collected with
 //! its path.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokengate::{
@@ -59,6 +59,16 @@ impl Config {
     /// disappeared since loading is reported).
     pub fn builder(&self) -> Result<VerifierBuilder, Problems> {
         let mut problems = Vec::new();
+        for (at, path) in self.exposed_secret_files() {
+            // A warning, not a refusal: the file may sit in a directory only the service can
+            // enter; `tokengate check-config` reports it too.
+            tracing::warn!(
+                target: "tokengate::config",
+                setting = %at,
+                path = %path.display(),
+                "a secret file is readable by group or others (chmod 600 it)"
+            );
+        }
         match self.assemble(&mut problems, true) {
             Some(builder) if problems.is_empty() => Ok(builder),
             _ => Err(Problems::from_vec(problems)),
@@ -74,6 +84,42 @@ impl Config {
         self.builder()?
             .build()
             .map_err(|error| Problems::from_vec(vec![Problem::new("", error.to_string())]))
+    }
+
+    /// The secret files this configuration names (client secrets, HMAC keys, private keys,
+    /// the nonce secret, the Redis URL file) that group or others may read, with the setting
+    /// that names each. Always empty where file modes do not exist (not Unix).
+    #[must_use]
+    pub fn exposed_secret_files(&self) -> Vec<(String, PathBuf)> {
+        let mut named: Vec<(String, PathBuf)> = Vec::new();
+        let mut add = |at: String, path: &Option<PathBuf>| {
+            if let Some(path) = path {
+                named.push((at, path.clone()));
+            }
+        };
+        add(
+            "introspection_client_secret_file".to_owned(),
+            &self.introspection_client_secret_file,
+        );
+        add("redis_url_file".to_owned(), &self.redis_url_file);
+        if let Some(dpop) = &self.dpop {
+            add("dpop.nonce_secret_file".to_owned(), &dpop.nonce_secret_file);
+        }
+        for (index, issuer) in self.issuers.iter().enumerate() {
+            add(format!("issuers[{index}].secret_file"), &issuer.secret_file);
+            if let Some(introspection) = &issuer.introspection {
+                add(
+                    format!("issuers[{index}].introspection.client_secret_file"),
+                    &introspection.client_secret_file,
+                );
+                add(
+                    format!("issuers[{index}].introspection.private_key_file"),
+                    &introspection.private_key_file,
+                );
+            }
+        }
+        named.retain(|(_, path)| readable_by_others(path));
+        named
     }
 
     /// The issuers this configuration names (flat or listed), with how their fields are named.
@@ -695,6 +741,18 @@ fn algorithms(list: &List, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<
         }
     }
     ok.then_some(parsed)
+}
+
+/// Whether group or others may read the file (Unix modes; elsewhere, never said).
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> bool {
+    false
 }
 
 fn read_file(path: &Path, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<u8>> {

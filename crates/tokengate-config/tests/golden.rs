@@ -220,6 +220,75 @@ fn secrets_that_look_like_numbers_are_read_as_text_and_never_printed() {
     });
 }
 
+/// Secret files group or others may read are reported (and logged as a warning when the
+/// verifier is built), with the setting that names them.
+#[cfg(unix)]
+#[test]
+fn secret_files_readable_by_others_are_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    Jail::expect_with(|jail| {
+        jail.create_file("secret.txt", "s3cr3t-value\n")?;
+        jail.create_file("hmac.key", "0123456789abcdef0123456789abcdef")?;
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                [[issuers]]
+                iss = "https://id.example.com/"
+                audiences = ["api"]
+                secret_file = "hmac.key"
+
+                [issuers.introspection]
+                url = "https://id.example.com/introspect"
+                client_id = "orders"
+                client_secret_file = "secret.txt"
+            "#,
+        )?;
+        let mode = |path: &str, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        mode("secret.txt", 0o644);
+        mode("hmac.key", 0o640);
+        let config = Config::from_file_only("tokengate.toml").map_err(|p| p.to_string())?;
+        let exposed: Vec<String> = config
+            .exposed_secret_files()
+            .into_iter()
+            .map(|(at, path)| format!("{at} {}", path.display()))
+            .collect();
+        assert_eq!(
+            exposed,
+            [
+                "issuers[0].secret_file hmac.key",
+                "issuers[0].introspection.client_secret_file secret.txt"
+            ]
+        );
+        mode("secret.txt", 0o600);
+        mode("hmac.key", 0o400);
+        assert!(config.exposed_secret_files().is_empty());
+        Ok(())
+    });
+}
+
+/// A DPoP window past 300 s is a problem, not silently capped.
+#[test]
+fn a_dpop_window_past_300_seconds_is_a_problem() {
+    let problems = Config::from_toml(
+        r#"
+            issuer = "https://id.example.com/"
+            audience = "api"
+            jwks_url = "https://id.example.com/jwks"
+
+            [dpop]
+            window_secs = 301
+        "#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        problems,
+        "dpop.window_secs: 301 is not from 1 to 300 seconds"
+    );
+}
+
 #[test]
 fn a_syntax_error_names_the_file() {
     Jail::expect_with(|jail| {
