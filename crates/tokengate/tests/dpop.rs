@@ -888,3 +888,46 @@ fn a_refused_request_does_not_use_up_its_proof() {
     assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof);
     assert_eq!(answer.status(), 401);
 }
+
+/// `htu` is compared with the path the framework routes on: a request path with dot
+/// segments (plain or percent-encoded) is routed as written (axum routes `/x/%2e%2e/a` to
+/// `/x/{*rest}`), so a proof for `/a` must not pass there; nor does a proof whose `htu` has
+/// dot segments.
+#[test]
+fn htu_is_compared_with_the_path_as_routed() {
+    let (verifier, _clock) = verifier();
+    let client = client();
+    let token = bound_token(&client);
+    for path in ["/x/%2e%2e/messages", "/x/../messages", "/./messages"] {
+        let mut request = Request::dpop(&token, &proof(&client, &token));
+        request.path = path;
+        let answer = request.send(&verifier).unwrap_err();
+        assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof, "{path}");
+        assert_eq!(answer.status(), 401);
+        assert_eq!(
+            answer.www_authenticate().unwrap(),
+            format!(
+                r#"DPoP realm="api", algs="{ALGS}", error="invalid_dpop_proof", error_description="the DPoP proof is invalid""#
+            )
+            .as_str()
+        );
+    }
+    for htu in [
+        "http://api.test/x/%2e%2e/messages",
+        "http://api.test/x/../messages",
+    ] {
+        let proof = client
+            .proof_for("GET", htu)
+            .issued_at(NOW)
+            .access_token(&token)
+            .sign();
+        let answer = Request::dpop(&token, &proof).send(&verifier).unwrap_err();
+        assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof, "{htu}");
+    }
+    // The plain request still passes.
+    assert!(
+        Request::dpop(&token, &proof(&client, &token))
+            .send(&verifier)
+            .is_ok()
+    );
+}

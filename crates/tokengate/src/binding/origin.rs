@@ -156,7 +156,46 @@ pub(crate) fn request_target<H: RequestHeaders + ?Sized>(
             format!("{scheme}://{host}")
         }
     };
+    // A path with dot segments is routed by the framework as it is written (axum routes
+    // `/x/%2e%2e/a` to `/x/{*rest}`) but would normalize to another path (`/a`): no proof
+    // can name it (`docs/security.md`, "DPoP").
+    if has_dot_segment(request.path()) {
+        return None;
+    }
     normalize(&format!("{origin}{}", request.path()))
+}
+
+/// Whether a path (or an absolute URI's path) has a `.` or `..` segment, written plainly or
+/// percent-encoded (`%2e`, `%2E`), before the query. Such a path means one thing to a router
+/// and another once normalized: both the request's path and a proof's `htu` are refused.
+pub(crate) fn has_dot_segment(uri: &str) -> bool {
+    let path = match uri.find("://") {
+        Some(at) => {
+            let rest = &uri[at + 3..];
+            rest.find('/').map_or("", |slash| &rest[slash..])
+        }
+        None => uri,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|segment| {
+        let mut dots = 0;
+        let mut rest = segment.as_bytes();
+        while !rest.is_empty() {
+            if rest[0] == b'.' {
+                rest = &rest[1..];
+            } else if rest.len() >= 3
+                && rest[0] == b'%'
+                && rest[1] == b'2'
+                && (rest[2] | 0x20) == b'e'
+            {
+                rest = &rest[3..];
+            } else {
+                return false;
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    })
 }
 
 /// RFC 3986 section 6.2.2 normalization of an absolute `http(s)` URI, query and fragment
@@ -277,6 +316,75 @@ mod tests {
             Some("http://a/%250a"),
             "a bare % is encoded"
         );
+    }
+
+    #[test]
+    fn dot_segments_are_found_plain_and_encoded() {
+        for path in [
+            "/x/../a",
+            "/x/./a",
+            "/x/%2e%2e/a",
+            "/x/%2E%2e/a",
+            "/x/.%2e/a",
+            "/x/%2e/a",
+            "/x/..",
+            "/..",
+            "https://api.test/x/%2e%2e/a",
+            "https://api.test/./a?q=1",
+        ] {
+            assert!(has_dot_segment(path), "{path}");
+        }
+        for path in [
+            "/a",
+            "/a/...",
+            "/a/.b",
+            "/a/b.",
+            "/a/%2e%2e%2e",
+            "/a?x=/../",
+            "/a#/../",
+            "https://api.test/a",
+            "https://api.test",
+            "/%2f",
+        ] {
+            assert!(!has_dot_segment(path), "{path}");
+        }
+    }
+
+    /// Property: whenever a request path has no dot segment and the path a proof names
+    /// normalizes to the same URL, the two paths are the same once their percent-encodings
+    /// of unreserved characters are decoded — what a router sees. (A path with a dot segment
+    /// is refused before it is compared.)
+    #[test]
+    fn a_path_without_dot_segments_normalizes_to_what_the_router_sees() {
+        use proptest::strategy::Strategy;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        let segment = "([a-z]|%2[eE]|\\.|%2[fF]|%41){0,3}";
+        let path =
+            proptest::collection::vec(segment, 1..5).prop_map(|s| format!("/{}", s.join("/")));
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 3_000,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[13; 32]),
+        );
+        runner
+            .run(&path, |path| {
+                if has_dot_segment(&path) {
+                    return Ok(());
+                }
+                let normalized = normalize(&format!("https://api.test{path}")).unwrap();
+                let routed = normalize_percent(&path);
+                proptest::prop_assert_eq!(
+                    normalized.strip_prefix("https://api.test").unwrap(),
+                    routed.as_str(),
+                    "{}",
+                    path
+                );
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
