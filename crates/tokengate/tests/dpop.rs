@@ -891,8 +891,8 @@ fn a_refused_request_does_not_use_up_its_proof() {
 
 /// `htu` is compared with the path the framework routes on: a request path with dot
 /// segments (plain or percent-encoded) is routed as written (axum routes `/x/%2e%2e/a` to
-/// `/x/{*rest}`), so a proof for `/a` must not pass there; nor does a proof whose `htu` has
-/// dot segments.
+/// `/x/{*rest}`), so a proof for `/a` must not pass there. (A proof whose `htu` has dot
+/// segments is normalized as RFC 9449 says: it names the path it normalizes to.)
 #[test]
 fn htu_is_compared_with_the_path_as_routed() {
     let (verifier, _clock) = verifier();
@@ -911,18 +911,6 @@ fn htu_is_compared_with_the_path_as_routed() {
             )
             .as_str()
         );
-    }
-    for htu in [
-        "http://api.test/x/%2e%2e/messages",
-        "http://api.test/x/../messages",
-    ] {
-        let proof = client
-            .proof_for("GET", htu)
-            .issued_at(NOW)
-            .access_token(&token)
-            .sign();
-        let answer = Request::dpop(&token, &proof).send(&verifier).unwrap_err();
-        assert_eq!(answer.kind(), ErrorKind::InvalidDpopProof, "{htu}");
     }
     // The plain request still passes.
     assert!(

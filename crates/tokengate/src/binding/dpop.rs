@@ -426,10 +426,9 @@ impl Dpop {
         // `target` is normalized. A client sending the normalized URL (the usual case) is compared
         // as it is, without parsing `htu` again: normalization is idempotent (tested in
         // `origin.rs`), so this is the same comparison, one URL parse cheaper.
-        if *htu != *target
-            && (super::origin::has_dot_segment(&htu)
-                || super::origin::normalize(&htu).as_deref() != Some(target))
-        {
+        // (`target` has no dot segments: a request path with them has no target at all. An
+        // `htu` with them is normalized as RFC 9449 says, to the path the router saw.)
+        if *htu != *target && super::origin::normalize(&htu).as_deref() != Some(target) {
             return Err(invalid("the DPoP proof is for another URL"));
         }
         let window = self.window as f64;

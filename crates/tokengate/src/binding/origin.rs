@@ -107,95 +107,85 @@ pub(crate) fn single<'h, H: RequestHeaders + ?Sized>(
     }
 }
 
+/// Forwarding headers that say two things at once: the proof is refused rather than judged
+/// against a guess.
+struct Ambiguous;
+
 /// The scheme and host the proxy says the client used: the last `Forwarded` element's
 /// `proto` and `host`, else the last `X-Forwarded-Proto` and `X-Forwarded-Host` values.
-fn forwarded<H: RequestHeaders + ?Sized>(headers: &H) -> (Option<String>, Option<String>) {
-    if let Some(value) = single(headers, "forwarded") {
-        let last = value.rsplit(',').next().unwrap_or("");
-        let mut proto = None;
-        let mut host = None;
-        for pair in last.split(';') {
-            if let Some((name, value)) = pair.trim().split_once('=') {
-                let value = value.trim().trim_matches('"').to_owned();
-                if name.trim().eq_ignore_ascii_case("proto") {
-                    proto = Some(value);
-                } else if name.trim().eq_ignore_ascii_case("host") {
-                    host = Some(value);
-                }
+/// A header sent on more than one line is ambiguous (which line did the proxy write?), and so
+/// is a `Forwarded` line beside `X-Forwarded-*` values that say otherwise.
+fn forwarded<H: RequestHeaders + ?Sized>(
+    headers: &H,
+) -> Result<(Option<String>, Option<String>), Ambiguous> {
+    let once = |name| -> Result<Option<&str>, Ambiguous> {
+        let mut values = headers.header_values(name);
+        match (values.next(), values.next()) {
+            (None, _) => Ok(None),
+            (Some(value), None) => std::str::from_utf8(value).map(Some).map_err(|_| Ambiguous),
+            (Some(_), Some(_)) => Err(Ambiguous),
+        }
+    };
+    let last = |name| -> Result<Option<String>, Ambiguous> {
+        Ok(once(name)?
+            .and_then(|v| v.rsplit(',').next())
+            .map(|v| v.trim().to_owned()))
+    };
+    let x_forwarded = (last("x-forwarded-proto")?, last("x-forwarded-host")?);
+    let Some(value) = once("forwarded")? else {
+        return Ok(x_forwarded);
+    };
+    let element = value.rsplit(',').next().unwrap_or("");
+    let mut proto = None;
+    let mut host = None;
+    for pair in element.split(';') {
+        if let Some((name, value)) = pair.trim().split_once('=') {
+            let value = value.trim().trim_matches('"').to_owned();
+            if name.trim().eq_ignore_ascii_case("proto") {
+                proto = Some(value);
+            } else if name.trim().eq_ignore_ascii_case("host") {
+                host = Some(value);
             }
         }
-        return (proto, host);
     }
-    let last = |name| {
-        single(headers, name)
-            .and_then(|v| v.rsplit(',').next())
-            .map(|v| v.trim().to_owned())
+    let agrees = |said: &Option<String>, other: &Option<String>| match (said, other) {
+        (_, None) => true,
+        (Some(said), Some(other)) => said.eq_ignore_ascii_case(other),
+        (None, Some(_)) => false,
     };
-    (last("x-forwarded-proto"), last("x-forwarded-host"))
+    if !agrees(&proto, &x_forwarded.0) || !agrees(&host, &x_forwarded.1) {
+        return Err(Ambiguous);
+    }
+    Ok((proto, host))
 }
 
 /// The normalized URI the client sent the request to, without query: `None` when it cannot
-/// be known (no host).
+/// be known (no host, ambiguous forwarding headers) or names a path the router would not
+/// (dot segments). The configured resource's origin wins over any `Host`, forwarded or not;
+/// without one, a trusted proxy's scheme and host, else the request's own.
 pub(crate) fn request_target<H: RequestHeaders + ?Sized>(
     request: &RequestView<'_, H>,
     proxies: &TrustedProxies,
     resource_origin: Option<&str>,
 ) -> Option<String> {
-    let (mut scheme, mut host) = (None, None);
-    if proxies.trusts(request) {
-        (scheme, host) = forwarded(request.headers());
-    }
-    let origin = match (scheme, host, resource_origin) {
-        (Some(scheme), Some(host), _) => format!("{scheme}://{host}"),
-        (scheme, host, Some(origin)) if scheme.is_none() && host.is_none() => origin.to_owned(),
-        (scheme, host, _) => {
-            let scheme = scheme
-                .or_else(|| request.scheme().map(str::to_owned))
-                .unwrap_or_else(|| "http".to_owned());
-            let host = host.or_else(|| request.authority().map(str::to_owned))?;
-            format!("{scheme}://{host}")
-        }
-    };
     // A path with dot segments is routed by the framework as it is written (axum routes
     // `/x/%2e%2e/a` to `/x/{*rest}`) but would normalize to another path (`/a`): no proof
     // can name it (`docs/security.md`, "DPoP").
     if has_dot_segment(request.path()) {
         return None;
     }
-    normalize(&format!("{origin}{}", request.path()))
-}
-
-/// Whether a path (or an absolute URI's path) has a `.` or `..` segment, written plainly or
-/// percent-encoded (`%2e`, `%2E`), before the query. Such a path means one thing to a router
-/// and another once normalized: both the request's path and a proof's `htu` are refused.
-pub(crate) fn has_dot_segment(uri: &str) -> bool {
-    let path = match uri.find("://") {
-        Some(at) => {
-            let rest = &uri[at + 3..];
-            rest.find('/').map_or("", |slash| &rest[slash..])
-        }
-        None => uri,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or_default();
-    path.split('/').any(|segment| {
-        let mut dots = 0;
-        let mut rest = segment.as_bytes();
-        while !rest.is_empty() {
-            if rest[0] == b'.' {
-                rest = &rest[1..];
-            } else if rest.len() >= 3
-                && rest[0] == b'%'
-                && rest[1] == b'2'
-                && (rest[2] | 0x20) == b'e'
-            {
-                rest = &rest[3..];
-            } else {
-                return false;
-            }
-            dots += 1;
-        }
-        dots == 1 || dots == 2
-    })
+    if let Some(origin) = resource_origin {
+        return normalize(&format!("{origin}{}", request.path()));
+    }
+    let (mut scheme, mut host) = (None, None);
+    if proxies.trusts(request) {
+        (scheme, host) = forwarded(request.headers()).ok()?;
+    }
+    let scheme = scheme
+        .or_else(|| request.scheme().map(str::to_owned))
+        .unwrap_or_else(|| "http".to_owned());
+    let host = host.or_else(|| request.authority().map(str::to_owned))?;
+    normalize(&format!("{scheme}://{host}{}", request.path()))
 }
 
 /// RFC 3986 section 6.2.2 normalization of an absolute `http(s)` URI, query and fragment
@@ -248,6 +238,39 @@ fn normalize_percent(path: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// Whether a path (or an absolute URI's path) has a `.` or `..` segment, written plainly or
+/// percent-encoded (`%2e`, `%2E`), before the query. Such a request path means one thing to a
+/// router and another once normalized: no proof is accepted for it.
+pub(crate) fn has_dot_segment(uri: &str) -> bool {
+    let path = match uri.find("://") {
+        Some(at) => {
+            let rest = &uri[at + 3..];
+            rest.find('/').map_or("", |slash| &rest[slash..])
+        }
+        None => uri,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    path.split('/').any(|segment| {
+        let mut dots = 0;
+        let mut rest = segment.as_bytes();
+        while !rest.is_empty() {
+            if rest[0] == b'.' {
+                rest = &rest[1..];
+            } else if rest.len() >= 3
+                && rest[0] == b'%'
+                && rest[1] == b'2'
+                && (rest[2] | 0x20) == b'e'
+            {
+                rest = &rest[3..];
+            } else {
+                return false;
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    })
 }
 
 #[cfg(test)]
@@ -441,11 +464,48 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        let view = RequestView::new("GET", "/m", None, &headers)
-            .with_peer(Some("127.0.0.1".parse().unwrap()));
+        let peer = Some("127.0.0.1".parse().unwrap());
+        // `Forwarded` and `X-Forwarded-Host` disagree: ambiguous, refused.
+        let view = RequestView::new("GET", "/m", None, &headers).with_peer(peer);
+        assert_eq!(request_target(&view, &proxy, None), None);
+        let mut only_forwarded = headers.clone();
+        only_forwarded.remove("x-forwarded-host");
+        only_forwarded.remove("x-forwarded-proto");
+        let view = RequestView::new("GET", "/m", None, &only_forwarded).with_peer(peer);
         assert_eq!(
             request_target(&view, &proxy, None).unwrap(),
             "https://edge.example.com/m"
+        );
+        // Two `Forwarded` lines (or two of an `X-Forwarded-*`): which did the proxy write?
+        // Refused; before, the X-Forwarded headers were read instead.
+        let mut two_lines = only_forwarded.clone();
+        two_lines.append(
+            "forwarded",
+            "proto=https;host=evil.example".parse().unwrap(),
+        );
+        two_lines.insert("x-forwarded-host", "evil.example".parse().unwrap());
+        let view = RequestView::new("GET", "/m", None, &two_lines).with_peer(peer);
+        assert_eq!(request_target(&view, &proxy, None), None);
+        let mut two_hosts = http::HeaderMap::new();
+        two_hosts.insert("host", "api.example.com".parse().unwrap());
+        two_hosts.append("x-forwarded-host", "a.example".parse().unwrap());
+        two_hosts.append("x-forwarded-host", "b.example".parse().unwrap());
+        let view = RequestView::new("GET", "/m", None, &two_hosts).with_peer(peer);
+        assert_eq!(request_target(&view, &proxy, None), None);
+        // The configured resource's origin wins over any Host: a proxy that forwards only the
+        // protocol no longer lets the client's own `Host` name the URL.
+        let mut proto_only = http::HeaderMap::new();
+        proto_only.insert("host", "attacker.example".parse().unwrap());
+        proto_only.insert("x-forwarded-proto", "https".parse().unwrap());
+        let view = RequestView::new("GET", "/m", None, &proto_only).with_peer(peer);
+        assert_eq!(
+            request_target(&view, &proxy, Some("https://api.example.com")).unwrap(),
+            "https://api.example.com/m"
+        );
+        assert_eq!(
+            request_target(&view, &proxy, None).unwrap(),
+            "https://attacker.example/m",
+            "without a resource, the proxy's scheme and the Host it passed on"
         );
     }
 }
