@@ -1,7 +1,9 @@
 //! Protecting an MCP server (Model Context Protocol, streamable HTTP) — rmcp's
 //! `StreamableHttpService` on axum, or any tower service: [`McpAuthLayer`].
 //!
-//! The layer reads each request's JSON-RPC body (bounded), asks the core which scopes the call
+//! The layer first judges the request's headers: no credentials, or a token that fails
+//! verification, is answered before any of the body is read. Then it reads the JSON-RPC body
+//! (at most [`McpScopes::max_body`], 4 MiB by default), asks the core which scopes the call
 //! needs ([`McpScopes`]: per tool, per method; the `Mcp-Method` / `Mcp-Name` headers are checked
 //! against the body, never trusted alone), verifies the token, and passes the request on with
 //! its body and the verified claims in the extensions. rmcp hands tools the request's
@@ -198,7 +200,20 @@ where
         // The clone that was made ready is the one called (tower's readiness contract).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        // The headers first: no credentials, or a token that fails verification, is answered
+        // without reading (and buffering) the body.
+        let refused = {
+            let view = RequestView::from_http(request.method(), request.uri(), request.headers())
+                .with_connection(request.extensions().get::<ConnectionInfo>());
+            let earlier = request.extensions().get::<Verified<T>>();
+            config
+                .verifier
+                .refusal_before_body::<T, _>(&view, &config.policy, earlier)
+        };
         Box::pin(async move {
+            if let Some(answer) = refused {
+                return Ok(reply(answer));
+            }
             let (mut parts, body) = request.into_parts();
             let Ok(collected) = Limited::new(body, config.scopes.max_body()).collect().await else {
                 let error = Error::new(

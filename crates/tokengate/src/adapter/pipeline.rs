@@ -734,6 +734,61 @@ impl Verifier {
         }
     }
 
+    /// The answer for a request its headers alone refuse, before its body is read: a
+    /// malformed or missing credential where `policy` needs one, or a token that fails
+    /// verification. `None` means "read the body and [`decide`](Verifier::decide)": the token
+    /// verified (its verified claims wait in the cache, when one is configured), its
+    /// verification must wait for I/O, or an outer guard of this verifier admitted it. Nothing
+    /// is recorded here (no DPoP proof is used up). For guards that must read a body to
+    /// decide — MCP's JSON-RPC calls — so that an unauthenticated request costs no buffer.
+    pub fn refusal_before_body<T, H>(
+        &self,
+        request: &RequestView<'_, H>,
+        policy: &Policy,
+        earlier: Option<&Verified<T>>,
+    ) -> Option<Answer>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
+        let inner = &self.inner;
+        if earlier.is_some_and(|v| v.presented.verifier == inner.id) {
+            return None;
+        }
+        let presented = Presentation {
+            scheme: Scheme::Bearer,
+            proof: None,
+            certificate: None,
+            #[cfg(feature = "remote")]
+            facts: None,
+        };
+        let credential = match inner
+            .sources
+            .extract_from(request.headers(), request.query())
+        {
+            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
+                None
+            }
+            Ok(found) => found,
+            Err(error) => return Some(deny(self, policy, &presented, &error)),
+        };
+        let Some(credential) = credential else {
+            if policy.allows_anonymous() {
+                return None;
+            }
+            let error = Error::from(ErrorKind::MissingCredentials);
+            return Some(deny(self, policy, &presented, &error));
+        };
+        let presented = Presentation {
+            scheme: credential.scheme,
+            ..presented
+        };
+        match self.attempt::<T>(credential.token.as_str(), false, None) {
+            Attempt::Done(Err(error)) => Some(deny(self, policy, &presented, &error)),
+            Attempt::Done(Ok(_)) | Attempt::NeedsIo(_) => None,
+        }
+    }
+
     /// The claims for an extractor or filter on a route whose `policy` may allow anonymous
     /// requests: [`decide`](Verifier::decide), waiting for I/O when needed. `None` only for an
     /// anonymous request the policy allows.
