@@ -426,7 +426,7 @@ fn verify(args: VerifyArgs) -> ExitCode {
         let mut line = match runtime.block_on(verifier.verify::<Value>(token)) {
             Ok(verified) => {
                 let sub = verified.subject().map(str::to_owned);
-                json!({"line": number, "valid": true, "sub": sub, "claims": verified.claims})
+                json!({"line": number, "valid": true, "sub": sub, "claims": &*verified.claims})
             }
             Err(error) => {
                 all_valid = false;

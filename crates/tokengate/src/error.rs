@@ -229,6 +229,7 @@ impl fmt::Display for ErrorKind {
 ///
 /// Opaque: match on [`kind()`](Error::kind), never on the message. Messages are fixed strings
 /// chosen by tokengate; they never contain the token, its claims or its key id.
+#[derive(Clone)]
 pub struct Error {
     kind: ErrorKind,
     detail: &'static str,
@@ -236,6 +237,9 @@ pub struct Error {
     retry_after: Option<Duration>,
     /// RFC 9470 challenge parameters.
     step_up: Option<Box<StepUpParams>>,
+    /// For `missing_claim`: the configured claim the token lacks (a name from the
+    /// configuration, never a value from the token).
+    claim: Option<Box<str>>,
 }
 
 /// The `acr_values` and `max_age` of an `insufficient_user_authentication` challenge.
@@ -255,7 +259,23 @@ impl Error {
             required_scope: None,
             retry_after: None,
             step_up: None,
+            claim: None,
         }
+    }
+
+    /// A `missing_claim` error naming the required claim the token lacks.
+    #[must_use]
+    pub fn missing_claim(name: &str) -> Self {
+        Error {
+            claim: Some(name.into()),
+            ..Error::new(ErrorKind::MissingClaim, "a required claim is missing")
+        }
+    }
+
+    /// For `missing_claim`: the name of the required claim the token lacks.
+    #[must_use]
+    pub fn claim(&self) -> Option<&str> {
+        self.claim.as_deref()
     }
 
     /// An `insufficient_user_authentication` error (RFC 9470) naming the acceptable `acr`
@@ -420,7 +440,10 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.kind.code(), self.detail)
+        match &self.claim {
+            Some(claim) => write!(f, "{}: {claim} is missing", self.kind.code()),
+            None => write!(f, "{}: {}", self.kind.code(), self.detail),
+        }
     }
 }
 

@@ -274,8 +274,11 @@ impl Issuer {
         self
     }
 
-    /// RFC 9068 access-token profile: `typ` must be `at+jwt` (or `application/at+jwt`) and
-    /// `iss exp aud sub client_id iat jti` must all be present.
+    /// RFC 9068 access-token profile for this issuer's **JWTs**: `typ` must be `at+jwt` (or
+    /// `application/at+jwt`) and `iss exp aud sub client_id iat jti` must all be present.
+    /// Introspection answers for opaque tokens follow RFC 7662 instead (every member but
+    /// `active` optional; a client-credentials answer carries no `sub`): the profile does not
+    /// apply to them, while [`require_claims`](Issuer::require_claims) applies to both.
     pub fn rfc9068(mut self) -> Issuer {
         self.rfc9068 = true;
         self

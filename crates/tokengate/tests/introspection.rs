@@ -700,3 +700,58 @@ async fn an_introspected_dpop_binding_needs_its_proof() {
         other => panic!("expected admission: {other:?}"),
     }
 }
+
+/// The RFC 9068 profile is about JWT access tokens: an introspection answer follows RFC 7662,
+/// where every member but `active` is optional. Real providers answer without `sub` (client
+/// credentials) or without `iss`/`jti`; with the profile on, every such opaque token was
+/// refused. The issuer's own `require_claims` still apply to both kinds, and name the claim.
+#[tokio::test]
+async fn the_rfc_9068_profile_applies_to_jwts_not_to_introspection_answers() {
+    let server = IssuerServer::start().await;
+    let build = |required: &[&str]| {
+        Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience(AUD)
+                    .rfc9068()
+                    .require_claims(required.iter().copied())
+                    .keys(KeySource::jwks_url(server.jwks_url()))
+                    .introspection(introspection(&server)),
+            )
+            .clock(FixedClock::at(NOW))
+            .build()
+            .unwrap()
+    };
+    let verifier = build(&[]);
+    let mut answer = claims_at(&server.issuer(), AUD, NOW);
+    for member in ["sub", "jti", "iss", "client_id", "iat"] {
+        answer.as_object_mut().unwrap().remove(member);
+    }
+    let token = server.issue_opaque(&answer);
+    let verified = verify(&verifier, &token).await.unwrap();
+    assert_eq!(verified.subject(), None);
+    // A JWT under the same profile still needs every RFC 9068 claim, and the error names it.
+    let mut claims = claims_at(&server.issuer(), AUD, NOW);
+    claims.as_object_mut().unwrap().remove("sub");
+    let key = server.signing_key();
+    let jwt = key.mint_with_header(
+        &json!({"alg": key.alg().as_str(), "kid": key.kid(), "typ": "at+jwt"}),
+        &claims,
+    );
+    let error = verifier.verify::<StandardClaims>(&jwt).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MissingClaim);
+    assert_eq!(error.claim(), Some("sub"));
+    assert_eq!(error.to_string(), "missing_claim: sub is missing");
+    let answer_401 = verifier.answer(&error);
+    assert_eq!(answer_401.status(), 401);
+    assert_eq!(
+        answer_401.www_authenticate().unwrap(),
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+    );
+    // A claim the user requires applies to introspection answers too, named.
+    let strict = build(&["tenant"]);
+    let token = server.issue_opaque(&answer);
+    let error = strict.verify::<StandardClaims>(&token).await.unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::MissingClaim);
+    assert_eq!(error.claim(), Some("tenant"));
+}

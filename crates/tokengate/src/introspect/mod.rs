@@ -285,8 +285,8 @@ impl Introspection {
 enum Decided {
     /// Active, with the claims as the caller's `Verified<T>`.
     Active(Box<dyn Any + Send + Sync>),
-    /// Refused with this kind and fixed detail.
-    Refused(ErrorKind, &'static str),
+    /// Refused with this error (its kind, fixed detail and named claim).
+    Refused(Error),
 }
 
 struct Entry {
@@ -429,7 +429,7 @@ impl Introspector {
         }
         let result = match &entry.decided {
             Decided::Active(verified) => Ok(verified.downcast_ref::<Verified<T>>()?.clone()),
-            Decided::Refused(kind, detail) => Err(Error::new(*kind, detail)),
+            Decided::Refused(error) => Err(error.clone()),
         };
         self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
         #[cfg(feature = "metrics")]
@@ -477,7 +477,7 @@ impl Introspector {
                     .downcast_ref::<Verified<T>>()
                     .cloned()
                     .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
-                Decided::Refused(kind, detail) => Err(Error::new(*kind, detail)),
+                Decided::Refused(error) => Err(error.clone()),
             },
             Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
         }
@@ -585,7 +585,7 @@ impl Introspector {
         let decided = match self.judge::<T>(inner, body, now) {
             Ok(Some(decided)) => decided,
             Ok(None) => return None,
-            Err(error) => Decided::Refused(error.kind(), error.detail()),
+            Err(error) => Decided::Refused(error),
         };
         let until = match &decided {
             Decided::Active(_) => {
@@ -677,9 +677,12 @@ impl Introspector {
                 ));
             }
         }
+        // RFC 7662: every member but `active` is optional; the RFC 9068 profile is about
+        // JWTs and does not apply (the issuer's own `require_claims` do).
         let rules = Rules {
             exp_required: false,
             aud_required: false,
+            jwt_profile: false,
         };
         let verified = inner.check_claims::<T>(self.issuer, &view, body, now, rules)?;
         Ok(Some(Decided::Active(Box::new(verified))))

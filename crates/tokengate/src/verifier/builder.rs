@@ -36,8 +36,6 @@ pub use crate::clock::MAX_LEEWAY;
 /// The default cap on a token's length, checked before any decoding.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 16 * 1024;
 
-const RFC9068_CLAIMS: [&str; 7] = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
-
 /// Builds a [`Verifier`]; every setup mistake surfaces from [`build`](VerifierBuilder::build).
 #[must_use]
 pub struct VerifierBuilder {
@@ -600,14 +598,11 @@ fn load_issuer(
             IssuerKeys::fixed(KeySet::new(keys))
         }
     };
-    let mut required: Vec<Box<str>> = issuer
+    let required: Vec<Box<str>> = issuer
         .required_claims
         .iter()
         .map(|c| c.as_str().into())
         .collect();
-    if issuer.rfc9068 {
-        required.extend(RFC9068_CLAIMS.iter().map(|c| Box::from(*c)));
-    }
     Ok(IssuerState {
         iss,
         audiences: issuer.audiences.iter().map(|a| a.as_str().into()).collect(),

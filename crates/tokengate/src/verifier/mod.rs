@@ -945,6 +945,13 @@ impl Inner {
                     "token rejected: its aud names none of the configured audiences"
                 );
             }
+            (ErrorKind::MissingClaim, _) => tracing::debug!(
+                target: "tokengate::verify",
+                code = error.code(),
+                detail = error.detail(),
+                claim = error.claim(),
+                "token rejected: a required claim is missing"
+            ),
             _ => tracing::debug!(
                 target: "tokengate::verify",
                 code = error.code(),

@@ -30,13 +30,21 @@ pub(crate) struct Rules {
     /// `aud` must be present when audiences are checked (signed tokens); an introspection
     /// response that omits it was judged active for this client by the provider.
     pub(crate) aud_required: bool,
+    /// The issuer's JWT profile (RFC 9068's required claims) applies: signed tokens only. An
+    /// introspection answer follows RFC 7662, where every member but `active` is optional.
+    pub(crate) jwt_profile: bool,
 }
+
+/// The claims RFC 9068 section 2.2 requires of a JWT access token.
+pub(crate) const RFC9068_CLAIMS: [&str; 7] =
+    ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
 
 impl Rules {
     /// Signed tokens: `exp` and `aud` required.
     pub(crate) const JWT: Rules = Rules {
         exp_required: true,
         aud_required: true,
+        jwt_profile: true,
     };
 }
 
@@ -354,8 +362,19 @@ impl Inner {
             }
             None => None,
         };
-        if issuer.required.iter().any(|name| !view.has(name)) {
-            return Err(err(ErrorKind::MissingClaim, "a required claim is missing"));
+        let profile: &[&str] = if rules.jwt_profile && issuer.rfc9068 {
+            &RFC9068_CLAIMS
+        } else {
+            &[]
+        };
+        if let Some(name) = issuer
+            .required
+            .iter()
+            .map(|name| &**name)
+            .chain(profile.iter().copied())
+            .find(|name| !view.has(name))
+        {
+            return Err(Error::missing_claim(name));
         }
         // The payload is kept; `sub` and `jti` are kept as places in it where they can be.
         let text: &str = match view.text {
