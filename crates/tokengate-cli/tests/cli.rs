@@ -581,7 +581,9 @@ fn dpop_key_and_proof_make_a_request_the_pipeline_admits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_cuts_a_token_off_for_every_instance_sharing_the_redis() {
     use tokengate::{StandardClaims, Verifier};
-    let redis = tokengate_testkit::redis_server::RedisServer::start();
+    let Some(redis) = tokengate_testkit::redis_server::RedisServer::start_or_skip() else {
+        return;
+    };
     let store = tokengate_redis::RedisStore::open(&redis.url()).unwrap();
     let key = TestKey::shared(Algorithm::ES256);
     let verifier = Verifier::builder()

@@ -47,7 +47,9 @@ async fn flush(redis: &RedisServer) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replay_records_live_their_window_whatever_the_services_clock_says() {
-    let redis = RedisServer::start();
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
     let store = RedisStore::open(&redis.url()).unwrap();
     let window = 61;
     let margin = REPLAY_SKEW_MARGIN.as_secs() as i64;
@@ -89,7 +91,9 @@ async fn replay_records_live_their_window_whatever_the_services_clock_says() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revocations_outlive_the_token_by_the_leeway_and_never_shrink() {
-    let redis = RedisServer::start();
+    let Some(redis) = RedisServer::start_or_skip() else {
+        return;
+    };
     // The store's clock is 30 s behind Redis's: the expiry is relative to it all the same.
     let service_now = now() - 30;
     let store = RedisStore::open(&redis.url())

@@ -1,9 +1,13 @@
 //! A real `redis-server` for tests of services that share state through Redis
 //! (`tokengate-redis`): started on a free loopback port in a temporary directory, stopped on
-//! drop. Needs `redis-server` (or `valkey-server`) on the `PATH`.
+//! drop. Needs `redis-server` (or `valkey-server`) on the `PATH`; without one,
+//! [`RedisServer::start_or_skip`] prints one line and the test skips — unless
+//! `TOKENGATE_REQUIRE_REDIS=1` (set by `.ci/run`, which installs Redis), where its absence fails.
 //!
 //! ```no_run
-//! let redis = tokengate_testkit::redis_server::RedisServer::start();
+//! let Some(redis) = tokengate_testkit::redis_server::RedisServer::start_or_skip() else {
+//!     return; // "skipped: no redis-server on the PATH"
+//! };
 //! let url = redis.url(); // redis://127.0.0.1:<port>/0
 //! # let _ = url;
 //! ```
@@ -22,6 +26,29 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
+    /// A started server, or `None` after printing one line when neither `redis-server` nor
+    /// `valkey-server` is on the `PATH` (a machine without Redis skips the test).
+    ///
+    /// # Panics
+    /// When no server program is found and `TOKENGATE_REQUIRE_REDIS=1` (CI installs Redis and
+    /// sets it, so a missing install fails there), or as [`start`](RedisServer::start).
+    #[must_use]
+    pub fn start_or_skip() -> Option<RedisServer> {
+        if program().is_some() {
+            return Some(RedisServer::start());
+        }
+        let required = std::env::var("TOKENGATE_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "TOKENGATE_REQUIRE_REDIS=1 but neither redis-server nor valkey-server is on the PATH"
+        );
+        eprintln!(
+            "skipped: no redis-server (or valkey-server) on the PATH; install one to run this \
+             test (TOKENGATE_REQUIRE_REDIS=1 makes its absence a failure)"
+        );
+        None
+    }
+
     /// Starts a server and waits until it accepts connections.
     ///
     /// # Panics
@@ -45,15 +72,7 @@ impl RedisServer {
     }
 
     fn spawn(&mut self) {
-        let program = ["redis-server", "valkey-server"]
-            .into_iter()
-            .find(|p| {
-                Command::new(p)
-                    .arg("--version")
-                    .stdout(Stdio::null())
-                    .status()
-                    .is_ok()
-            })
+        let program = program()
             .expect("redis-server (or valkey-server) must be installed: .ci/run installs it");
         let child = Command::new(program)
             .args([
@@ -114,4 +133,15 @@ impl Drop for RedisServer {
         self.stop();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The server program on the `PATH`: `redis-server`, else `valkey-server`.
+fn program() -> Option<&'static str> {
+    ["redis-server", "valkey-server"].into_iter().find(|p| {
+        Command::new(p)
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok()
+    })
 }

@@ -130,21 +130,3 @@ impl IssuerHealth {
     }
 }
 
-#[cfg(feature = "remote")]
-impl IntrospectionHealth {
-    pub(crate) fn of(introspector: &crate::introspect::Introspector) -> IntrospectionHealth {
-        let c = &introspector.counters;
-        let last = introspector.last_failure();
-        IntrospectionHealth {
-            endpoint: introspector.url(),
-            calls: c.calls.load(Ordering::Relaxed),
-            active: c.active.load(Ordering::Relaxed),
-            refused: c.refused.load(Ordering::Relaxed),
-            failures: c.failures.load(Ordering::Relaxed),
-            cache_hits: c.cache_hits.load(Ordering::Relaxed),
-            cached: introspector.cached_entries(),
-            last_failure: last.as_ref().map(|(kind, _)| *kind),
-            last_failure_message: last.map(|(_, message)| message),
-        }
-    }
-}

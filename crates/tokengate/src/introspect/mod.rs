@@ -42,7 +42,6 @@ use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::fetch::{self, FetchError, FetchErrorKind};
 use crate::json::{self, Loose, Want};
 use crate::remote::RemoteSettings;
-use crate::verifier::{Inner, Rules};
 
 /// A client secret. `Debug` prints `******`.
 #[derive(Clone)]
@@ -116,6 +115,25 @@ impl fmt::Debug for SharedCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SharedCache(..)")
     }
+}
+
+/// What judges an introspection answer once the introspector has it: the verifier's claim
+/// checks. The introspector calls the endpoint, caches and shares answers; it decides nothing
+/// about claims itself (`docs/architecture.md`, "Rooms").
+pub(crate) trait Judge {
+    /// What a response is read for (the claims the checks need, plus `active`, `token_type`).
+    fn introspection_wanted(&self) -> &[(Box<str>, Want)];
+    /// The configured `iss` of issuer `index`.
+    fn issuer_iss(&self, index: usize) -> &str;
+    /// The claim checks on an active answer, under RFC 7662's rules (every member but
+    /// `active` optional; JWT profiles do not apply), then the caller's `T`.
+    fn check_answer<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        view: &json::ClaimsView<'_>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified<T>, Error>;
 }
 
 /// Introspection answers shared by every instance: the provider's response bodies, keyed by
@@ -440,7 +458,7 @@ impl Introspector {
     /// Introspects `token` (one call shared by every concurrent request for it).
     pub(crate) async fn introspect<T>(
         &self,
-        inner: &Inner,
+        judge: &impl Judge,
         token: &str,
         hash: [u8; 32],
     ) -> Result<Verified<T>, Error>
@@ -457,7 +475,7 @@ impl Introspector {
         };
         let shared = cell
             .get_or_init(|| async {
-                let shared = self.call::<T>(inner, token, hash).await;
+                let shared = self.call::<T>(judge, token, hash).await;
                 if let Ok(entry) = &shared {
                     self.cache.insert(key, Arc::clone(entry));
                 }
@@ -484,7 +502,7 @@ impl Introspector {
     }
 
     /// One call: a permit, the POST, the strict response, the claim checks.
-    async fn call<T>(&self, inner: &Inner, token: &str, hash: [u8; 32]) -> Shared
+    async fn call<T>(&self, judge: &impl Judge, token: &str, hash: [u8; 32]) -> Shared
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
@@ -496,7 +514,7 @@ impl Introspector {
                     // it: the answer's age counts from the provider's reply, not from here.
                     let now = self.clock.now_unix();
                     let left = now as f64 + stored.remaining.as_secs_f64();
-                    if let Some(entry) = self.decided_entry::<T>(inner, &stored.value, now, left) {
+                    if let Some(entry) = self.decided_entry::<T>(judge, &stored.value, now, left) {
                         self.counters.shared_hits.fetch_add(1, Ordering::Relaxed);
                         return Ok(entry);
                     }
@@ -542,7 +560,7 @@ impl Introspector {
             }
         };
         let now = self.clock.now_unix();
-        let Some(entry) = self.decided_entry::<T>(inner, &body, now, f64::INFINITY) else {
+        let Some(entry) = self.decided_entry::<T>(judge, &body, now, f64::INFINITY) else {
             return self.failed(FetchError::new(
                 FetchErrorKind::Invalid,
                 "the introspection response is not a JSON object without duplicate members",
@@ -574,7 +592,7 @@ impl Introspector {
     /// when the body is not a strict JSON object.
     fn decided_entry<T>(
         &self,
-        inner: &Inner,
+        judge: &impl Judge,
         body: &[u8],
         now: u64,
         at_most: f64,
@@ -582,7 +600,7 @@ impl Introspector {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        let decided = match self.judge::<T>(inner, body, now) {
+        let decided = match self.judge::<T>(judge, body, now) {
             Ok(Some(decided)) => decided,
             Ok(None) => return None,
             Err(error) => Decided::Refused(error),
@@ -640,11 +658,11 @@ impl Introspector {
 
     /// The decision on a response body: `Ok(None)` when it is not a strict JSON object (a
     /// failure of the endpoint, not a refusal of the token).
-    fn judge<T>(&self, inner: &Inner, body: &[u8], now: u64) -> Result<Option<Decided>, Error>
+    fn judge<T>(&self, judge: &impl Judge, body: &[u8], now: u64) -> Result<Option<Decided>, Error>
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        let Ok(view) = json::parse_view(body, inner.introspection_wanted()) else {
+        let Ok(view) = json::parse_view(body, judge.introspection_wanted()) else {
             return Ok(None);
         };
         match view.at_path(&[String::from("active")]) {
@@ -669,7 +687,7 @@ impl Introspector {
         }
         match &view.iss {
             None => {}
-            Some(Loose::Str(iss)) if **iss == *inner.issuer_iss(self.issuer) => {}
+            Some(Loose::Str(iss)) if **iss == *judge.issuer_iss(self.issuer) => {}
             Some(_) => {
                 return Err(Error::new(
                     ErrorKind::InvalidIssuer,
@@ -677,14 +695,7 @@ impl Introspector {
                 ));
             }
         }
-        // RFC 7662: every member but `active` is optional; the RFC 9068 profile is about
-        // JWTs and does not apply (the issuer's own `require_claims` do).
-        let rules = Rules {
-            exp_required: false,
-            aud_required: false,
-            jwt_profile: false,
-        };
-        let verified = inner.check_claims::<T>(self.issuer, &view, body, now, rules)?;
+        let verified = judge.check_answer::<T>(self.issuer, &view, body, now)?;
         Ok(Some(Decided::Active(Box::new(verified))))
     }
 
@@ -743,4 +754,23 @@ pub(crate) fn wanted(mut wanted: Vec<(Box<str>, Want)>) -> Vec<(Box<str>, Want)>
         }
     }
     wanted
+}
+
+impl Introspector {
+    /// What the introspector has seen, for [`Verifier::health`](crate::Verifier::health).
+    pub(crate) fn health(&self) -> crate::health::IntrospectionHealth {
+        let c = &self.counters;
+        let last = self.last_failure();
+        crate::health::IntrospectionHealth {
+            endpoint: self.url(),
+            calls: c.calls.load(Ordering::Relaxed),
+            active: c.active.load(Ordering::Relaxed),
+            refused: c.refused.load(Ordering::Relaxed),
+            failures: c.failures.load(Ordering::Relaxed),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+            cached: self.cached_entries(),
+            last_failure: last.as_ref().map(|(kind, _)| *kind),
+            last_failure_message: last.map(|(_, message)| message),
+        }
+    }
 }

@@ -230,7 +230,7 @@ where
                 let hash = known_or_hash(self.hash, &token);
                 match &inner.issuers[issuer].introspector {
                     Some(introspector) => {
-                        match introspector.introspect::<T>(inner, &token, hash).await {
+                        match introspector.introspect::<T>(&**inner, &token, hash).await {
                             Ok(verified) if self.revocation => inner.not_revoked(verified).await,
                             other => other,
                         }
@@ -618,7 +618,7 @@ impl Verifier {
                     health.introspection = state
                         .introspector
                         .as_ref()
-                        .map(crate::health::IntrospectionHealth::of);
+                        .map(crate::introspect::Introspector::health);
                 }
                 health
             })
@@ -813,14 +813,35 @@ impl Inner {
         }
     }
 
-    /// What an introspection response is read for.
-    pub(crate) fn introspection_wanted(&self) -> &[(Box<str>, Want)] {
+}
+
+/// The verifier judges introspection answers: the introspector only fetches, caches and shares
+/// them.
+#[cfg(feature = "remote")]
+impl crate::introspect::Judge for Inner {
+    fn introspection_wanted(&self) -> &[(Box<str>, Want)] {
         &self.introspection_wanted
     }
 
-    /// The configured `iss` of issuer `index`.
-    pub(crate) fn issuer_iss(&self, index: usize) -> &str {
+    fn issuer_iss(&self, index: usize) -> &str {
         &self.issuers[index].iss
+    }
+
+    fn check_answer<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        view: &crate::json::ClaimsView<'_>,
+        body: &[u8],
+        now: u64,
+    ) -> Result<Verified<T>, Error> {
+        // RFC 7662: every member but `active` is optional; the RFC 9068 profile is about JWTs
+        // and does not apply (the issuer's own `require_claims` do).
+        let rules = Rules {
+            exp_required: false,
+            aud_required: false,
+            jwt_profile: false,
+        };
+        self.check_claims::<T>(index, view, body, now, rules)
     }
 }
 
