@@ -417,8 +417,8 @@ impl<T> Verified<T> {
     }
 
     /// What the revocation list is asked about.
-    pub(crate) fn identity(&self) -> crate::revocation::TokenIdentity<'_> {
-        crate::revocation::TokenIdentity {
+    pub(crate) fn identity(&self) -> crate::store::TokenIdentity<'_> {
+        crate::store::TokenIdentity {
             issuer: &self.meta.issuer,
             jti: self.meta.jti(),
             subject: self.meta.subject(),

@@ -71,7 +71,7 @@ mod providers;
 #[cfg(feature = "remote")]
 mod remote;
 mod resource;
-mod revocation;
+mod store;
 mod verifier;
 
 /// The `bytes` crate of [`Answer::body`].
@@ -83,9 +83,7 @@ pub use http;
 pub use algorithm::{Algorithm, AlgorithmSet};
 pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
 pub use binding::{
-    DEFAULT_DPOP_WINDOW, DEFAULT_REPLAY_CAPACITY, Dpop, DpopNonces, FirstUse, MAX_DPOP_WINDOW,
-    MemoryReplayStore, NonceSource, Recorded, ReplayStore, StoreFuture, StoreUnavailable,
-    TrustedProxies,
+    DEFAULT_DPOP_WINDOW, Dpop, DpopNonces, MAX_DPOP_WINDOW, NonceSource, TrustedProxies,
 };
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
@@ -102,9 +100,10 @@ pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use providers::{Provider, UnknownProvider};
 pub use resource::{METADATA_PATH, ProtectedResource};
-pub use revocation::{
-    Lookup, MemoryRevocationList, ProofUse, RevocationList, RevocationStatus, SharedAnswer,
-    SharedLookup, SharedStore, StoreRead, StoreWrite, StoredValue, TokenIdentity,
+pub use store::{
+    DEFAULT_REPLAY_CAPACITY, FirstUse, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
+    Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
+    SharedStore, StoreFuture, StoreRead, StoreUnavailable, StoreWrite, StoredValue, TokenIdentity,
 };
 pub use verifier::{
     Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,

@@ -9,15 +9,42 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::answer::Answer;
-use crate::binding::{self, FirstUse, Presentation, Recorded, StoreUnavailable};
+use crate::binding;
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
 use crate::extract::Scheme;
-use crate::revocation::{Lookup, ProofUse, RevocationStatus, SharedAnswer, SharedLookup};
+use crate::store::{
+    FirstUse, Lookup, ProofUse, Recorded, RevocationStatus, SharedAnswer, SharedLookup,
+    StoreUnavailable,
+};
 use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
 use super::policy::Policy;
 use super::view::{RequestHeaders, RequestView};
+
+/// How the request presented its token: the scheme, a checked DPoP proof, the client
+/// certificate's SHA-256.
+#[derive(Clone, Debug)]
+struct Presentation {
+    scheme: Scheme,
+    proof: Option<binding::Proof>,
+    certificate: Option<[u8; 32]>,
+    /// What custom checks see of the request, when there are checks.
+    #[cfg(feature = "remote")]
+    facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
+}
+
+impl Presentation {
+    /// What the request showed, as verified by `verifier`.
+    fn shown(&self, verifier: u64) -> binding::Presented {
+        binding::Presented {
+            verifier,
+            dpop: self.scheme == Scheme::Dpop,
+            proof_key: self.proof.map(|proof| proof.thumbprint),
+            certificate: self.certificate,
+        }
+    }
+}
 
 /// Why a request is let through.
 #[derive(Debug)]

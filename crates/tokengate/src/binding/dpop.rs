@@ -17,7 +17,7 @@ use crate::key::{VerifyingKey, jwk_thumbprint};
 #[allow(unused_imports)] // for the links above
 use super::nonce::DpopNonces;
 use super::nonce::NonceSource;
-use super::replay::{MemoryReplayStore, ReplayStore};
+use crate::store::{MemoryReplayStore, ReplayStore};
 
 /// The largest DPoP window a verifier accepts ([`Dpop::window`]).
 pub const MAX_DPOP_WINDOW: Duration = Duration::from_secs(300);

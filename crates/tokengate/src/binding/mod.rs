@@ -8,7 +8,6 @@
 //! `docs/architecture.md`, "Sender-constrained tokens".
 //!
 //! - `dpop.rs`: [`Dpop`] settings and the proof check;
-//! - `replay.rs`: [`ReplayStore`] and the in-memory default;
 //! - `nonce.rs`: [`DpopNonces`];
 //! - `origin.rs`: the URI the client used ([`TrustedProxies`]);
 //! - this file: the `cnf` claim, client certificates, and the binding rules.
@@ -16,7 +15,6 @@
 mod dpop;
 mod nonce;
 mod origin;
-mod replay;
 
 use std::fmt;
 
@@ -24,7 +22,6 @@ use base64::Engine;
 use serde::Deserialize;
 
 use crate::error::{Error, ErrorKind};
-use crate::extract::Scheme;
 use crate::jws::BASE64URL;
 
 pub(crate) use dpop::Proof;
@@ -32,10 +29,6 @@ pub use dpop::{DEFAULT_DPOP_WINDOW, Dpop, MAX_DPOP_WINDOW};
 pub use nonce::{DpopNonces, NonceSource};
 pub use origin::TrustedProxies;
 pub(crate) use origin::{request_target, single};
-pub use replay::{
-    DEFAULT_REPLAY_CAPACITY, FirstUse, MemoryReplayStore, Recorded, ReplayStore, StoreFuture,
-    StoreUnavailable,
-};
 
 /// What a token is bound to: its `cnf` claim (RFC 7800), read after the signature verified.
 #[derive(Clone, PartialEq, Eq)]
@@ -131,30 +124,6 @@ impl fmt::Debug for Presented {
             .field("proof", &self.proof_key.is_some())
             .field("certificate", &self.certificate.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-/// How the request presented its token: the scheme, a checked DPoP proof, the client
-/// certificate's SHA-256.
-#[derive(Clone, Debug)]
-pub(crate) struct Presentation {
-    pub(crate) scheme: Scheme,
-    pub(crate) proof: Option<Proof>,
-    pub(crate) certificate: Option<[u8; 32]>,
-    /// What custom checks see of the request, when there are checks.
-    #[cfg(feature = "remote")]
-    pub(crate) facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
-}
-
-impl Presentation {
-    /// What the request showed, as verified by `verifier`.
-    pub(crate) fn shown(&self, verifier: u64) -> Presented {
-        Presented {
-            verifier,
-            dpop: self.scheme == Scheme::Dpop,
-            proof_key: self.proof.map(|proof| proof.thumbprint),
-            certificate: self.certificate,
-        }
     }
 }
 

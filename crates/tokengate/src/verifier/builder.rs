@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::answer::{AnswerBody, PlainText};
-use crate::binding::ReplayStore;
 use crate::binding::{Dpop, TrustedProxies};
 #[cfg(feature = "cache")]
 use crate::cache::TokenCache;
@@ -21,7 +20,8 @@ use crate::key::KeySet;
 #[cfg(feature = "remote")]
 use crate::remote::{RemoteKeys, RemoteSettings};
 use crate::resource::{DpopMetadata, ProtectedResource, Resource};
-use crate::revocation::{RevocationList, SharedStore};
+use crate::store::ReplayStore;
+use crate::store::{RevocationList, SharedStore};
 
 use super::keys::IssuerKeys;
 use super::{Inner, IssuerState, Verifier};

@@ -21,7 +21,6 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::AlgorithmSet;
 use crate::answer::{Answer, AnswerBody, Challenges};
-use crate::binding::StoreUnavailable;
 #[cfg(feature = "cache")]
 use crate::cache::Cache;
 use crate::challenge::Realm;
@@ -31,7 +30,8 @@ use crate::error::{Error, ErrorKind};
 use crate::extract::TokenSources;
 use crate::health::IssuerHealth;
 use crate::json::Want;
-use crate::revocation::{Lookup, RevocationList, RevocationStatus};
+use crate::store::StoreUnavailable;
+use crate::store::{Lookup, RevocationList, RevocationStatus};
 
 pub use builder::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
@@ -83,7 +83,7 @@ pub(crate) struct Inner {
     /// The revocation list, when configured.
     pub(crate) revocation: Option<Arc<dyn RevocationList>>,
     /// The revocation list when it is also the replay store, asked both in one call.
-    pub(crate) shared: Option<Arc<dyn crate::revocation::SharedStore>>,
+    pub(crate) shared: Option<Arc<dyn crate::store::SharedStore>>,
     pub(crate) revocation_fail_open: bool,
     pub(crate) store_errors: StoreCounters,
     /// Request metrics (feature `metrics`).
@@ -812,7 +812,6 @@ impl Inner {
             Err(_) => Named::Unreadable,
         }
     }
-
 }
 
 /// The verifier judges introspection answers: the introspector only fetches, caches and shares

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
-use crate::binding::{FirstUse, ReplayStore, StoreUnavailable};
+use super::replay::{FirstUse, ReplayStore, StoreUnavailable};
 
 /// A boxed write to a store.
 pub type StoreWrite = Pin<Box<dyn Future<Output = Result<(), StoreUnavailable>> + Send>>;
