@@ -174,7 +174,7 @@ pub(crate) struct RequestFacts {
 /// Runs `checks` one after the other on `verified`: the first verdict other than admit decides.
 pub(crate) async fn run_all<T>(
     checks: Vec<Arc<dyn CustomCheck>>,
-    verified: &crate::Verified<T>,
+    verified: &crate::claims::Verified<T>,
     facts: &RequestFacts,
     timeout: Duration,
 ) -> Verdict {

@@ -748,7 +748,7 @@ impl Requirement {
                 items.iter().collect::<Vec<_>>().join(" "),
             )),
             Rule::Claim { .. } => Err(Error::new(
-                crate::ErrorKind::Forbidden,
+                crate::error::ErrorKind::Forbidden,
                 "a required claim value is missing",
             )),
             Rule::Acr(_) | Rule::MaxAge(_) => {

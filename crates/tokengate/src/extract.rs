@@ -17,8 +17,8 @@ use http::HeaderMap;
 use http::HeaderName;
 use http::header::{AUTHORIZATION, COOKIE};
 
-use crate::adapter::RequestHeaders;
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+use crate::request::RequestHeaders;
 
 /// A token taken from a request. `Debug` prints `******`.
 #[derive(Clone, PartialEq, Eq)]

@@ -55,7 +55,7 @@ pub struct IssuerHealth {
     pub introspection: Option<IntrospectionHealth>,
     /// The algorithms tokens can be verified with now: the allowlist, narrowed to the current
     /// keys' types (empty without keys).
-    pub algorithms: crate::AlgorithmSet,
+    pub algorithms: crate::algorithm::AlgorithmSet,
 }
 
 /// A snapshot of one issuer's token introspection (RFC 7662).
@@ -99,7 +99,7 @@ impl IssuerHealth {
             cooldown_suppressed: 0,
             stale_served: 0,
             introspection: None,
-            algorithms: crate::AlgorithmSet::EMPTY,
+            algorithms: crate::algorithm::AlgorithmSet::EMPTY,
         }
     }
 
@@ -125,7 +125,7 @@ impl IssuerHealth {
             cooldown_suppressed: c.cooldown_suppressed.load(Ordering::Relaxed),
             stale_served: c.stale_served.load(Ordering::Relaxed),
             introspection: None,
-            algorithms: crate::AlgorithmSet::EMPTY,
+            algorithms: crate::algorithm::AlgorithmSet::EMPTY,
         }
     }
 }

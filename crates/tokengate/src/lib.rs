@@ -70,6 +70,7 @@ pub mod observe;
 mod providers;
 #[cfg(feature = "remote")]
 mod remote;
+mod request;
 mod resource;
 mod store;
 mod verifier;

@@ -29,9 +29,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::adapter::RequestHeaders;
 use crate::claims::Requirement;
 use crate::error::{Error, ErrorKind};
+use crate::request::RequestHeaders;
 
 /// The default cap on an MCP request body read for authorization: 4 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -236,18 +236,18 @@ impl McpScopes {
     }
 }
 
-impl crate::Verifier {
+impl crate::verifier::Verifier {
     /// Decides on an MCP request: the scopes its JSON-RPC `body` needs ([`McpScopes`]) are
     /// added to `policy`, then [`decide`](crate::Verifier::decide) runs as for any request.
     /// A body that is not JSON-RPC, over the cap, or contradicted by the MCP headers is
     /// answered 400 before any token is looked at.
     pub fn decide_mcp<T, H>(
         &self,
-        request: &crate::adapter::RequestView<'_, H>,
+        request: &crate::request::RequestView<'_, H>,
         body: &[u8],
         scopes: &McpScopes,
         policy: &crate::adapter::Policy,
-        earlier: Option<&crate::Verified<T>>,
+        earlier: Option<&crate::claims::Verified<T>>,
     ) -> crate::adapter::Decision<T>
     where
         T: serde::de::DeserializeOwned + Send + Sync + 'static,

@@ -44,11 +44,10 @@
 
 mod pipeline;
 mod policy;
-mod view;
 
+pub use crate::request::{ConnectionInfo, RequestHeaders, RequestView};
 pub use pipeline::{Admission, Decision, Pending, PendingClaims};
 pub use policy::Policy;
-pub use view::{ConnectionInfo, RequestHeaders, RequestView};
 
 #[allow(unused_imports)] // for the links above
-use crate::{Answer, Verified};
+use crate::{answer::Answer, claims::Verified};

@@ -20,7 +20,7 @@ use crate::store::{
 use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
 use super::policy::Policy;
-use super::view::{RequestHeaders, RequestView};
+use crate::request::{RequestHeaders, RequestView};
 
 /// How the request presented its token: the scheme, a checked DPoP proof, the client
 /// certificate's SHA-256.

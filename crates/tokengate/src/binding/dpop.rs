@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use base64::Engine;
 
-use crate::adapter::{RequestHeaders, RequestView};
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::json::{Malformed, read_object};
 use crate::jws::{self, BASE64URL};
 use crate::key::{VerifyingKey, jwk_thumbprint};
+use crate::request::{RequestHeaders, RequestView};
 
 #[allow(unused_imports)] // for the links above
 use super::nonce::DpopNonces;

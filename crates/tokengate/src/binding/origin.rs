@@ -5,8 +5,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::adapter::{RequestHeaders, RequestView};
 use crate::error::{ConfigError, ConfigErrorKind};
+use crate::request::{RequestHeaders, RequestView};
 
 /// Proxy addresses whose forwarding headers are believed (`Forwarded`, else
 /// `X-Forwarded-Proto` and `X-Forwarded-Host`): for the URL a client used behind a

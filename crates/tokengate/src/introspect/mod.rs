@@ -143,7 +143,7 @@ pub(crate) trait Judge {
 /// an answer lives at most `max_age` from the provider's reply, wherever it is read.
 pub trait IntrospectionCache: Send + Sync + 'static {
     /// The stored response for this token, if any, with how much longer it is kept.
-    fn get(&self, issuer: &str, token_hash: [u8; 32]) -> crate::StoreRead;
+    fn get(&self, issuer: &str, token_hash: [u8; 32]) -> crate::store::StoreRead;
 
     /// Stores `response` for `ttl`.
     fn put(
@@ -152,7 +152,7 @@ pub trait IntrospectionCache: Send + Sync + 'static {
         token_hash: [u8; 32],
         response: Vec<u8>,
         ttl: Duration,
-    ) -> crate::StoreWrite;
+    ) -> crate::store::StoreWrite;
 }
 
 impl Introspection {

@@ -915,9 +915,9 @@ impl Inner {
 
     /// The SHA-256 of the request's client certificate: from the server's own TLS, else from
     /// the configured header when the request came through a trusted proxy.
-    pub(crate) fn client_certificate<H: crate::adapter::RequestHeaders + ?Sized>(
+    pub(crate) fn client_certificate<H: crate::request::RequestHeaders + ?Sized>(
         &self,
-        request: &crate::adapter::RequestView<'_, H>,
+        request: &crate::request::RequestView<'_, H>,
     ) -> Option<[u8; 32]> {
         if let Some(der) = request.client_certificate() {
             return Some(crate::binding::certificate_thumbprint(der));

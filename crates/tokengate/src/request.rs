@@ -1,4 +1,7 @@
-//! [`RequestView`]: a framework-neutral view of the request being decided.
+//! [`RequestView`]: a framework-neutral view of the request being decided. The lowest room
+//! of the request path: token sources, DPoP, the request's origin and the pipeline read the
+//! request through it, and it imports none of them (`docs/architecture.md`, "Rooms").
+//! Adapters reach it as `tokengate::adapter::RequestView`.
 
 use std::fmt;
 use std::net::IpAddr;
