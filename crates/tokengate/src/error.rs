@@ -240,6 +240,9 @@ pub struct Error {
     /// For `missing_claim`: the configured claim the token lacks (a name from the
     /// configuration, never a value from the token).
     claim: Option<Box<str>>,
+    /// For errors of setup seen at start (`Verifier::ready`): why, from configuration and the
+    /// provider's documents (issuer URLs), never from a token.
+    reason: Option<Box<str>>,
 }
 
 /// The `acr_values` and `max_age` of an `insufficient_user_authentication` challenge.
@@ -260,7 +263,24 @@ impl Error {
             retry_after: None,
             step_up: None,
             claim: None,
+            reason: None,
         }
+    }
+
+    /// The same error with why it happened, for an operator (shown by `Display` and
+    /// [`reason`](Error::reason); never sent to clients, never from a token).
+    #[must_use]
+    pub(crate) fn with_reason(mut self, reason: String) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Why a setup error happened, when tokengate knows: e.g. for `keys_unavailable` from
+    /// [`Verifier::ready`](crate::Verifier::ready), which issuer and what its provider said
+    /// (a discovery document naming another issuer, a connection refused).
+    #[must_use]
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
     }
 
     /// A `missing_claim` error naming the required claim the token lacks.
@@ -440,9 +460,10 @@ impl fmt::Debug for Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.claim {
-            Some(claim) => write!(f, "{}: {claim} is missing", self.kind.code()),
-            None => write!(f, "{}: {}", self.kind.code(), self.detail),
+        match (&self.claim, &self.reason) {
+            (Some(claim), _) => write!(f, "{}: {claim} is missing", self.kind.code()),
+            (None, Some(reason)) => write!(f, "{}: {}: {reason}", self.kind.code(), self.detail),
+            (None, None) => write!(f, "{}: {}", self.kind.code(), self.detail),
         }
     }
 }

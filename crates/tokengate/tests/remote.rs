@@ -560,6 +560,16 @@ async fn an_issuer_mismatch_names_both_issuers_and_the_trailing_slash() {
         .unwrap();
     let error = slashed.ready().await.unwrap_err();
     assert_eq!(error.kind(), ErrorKind::KeysUnavailable);
+    // `ready()`'s own error names the mismatch with both strings (it said only "no usable key
+    // for the issuer" before; the good message lived in each example).
+    let reason = error.reason().unwrap();
+    assert!(reason.starts_with(&format!("{configured}: ")), "{reason}");
+    assert!(
+        reason.contains(&format!("{:?}", server.issuer())),
+        "{reason}"
+    );
+    assert!(reason.contains("trailing slash"), "{reason}");
+    assert!(error.to_string().contains("trailing slash"), "{error}");
     let health = &slashed.health()[0];
     assert_eq!(
         health.last_failure,

@@ -585,16 +585,28 @@ impl Verifier {
     /// serving (a readiness probe) so the first requests do not wait.
     ///
     /// # Errors
-    /// `keys_unavailable` when an issuer's keys could not be fetched.
+    /// `keys_unavailable` when an issuer's keys could not be fetched; its
+    /// [`reason`](Error::reason) (and `Display`) names each such issuer and why — a discovery
+    /// document that names another issuer (with both strings), a connection refused, ….
     pub async fn ready(&self) -> Result<(), Error> {
         let mut failed = None;
+        let mut reasons = Vec::new();
+        let now = self.inner.clock.now_unix();
         for state in &self.inner.issuers {
             if let Err(retry_after) = state.keys.ready(|| self.inner.clock.now_unix()).await {
                 failed = Some(retry_after);
+                let why = state.keys.health(&state.iss, now).last_failure_message;
+                reasons.push(format!(
+                    "{}: {}",
+                    state.iss,
+                    why.as_deref().unwrap_or("no key could be loaded")
+                ));
             }
         }
         match failed {
-            Some(retry_after) => Err(Error::keys_unavailable(retry_after)),
+            Some(retry_after) => {
+                Err(Error::keys_unavailable(retry_after).with_reason(reasons.join("; ")))
+            }
             None => Ok(()),
         }
     }
