@@ -103,7 +103,7 @@ pub use providers::{Provider, UnknownProvider};
 pub use resource::{METADATA_PATH, ProtectedResource};
 pub use store::{
     DEFAULT_REPLAY_CAPACITY, FirstUse, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
-    Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
+    Recorded, ReplayStore, Reply, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
     SharedStore, StoreFuture, StoreRead, StoreUnavailable, StoreWrite, StoredValue, TokenIdentity,
 };
 pub use verifier::{

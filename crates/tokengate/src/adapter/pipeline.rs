@@ -14,8 +14,7 @@ use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
 use crate::extract::Scheme;
 use crate::store::{
-    FirstUse, Lookup, ProofUse, Recorded, RevocationStatus, SharedAnswer, SharedLookup,
-    StoreUnavailable,
+    FirstUse, ProofUse, Reply, RevocationStatus, SharedAnswer, SharedLookup, StoreUnavailable,
 };
 use crate::verifier::{Attempt, Verifier, Wait, token_hash};
 
@@ -128,28 +127,21 @@ enum Stage<T> {
     },
 }
 
-/// A shared store's pending answer.
-type Answered<R> = Pin<Box<dyn Future<Output = Result<R, StoreUnavailable>> + Send>>;
+/// One store question: not asked (`None`), answered, or answering.
+type Step<R> = Option<Reply<Result<R, StoreUnavailable>>>;
 
-/// One store question: not asked, answered, or answering.
-enum Step<R> {
-    Skip,
-    Now(Result<R, StoreUnavailable>),
-    Later(Answered<R>),
+/// Whether a step is still answering.
+fn later<R>(step: &Step<R>) -> bool {
+    step.as_ref().is_some_and(Reply::is_later)
 }
 
-impl<R> Step<R> {
-    fn is_later(&self) -> bool {
-        matches!(self, Step::Later(_))
-    }
-
-    fn answer(self) -> Option<Result<R, StoreUnavailable>> {
-        match self {
-            Step::Skip => None,
-            Step::Now(result) => Some(result),
-            Step::Later(_) => Some(Err(StoreUnavailable)),
-        }
-    }
+/// A step's answer, once nothing is answering (a step still answering cannot rule out a
+/// replay or a revocation: it counts as unavailable).
+fn answer<R>(step: Step<R>) -> Option<Result<R, StoreUnavailable>> {
+    step.map(|reply| match reply {
+        Reply::Now(result) => result,
+        Reply::Later(_) => Err(StoreUnavailable),
+    })
 }
 
 /// The answers of the revocation list and the replay store for one request.
@@ -163,17 +155,17 @@ type AnswersFuture = Pin<Box<dyn Future<Output = Answers> + Send>>;
 /// Waits for both questions at once: with one shared store, two round trips in parallel.
 async fn both(mut revocation: Step<RevocationStatus>, mut replay: Step<FirstUse>) -> Answers {
     std::future::poll_fn(|cx| {
-        if let Step::Later(answer) = &mut revocation {
+        if let Some(Reply::Later(answer)) = &mut revocation {
             if let Poll::Ready(result) = answer.as_mut().poll(cx) {
-                revocation = Step::Now(result);
+                revocation = Some(Reply::Now(result));
             }
         }
-        if let Step::Later(answer) = &mut replay {
+        if let Some(Reply::Later(answer)) = &mut replay {
             if let Poll::Ready(result) = answer.as_mut().poll(cx) {
-                replay = Step::Now(result);
+                replay = Some(Reply::Now(result));
             }
         }
-        if revocation.is_later() || replay.is_later() {
+        if later(&revocation) || later(&replay) {
             Poll::Pending
         } else {
             Poll::Ready(())
@@ -181,8 +173,8 @@ async fn both(mut revocation: Step<RevocationStatus>, mut replay: Step<FirstUse>
     })
     .await;
     Answers {
-        revocation: revocation.answer(),
-        replay: replay.answer(),
+        revocation: answer(revocation),
+        replay: answer(replay),
     }
 }
 
@@ -435,28 +427,22 @@ where
             }
         };
     }
-    let revocation = match &inner.revocation {
-        None => Step::Skip,
-        Some(list) => match list.status(&verified.identity(), now()) {
-            Lookup::Now(result) => Step::Now(result),
-            Lookup::Later(answer) => Step::Later(answer),
-        },
-    };
-    let replay = match (proof, inner.dpop.as_ref()) {
+    let revocation: Step<RevocationStatus> = inner
+        .revocation
+        .as_ref()
+        .map(|list| list.status(&verified.identity(), now()));
+    let replay: Step<FirstUse> = match (proof, inner.dpop.as_ref()) {
         (Some(proof), Some(dpop)) => {
-            match dpop.dpop.replay.record(proof.key, proof.expires_at, now()) {
-                Recorded::Now(result) => Step::Now(result),
-                Recorded::Later(answer) => Step::Later(answer),
-            }
+            Some(dpop.dpop.replay.record(proof.key, proof.expires_at, now()))
         }
-        _ => Step::Skip,
+        _ => None,
     };
-    if revocation.is_later() || replay.is_later() {
+    if later(&revocation) || later(&replay) {
         return Bound::Later(verified, Box::pin(both(revocation, replay)));
     }
     let answers = Answers {
-        revocation: revocation.answer(),
-        replay: replay.answer(),
+        revocation: answer(revocation),
+        replay: answer(replay),
     };
     Bound::Admit(finish(verifier, policy, presented, verified, answers))
 }

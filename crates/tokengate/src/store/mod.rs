@@ -10,8 +10,47 @@
 //! Every store answers now or later (a future the pipeline waits for), and a store that
 //! cannot answer says [`StoreUnavailable`]: the request is refused with 503, never admitted.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
 mod replay;
 mod revocation;
+
+/// A store's answer to one question: now (an in-memory store), or later — a future a shared
+/// store (Redis) resolves after I/O, which the request pipeline waits for. The one
+/// now-or-later type of every store ([`Recorded`], [`Lookup`], [`SharedLookup`]).
+pub enum Reply<T> {
+    /// Answered without waiting.
+    Now(T),
+    /// Answered by this future.
+    Later(Pin<Box<dyn Future<Output = T> + Send>>),
+}
+
+impl<T> Reply<T> {
+    /// The answer, waiting for it when it comes later.
+    pub async fn get(self) -> T {
+        match self {
+            Reply::Now(answer) => answer,
+            Reply::Later(answer) => answer.await,
+        }
+    }
+
+    /// Whether the answer comes later.
+    #[must_use]
+    pub fn is_later(&self) -> bool {
+        matches!(self, Reply::Later(_))
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Reply<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Now(answer) => f.debug_tuple("Now").field(answer).finish(),
+            Reply::Later(_) => f.write_str("Later(..)"),
+        }
+    }
+}
 
 pub use replay::{
     DEFAULT_REPLAY_CAPACITY, FirstUse, MemoryReplayStore, Recorded, ReplayStore, StoreFuture,

@@ -7,6 +7,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
+use super::Reply;
+
 /// Whether a proof was seen before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FirstUse {
@@ -32,23 +34,10 @@ impl std::error::Error for StoreUnavailable {}
 /// A boxed future of a shared store's answer.
 pub type StoreFuture = Pin<Box<dyn Future<Output = Result<FirstUse, StoreUnavailable>> + Send>>;
 
-/// A store's answer: now (an in-memory store) or after I/O (a shared store such as Redis).
-pub enum Recorded {
-    /// Answered without waiting.
-    Now(Result<FirstUse, StoreUnavailable>),
-    /// Answered by this future; the request pipeline waits for it
-    /// ([`Decision::Pending`](crate::adapter::Decision::Pending)).
-    Later(StoreFuture),
-}
-
-impl fmt::Debug for Recorded {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Recorded::Now(result) => f.debug_tuple("Now").field(result).finish(),
-            Recorded::Later(_) => f.write_str("Later(..)"),
-        }
-    }
-}
+/// A replay store's answer: now (an in-memory store) or after I/O (a shared store such as
+/// Redis), which the request pipeline waits for
+/// ([`Decision::Pending`](crate::adapter::Decision::Pending)).
+pub type Recorded = Reply<Result<FirstUse, StoreUnavailable>>;
 
 /// Remembers used proof identifiers until they expire. Atomic "record if absent": two
 /// concurrent requests with one proof must not both pass.

@@ -20,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
 
+use super::Reply;
 use super::replay::{FirstUse, ReplayStore, StoreUnavailable};
 
 /// A boxed write to a store.
@@ -67,22 +68,11 @@ pub enum RevocationStatus {
     Revoked,
 }
 
-/// A list's answer: now (in memory) or after I/O (a shared store).
-pub enum Lookup {
-    /// Answered without waiting.
-    Now(Result<RevocationStatus, StoreUnavailable>),
-    /// Answered by this future; the pipeline waits for it.
-    Later(Pin<Box<dyn Future<Output = Result<RevocationStatus, StoreUnavailable>> + Send>>),
-}
+/// A revocation list's answer: now (in memory) or after I/O (a shared store).
+pub type Lookup = Reply<Result<RevocationStatus, StoreUnavailable>>;
 
-impl fmt::Debug for Lookup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Lookup::Now(result) => f.debug_tuple("Now").field(result).finish(),
-            Lookup::Later(_) => f.write_str("Later(..)"),
-        }
-    }
-}
+/// A [`SharedStore`]'s answer: now, or after I/O.
+pub type SharedLookup = Reply<SharedAnswer>;
 
 /// What identifies a verified token for revocation. `Debug` shows which members are present,
 /// never their values.
@@ -175,23 +165,6 @@ pub struct SharedAnswer {
     /// Whether the proof was used before (recording it now); `None` when no proof was given.
     /// A missing answer for a given proof counts as [`StoreUnavailable`].
     pub replay: Option<Result<FirstUse, StoreUnavailable>>,
-}
-
-/// A [`SharedStore`]'s answer: now, or after I/O.
-pub enum SharedLookup {
-    /// Answered without waiting.
-    Now(SharedAnswer),
-    /// Answered by this future; the pipeline waits for it.
-    Later(Pin<Box<dyn Future<Output = SharedAnswer> + Send>>),
-}
-
-impl fmt::Debug for SharedLookup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SharedLookup::Now(answer) => f.debug_tuple("Now").field(answer).finish(),
-            SharedLookup::Later(_) => f.write_str("Later(..)"),
-        }
-    }
 }
 
 /// One store that is both the revocation list and the DPoP replay store, and answers a
