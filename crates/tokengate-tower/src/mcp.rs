@@ -51,7 +51,8 @@ use tokengate::{Error, ErrorKind, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use tokengate::mcp::{DEFAULT_MAX_BODY_BYTES, McpScopes};
+use tokengate::mcp::SESSION_HEADER;
+pub use tokengate::mcp::{DEFAULT_MAX_BODY_BYTES, McpScopes, McpSessions};
 
 use crate::body::AuthBody;
 
@@ -59,6 +60,7 @@ struct Config {
     verifier: Verifier,
     scopes: McpScopes,
     policy: Policy,
+    sessions: Arc<McpSessions>,
 }
 
 /// The layer guarding an MCP endpoint: a valid token for every request, and the scopes of each
@@ -95,6 +97,7 @@ impl McpAuthLayer<StandardClaims> {
                 verifier,
                 scopes,
                 policy: Policy::new(),
+                sessions: Arc::new(McpSessions::default()),
             }),
             _claims: PhantomData,
         }
@@ -116,6 +119,23 @@ impl<T> McpAuthLayer<T> {
             verifier: self.config.verifier.clone(),
             scopes: self.config.scopes.clone(),
             policy,
+            sessions: Arc::clone(&self.config.sessions),
+        };
+        McpAuthLayer {
+            config: Arc::new(config),
+            _claims: PhantomData,
+        }
+    }
+
+    /// Remember sessions in `sessions` (its capacity and idle timeout) instead of the default
+    /// registry. Each session is bound to the principal that opened it: a request on it with
+    /// another principal's token, or on a session this layer never saw open, is answered 404.
+    pub fn sessions(self, sessions: McpSessions) -> Self {
+        let config = Config {
+            verifier: self.config.verifier.clone(),
+            scopes: self.config.scopes.clone(),
+            policy: self.config.policy.clone(),
+            sessions: Arc::new(sessions),
         };
         McpAuthLayer {
             config: Arc::new(config),
@@ -247,12 +267,50 @@ where
                 parts.extensions.insert(verified);
             }
             parts.extensions.insert(config.verifier.clone());
+            // The session, if any, must be this principal's (`docs/security.md`, "MCP").
+            let principal = parts
+                .extensions
+                .get::<Verified<T>>()
+                .map(Verified::principal);
+            let mut sessions = parts.headers.get_all(SESSION_HEADER).iter();
+            let session = match (sessions.next(), sessions.next()) {
+                (None, _) => None,
+                (Some(value), None) => match (value.to_str(), &principal) {
+                    (Ok(id), Some(principal)) if config.sessions.check(id, principal).is_ok() => {
+                        Some(id.to_owned())
+                    }
+                    _ => return Ok(not_found()),
+                },
+                (Some(_), Some(_)) => {
+                    let error =
+                        Error::new(ErrorKind::MalformedRequest, "an MCP header is repeated");
+                    return Ok(reply(config.verifier.answer(&error)));
+                }
+            };
+            let closing = parts.method == http::Method::DELETE;
             let response = inner
                 .call(Request::from_parts(parts, ReqBody::from(bytes)))
                 .await?;
+            match (&session, principal) {
+                // `initialize` opened a session: it is this principal's.
+                (None, Some(principal)) => {
+                    if let Some(Ok(id)) = response.headers().get(SESSION_HEADER).map(|v| v.to_str())
+                    {
+                        config.sessions.opened(id, &principal);
+                    }
+                }
+                (Some(id), _) if closing && response.status().is_success() => {
+                    config.sessions.closed(id);
+                }
+                _ => {}
+            }
             Ok(response.map(AuthBody::inner))
         })
     }
+}
+
+fn not_found<B>() -> Response<AuthBody<B>> {
+    tokengate::mcp::session_not_found().map(|body| AuthBody::rejection(Full::new(body)))
 }
 
 fn reply<B>(answer: tokengate::Answer) -> Response<AuthBody<B>> {

@@ -229,6 +229,41 @@ impl fmt::Debug for StandardClaims {
     }
 }
 
+/// A stable, hashed identity of a token's principal ([`Verified::principal`]): SHA-256 over
+/// the issuer and the subject. `Debug` shows its first four bytes only.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrincipalKey([u8; 32]);
+
+impl PrincipalKey {
+    /// A key from its 32 bytes (as [`as_bytes`](PrincipalKey::as_bytes) gave them).
+    #[must_use]
+    pub fn from_bytes(bytes: [u8; 32]) -> PrincipalKey {
+        PrincipalKey(bytes)
+    }
+
+    /// The 32 bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Lower-case hex, 64 characters.
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for PrincipalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PrincipalKey({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
 /// Typed claims of a token that passed every check, plus what tokengate read from it.
 ///
 /// `Debug` shows the issuer and counts, never claim values.
@@ -333,6 +368,32 @@ impl<T> Verified<T> {
     #[must_use]
     pub fn subject(&self) -> Option<&str> {
         self.meta.subject()
+    }
+
+    /// Who the token speaks for, as a stable hashed key: the issuer and `sub` (or, for a token
+    /// without `sub` such as a client-credentials token, its `client_id`). The same for every
+    /// token of that principal; for binding state to a caller (an MCP session, a handle a tool
+    /// hands out) without keeping the subject itself.
+    #[must_use]
+    pub fn principal(&self) -> PrincipalKey {
+        let client_id;
+        let (kind, name): (&[u8], &str) = match self.subject() {
+            Some(sub) => (b"sub", sub),
+            None => {
+                client_id = crate::json::value_at(self.meta.payload.as_bytes(), &["client_id"])
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                (b"client_id", &client_id)
+            }
+        };
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        for part in [self.issuer().as_bytes(), kind, name.as_bytes()] {
+            context.update(&(part.len() as u64).to_be_bytes());
+            context.update(part);
+        }
+        let mut key = [0u8; 32];
+        key.copy_from_slice(context.finish().as_ref());
+        PrincipalKey(key)
     }
 
     /// Scopes from `scope` and `scp`, merged.

@@ -88,7 +88,9 @@ pub use binding::{
 };
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
-pub use claims::{Audience, RequiredScopes, Requirement, Scopes, StandardClaims, Verified};
+pub use claims::{
+    Audience, PrincipalKey, RequiredScopes, Requirement, Scopes, StandardClaims, Verified,
+};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::TokenSources;
 pub use health::{IntrospectionHealth, IssuerHealth, KeysState};

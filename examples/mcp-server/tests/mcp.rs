@@ -228,3 +228,101 @@ async fn a_header_naming_another_tool_than_the_body_is_refused() {
             .contains(r#"error="invalid_request""#)
     );
 }
+
+/// A session belongs to the principal that opened it: another user's valid token on it gets
+/// 404 (as for an unknown session) for every method — before, bob could call tools in alice's
+/// session, open its stream and close it. A session id this server never opened is 404 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_bound_to_the_user_who_opened_it() {
+    let server = start().await;
+    let token_for = |sub: &str| {
+        let now = tokengate_testkit::now();
+        server.issuer.mint(&json!({
+            "iss": server.issuer.issuer(), "sub": sub, "aud": server.resource, "iat": now,
+            "exp": now + 600, "scope": "messages:read messages:write",
+        }))
+    };
+    let (alice, bob) = (token_for("alice"), token_for("bob"));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |token: &str, session: Option<&str>, body: Value| {
+        let mut request = http
+            .post(&server.url)
+            .bearer_auth(token)
+            .header("accept", "application/json, text/event-stream")
+            .json(&body);
+        if let Some(session) = session {
+            request = request.header("mcp-session-id", session);
+        }
+        request.send()
+    };
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}
+    });
+    let opened = post(&alice, None, initialize).await.unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    drop(opened);
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    assert_eq!(
+        post(&alice, Some(&session), initialized)
+            .await
+            .unwrap()
+            .status(),
+        202
+    );
+    // Bob's valid token on Alice's session: 404 for a call, the stream and the close.
+    let hijack = post(&bob, Some(&session), list.clone()).await.unwrap();
+    assert_eq!(hijack.status(), 404);
+    assert!(hijack.headers().get("www-authenticate").is_none());
+    let stream = http
+        .get(&server.url)
+        .bearer_auth(&bob)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 404);
+    let close = http
+        .delete(&server.url)
+        .bearer_auth(&bob)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(close.status(), 404);
+    // A session id never opened here.
+    assert_eq!(
+        post(&alice, Some("not-a-session"), list.clone())
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    // Alice's session is untouched: her call works, and she can close it.
+    assert_eq!(
+        post(&alice, Some(&session), list.clone())
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let close = http
+        .delete(&server.url)
+        .bearer_auth(&alice)
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert!(close.status().is_success(), "{}", close.status());
+    assert_eq!(
+        post(&alice, Some(&session), list).await.unwrap().status(),
+        404
+    );
+}

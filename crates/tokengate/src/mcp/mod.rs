@@ -29,6 +29,10 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+mod sessions;
+
+pub use sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSessions, SessionRefusal};
+
 use crate::claims::Requirement;
 use crate::error::{Error, ErrorKind};
 use crate::request::RequestHeaders;
@@ -261,6 +265,25 @@ impl crate::verifier::Verifier {
             Err(error) => crate::adapter::Decision::Deny(self.answer(&error)),
         }
     }
+}
+
+/// The header naming a streamable-HTTP MCP session.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+
+/// The answer to a request on a session it may not use ([`McpSessions::check`]): `404 Not
+/// Found` with a JSON-RPC error body, as for a session that ended (the client opens a new one),
+/// and no challenge — its credentials were fine.
+#[must_use]
+pub fn session_not_found() -> http::Response<bytes::Bytes> {
+    let mut response = http::Response::new(bytes::Bytes::from_static(
+        br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}"#,
+    ));
+    *response.status_mut() = http::StatusCode::NOT_FOUND;
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// The single value of a header, or `None`; two values are a malformed request.
