@@ -90,3 +90,37 @@ async fn no_token_or_a_bad_token_is_answered_without_reading_the_body() {
         (StatusCode::OK, true)
     );
 }
+
+/// Nested guards: `McpAuthLayer` with `require_dpop` under a global `AuthLayer` of the same
+/// verifier refuses a plain bearer token the outer layer admitted (`docs/security.md`, "Nested
+/// guards"); before, it trusted the outer layer's claims and answered 200.
+#[tokio::test]
+async fn an_mcp_layer_requiring_dpop_under_a_global_layer_refuses_bearer_tokens() {
+    use tokengate_tower::AuthLayer;
+    use tokengate_tower::tokengate::adapter::Policy;
+    let (key, verifier) = tokengate_testkit::fixture::static_verifier();
+    let scopes = McpScopes::new().tool("list_messages", ["messages:read"]);
+    let service = ServiceBuilder::new()
+        .layer(AuthLayer::new(verifier.clone()))
+        .layer(McpAuthLayer::new(verifier, scopes).policy(Policy::new().require_dpop()))
+        .service_fn(|_: Request<Watched>| async {
+            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+        });
+    let token = key.mint(&claims_at(ISSUER, AUDIENCE, NOW));
+    let request = Request::post("/mcp")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Watched::from(Bytes::from_static(CALL.as_bytes())))
+        .unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"DPoP realm="api", algs=""#),
+        "{challenge}"
+    );
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+}
