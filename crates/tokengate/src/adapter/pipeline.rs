@@ -12,7 +12,7 @@ use crate::answer::Answer;
 use crate::binding;
 use crate::claims::Verified;
 use crate::error::{Error, ErrorKind};
-use crate::extract::Scheme;
+use crate::extract::{Credential, Scheme};
 use crate::store::{
     FirstUse, ProofUse, Reply, RevocationStatus, SharedAnswer, SharedLookup, StoreUnavailable,
 };
@@ -656,23 +656,10 @@ impl Verifier {
             }
             return Decision::Admit(Admission::AlreadyVerified);
         }
-        let extracted = inner
-            .sources
-            .extract_from(request.headers(), request.query());
-        let credential = match extracted {
-            // The DPoP scheme where DPoP is refused: no credentials this verifier accepts.
-            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
-                None
-            }
-            Ok(found) => found,
-            Err(error) => return Decision::Deny(deny(self, policy, &presented, &error)),
-        };
-        let Some(credential) = credential else {
-            if policy.allows_anonymous() {
-                return Decision::Admit(Admission::Anonymous);
-            }
-            let error = Error::from(ErrorKind::MissingCredentials);
-            return Decision::Deny(deny(self, policy, &presented, &error));
+        let credential = match self.credential(request, policy, &presented) {
+            Ok(Some(credential)) => credential,
+            Ok(None) => return Decision::Admit(Admission::Anonymous),
+            Err(answer) => return Decision::Deny(answer),
         };
         let token = credential.token.as_str();
         presented.scheme = credential.scheme;
@@ -747,6 +734,42 @@ impl Verifier {
         }
     }
 
+    /// The request's one credential, from the configured sources: `Ok(None)` for a request
+    /// without one that `policy` lets through anonymously; the answer for a malformed request
+    /// (two credentials, a bad header) or a missing credential the route needs. The `DPoP`
+    /// scheme where DPoP is refused counts as no credential this verifier accepts.
+    fn credential<'r, H>(
+        &self,
+        request: &'r RequestView<'_, H>,
+        policy: &Policy,
+        presented: &Presentation,
+    ) -> Result<Option<Credential<'r>>, Answer>
+    where
+        H: RequestHeaders + ?Sized,
+    {
+        let inner = &self.inner;
+        let credential = match inner
+            .sources
+            .extract_from(request.headers(), request.query())
+        {
+            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
+                None
+            }
+            Ok(found) => found,
+            Err(error) => return Err(deny(self, policy, presented, &error)),
+        };
+        match credential {
+            Some(credential) => Ok(Some(credential)),
+            None if policy.allows_anonymous() => Ok(None),
+            None => Err(deny(
+                self,
+                policy,
+                presented,
+                &Error::from(ErrorKind::MissingCredentials),
+            )),
+        }
+    }
+
     /// The answer for a request its headers alone refuse, before its body is read: a
     /// malformed or missing credential where `policy` needs one, or a token that fails
     /// verification. `None` means "read the body and [`decide`](Verifier::decide)": the token
@@ -775,22 +798,10 @@ impl Verifier {
             #[cfg(feature = "remote")]
             facts: None,
         };
-        let credential = match inner
-            .sources
-            .extract_from(request.headers(), request.query())
-        {
-            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
-                None
-            }
-            Ok(found) => found,
-            Err(error) => return Some(deny(self, policy, &presented, &error)),
-        };
-        let Some(credential) = credential else {
-            if policy.allows_anonymous() {
-                return None;
-            }
-            let error = Error::from(ErrorKind::MissingCredentials);
-            return Some(deny(self, policy, &presented, &error));
+        let credential = match self.credential(request, policy, &presented) {
+            Ok(Some(credential)) => credential,
+            Ok(None) => return None,
+            Err(answer) => return Some(answer),
         };
         let presented = Presentation {
             scheme: credential.scheme,
