@@ -279,9 +279,9 @@ pub struct Verified<T> {
     pub claims: Arc<T>,
     /// What tokengate read from the token, shared by every copy.
     pub(crate) meta: Arc<Meta>,
-    /// How this request presented the token, and which verifier verified it (per request;
-    /// [`Presented::NONE`](crate::binding::Presented::NONE) outside one).
-    pub(crate) presented: crate::binding::Presented,
+    /// Which verifier admitted these claims for this request, and how the request presented
+    /// the token (per request; none outside one).
+    pub(crate) presented: crate::binding::Provenance,
 }
 
 impl<T> Clone for Verified<T> {
@@ -289,7 +289,7 @@ impl<T> Clone for Verified<T> {
         Verified {
             claims: Arc::clone(&self.claims),
             meta: Arc::clone(&self.meta),
-            presented: self.presented,
+            presented: self.presented.clone(),
         }
     }
 }

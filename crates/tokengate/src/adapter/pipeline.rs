@@ -34,10 +34,9 @@ struct Presentation {
 }
 
 impl Presentation {
-    /// What the request showed, as verified by `verifier`.
-    fn shown(&self, verifier: u64) -> binding::Presented {
+    /// What the request showed, for the binding rules.
+    fn shown(&self) -> binding::Presented {
         binding::Presented {
-            verifier,
             dpop: self.scheme == Scheme::Dpop,
             proof_key: self.proof.map(|proof| proof.thumbprint),
             certificate: self.certificate,
@@ -365,18 +364,15 @@ where
     T: Send + Sync + 'static,
 {
     let inner = &verifier.inner;
-    verified.presented = presented.shown(inner.id);
+    let shown = presented.shown();
     let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
-    if let Err(error) = binding::check(
-        verified.meta.confirmation.as_deref(),
-        &verified.presented,
-        required,
-    ) {
+    if let Err(error) = binding::check(verified.meta.confirmation.as_deref(), &shown, required) {
         inner.log_refusal(&error);
         return Bound::Admit(Outcome::Done(Err(deny(
             verifier, policy, presented, &error,
         ))));
     }
+    verified.presented = binding::Provenance::new(inner.id, shown);
     if let Err(error) = policy.check_requirement(&verified, &*inner.clock) {
         return Bound::Admit(Outcome::Done(Err(deny(
             verifier, policy, presented, &error,
@@ -613,17 +609,16 @@ impl Verifier {
         // only under this guard's own binding rules: `require_dpop` is judged against how the
         // request presented the token (`docs/security.md`, "Nested guards").
         if let Some(verified) = earlier.filter(|v| v.presented.verifier == inner.id) {
-            presented.scheme = if verified.presented.dpop {
+            let shown = verified.presented.presented();
+            presented.scheme = if shown.dpop {
                 Scheme::Dpop
             } else {
                 Scheme::Bearer
             };
             let required = policy.requires_dpop() || inner.requires_dpop(verified.issuer());
-            if let Err(error) = binding::check(
-                verified.meta.confirmation.as_deref(),
-                &verified.presented,
-                required,
-            ) {
+            if let Err(error) =
+                binding::check(verified.meta.confirmation.as_deref(), &shown, required)
+            {
                 inner.log_refusal(&error);
                 return Decision::Deny(deny(self, policy, &presented, &error));
             }

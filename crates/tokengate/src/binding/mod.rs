@@ -89,16 +89,9 @@ impl Confirmation {
     }
 }
 
-/// How one request presented a verified token, and which verifier verified it. Kept with the
-/// claims an adapter stores for the request (not in the token cache: it belongs to the
-/// request), so that an inner guard on the same request judges its own binding rules
-/// (`require_dpop`) against what the request really showed, and trusts claims only from its
-/// own verifier (`docs/security.md`, "Nested guards").
+/// How one request presented its token: what the binding rules judge.
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Presented {
-    /// The verifier that verified the token ([`Presented::NONE`]: none, e.g. claims from
-    /// `Verifier::verify`, which sees no request).
-    pub(crate) verifier: u64,
     /// The `DPoP` scheme (else `Bearer` or an RFC 6750 alternative).
     pub(crate) dpop: bool,
     /// The SHA-256 thumbprint of the checked DPoP proof's key.
@@ -108,13 +101,56 @@ pub(crate) struct Presented {
 }
 
 impl Presented {
-    /// Claims verified outside a request: no guard trusts them as already verified.
-    pub(crate) const NONE: Presented = Presented {
-        verifier: 0,
+    /// A plain bearer token without a client certificate.
+    pub(crate) const BEARER: Presented = Presented {
         dpop: false,
         proof_key: None,
         certificate: None,
     };
+}
+
+/// Which verifier admitted claims for a request, and how the request presented the token.
+/// Kept with the claims an adapter stores for the request (not in the token cache: it belongs
+/// to the request), so that an inner guard on the same request judges its own binding rules
+/// (`require_dpop`) against what the request really showed, and trusts claims only from its
+/// own verifier (`docs/security.md`, "Nested guards"). Two words: a plain bearer request (the
+/// common case) keeps no presentation at all.
+#[derive(Clone, Default)]
+pub(crate) struct Provenance {
+    /// The verifier that admitted the claims (0: none, e.g. claims from `Verifier::verify`,
+    /// which sees no request).
+    pub(crate) verifier: u64,
+    /// What the request showed, unless it was [`Presented::BEARER`].
+    shown: Option<std::sync::Arc<Presented>>,
+}
+
+impl Provenance {
+    /// Claims verified outside a request: no guard trusts them as already verified.
+    pub(crate) const NONE: Provenance = Provenance {
+        verifier: 0,
+        shown: None,
+    };
+
+    /// Admitted by `verifier` for a request that showed `presented`.
+    pub(crate) fn new(verifier: u64, presented: Presented) -> Provenance {
+        Provenance {
+            verifier,
+            shown: (presented != Presented::BEARER).then(|| std::sync::Arc::new(presented)),
+        }
+    }
+
+    /// What the request showed.
+    pub(crate) fn presented(&self) -> Presented {
+        self.shown.as_deref().copied().unwrap_or(Presented::BEARER)
+    }
+}
+
+impl fmt::Debug for Provenance {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Provenance")
+            .field("presented", &self.presented())
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Presented {
@@ -281,11 +317,11 @@ mod tests {
 
     #[test]
     fn binding_rules() {
-        let bearer = Presented::NONE;
+        let bearer = Presented::BEARER;
         let dpop = |thumbprint| Presented {
             dpop: true,
             proof_key: Some(thumbprint),
-            ..Presented::NONE
+            ..Presented::BEARER
         };
         let kind = |r: Result<(), Error>| r.map_err(|e| e.kind());
         let jkt = Confirmation::parse(&format!(r#"{{"jkt":"{A}"}}"#)).unwrap();
@@ -314,7 +350,7 @@ mod tests {
         // Certificate-bound.
         let with_cert = |c: &str| Presented {
             certificate: Some(bytes(c)),
-            ..Presented::NONE
+            ..Presented::BEARER
         };
         assert_eq!(kind(check(Some(&x5t), &with_cert(A), false)), Ok(()));
         assert_eq!(

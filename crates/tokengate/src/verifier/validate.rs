@@ -439,7 +439,7 @@ impl Inner {
                 clock: Arc::clone(&self.clock),
                 leeway: self.leeway,
             }),
-            presented: crate::binding::Presented::NONE,
+            presented: crate::binding::Provenance::NONE,
         })
     }
 
