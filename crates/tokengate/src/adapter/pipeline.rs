@@ -497,10 +497,10 @@ impl Verifier {
     /// the framework's request extensions), if any. When this verifier verified them, the
     /// route's binding rules (`require_dpop`) are judged against how the request presented
     /// the token, then the route's requirement and checks; claims of another verifier are
-    /// ignored and the request is decided afresh. Otherwise the token is taken from the configured sources; a DPoP proof that
-    /// comes with it is checked; the token is verified through the cache; its binding (DPoP
-    /// key, client certificate) is compared with the request; and the route's `policy` is
-    /// checked. With keys loaded, this never waits and, on a cache hit of a bearer token,
+    /// ignored and the request is decided afresh. Otherwise the token is taken from the
+    /// configured sources; a DPoP proof that comes with it is checked; the token is verified
+    /// through the cache; its binding (DPoP key, client certificate) is compared with the
+    /// request; the route's `policy` is checked; and only then are the stores asked. With keys loaded, this never waits and, on a cache hit of a bearer token,
     /// allocates only the claims it returns.
     pub fn decide<T, H>(
         &self,
