@@ -236,11 +236,7 @@ where
             }
             let (mut parts, body) = request.into_parts();
             let Ok(collected) = Limited::new(body, config.scopes.max_body()).collect().await else {
-                let error = Error::new(
-                    ErrorKind::MalformedRequest,
-                    "the MCP request body is over the cap or unreadable",
-                );
-                return Ok(reply(config.verifier.answer(&error)));
+                return Ok(reply(tokengate::mcp::unreadable_body()));
             };
             let bytes = collected.to_bytes();
             let decision = {

@@ -272,6 +272,32 @@ impl Answer {
         )
     }
 
+    /// A JSON-RPC error answered with `status` and no challenge: the request's credentials are
+    /// not in question (MCP: a body or headers the server cannot act on). `id` is the request's
+    /// JSON-RPC id as raw JSON, or `null` when it cannot be read.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn json_rpc(
+        status: StatusCode,
+        id: Option<&str>,
+        code: i64,
+        message: &str,
+    ) -> Answer {
+        let message = serde_json::to_string(message).unwrap_or_else(|_| "\"error\"".to_owned());
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":{},"error":{{"code":{code},"message":{message}}}}}"#,
+            id.unwrap_or("null")
+        );
+        Answer(Box::new(Parts {
+            kind: ErrorKind::MalformedRequest,
+            status,
+            challenges: Vec::new(),
+            retry_after: None,
+            dpop_nonce: None,
+            content_type: HeaderValue::from_static("application/json"),
+            body: Bytes::from(body),
+        }))
+    }
+
     fn with_body(
         kind: ErrorKind,
         status: StatusCode,

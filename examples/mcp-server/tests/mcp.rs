@@ -199,34 +199,86 @@ async fn a_token_for_another_resource_is_401() {
     assert!(param(&challenge, "resource_metadata").is_some());
 }
 
+/// A request whose MCP headers disagree with its body, a body with duplicate keys, or
+/// `Mcp-Method` on a batch is 400 with a JSON-RPC error body (MCP 2026-07-28: -32020 for a
+/// header mismatch) and no challenge: the credentials were fine. Before, it was a `text/plain`
+/// answer with `WWW-Authenticate: … error="invalid_request"`, blaming valid credentials.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_header_naming_another_tool_than_the_body_is_refused() {
     let server = start().await;
     let reader = server.token(&server.resource, "messages:read");
-    let body = json!({
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let send = |headers: Vec<(&'static str, &'static str)>, body: String| {
+        let mut request = http
+            .post(&server.url)
+            .bearer_auth(&reader)
+            .header("accept", "application/json, text/event-stream")
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let call = json!({
         "jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "post_message", "arguments": {"to": "bob", "text": "hi"}}
-    });
-    let response = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap()
-        .post(&server.url)
-        .bearer_auth(&reader)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "list_messages")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 400);
-    assert!(
-        response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .contains(r#"error="invalid_request""#)
-    );
+    })
+    .to_string();
+    let batch = format!("[{call}]");
+    let duplicate =
+        r#"{"jsonrpc":"2.0","id":8,"method":"tools/list","method":"tools/call"}"#.to_owned();
+    for (case, headers, body, id, code) in [
+        (
+            "Mcp-Name names another tool",
+            vec![("mcp-method", "tools/call"), ("mcp-name", "list_messages")],
+            call.clone(),
+            json!(7),
+            -32020,
+        ),
+        (
+            "Mcp-Method names another method",
+            vec![("mcp-method", "tools/list")],
+            call.clone(),
+            json!(7),
+            -32020,
+        ),
+        (
+            "Mcp-Method on a batch",
+            vec![("mcp-method", "tools/call")],
+            batch,
+            Value::Null,
+            -32020,
+        ),
+        ("a duplicate key", vec![], duplicate, Value::Null, -32700),
+    ] {
+        let response = send(headers, body).await.unwrap();
+        assert_eq!(response.status(), 400, "{case}");
+        assert!(
+            response.headers().get("www-authenticate").is_none(),
+            "{case}: no challenge"
+        );
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{case}"
+        );
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["jsonrpc"], "2.0", "{case}");
+        assert_eq!(body["id"], id, "{case}");
+        assert_eq!(body["error"]["code"], code, "{case}");
+    }
+    // The base64 form of Mcp-Name is decoded before it is compared.
+    let response = send(
+        vec![
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "=?base64?cG9zdF9tZXNzYWdl?="),
+        ],
+        call,
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 403, "post_message needs messages:write");
 }
 
 /// A session belongs to the principal that opened it: another user's valid token on it gets

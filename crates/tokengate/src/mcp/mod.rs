@@ -85,6 +85,8 @@ where
 #[derive(Deserialize)]
 struct Message<'a> {
     #[serde(borrow, default)]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
     method: Option<std::borrow::Cow<'a, str>>,
     #[serde(borrow, default)]
     params: Option<&'a RawValue>,
@@ -98,6 +100,50 @@ struct Named<'a> {
 
 fn malformed(detail: &'static str) -> Error {
     Error::new(ErrorKind::MalformedRequest, detail)
+}
+
+/// JSON-RPC's parse error: the body is not (strict) JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC's invalid request: JSON, but not JSON-RPC messages.
+pub const INVALID_REQUEST: i64 = -32600;
+/// MCP 2026-07-28: the `Mcp-Method` / `Mcp-Name` headers do not match the body.
+pub const HEADER_MISMATCH: i64 = -32020;
+
+/// Why an MCP request cannot be authorized from its body and headers: answered 400 with a
+/// JSON-RPC error (the credentials are not in question), or a plain request error.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    /// The JSON-RPC error code.
+    pub(crate) code: i64,
+    /// A fixed message (never from the request).
+    pub(crate) message: &'static str,
+    /// The request's `id`, raw JSON, when it could be read.
+    pub(crate) id: Option<Box<str>>,
+}
+
+impl Refusal {
+    fn new(code: i64, message: &'static str) -> Refusal {
+        Refusal {
+            code,
+            message,
+            id: None,
+        }
+    }
+
+    fn with_id(mut self, id: Option<&RawValue>) -> Refusal {
+        self.id = id.map(|id| id.get().into());
+        self
+    }
+
+    /// The 400 answer: a JSON-RPC error body, no challenge.
+    pub(crate) fn answer(&self) -> crate::answer::Answer {
+        crate::answer::Answer::json_rpc(
+            http::StatusCode::BAD_REQUEST,
+            self.id.as_deref(),
+            self.code,
+            self.message,
+        )
+    }
 }
 
 impl McpScopes {
@@ -166,64 +212,88 @@ impl McpScopes {
         headers: &H,
         body: &[u8],
     ) -> Result<Option<Requirement>, Error> {
+        self.judge(headers, body)
+            .map_err(|refusal| malformed(refusal.message))
+    }
+
+    /// As [`requirement`](McpScopes::requirement), with the JSON-RPC error each refusal is
+    /// answered with.
+    pub(crate) fn judge<H: RequestHeaders + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<Option<Requirement>, Refusal> {
+        let header = |message| Refusal::new(HEADER_MISMATCH, message);
+        let invalid = |message| Refusal::new(INVALID_REQUEST, message);
         if body.len() > self.max_body {
-            return Err(malformed("the MCP request body is over the cap"));
+            return Err(invalid("the MCP request body is over the cap"));
         }
-        let header_method = single(headers, "mcp-method")?;
-        let header_name = single(headers, "mcp-name")?.map(decode_name).transpose()?;
+        let header_method = single(headers, "mcp-method")
+            .map_err(|_| header("an MCP header is repeated or not text"))?;
+        let header_name = single(headers, "mcp-name")
+            .map_err(|_| header("an MCP header is repeated or not text"))?
+            .map(decode_name)
+            .transpose()
+            .map_err(|_| header("Mcp-Name is not valid base64"))?;
         if body.iter().all(u8::is_ascii_whitespace) {
             if header_method.is_some() || header_name.is_some() {
-                return Err(malformed("Mcp-Method or Mcp-Name without a JSON-RPC body"));
+                return Err(header("Mcp-Method or Mcp-Name without a JSON-RPC body"));
             }
             return Ok(None);
         }
         if !crate::json::is_strict_json(body) {
-            return Err(malformed("the MCP request body is not strict JSON"));
+            return Err(Refusal::new(
+                PARSE_ERROR,
+                "the MCP request body is not strict JSON",
+            ));
         }
         let trimmed = body.trim_ascii_start();
         let messages: Vec<Message<'_>> = if trimmed.first() == Some(&b'[') {
             let batch: Vec<Message<'_>> = serde_json::from_slice(body)
-                .map_err(|_| malformed("the MCP batch is not JSON-RPC messages"))?;
+                .map_err(|_| invalid("the MCP batch is not JSON-RPC messages"))?;
             if batch.is_empty() {
-                return Err(malformed("the MCP batch is empty"));
+                return Err(invalid("the MCP batch is empty"));
             }
             if header_method.is_some() || header_name.is_some() {
-                return Err(malformed("Mcp-Method or Mcp-Name on a batch"));
+                return Err(header("Mcp-Method or Mcp-Name on a batch"));
             }
             batch
         } else {
             vec![
                 serde_json::from_slice(body)
-                    .map_err(|_| malformed("the MCP body is not a JSON-RPC message"))?,
+                    .map_err(|_| invalid("the MCP body is not a JSON-RPC message"))?,
             ]
         };
         let mut needed: BTreeSet<&str> = BTreeSet::new();
         for message in &messages {
             let name = match (&message.method, message.params) {
                 (Some(method), Some(params)) if method == "tools/call" => {
-                    let named: Named<'_> = serde_json::from_str(params.get())
-                        .map_err(|_| malformed("tools/call params are not an object"))?;
+                    let named: Named<'_> = serde_json::from_str(params.get()).map_err(|_| {
+                        invalid("tools/call params are not an object").with_id(message.id)
+                    })?;
                     Some(
-                        named
-                            .name
-                            .ok_or_else(|| malformed("tools/call without a name"))?,
+                        named.name.ok_or_else(|| {
+                            invalid("tools/call without a name").with_id(message.id)
+                        })?,
                     )
                 }
                 (Some(method), None) if method == "tools/call" => {
-                    return Err(malformed("tools/call without a name"));
+                    return Err(invalid("tools/call without a name").with_id(message.id));
                 }
                 _ => None,
             };
             if messages.len() == 1 {
                 // The 2026-07-28 headers, when sent, must say what the body says.
-                if let Some(header) = header_method {
-                    if message.method.as_deref() != Some(header) {
-                        return Err(malformed("Mcp-Method does not match the body"));
+                if let Some(header_method) = header_method {
+                    if message.method.as_deref() != Some(header_method) {
+                        return Err(
+                            header("Mcp-Method does not match the body").with_id(message.id)
+                        );
                     }
                 }
-                if let (Some(header), Some(body_name)) = (&header_name, &name) {
-                    if **header != **body_name {
-                        return Err(malformed("Mcp-Name does not match the body"));
+                if let (Some(header_name), Some(body_name)) = (&header_name, &name) {
+                    if **header_name != **body_name {
+                        return Err(header("Mcp-Name does not match the body").with_id(message.id));
                     }
                 }
             }
@@ -244,7 +314,9 @@ impl crate::verifier::Verifier {
     /// Decides on an MCP request: the scopes its JSON-RPC `body` needs ([`McpScopes`]) are
     /// added to `policy`, then [`decide`](crate::Verifier::decide) runs as for any request.
     /// A body that is not JSON-RPC, over the cap, or contradicted by the MCP headers is
-    /// answered 400 before any token is looked at.
+    /// answered 400 with a JSON-RPC error body and no challenge — the credentials are not in
+    /// question: `-32700` (not strict JSON), `-32600` (not JSON-RPC, over the cap) or `-32020`
+    /// (the `Mcp-Method` / `Mcp-Name` headers do not match the body).
     pub fn decide_mcp<T, H>(
         &self,
         request: &crate::request::RequestView<'_, H>,
@@ -257,14 +329,25 @@ impl crate::verifier::Verifier {
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
-        match scopes.requirement(request.headers(), body) {
+        match scopes.judge(request.headers(), body) {
             Ok(None) => self.decide(request, policy, earlier),
             Ok(Some(requirement)) => {
                 self.decide(request, &policy.clone().require(requirement), earlier)
             }
-            Err(error) => crate::adapter::Decision::Deny(self.answer(&error)),
+            Err(refusal) => crate::adapter::Decision::Deny(refusal.answer()),
         }
     }
+}
+
+/// The answer to an MCP request whose body is over the cap or cannot be read: 400 with a
+/// JSON-RPC `-32600` error and no challenge (the credentials are not in question).
+#[must_use]
+pub fn unreadable_body() -> crate::answer::Answer {
+    Refusal::new(
+        INVALID_REQUEST,
+        "the MCP request body is over the cap or unreadable",
+    )
+    .answer()
 }
 
 /// The header naming a streamable-HTTP MCP session.
