@@ -60,6 +60,13 @@ fn verifier_from_env() -> Result<(Verifier, Vec<String>), String> {
         resource.scopes_supported.get_or_insert_with(|| {
             List(mcp_server::scopes().scopes().map(str::to_owned).collect())
         });
+    } else {
+        // Discovery would be off silently: MCP clients need `resource_metadata` in the 401.
+        eprintln!(
+            "{NAME}: warning: no resource is configured (TOKENGATE_RESOURCE, or an https \
+             TOKENGATE_AUDIENCE): 401 answers carry no resource_metadata, so MCP clients cannot \
+             find the authorization server; set TOKENGATE_RESOURCE to this server's /mcp URL"
+        );
     }
     let verifier = config.verifier().map_err(|problems| problems.to_string())?;
     Ok((verifier, hosts))
