@@ -49,7 +49,8 @@ async fn main() -> ExitCode {
     );
     println!("tokengate demo (axum) listening on {base}");
     println!("issuer: {}  audience: {AUDIENCE}", dev_issuer.issuer());
-    tokengate_testkit::demo::print_demo(&dev_issuer, AUDIENCE, &base);
+    // The DPoP key file the printed commands use lives until the demo ends.
+    let _files = tokengate_testkit::demo::print_demo(&dev_issuer, AUDIENCE, &base);
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

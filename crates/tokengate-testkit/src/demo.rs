@@ -6,8 +6,23 @@ use serde_json::json;
 use crate::IssuerServer;
 use crate::dpop::DpopKey;
 
-/// Prints a token with `messages:read`, one without, and a curl line per route.
-pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
+/// The files the demo wrote (the DPoP client key): removed when this is dropped, so a demo
+/// that ends (Ctrl+C) leaves nothing behind in the temporary directory.
+#[derive(Debug)]
+#[must_use = "dropping it removes the key file the printed commands use"]
+pub struct DemoFiles(Option<std::path::PathBuf>);
+
+impl Drop for DemoFiles {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Prints a token with `messages:read`, one without, and a curl line per route; keep the
+/// returned [`DemoFiles`] while the demo serves.
+pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) -> DemoFiles {
     let now = crate::now();
     let claims = |sub: &str, scope: &str| {
         json!({
@@ -36,20 +51,25 @@ pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) {
     println!("  curl -i {base}/greeting");
     println!("  curl -i -H 'Authorization: Bearer {visitor}' {base}/greeting");
     println!();
-    print_dpop(
+    DemoFiles(print_dpop(
         server,
         &claims("alice", "openid profile messages:read"),
         base,
-    );
+    ))
 }
 
 /// A DPoP-bound token and the steps to call with it: a key file for the CLI, a proof per
-/// request (each proof is single-use and valid for a minute).
-fn print_dpop(server: &IssuerServer, claims: &serde_json::Value, base: &str) {
+/// request (each proof is single-use and valid for a minute). The key file's path, when it
+/// was written.
+fn print_dpop(
+    server: &IssuerServer,
+    claims: &serde_json::Value,
+    base: &str,
+) -> Option<std::path::PathBuf> {
     let client = DpopKey::generate(tokengate::Algorithm::ES256);
     let path = std::env::temp_dir().join(format!("tokengate-demo-dpop-{}.pem", std::process::id()));
     if std::fs::write(&path, client.private_pem()).is_err() {
-        return;
+        return None;
     }
     let token = server.mint(&client.bind(claims.clone()));
     let key = path.display();
@@ -63,4 +83,5 @@ fn print_dpop(server: &IssuerServer, claims: &serde_json::Value, base: &str) {
         "  curl -i -H \"Authorization: Bearer $TOKEN\" {base}/me              # 401: a bound token needs its proof"
     );
     println!();
+    Some(path)
 }
