@@ -430,7 +430,9 @@ fn verify(args: VerifyArgs) -> ExitCode {
             }
             Err(error) => {
                 all_valid = false;
-                json!({"line": number, "valid": false, "error": error.code(), "description": error.detail()})
+                let mut line = json!({"line": number, "valid": false, "error": error.code(), "description": error.detail()});
+                explain(&mut line, &error, token, &args);
+                line
             }
         };
         if args.pretty {
@@ -447,6 +449,30 @@ fn verify(args: VerifyArgs) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// For a mismatch, the token's own value (read without trusting it: the operator's own token,
+/// on the operator's terminal) beside the configured ones; the claim a `missing_claim` lacks.
+fn explain(line: &mut Value, error: &tokengate::Error, token: &str, args: &VerifyArgs) {
+    let claims = || {
+        tokengate::dangerous::decode_unverified(token)
+            .ok()
+            .map(|(_, c)| c)
+    };
+    match error.kind() {
+        tokengate::ErrorKind::InvalidIssuer => {
+            line["token_iss"] = claims().map_or(Value::Null, |c| c["iss"].clone());
+            line["configured_issuer"] = json!(args.issuer);
+        }
+        tokengate::ErrorKind::InvalidAudience => {
+            line["token_aud"] = claims().map_or(Value::Null, |c| c["aud"].clone());
+            line["configured_audiences"] = json!(args.audiences);
+        }
+        tokengate::ErrorKind::MissingClaim => {
+            line["claim"] = json!(error.claim());
+        }
+        _ => {}
     }
 }
 

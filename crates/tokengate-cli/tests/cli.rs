@@ -103,6 +103,9 @@ fn stdin_tokens_one_per_line_and_any_invalid_exits_1() {
         json!({"line": 3, "valid": false, "error": "expired", "description": "the token expired"})
     );
     assert_eq!(out[2]["error"], "invalid_audience");
+    // A mismatch shows the token's value beside the configured ones.
+    assert_eq!(out[2]["token_aud"], "api://other");
+    assert_eq!(out[2]["configured_audiences"], json!([AUD]));
     assert_eq!(out[3]["error"], "malformed_token");
     let all = String::from_utf8(output.stdout).unwrap();
     assert!(
