@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::claims::Scopes;
 use crate::error::{Error, ErrorKind};
+use crate::scopes::Scopes;
 
 /// The default bound on one custom check: past it the request is answered 503.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(2);

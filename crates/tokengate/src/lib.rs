@@ -71,7 +71,9 @@ mod providers;
 #[cfg(feature = "remote")]
 mod remote;
 mod request;
+mod requirement;
 mod resource;
+mod scopes;
 mod store;
 mod verifier;
 
@@ -88,9 +90,7 @@ pub use binding::{
 };
 #[cfg(feature = "cache")]
 pub use cache::{CacheStats, TokenCache};
-pub use claims::{
-    Audience, PrincipalKey, RequiredScopes, Requirement, Scopes, StandardClaims, Verified,
-};
+pub use claims::{Audience, PrincipalKey, StandardClaims, Verified};
 pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 pub use extract::TokenSources;
 pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
@@ -102,7 +102,9 @@ pub use introspect::{
 pub use issuer::{Issuer, KeySource};
 pub use key::{KeyType, VerifyingKey};
 pub use providers::{Provider, UnknownProvider};
+pub use requirement::{RequiredScopes, Requirement};
 pub use resource::{METADATA_PATH, ProtectedResource};
+pub use scopes::Scopes;
 pub use store::{
     DEFAULT_REPLAY_CAPACITY, FirstUse, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
     Recorded, ReplayStore, Reply, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,

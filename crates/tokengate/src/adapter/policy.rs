@@ -4,8 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::answer::AnswerBody;
-use crate::claims::{Requirement, Verified};
+use crate::claims::Verified;
 use crate::error::Error;
+use crate::requirement::Requirement;
 
 /// A route's access rule: credentials required or optional, a scope or role requirement, and
 /// optionally a body for its answers other than the verifier's.

@@ -33,9 +33,9 @@ mod sessions;
 
 pub use sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSessions, SessionRefusal};
 
-use crate::claims::Requirement;
 use crate::error::{Error, ErrorKind};
 use crate::request::RequestHeaders;
+use crate::requirement::Requirement;
 
 /// The default cap on an MCP request body read for authorization: 4 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;

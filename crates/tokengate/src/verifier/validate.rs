@@ -11,10 +11,11 @@ use serde::de::DeserializeOwned;
 
 use crate::algorithm::Algorithm;
 use crate::binding::Confirmation;
-use crate::claims::{Scopes, Text, Verified};
+use crate::claims::{Text, Verified};
 use crate::error::{Error, ErrorKind};
 use crate::json::{self, ClaimsView, Loose};
 use crate::jws;
+use crate::scopes::Scopes;
 
 use super::Inner;
 use super::keys::Loaded;
