@@ -195,7 +195,7 @@ impl Requirement {
 
     /// Whether the scopes and roles meet the requirement. An empty `any` is never met; an
     /// empty `all` always is. Claim and step-up rules need the token: here they are unmet (use
-    /// [`Verified::require`]).
+    /// [`Verified::require`](crate::Verified::require)).
     #[must_use]
     pub fn is_met(&self, scopes: &Scopes, roles: &Scopes) -> bool {
         let facts = Facts {
