@@ -47,7 +47,7 @@ use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde::de::DeserializeOwned;
 use tokengate::adapter::{ConnectionInfo, Decision, Policy, RequestView};
-use tokengate::{Error, ErrorKind, StandardClaims, Verified, Verifier};
+use tokengate::{StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -220,20 +220,22 @@ where
         // The clone that was made ready is the one called (tower's readiness contract).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        // The headers first: no credentials, or a token that fails verification, is answered
-        // without reading (and buffering) the body.
-        let refused = {
+        // The core's sequence (`docs/security.md`, "MCP servers"): the headers first (no
+        // credentials, or a token that fails verification, is answered without reading the
+        // body), the body under its cap, the decision, the session's owner, the call.
+        let checked = {
             let view = RequestView::from_http(request.method(), request.uri(), request.headers())
                 .with_connection(request.extensions().get::<ConnectionInfo>());
             let earlier = request.extensions().get::<Verified<T>>();
             config
                 .verifier
-                .refusal_before_body::<T, _>(&view, &config.policy, earlier)
+                .before_body::<T, _>(&view, &config.policy, earlier)
         };
         Box::pin(async move {
-            if let Some(answer) = refused {
-                return Ok(reply(answer));
-            }
+            let checked = match checked {
+                Ok(checked) => checked,
+                Err(answer) => return Ok(reply(answer)),
+            };
             let (mut parts, body) = request.into_parts();
             let Ok(collected) = Limited::new(body, config.scopes.max_body()).collect().await else {
                 return Ok(reply(tokengate::mcp::unreadable_body()));
@@ -243,12 +245,13 @@ where
                 let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
                     .with_connection(parts.extensions.get::<ConnectionInfo>());
                 let earlier = parts.extensions.get::<Verified<T>>();
-                config.verifier.decide_mcp::<T, _>(
+                config.verifier.decide_mcp_checked::<T, _>(
                     &view,
                     &bytes,
                     &config.scopes,
                     &config.policy,
                     earlier,
+                    checked,
                 )
             };
             let admission = match decision {
@@ -263,50 +266,33 @@ where
                 parts.extensions.insert(verified);
             }
             parts.extensions.insert(config.verifier.clone());
-            // The session, if any, must be this principal's (`docs/security.md`, "MCP").
             let principal = parts
                 .extensions
                 .get::<Verified<T>>()
                 .map(Verified::principal);
-            let mut sessions = parts.headers.get_all(SESSION_HEADER).iter();
-            let session = match (sessions.next(), sessions.next()) {
-                (None, _) => None,
-                (Some(value), None) => match (value.to_str(), &principal) {
-                    (Ok(id), Some(principal)) if config.sessions.check(id, principal).is_ok() => {
-                        Some(id.to_owned())
+            let session =
+                match config
+                    .sessions
+                    .before(parts.method.as_str(), &parts.headers, principal)
+                {
+                    Ok(session) => session,
+                    Err(refused) => {
+                        return Ok(refused.map(|body| AuthBody::rejection(Full::new(body))));
                     }
-                    _ => return Ok(not_found()),
-                },
-                (Some(_), Some(_)) => {
-                    let error =
-                        Error::new(ErrorKind::MalformedRequest, "an MCP header is repeated");
-                    return Ok(reply(config.verifier.answer(&error)));
-                }
-            };
-            let closing = parts.method == http::Method::DELETE;
+                };
             let response = inner
                 .call(Request::from_parts(parts, ReqBody::from(bytes)))
                 .await?;
-            match (&session, principal) {
-                // `initialize` opened a session: it is this principal's.
-                (None, Some(principal)) => {
-                    if let Some(Ok(id)) = response.headers().get(SESSION_HEADER).map(|v| v.to_str())
-                    {
-                        config.sessions.opened(id, &principal);
-                    }
-                }
-                (Some(id), _) if closing && response.status().is_success() => {
-                    config.sessions.closed(id);
-                }
-                _ => {}
-            }
+            let opened = response
+                .headers()
+                .get(SESSION_HEADER)
+                .and_then(|v| v.to_str().ok());
+            config
+                .sessions
+                .after(session, response.status().is_success(), opened);
             Ok(response.map(AuthBody::inner))
         })
     }
-}
-
-fn not_found<B>() -> Response<AuthBody<B>> {
-    tokengate::mcp::session_not_found().map(|body| AuthBody::rejection(Full::new(body)))
 }
 
 fn reply<B>(answer: tokengate::Answer) -> Response<AuthBody<B>> {

@@ -46,7 +46,7 @@ mod pipeline;
 mod policy;
 
 pub use crate::request::{ConnectionInfo, RequestHeaders, RequestView};
-pub use pipeline::{Admission, Decision, Pending, PendingClaims};
+pub use pipeline::{Admission, Decision, HeadersChecked, Pending, PendingClaims};
 pub use policy::Policy;
 
 #[allow(unused_imports)] // for the links above

@@ -44,6 +44,37 @@ impl Presentation {
     }
 }
 
+/// What [`Verifier::before_body`] found in the request's headers: hand it to the body's
+/// decision (`Verifier::decide_mcp_checked`, feature `mcp`) so the
+/// token is not verified twice. It holds the token's verification, checked against the
+/// request's own token when used: given another request, it is ignored.
+#[must_use]
+pub struct HeadersChecked<T> {
+    verified: Option<([u8; 32], Verified<T>)>,
+}
+
+impl<T> HeadersChecked<T> {
+    /// Nothing verified yet.
+    fn empty() -> HeadersChecked<T> {
+        HeadersChecked { verified: None }
+    }
+}
+
+/// Nothing verified yet: the body's decision verifies the token itself.
+impl<T> Default for HeadersChecked<T> {
+    fn default() -> Self {
+        HeadersChecked::empty()
+    }
+}
+
+impl<T> fmt::Debug for HeadersChecked<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HeadersChecked")
+            .field("verified", &self.verified.is_some())
+            .finish()
+    }
+}
+
 /// Why a request is let through.
 #[derive(Debug)]
 pub enum Admission<T> {
@@ -512,6 +543,22 @@ impl Verifier {
         T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
+        self.decide_with(request, policy, earlier, HeadersChecked::empty())
+    }
+
+    /// [`decide`](Verifier::decide), reusing the token's verification from
+    /// [`before_body`](Verifier::before_body) when it is this request's token.
+    pub(crate) fn decide_with<T, H>(
+        &self,
+        request: &RequestView<'_, H>,
+        policy: &Policy,
+        earlier: Option<&Verified<T>>,
+        checked: HeadersChecked<T>,
+    ) -> Decision<T>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
         // quanta reads the TSC: two std clock reads cost 50 ns here, half the 0.1 µs budget.
         #[cfg(feature = "metrics")]
         let started = quanta::Instant::now();
@@ -543,6 +590,7 @@ impl Verifier {
             request,
             policy,
             earlier,
+            checked,
             #[cfg(feature = "metrics")]
             &mut kind,
         );
@@ -578,6 +626,7 @@ impl Verifier {
         request: &RequestView<'_, H>,
         policy: &Policy,
         earlier: Option<&Verified<T>>,
+        checked: HeadersChecked<T>,
         #[cfg(feature = "metrics")] kind: &mut crate::observe::Kind,
     ) -> Decision<T>
     where
@@ -693,7 +742,17 @@ impl Verifier {
             }
         }
         presented.certificate = inner.client_certificate(request);
-        match self.attempt::<T>(token, false, hash) {
+        // A token the headers' check already verified (`before_body`) is not verified twice;
+        // its hash proves it is this request's token.
+        let attempt = match checked.verified {
+            Some((checked_hash, verified))
+                if *hash.get_or_insert_with(|| token_hash(token)) == checked_hash =>
+            {
+                Attempt::Done(Ok(verified))
+            }
+            _ => self.attempt::<T>(token, false, hash),
+        };
+        match attempt {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
                 Bound::Admit(Outcome::Done(Ok(admission))) => Decision::Admit(admission),
                 Bound::Admit(Outcome::Done(Err(answer))) => Decision::Deny(answer),
@@ -765,26 +824,28 @@ impl Verifier {
         }
     }
 
-    /// The answer for a request its headers alone refuse, before its body is read: a
-    /// malformed or missing credential where `policy` needs one, or a token that fails
-    /// verification. `None` means "read the body and [`decide`](Verifier::decide)": the token
-    /// verified (its verified claims wait in the cache, when one is configured), its
-    /// verification must wait for I/O, or an outer guard of this verifier admitted it. Nothing
-    /// is recorded here (no DPoP proof is used up). For guards that must read a body to
-    /// decide — MCP's JSON-RPC calls — so that an unauthenticated request costs no buffer.
-    pub fn refusal_before_body<T, H>(
+    /// The headers' verdict, before the body is read: the answer for a request its headers
+    /// alone refuse — a malformed or missing credential where `policy` needs one, or a token
+    /// that fails verification — or what to finish with once the body is read (the token's
+    /// verification, so it is not done twice). Nothing is recorded here (no DPoP proof is used
+    /// up). For guards that must read a body to decide — MCP's JSON-RPC calls — so that an
+    /// unauthenticated request costs no buffer.
+    ///
+    /// # Errors
+    /// The [`Answer`] for a request its headers refuse.
+    pub fn before_body<T, H>(
         &self,
         request: &RequestView<'_, H>,
         policy: &Policy,
         earlier: Option<&Verified<T>>,
-    ) -> Option<Answer>
+    ) -> Result<HeadersChecked<T>, Answer>
     where
         T: DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
         let inner = &self.inner;
         if earlier.is_some_and(|v| v.presented.verifier == inner.id) {
-            return None;
+            return Ok(HeadersChecked::empty());
         }
         let presented = Presentation {
             scheme: Scheme::Bearer,
@@ -793,18 +854,21 @@ impl Verifier {
             #[cfg(feature = "remote")]
             facts: None,
         };
-        let credential = match self.credential(request, policy, &presented) {
-            Ok(Some(credential)) => credential,
-            Ok(None) => return None,
-            Err(answer) => return Some(answer),
+        let Some(credential) = self.credential(request, policy, &presented)? else {
+            return Ok(HeadersChecked::empty());
         };
         let presented = Presentation {
             scheme: credential.scheme,
             ..presented
         };
-        match self.attempt::<T>(credential.token.as_str(), false, None) {
-            Attempt::Done(Err(error)) => Some(deny(self, policy, &presented, &error)),
-            Attempt::Done(Ok(_)) | Attempt::NeedsIo(_) => None,
+        let token = credential.token.as_str();
+        let hash = token_hash(token);
+        match self.attempt::<T>(token, false, Some(hash)) {
+            Attempt::Done(Err(error)) => Err(deny(self, policy, &presented, &error)),
+            Attempt::Done(Ok(verified)) => Ok(HeadersChecked {
+                verified: Some((hash, verified)),
+            }),
+            Attempt::NeedsIo(_) => Ok(HeadersChecked::empty()),
         }
     }
 

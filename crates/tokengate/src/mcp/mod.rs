@@ -31,7 +31,9 @@ use serde_json::value::RawValue;
 
 mod sessions;
 
-pub use sessions::{DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSessions, SessionRefusal};
+pub use sessions::{
+    DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSessions, SessionRefusal, SessionUse,
+};
 
 use crate::error::{Error, ErrorKind};
 use crate::request::RequestHeaders;
@@ -128,6 +130,11 @@ impl Refusal {
             message,
             id: None,
         }
+    }
+
+    /// A repeated or non-text MCP header.
+    pub(crate) fn header_refused() -> Refusal {
+        Refusal::new(INVALID_REQUEST, "an MCP header is repeated or not text")
     }
 
     fn with_id(mut self, id: Option<&RawValue>) -> Refusal {
@@ -329,10 +336,32 @@ impl crate::verifier::Verifier {
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
+        let checked = crate::adapter::HeadersChecked::default();
+        self.decide_mcp_checked(request, body, scopes, policy, earlier, checked)
+    }
+
+    /// [`decide_mcp`](crate::Verifier::decide_mcp) after
+    /// [`before_body`](crate::Verifier::before_body) judged the headers: the token it verified
+    /// is not verified again. The sequence an MCP guard follows: `before_body` (answer at once
+    /// if it refuses), read the body under [`McpScopes::max_body`], then this.
+    pub fn decide_mcp_checked<T, H>(
+        &self,
+        request: &crate::request::RequestView<'_, H>,
+        body: &[u8],
+        scopes: &McpScopes,
+        policy: &crate::adapter::Policy,
+        earlier: Option<&crate::claims::Verified<T>>,
+        checked: crate::adapter::HeadersChecked<T>,
+    ) -> crate::adapter::Decision<T>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
         match scopes.judge(request.headers(), body) {
-            Ok(None) => self.decide(request, policy, earlier),
+            Ok(None) => self.decide_with(request, policy, earlier, checked),
             Ok(Some(requirement)) => {
-                self.decide(request, &policy.clone().require(requirement), earlier)
+                let policy = policy.clone().require(requirement);
+                self.decide_with(request, &policy, earlier, checked)
             }
             Err(refusal) => crate::adapter::Decision::Deny(refusal.answer()),
         }

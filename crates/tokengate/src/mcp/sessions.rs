@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::claims::PrincipalKey;
+use crate::request::RequestHeaders;
 
 /// The default number of open sessions remembered ([`McpSessions::with_capacity`]).
 pub const DEFAULT_MAX_SESSIONS: usize = 100_000;
@@ -28,6 +29,17 @@ pub enum SessionRefusal {
     Unknown,
     /// Another principal opened it.
     OtherPrincipal,
+}
+
+/// A request's use of a session, from the check before the call ([`McpSessions::before`])
+/// to the server's answer ([`McpSessions::after`]).
+#[must_use]
+#[derive(Debug)]
+pub struct SessionUse {
+    /// The request's `Mcp-Session-Id`, checked (kept for `after`, never logged).
+    session: Option<Box<str>>,
+    principal: Option<PrincipalKey>,
+    closing: bool,
 }
 
 /// The owners of the open MCP sessions of one server: session ids (hashed) to the principal
@@ -95,6 +107,54 @@ impl McpSessions {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The step before an admitted MCP request is passed on: its `Mcp-Session-Id`, if any,
+    /// must name a session `principal` opened. `method` is the request's HTTP method (a
+    /// `DELETE` closes the session when the server accepts it).
+    ///
+    /// # Errors
+    /// The response to send instead: 404 ([`session_not_found`](super::session_not_found))
+    /// for a session this principal may not use (or no principal), 400 with a JSON-RPC error
+    /// for a repeated or non-text header.
+    pub fn before<H: RequestHeaders + ?Sized>(
+        &self,
+        method: &str,
+        headers: &H,
+        principal: Option<PrincipalKey>,
+    ) -> Result<SessionUse, http::Response<bytes::Bytes>> {
+        let mut values = headers.header_values(super::SESSION_HEADER);
+        let session = match (values.next(), values.next()) {
+            (None, _) => None,
+            (Some(value), None) => {
+                let Ok(id) = std::str::from_utf8(value) else {
+                    return Err(super::Refusal::header_refused().answer().into_response());
+                };
+                match &principal {
+                    Some(principal) if self.check(id, principal).is_ok() => Some(id.into()),
+                    _ => return Err(super::session_not_found()),
+                }
+            }
+            (Some(_), Some(_)) => {
+                return Err(super::Refusal::header_refused().answer().into_response());
+            }
+        };
+        Ok(SessionUse {
+            session,
+            principal,
+            closing: method == "DELETE",
+        })
+    }
+
+    /// The step after the server answered: a session its answer opened (`opened`, the
+    /// answer's `Mcp-Session-Id` to a request without one) becomes the principal's; a session
+    /// a successful `DELETE` closed is forgotten.
+    pub fn after(&self, used: SessionUse, success: bool, opened: Option<&str>) {
+        match (&used.session, &used.principal, opened) {
+            (None, Some(principal), Some(id)) => self.opened(id, principal),
+            (Some(id), _, _) if used.closing && success => self.closed(id),
+            _ => {}
+        }
     }
 
     /// Whether `principal` may use the session `session` (the request's `Mcp-Session-Id`).
