@@ -7,7 +7,8 @@
 //! - `/other`: verifier B, whose audience is only `api-b` (nested other-verifier).
 //!
 //! Each row is sent to the nested server and to the same inner guard alone: both must give
-//! the same status and `WWW-Authenticate`, and that status is the row's own.
+//! the same status and `WWW-Authenticate`, and that status is the row's own. Every row runs
+//! with and without the verified-token cache (cache hit × route policy).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,16 +32,22 @@ enum Outer {
 
 type Serve = fn(Verifier, Verifier, Outer) -> Served;
 
-fn verifier(key: &TestKey, audiences: &[&str]) -> Verifier {
+fn verifier(key: &TestKey, audiences: &[&str], cached: bool) -> Verifier {
     let mut issuer = Issuer::new(ISS).keys(KeySource::jwks_json(jwks(&[key])));
     for audience in audiences {
         issuer = issuer.audience(*audience);
     }
-    Verifier::builder()
+    let builder = Verifier::builder()
         .issuer(issuer)
-        .clock(FixedClock::at(NOW))
-        .build()
-        .expect("a valid configuration")
+        .clock(FixedClock::at(NOW));
+    // With the cache, the inner guard's decisions meet cache hits: a hit carries no request's
+    // presentation, and must not stand for this request's.
+    let builder = if cached {
+        builder.cache(tokengate::TokenCache::new())
+    } else {
+        builder
+    };
+    builder.build().expect("a valid configuration")
 }
 
 fn subject(claims: &Verified<StandardClaims>) -> String {
@@ -272,9 +279,15 @@ async fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inner_guards_apply_their_own_policy_in_every_adapter_mode() {
+    for cached in [false, true] {
+        nested_rows(cached).await;
+    }
+}
+
+async fn nested_rows(cached: bool) {
     let key = TestKey::shared(Algorithm::ES256);
-    let a = verifier(&key, &["api-a", "api-b"]);
-    let b = verifier(&key, &["api-b"]);
+    let a = verifier(&key, &["api-a", "api-b"], cached);
+    let b = verifier(&key, &["api-b"], cached);
     let token_for = |aud: &str| key.mint(&claims_at(ISS, aud, NOW));
     let token_a = token_for("api-a");
     let token_b = token_for("api-b");
@@ -344,7 +357,7 @@ async fn inner_guards_apply_their_own_policy_in_every_adapter_mode() {
             };
             if got.0 != row.status || !starts || (got.0, &got.1) != (reference.0, &reference.1) {
                 failures.push(format!(
-                    "{mode}: {}: nested {got:?}, inner alone {reference:?}",
+                    "{mode} (cache {cached}): {}: nested {got:?}, inner alone {reference:?}",
                     row.name
                 ));
             }
@@ -365,7 +378,7 @@ async fn inner_guards_apply_their_own_policy_in_every_adapter_mode() {
             };
             let got = send(&client, nested, &row).await;
             if got.0 != 200 || got.2 != "alice" {
-                failures.push(format!("{mode}: {}: {got:?}", row.name));
+                failures.push(format!("{mode} (cache {cached}): {}: {got:?}", row.name));
             }
         }
     }
