@@ -767,3 +767,40 @@ async fn check_config_online_reports_what_each_issuer_serves() {
     );
     assert!(stdout.contains("problem: "), "{stdout}");
 }
+
+/// `check-config` names a secret file group or others may read (the configuration is still
+/// valid: the file may sit in a directory only the service can enter).
+#[cfg(unix)]
+#[test]
+fn check_config_warns_about_secret_files_others_may_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let secret = temp_file("hmac.key", b"0123456789abcdef0123456789abcdef\n");
+    let config = temp_file(
+        "secret-file.toml",
+        format!(
+            "[[issuers]]\niss = \"https://id.example.com/\"\naudiences = [\"api\"]\nalgorithms = [\"HS256\"]\nsecret_file = {:?}\n",
+            secret.to_str().unwrap()
+        )
+        .as_bytes(),
+    );
+    let check = || {
+        let out = run(
+            &["check-config", "--ignore-env", config.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let stdout = check();
+    assert!(
+        stdout.contains(&format!(
+            "warning: issuers[0].secret_file: {} is readable by group or others (chmod 600 it)",
+            secret.display()
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("0123456789abcdef"), "{stdout}");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(!check().contains("warning"));
+}
