@@ -1031,6 +1031,58 @@ pub mod bodies {
     }
 }
 
+/// Servers on loopback for the tests' own routers, each on a free port: the address to send
+/// requests to. Shared by the conformance table and the nested-guard rows.
+pub mod serve {
+    use std::future::Future;
+    use std::net::SocketAddr;
+    use std::pin::Pin;
+
+    /// A server being started; resolves to its address.
+    pub type Served = Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+
+    /// Serves an axum router on a Tokio task.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub async fn axum(router: axum::Router) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let addr = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    }
+
+    /// Serves an actix app configured by `configure` from a thread of its own (actix-web runs
+    /// its own single-threaded runtime).
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub fn actix<F>(configure: F) -> Served
+    where
+        F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
+    {
+        Box::pin(async move {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+            let addr = listener.local_addr().expect("an address");
+            std::thread::spawn(move || {
+                actix_web::rt::System::new().block_on(async move {
+                    actix_web::HttpServer::new(move || {
+                        actix_web::App::new().configure(configure.clone())
+                    })
+                    .workers(1)
+                    .listen(listener)
+                    .expect("listen")
+                    .run()
+                    .await
+                })
+            });
+            addr
+        })
+    }
+}
+
 /// Every Rust snippet of the README and `docs/` compiles: rustdoc runs them as doctests of this
 /// crate (which depends on every adapter).
 #[cfg(doctest)]

@@ -2,28 +2,15 @@
 //! extractors), each framework with middleware only and with extractors only, and warp's
 //! filters. Adding an adapter or a mode is one line in `SERVERS`.
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
-
 use tokengate::{StandardClaims, Verified, Verifier};
 use tokengate_conformance::{Adapter, Guard, bodies, run};
 use tokengate_tower::AuthLayer;
 
-type Served = Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+use tokengate_conformance::serve::{self, Served};
 
 struct MessagesRead;
 impl tokengate::RequiredScopes for MessagesRead {
     const SCOPES: &'static [&'static str] = &["messages:read"];
-}
-
-async fn serve_axum(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
 }
 
 /// axum with the layer on every guarded route and no extractor: handlers read the request
@@ -55,7 +42,7 @@ fn axum_layer_only(verifier: Verifier) -> Served {
             "/admin",
             get(|| async { "admin ok" }).route_layer(layer.require(admin())),
         );
-    Box::pin(serve_axum(router))
+    Box::pin(serve::axum(router))
 }
 
 /// What `/admin` requires in every mode: the examples' rule.
@@ -94,11 +81,11 @@ fn axum_extractors_only(verifier: Verifier) -> Served {
             ),
         )
         .with_state(verifier);
-    Box::pin(serve_axum(router))
+    Box::pin(serve::axum(router))
 }
 
 fn axum(verifier: Verifier) -> Served {
-    Box::pin(serve_axum(axum_api::router(verifier)))
+    Box::pin(serve::axum(axum_api::router(verifier)))
 }
 
 fn tonic(verifier: Verifier, guard: Guard) -> Served {
@@ -150,33 +137,8 @@ fn tonic(verifier: Verifier, guard: Guard) -> Served {
     })
 }
 
-/// Serves an actix app configured by `configure` from a thread of its own (actix-web runs its
-/// own single-threaded runtime).
-fn serve_actix<F>(configure: F) -> Served
-where
-    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
-{
-    Box::pin(async move {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                actix_web::HttpServer::new(move || {
-                    actix_web::App::new().configure(configure.clone())
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-            })
-        });
-        addr
-    })
-}
-
 fn actix(verifier: Verifier) -> Served {
-    serve_actix(actix_api::configure(verifier))
+    serve::actix(actix_api::configure(verifier))
 }
 
 /// actix-web with the middleware on every guarded resource and no tokengate extractor.
@@ -184,7 +146,7 @@ fn actix_middleware_only(verifier: Verifier) -> Served {
     use actix_web::{HttpResponse, web};
     use tokengate_actix::Auth;
     type Data = web::ReqData<Verified<StandardClaims>>;
-    serve_actix(move |config: &mut web::ServiceConfig| {
+    serve::actix(move |config: &mut web::ServiceConfig| {
         let auth = Auth::new(verifier.clone());
         config
             .service(tokengate_actix::resource_metadata(&verifier))
@@ -219,7 +181,7 @@ fn actix_middleware_only(verifier: Verifier) -> Served {
 fn actix_extractors_only(verifier: Verifier) -> Served {
     use actix_web::{HttpResponse, web};
     use tokengate_actix::{Claims, OptionalClaims, Scoped};
-    serve_actix(move |config: &mut web::ServiceConfig| {
+    serve::actix(move |config: &mut web::ServiceConfig| {
         config
             .app_data(verifier.clone())
             .service(tokengate_actix::resource_metadata(&verifier))

@@ -10,9 +10,7 @@
 //! the same status and `WWW-Authenticate`, and that status is the row's own. Every row runs
 //! with and without the verified-token cache (cache hit × route policy).
 
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 
 use tokengate::clock::FixedClock;
 use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, Verified, Verifier};
@@ -21,7 +19,7 @@ use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
 
 const ISS: &str = "https://issuer.test/";
 
-type Served = Pin<Box<dyn Future<Output = SocketAddr> + Send>>;
+use tokengate_conformance::serve::{self, Served};
 
 /// How a mode serves the routes: with the outer guard, or with the inner guards alone.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -54,15 +52,6 @@ fn subject(claims: &Verified<StandardClaims>) -> String {
     claims.subject().unwrap_or("none").to_owned()
 }
 
-async fn serve_axum(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("a loopback port");
-    let addr = listener.local_addr().expect("an address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 /// tower: an outer `AuthLayer` and a `route_layer` per route.
 fn axum_layers(a: Verifier, b: Verifier, outer: Outer) -> Served {
     use axum::Extension;
@@ -85,7 +74,7 @@ fn axum_layers(a: Verifier, b: Verifier, outer: Outer) -> Served {
     if outer == Outer::Nested {
         router = router.layer(AuthLayer::new(a).optional());
     }
-    Box::pin(serve_axum(router))
+    Box::pin(serve::axum(router))
 }
 
 /// tower: an outer `AuthLayer`, and extractors whose verifier is the route's own layer's
@@ -106,30 +95,7 @@ fn axum_extractors(a: Verifier, b: Verifier, outer: Outer) -> Served {
     if outer == Outer::Nested {
         router = router.layer(AuthLayer::new(a.clone()).optional());
     }
-    Box::pin(serve_axum(router.layer(axum::Extension(a))))
-}
-
-fn serve_actix<F>(configure: F) -> Served
-where
-    F: Fn(&mut actix_web::web::ServiceConfig) + Clone + Send + 'static,
-{
-    Box::pin(async move {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-        let addr = listener.local_addr().expect("an address");
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                actix_web::HttpServer::new(move || {
-                    actix_web::App::new().configure(configure.clone())
-                })
-                .workers(1)
-                .listen(listener)
-                .expect("listen")
-                .run()
-                .await
-            })
-        });
-        addr
-    })
+    Box::pin(serve::axum(router.layer(axum::Extension(a))))
 }
 
 /// actix-web: an outer `Auth` on a scope, and an `Auth` per resource.
@@ -137,7 +103,7 @@ fn actix_middleware(a: Verifier, b: Verifier, outer: Outer) -> Served {
     use actix_web::web;
     use tokengate_actix::Auth;
     type Data = web::ReqData<Verified<StandardClaims>>;
-    serve_actix(move |config: &mut web::ServiceConfig| {
+    serve::actix(move |config: &mut web::ServiceConfig| {
         let handler = || web::get().to(|c: Data| async move { subject(&c) });
         let routes = web::scope("")
             .service(
@@ -172,7 +138,7 @@ fn actix_middleware(a: Verifier, b: Verifier, outer: Outer) -> Served {
 fn actix_extractors(a: Verifier, b: Verifier, outer: Outer) -> Served {
     use actix_web::web;
     use tokengate_actix::{Auth, Claims};
-    serve_actix(move |config: &mut web::ServiceConfig| {
+    serve::actix(move |config: &mut web::ServiceConfig| {
         let handler = || web::get().to(|c: Claims| async move { subject(&c) });
         let routes = web::scope("")
             .app_data(a.clone())

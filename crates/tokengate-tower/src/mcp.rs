@@ -276,9 +276,7 @@ where
                     .before(parts.method.as_str(), &parts.headers, principal)
                 {
                     Ok(session) => session,
-                    Err(refused) => {
-                        return Ok(refused.map(|body| AuthBody::rejection(Full::new(body))));
-                    }
+                    Err(answer) => return Ok(reply(answer)),
                 };
             let response = inner
                 .call(Request::from_parts(parts, ReqBody::from(bytes)))

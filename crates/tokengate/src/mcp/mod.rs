@@ -386,16 +386,13 @@ pub const SESSION_HEADER: &str = "mcp-session-id";
 /// Found` with a JSON-RPC error body, as for a session that ended (the client opens a new one),
 /// and no challenge — its credentials were fine.
 #[must_use]
-pub fn session_not_found() -> http::Response<bytes::Bytes> {
-    let mut response = http::Response::new(bytes::Bytes::from_static(
-        br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"Session not found"}}"#,
-    ));
-    *response.status_mut() = http::StatusCode::NOT_FOUND;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("application/json"),
-    );
-    response
+pub fn session_not_found() -> crate::answer::Answer {
+    crate::answer::Answer::json_rpc(
+        http::StatusCode::NOT_FOUND,
+        None,
+        -32001,
+        "Session not found",
+    )
 }
 
 /// The single value of a header, or `None`; two values are a malformed request.

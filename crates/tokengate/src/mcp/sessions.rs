@@ -122,22 +122,20 @@ impl McpSessions {
         method: &str,
         headers: &H,
         principal: Option<PrincipalKey>,
-    ) -> Result<SessionUse, http::Response<bytes::Bytes>> {
+    ) -> Result<SessionUse, crate::answer::Answer> {
         let mut values = headers.header_values(super::SESSION_HEADER);
         let session = match (values.next(), values.next()) {
             (None, _) => None,
             (Some(value), None) => {
                 let Ok(id) = std::str::from_utf8(value) else {
-                    return Err(super::Refusal::header_refused().answer().into_response());
+                    return Err(super::Refusal::header_refused().answer());
                 };
                 match &principal {
                     Some(principal) if self.check(id, principal).is_ok() => Some(id.into()),
                     _ => return Err(super::session_not_found()),
                 }
             }
-            (Some(_), Some(_)) => {
-                return Err(super::Refusal::header_refused().answer().into_response());
-            }
+            (Some(_), Some(_)) => return Err(super::Refusal::header_refused().answer()),
         };
         Ok(SessionUse {
             session,
