@@ -2,65 +2,36 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
-use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use serde::de::DeserializeOwned;
 use tokengate::adapter::Policy;
-use tokengate::{Answer, RequiredScopes, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::{Answer, RequiredScopes, StandardClaims, Verified, Verifier};
 
 use crate::response::{self, ActixHeaders};
 
-/// A request refused by tokengate. As an actix `ResponseError` it sends the core's [`Answer`]
-/// (status, `WWW-Authenticate`, `Retry-After`, body) unchanged.
-///
-/// `Debug` and `Display` show only the status and the stable error code.
-#[derive(Debug)]
-pub struct AuthRejection(Answer);
-
-impl AuthRejection {
-    /// The answer to send.
-    #[must_use]
-    pub fn answer(&self) -> &Answer {
-        &self.0
-    }
-}
-
-impl From<Answer> for AuthRejection {
-    fn from(answer: Answer) -> Self {
-        AuthRejection(answer)
-    }
-}
-
-/// For a handler's own checks: `claims.require(&Requirement::all(["orders:write"]))?` answers
-/// 403 with the default realm and plain-text body ([`Answer::with_defaults`]).
-impl From<tokengate::Error> for AuthRejection {
-    fn from(error: tokengate::Error) -> Self {
-        AuthRejection(Answer::with_defaults(&error))
-    }
-}
-
-impl fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for AuthRejection {}
+tokengate::define_rejection!(
+    /// A request refused by tokengate. As an actix `ResponseError` it sends the core's
+    /// [`Answer`] (status, `WWW-Authenticate`, `Retry-After`, body) unchanged.
+    ///
+    /// `Debug` and `Display` show only the status and the stable error code.
+    AuthRejection
+);
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> actix_web::http::StatusCode {
-        actix_web::http::StatusCode::from_u16(self.0.status().as_u16())
+        actix_web::http::StatusCode::from_u16(self.answer().status().as_u16())
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        response::http_response(&self.0)
+        response::http_response(self.answer())
     }
 }
+
+tokengate::claims_extractors!();
 
 /// The verifier for a request: the middleware's, or `app_data` (`Verifier` or
 /// `web::Data<Verifier>`). None is a wiring bug (500, logged by the core).
@@ -75,7 +46,7 @@ fn verifier_of(request: &HttpRequest) -> Result<Verifier, AuthRejection> {
                 .app_data::<actix_web::web::Data<Verifier>>()
                 .map(|data| Verifier::clone(data))
         })
-        .ok_or_else(|| AuthRejection(Answer::verifier_not_configured()))
+        .ok_or_else(|| Answer::verifier_not_configured().into())
 }
 
 /// The claims for `policy` through the core pipeline (`None` for an anonymous request the
@@ -102,24 +73,6 @@ where
 }
 
 type ExtractFuture<V> = Pin<Box<dyn Future<Output = Result<V, AuthRejection>>>>;
-
-/// Verified claims of the request's token: the middleware's result (its requirement already
-/// checked), or verified here with the `Verifier` from `app_data` (extractor-only mode).
-#[derive(Clone)]
-pub struct Claims<T = StandardClaims>(pub Verified<T>);
-
-impl<T> Deref for Claims<T> {
-    type Target = Verified<T>;
-    fn deref(&self) -> &Verified<T> {
-        &self.0
-    }
-}
-
-impl<T> fmt::Debug for Claims<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Claims").field(&self.0).finish()
-    }
-}
 
 /// Claims for a route that requires credentials: `Some` whenever the pipeline admits.
 async fn required<T>(request: HttpRequest, policy: Policy) -> Result<Claims<T>, AuthRejection>
@@ -173,29 +126,12 @@ impl<T: DeserializeOwned + Send + Sync + 'static> FromRequest for OptionalClaims
     }
 }
 
-/// [`Claims`] that also hold every scope of `R`, else 403 `insufficient_scope` with `scope`.
-pub struct Scoped<R, T = StandardClaims>(pub Claims<T>, PhantomData<fn() -> R>);
-
-impl<R, T> Deref for Scoped<R, T> {
-    type Target = Verified<T>;
-    fn deref(&self) -> &Verified<T> {
-        &self.0.0
-    }
-}
-
-impl<R, T> fmt::Debug for Scoped<R, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Scoped").field(&self.0).finish()
-    }
-}
-
 impl<R: RequiredScopes, T: DeserializeOwned + Send + Sync + 'static> FromRequest for Scoped<R, T> {
     type Error = AuthRejection;
     type Future = ExtractFuture<Self>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let policy = Policy::new().require(Requirement::all_static(R::SCOPES));
-        let claims = required::<T>(request.clone(), policy);
-        Box::pin(async move { Ok(Scoped(claims.await?, PhantomData)) })
+        let claims = required::<T>(request.clone(), Self::policy());
+        Box::pin(async move { Ok(Scoped::new(claims.await?)) })
     }
 }

@@ -2,26 +2,18 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{Admission, ConnectionInfo, Decision, Policy, RequestView};
-use tokengate::{Answer, AnswerBody, Requirement, StandardClaims, Verified, Verifier};
+use tokengate::adapter::{Admission, ConnectionInfo, Decision, Guard, RequestView};
+use tokengate::{Answer, StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::AuthBody;
 use crate::response;
-
-#[derive(Clone)]
-pub(crate) struct Config {
-    pub(crate) verifier: Verifier,
-    policy: Policy,
-}
 
 /// A tower layer that verifies the bearer token of every request.
 ///
@@ -30,105 +22,14 @@ pub(crate) struct Config {
 /// layer sends the core's [`Answer`] as it is. gRPC requests get a gRPC status instead.
 ///
 /// `T` is the claims type (default [`StandardClaims`]); it must be `Send + Sync` to live in
-/// request extensions (it is shared, never cloned).
+/// request extensions (it is shared, never cloned). The route options are the core
+/// [`Guard`]'s: every adapter has the same ones.
 #[must_use]
 pub struct AuthLayer<T = StandardClaims> {
-    config: Arc<Config>,
-    _claims: PhantomData<fn() -> T>,
+    guard: Guard<T>,
 }
 
-impl<T> Clone for AuthLayer<T> {
-    fn clone(&self) -> Self {
-        AuthLayer {
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
-        }
-    }
-}
-
-impl<T> fmt::Debug for AuthLayer<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthLayer")
-            .field("verifier", &self.config.verifier)
-            .field("policy", &self.config.policy)
-            .finish()
-    }
-}
-
-impl AuthLayer<StandardClaims> {
-    /// A layer verifying with `verifier` into [`StandardClaims`].
-    pub fn new(verifier: Verifier) -> Self {
-        AuthLayer {
-            config: Arc::new(Config {
-                verifier,
-                policy: Policy::new(),
-            }),
-            _claims: PhantomData,
-        }
-    }
-}
-
-impl<T> AuthLayer<T> {
-    fn with(self, change: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config::clone(&self.config);
-        change(&mut config);
-        AuthLayer {
-            config: Arc::new(config),
-            _claims: PhantomData,
-        }
-    }
-
-    /// Deserialize the claims into `U` instead.
-    pub fn claims<U>(self) -> AuthLayer<U> {
-        AuthLayer {
-            config: self.config,
-            _claims: PhantomData,
-        }
-    }
-
-    /// Let requests without credentials through (with no `Verified` in their extensions).
-    /// Requests *with* credentials are still verified, and rejected when bad.
-    pub fn optional(self) -> Self {
-        self.with(|c| c.policy = c.policy.clone().optional())
-    }
-
-    /// Admit only DPoP-bound tokens with a valid proof on these routes: bearer tokens are
-    /// refused (401 `invalid_token` in the `DPoP` challenge, `dpop_required`).
-    pub fn require_dpop(self) -> Self {
-        self.with(|c| c.policy = c.policy.clone().require_dpop())
-    }
-
-    /// Also run a custom check on these routes (after the built-in ones and the verifier's):
-    /// a closure `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
-    /// [`CustomCheck`](tokengate::checks::CustomCheck).
-    #[cfg(feature = "remote")]
-    pub fn check(self, check: impl tokengate::checks::CustomCheck) -> Self {
-        self.with(move |c| c.policy = c.policy.clone().check(check))
-    }
-
-    /// Also require scopes or roles (403 `insufficient_scope` otherwise). Typically used with
-    /// `route_layer`; a token already verified by an outer layer is not verified again.
-    pub fn require(self, requirement: Requirement) -> Self {
-        self.with(|c| c.policy = c.policy.clone().require(requirement))
-    }
-
-    /// Require every one of these scopes (see [`require`](AuthLayer::require)).
-    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
-        self.require(Requirement::all(scopes))
-    }
-
-    /// The body of this layer's answers instead of the verifier's
-    /// ([`VerifierBuilder::answer_body`](tokengate::VerifierBuilder::answer_body), which also
-    /// reaches the extractors). The status and challenge headers stay as they are.
-    pub fn answer_body(self, body: impl AnswerBody) -> Self {
-        self.with(|c| c.policy = c.policy.clone().answer_body(body))
-    }
-
-    /// The verifier.
-    pub fn verifier(&self) -> &Verifier {
-        &self.config.verifier
-    }
-}
+tokengate::guard_options!(AuthLayer { guard });
 
 impl<S, T> Layer<S> for AuthLayer<T> {
     type Service = Auth<S, T>;
@@ -136,8 +37,7 @@ impl<S, T> Layer<S> for AuthLayer<T> {
     fn layer(&self, inner: S) -> Self::Service {
         Auth {
             inner,
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
+            guard: self.guard.clone(),
         }
     }
 }
@@ -145,16 +45,14 @@ impl<S, T> Layer<S> for AuthLayer<T> {
 /// The service [`AuthLayer`] wraps around another.
 pub struct Auth<S, T = StandardClaims> {
     inner: S,
-    config: Arc<Config>,
-    _claims: PhantomData<fn() -> T>,
+    guard: Guard<T>,
 }
 
 impl<S: Clone, T> Clone for Auth<S, T> {
     fn clone(&self) -> Self {
         Auth {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
+            guard: self.guard.clone(),
         }
     }
 }
@@ -183,24 +81,21 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let config = &self.config;
+        let guard = &self.guard;
         let decision = {
             let view = RequestView::from_http(request.method(), request.uri(), request.headers())
                 .with_connection(request.extensions().get::<ConnectionInfo>());
-            let earlier = request.extensions().get::<Verified<T>>();
-            config
-                .verifier
-                .decide::<T, _>(&view, &config.policy, earlier)
+            guard.decide(&view, request.extensions().get::<Verified<T>>())
         };
         match decision {
             Decision::Admit(admission) => {
-                admit(&mut request, admission, &config.verifier);
+                admit(&mut request, admission, guard.verifier());
                 ResponseFuture::inner(self.inner.call(request))
             }
             Decision::Deny(answer) => ResponseFuture::answer(answer, &request),
             Decision::Pending(pending) => {
                 // A remote issuer must fetch keys first: the slow path, boxed.
-                let verifier = config.verifier.clone();
+                let verifier = guard.verifier().clone();
                 let clone = self.inner.clone();
                 let mut inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::slow(Box::pin(async move {
@@ -217,22 +112,7 @@ where
     }
 }
 
-impl<S, T> Auth<S, T> {
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+inner_service_accessors!(Auth);
 
 /// Stores what the pipeline admitted where the extractors find it.
 fn admit<B, T: Send + Sync + 'static>(

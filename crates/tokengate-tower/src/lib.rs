@@ -73,6 +73,29 @@
 //! challenge in the `www-authenticate` metadata) for requests whose content type is
 //! `application/grpc`.
 
+/// `get_ref`, `get_mut` and `into_inner` for a service wrapping another in its field `inner`.
+macro_rules! inner_service_accessors {
+    ($name:ident) => {
+        impl<S, T> $name<S, T> {
+            /// The inner service.
+            pub fn get_ref(&self) -> &S {
+                &self.inner
+            }
+
+            /// The inner service, mutably.
+            pub fn get_mut(&mut self) -> &mut S {
+                &mut self.inner
+            }
+
+            /// The inner service, unwrapped.
+            pub fn into_inner(self) -> S {
+                self.inner
+            }
+        }
+    };
+}
+pub(crate) use inner_service_accessors;
+
 mod body;
 #[cfg(feature = "axum")]
 mod extract;

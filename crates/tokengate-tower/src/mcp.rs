@@ -36,7 +36,6 @@
 
 use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -46,7 +45,7 @@ use http::{Request, Response};
 use http_body::Body;
 use http_body_util::{BodyExt, Full, Limited};
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{ConnectionInfo, Decision, Policy, RequestView};
+use tokengate::adapter::{ConnectionInfo, Decision, Guard, RequestView};
 use tokengate::{StandardClaims, Verified, Verifier};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -56,90 +55,48 @@ pub use tokengate::mcp::{DEFAULT_MAX_BODY_BYTES, McpScopes, McpSessions};
 
 use crate::body::AuthBody;
 
-struct Config {
-    verifier: Verifier,
+/// What an MCP endpoint adds to the guard: the scopes per tool and method, the sessions.
+struct Mcp {
     scopes: McpScopes,
-    policy: Policy,
     sessions: Arc<McpSessions>,
 }
 
 /// The layer guarding an MCP endpoint: a valid token for every request, and the scopes of each
-/// tool or method called.
+/// tool or method called. The route options (`require_dpop`, `require`, `check`, ...) are the
+/// core [`Guard`]'s, as on every adapter.
 #[must_use]
 pub struct McpAuthLayer<T = StandardClaims> {
-    config: Arc<Config>,
-    _claims: PhantomData<fn() -> T>,
-}
-
-impl<T> Clone for McpAuthLayer<T> {
-    fn clone(&self) -> Self {
-        McpAuthLayer {
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
-        }
-    }
-}
-
-impl<T> fmt::Debug for McpAuthLayer<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("McpAuthLayer")
-            .field("scopes", &self.config.scopes)
-            .field("policy", &self.config.policy)
-            .finish()
-    }
+    guard: Guard<T>,
+    mcp: Arc<Mcp>,
 }
 
 impl McpAuthLayer<StandardClaims> {
     /// Guards with `verifier`, requiring `scopes` per tool and method.
     pub fn new(verifier: Verifier, scopes: McpScopes) -> Self {
         McpAuthLayer {
-            config: Arc::new(Config {
-                verifier,
+            guard: Guard::new(verifier),
+            mcp: Arc::new(Mcp {
                 scopes,
-                policy: Policy::new(),
                 sessions: Arc::new(McpSessions::default()),
             }),
-            _claims: PhantomData,
         }
     }
 }
 
+tokengate::guard_options!(McpAuthLayer { guard, mcp });
+
 impl<T> McpAuthLayer<T> {
-    /// Deserialize the claims into `U` instead.
-    pub fn claims<U>(self) -> McpAuthLayer<U> {
-        McpAuthLayer {
-            config: self.config,
-            _claims: PhantomData,
-        }
-    }
-
-    /// Also require `policy` (scopes or roles for every call, DPoP).
-    pub fn policy(self, policy: Policy) -> Self {
-        let config = Config {
-            verifier: self.config.verifier.clone(),
-            scopes: self.config.scopes.clone(),
-            policy,
-            sessions: Arc::clone(&self.config.sessions),
-        };
-        McpAuthLayer {
-            config: Arc::new(config),
-            _claims: PhantomData,
-        }
-    }
-
     /// Remember sessions in `sessions` (its capacity and idle timeout) instead of the default
     /// registry. Each session is bound to the principal that opened it: a request on it with
     /// another principal's token, or on a session this layer never saw open, is answered 404.
     pub fn sessions(self, sessions: McpSessions) -> Self {
-        let config = Config {
-            verifier: self.config.verifier.clone(),
-            scopes: self.config.scopes.clone(),
-            policy: self.config.policy.clone(),
+        let mcp = Mcp {
+            scopes: self.mcp.scopes.clone(),
             sessions: Arc::new(sessions),
         };
         McpAuthLayer {
-            config: Arc::new(config),
-            _claims: PhantomData,
+            guard: self.guard,
+            mcp: Arc::new(mcp),
         }
     }
 }
@@ -149,8 +106,8 @@ impl<S, T> Layer<S> for McpAuthLayer<T> {
     fn layer(&self, inner: S) -> Self::Service {
         McpAuth {
             inner,
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
+            guard: self.guard.clone(),
+            mcp: Arc::clone(&self.mcp),
         }
     }
 }
@@ -158,16 +115,16 @@ impl<S, T> Layer<S> for McpAuthLayer<T> {
 /// The service of [`McpAuthLayer`].
 pub struct McpAuth<S, T = StandardClaims> {
     inner: S,
-    config: Arc<Config>,
-    _claims: PhantomData<fn() -> T>,
+    guard: Guard<T>,
+    mcp: Arc<Mcp>,
 }
 
 impl<S: Clone, T> Clone for McpAuth<S, T> {
     fn clone(&self) -> Self {
         McpAuth {
             inner: self.inner.clone(),
-            config: Arc::clone(&self.config),
-            _claims: PhantomData,
+            guard: self.guard.clone(),
+            mcp: Arc::clone(&self.mcp),
         }
     }
 }
@@ -175,27 +132,12 @@ impl<S: Clone, T> Clone for McpAuth<S, T> {
 impl<S, T> fmt::Debug for McpAuth<S, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpAuth")
-            .field("scopes", &self.config.scopes)
+            .field("scopes", &self.mcp.scopes)
             .finish_non_exhaustive()
     }
 }
 
-impl<S, T> McpAuth<S, T> {
-    /// The wrapped service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The wrapped service, unwrapped.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
+crate::inner_service_accessors!(McpAuth);
 
 type McpFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
 
@@ -216,7 +158,8 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let config = Arc::clone(&self.config);
+        let guard = self.guard.clone();
+        let mcp = Arc::clone(&self.mcp);
         // The clone that was made ready is the one called (tower's readiness contract).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
@@ -227,9 +170,9 @@ where
             let view = RequestView::from_http(request.method(), request.uri(), request.headers())
                 .with_connection(request.extensions().get::<ConnectionInfo>());
             let earlier = request.extensions().get::<Verified<T>>();
-            config
-                .verifier
-                .before_body::<T, _>(&view, &config.policy, earlier)
+            guard
+                .verifier()
+                .before_body::<T, _>(&view, guard.policy(), earlier)
         };
         Box::pin(async move {
             let checked = match checked {
@@ -237,7 +180,7 @@ where
                 Err(answer) => return Ok(reply(answer)),
             };
             let (mut parts, body) = request.into_parts();
-            let Ok(collected) = Limited::new(body, config.scopes.max_body()).collect().await else {
+            let Ok(collected) = Limited::new(body, mcp.scopes.max_body()).collect().await else {
                 return Ok(reply(tokengate::mcp::unreadable_body()));
             };
             let bytes = collected.to_bytes();
@@ -245,11 +188,11 @@ where
                 let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
                     .with_connection(parts.extensions.get::<ConnectionInfo>());
                 let earlier = parts.extensions.get::<Verified<T>>();
-                config.verifier.decide_mcp_checked::<T, _>(
+                guard.verifier().decide_mcp_checked::<T, _>(
                     &view,
                     &bytes,
-                    &config.scopes,
-                    &config.policy,
+                    &mcp.scopes,
+                    guard.policy(),
                     earlier,
                     checked,
                 )
@@ -265,13 +208,13 @@ where
             if let Some(verified) = admission.into_verified() {
                 parts.extensions.insert(verified);
             }
-            parts.extensions.insert(config.verifier.clone());
+            parts.extensions.insert(guard.verifier().clone());
             let principal = parts
                 .extensions
                 .get::<Verified<T>>()
                 .map(Verified::principal);
             let session =
-                match config
+                match mcp
                     .sessions
                     .before(parts.method.as_str(), &parts.headers, principal)
                 {
@@ -285,8 +228,7 @@ where
                 .headers()
                 .get(SESSION_HEADER)
                 .and_then(|v| v.to_str().ok());
-            config
-                .sessions
+            mcp.sessions
                 .after(session, response.status().is_success(), opened);
             Ok(response.map(AuthBody::inner))
         })

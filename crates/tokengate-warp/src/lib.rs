@@ -48,16 +48,13 @@
 //! only its status and stable code in warp's debug output — never anything from the request.
 
 use std::convert::Infallible;
-use std::fmt;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
-use tokengate::adapter::{Policy, RequestView};
+use tokengate::adapter::{Guard, RequestView};
 use warp::Filter;
 use warp::reply::Response;
 
@@ -68,42 +65,21 @@ pub use tokengate::{
     Verified, Verifier,
 };
 
-/// A request refused by tokengate: a typed warp rejection carrying the core's [`Answer`],
-/// found by [`handle_rejection`].
-///
-/// `Debug` and `Display` show only the status and the stable error code.
-#[derive(Debug)]
-pub struct AuthRejection(Answer);
+tokengate::define_rejection!(
+    /// A request refused by tokengate: a typed warp rejection carrying the core's [`Answer`],
+    /// found by [`handle_rejection`].
+    ///
+    /// `Debug` and `Display` show only the status and the stable error code.
+    AuthRejection
+);
 
 impl AuthRejection {
-    /// The answer to send.
-    #[must_use]
-    pub fn answer(&self) -> &Answer {
-        &self.0
-    }
-
     /// The reply: the answer's status, headers and body, unchanged.
     #[must_use]
     pub fn reply(&self) -> Response {
-        self.0.clone().into_response().map(Into::into)
+        self.answer().clone().into_response().map(Into::into)
     }
 }
-
-/// For a handler's own checks: `claims.require(&Requirement::all(["orders:write"]))?` answers
-/// 403 with the default realm and plain-text body ([`Answer::with_defaults`]).
-impl From<tokengate::Error> for AuthRejection {
-    fn from(error: tokengate::Error) -> Self {
-        AuthRejection(Answer::with_defaults(&error))
-    }
-}
-
-impl fmt::Display for AuthRejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl std::error::Error for AuthRejection {}
 
 impl warp::reject::Reject for AuthRejection {}
 
@@ -120,7 +96,7 @@ pub async fn handle_rejection(rejection: warp::Rejection) -> Result<Response, wa
 }
 
 fn rejection(answer: Answer) -> warp::Rejection {
-    warp::reject::custom(AuthRejection(answer))
+    warp::reject::custom(AuthRejection::from(answer))
 }
 
 type Waiting<T> = Pin<Box<dyn Future<Output = Result<Verified<T>, warp::Rejection>> + Send>>;
@@ -196,123 +172,48 @@ impl Head {
     }
 }
 
-/// The guard for a warp route: options, then [`filter`](Auth::filter) (credentials required)
-/// or [`optional_filter`](Auth::optional_filter).
+/// The guard for a warp route: options (the core [`Guard`]'s, as on every adapter), then
+/// [`filter`](Auth::filter) (credentials required) or [`optional_filter`](Auth::optional_filter)
+/// (`None` for a request without credentials).
 #[must_use]
 pub struct Auth<T = StandardClaims> {
-    verifier: Verifier,
-    policy: Policy,
-    _claims: PhantomData<fn() -> T>,
+    guard: Guard<T>,
 }
 
-impl<T> Clone for Auth<T> {
-    fn clone(&self) -> Self {
-        Auth {
-            verifier: self.verifier.clone(),
-            policy: self.policy.clone(),
-            _claims: PhantomData,
-        }
-    }
-}
-
-impl<T> fmt::Debug for Auth<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Auth")
-            .field("verifier", &self.verifier)
-            .field("policy", &self.policy)
-            .finish()
-    }
-}
-
-impl Auth<StandardClaims> {
-    /// A guard verifying with `verifier` into [`StandardClaims`].
-    pub fn new(verifier: Verifier) -> Self {
-        Auth {
-            verifier,
-            policy: Policy::new(),
-            _claims: PhantomData,
-        }
-    }
-}
+tokengate::guard_options!(Auth { guard });
 
 impl<T> Auth<T>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
-    /// Deserialize the claims into `U` instead.
-    pub fn claims<U>(self) -> Auth<U> {
-        Auth {
-            verifier: self.verifier,
-            policy: self.policy,
-            _claims: PhantomData,
-        }
-    }
-
-    /// Also require scopes or roles (403 `insufficient_scope` otherwise).
-    pub fn require(mut self, requirement: Requirement) -> Self {
-        self.policy = self.policy.require(requirement);
-        self
-    }
-
-    /// Admit only DPoP-bound tokens with a valid proof: bearer tokens are refused (401
-    /// `invalid_token` in the `DPoP` challenge, `dpop_required`).
-    pub fn require_dpop(mut self) -> Self {
-        self.policy = self.policy.require_dpop();
-        self
-    }
-
-    /// Also run a custom check (after the built-in ones and the verifier's): a closure
-    /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
-    /// [`CustomCheck`](tokengate::checks::CustomCheck).
-    #[cfg(feature = "remote")]
-    pub fn check(mut self, check: impl tokengate::checks::CustomCheck) -> Self {
-        self.policy = self.policy.check(check);
-        self
-    }
-
-    /// Require every one of these scopes.
-    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(self, scopes: I) -> Self {
-        self.require(Requirement::all(scopes))
-    }
-
-    /// The body of this guard's answers instead of the verifier's
-    /// ([`VerifierBuilder::answer_body`](tokengate::VerifierBuilder::answer_body)). The status
-    /// and challenge headers stay as they are.
-    pub fn answer_body(mut self, body: impl AnswerBody) -> Self {
-        self.policy = self.policy.answer_body(body);
-        self
-    }
-
-    /// The filter: verified claims, or an [`AuthRejection`].
+    /// The filter: verified claims, or an [`AuthRejection`]. Credentials are required here
+    /// even after [`optional`](Auth::optional), whose extract is an `Option`: use
+    /// [`optional_filter`](Auth::optional_filter) for that.
     pub fn filter(self) -> impl Filter<Extract = (Verified<T>,), Error = warp::Rejection> + Clone {
-        // Shared, so a request costs one reference count, not a copy of the policy.
-        let auth = Arc::new(self);
-        request().and_then(move |head: Head| {
-            match auth
-                .verifier
-                .required_claims_now(&head.view(), &auth.policy, None)
-            {
+        let guard = self.guard;
+        request().and_then(
+            move |head: Head| match guard.required_claims_now(&head.view(), None) {
                 Ok(decided) => Claimed::Ready(Some(decided.map_err(rejection))),
                 Err(pending) => Claimed::Waiting(Box::pin(async move {
                     pending.resolve().await.map_err(rejection)
                 })),
-            }
-        })
+            },
+        )
     }
 
-    /// The filter for optional authentication: `None` only when the request carries no
-    /// credentials; bad credentials are still an [`AuthRejection`] (a forged token never
-    /// passes as anonymous). A requirement makes credentials necessary again.
+    /// The filter for optional authentication ([`optional`](Auth::optional) applied):
+    /// `None` only when the request carries no credentials; bad credentials are still an
+    /// [`AuthRejection`] (a forged token never passes as anonymous). A requirement makes
+    /// credentials necessary again.
     pub fn optional_filter(
         self,
     ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone {
-        let policy = self.policy.clone().optional();
-        let auth = Arc::new(Auth { policy, ..self });
+        let guard = self.optional().guard;
         request().and_then(move |head: Head| {
-            let auth = Arc::clone(&auth);
+            let guard = guard.clone();
             async move {
-                auth.verifier
-                    .verified_claims(&head.view(), &auth.policy, None)
+                guard
+                    .verified_claims(&head.view(), None)
                     .await
                     .map_err(rejection)
             }

@@ -48,7 +48,7 @@ mod binding;
 #[cfg(feature = "cache")]
 mod cache;
 pub mod challenge;
-#[cfg(feature = "remote")]
+#[cfg(feature = "checks")]
 pub mod checks;
 mod claims;
 pub mod clock;

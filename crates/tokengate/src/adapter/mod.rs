@@ -42,10 +42,12 @@
 //! assert_eq!(answer.www_authenticate().unwrap(), r#"Bearer realm="api""#);
 //! ```
 
+mod guard;
 mod pipeline;
 mod policy;
 
 pub use crate::request::{ConnectionInfo, RequestHeaders, RequestView};
+pub use guard::{Guard, Rejection};
 pub use pipeline::{Admission, Decision, HeadersChecked, Pending, PendingClaims};
 pub use policy::Policy;
 

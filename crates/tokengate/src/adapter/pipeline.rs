@@ -29,7 +29,7 @@ struct Presentation {
     proof: Option<binding::Proof>,
     certificate: Option<[u8; 32]>,
     /// What custom checks see of the request, when there are checks.
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
 }
 
@@ -226,8 +226,8 @@ type Later<T> = Pin<Box<dyn Future<Output = Judged<T>> + Send>>;
 
 enum Outcome<T> {
     Done(Judged<T>),
-    /// Custom checks run (they need the `remote` feature's timer).
-    #[cfg_attr(not(feature = "remote"), allow(dead_code))]
+    /// Custom checks run (they need the `checks` feature's timer).
+    #[cfg_attr(not(feature = "checks"), allow(dead_code))]
     Later(Later<T>),
 }
 
@@ -312,7 +312,7 @@ fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &
 
 /// Runs the custom checks (the verifier's, then the route's) on newly verified claims, then
 /// asks the stores: the proof is recorded only for a request every other rule admits.
-#[cfg(feature = "remote")]
+#[cfg(feature = "checks")]
 fn checked<T>(
     verifier: &Verifier,
     policy: &Policy,
@@ -359,7 +359,7 @@ where
 }
 
 /// Without the `remote` feature there are no custom checks.
-#[cfg(not(feature = "remote"))]
+#[cfg(not(feature = "checks"))]
 fn checked<T>(
     verifier: &Verifier,
     policy: &Policy,
@@ -638,10 +638,10 @@ impl Verifier {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
-            #[cfg(feature = "remote")]
+            #[cfg(feature = "checks")]
             facts: None,
         };
-        #[cfg(feature = "remote")]
+        #[cfg(feature = "checks")]
         if !inner.checks.is_empty() || !policy.checks().is_empty() {
             presented.facts = Some(std::sync::Arc::new(crate::checks::RequestFacts {
                 method: request.method().into(),
@@ -675,7 +675,7 @@ impl Verifier {
                 return Decision::Deny(deny(self, policy, &presented, &error));
             }
             // The outer layer ran the verifier's checks; the route's own run here.
-            #[cfg(feature = "remote")]
+            #[cfg(feature = "checks")]
             if let (false, Some(facts)) = (policy.checks().is_empty(), presented.facts.clone()) {
                 let verified = verified.clone();
                 let checks = policy.checks().to_vec();
@@ -851,7 +851,7 @@ impl Verifier {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
-            #[cfg(feature = "remote")]
+            #[cfg(feature = "checks")]
             facts: None,
         };
         let Some(credential) = self.credential(request, policy, &presented)? else {

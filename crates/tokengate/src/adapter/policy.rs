@@ -26,7 +26,7 @@ pub struct Policy {
     requirement: Option<Requirement>,
     body: Option<Arc<dyn AnswerBody>>,
     dpop: bool,
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
 }
 
@@ -82,22 +82,38 @@ impl Policy {
     /// decision with access to the token and the request: a closure
     /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
     /// [`CustomCheck`](crate::checks::CustomCheck).
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub fn check(mut self, check: impl crate::checks::CustomCheck) -> Policy {
         self.checks.push(Arc::new(check));
         self
     }
 
+    /// This policy and `other` together: both requirements, DPoP if either asks for it, both
+    /// sets of checks, credentials optional only if both are, and `other`'s body if it has one.
+    pub fn and(mut self, other: Policy) -> Policy {
+        self.optional &= other.optional;
+        if let Some(requirement) = other.requirement {
+            self = self.require(requirement);
+        }
+        self.dpop |= other.dpop;
+        if other.body.is_some() {
+            self.body = other.body;
+        }
+        #[cfg(feature = "checks")]
+        self.checks.extend(other.checks);
+        self
+    }
+
     /// The route's custom checks.
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub(crate) fn checks(&self) -> &[Arc<dyn crate::checks::CustomCheck>] {
         &self.checks
     }
 
     fn check_count(&self) -> usize {
-        #[cfg(feature = "remote")]
+        #[cfg(feature = "checks")]
         return self.checks.len();
-        #[cfg(not(feature = "remote"))]
+        #[cfg(not(feature = "checks"))]
         0
     }
 

@@ -63,9 +63,9 @@ pub struct VerifierBuilder {
     /// The revocation list and replay store in one ([`VerifierBuilder::shared_store`]).
     shared: Option<(Arc<dyn SharedStore>, Arc<dyn ReplayStore>)>,
     revocation_fail_open: bool,
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     check_timeout: Duration,
 }
 
@@ -104,9 +104,9 @@ impl VerifierBuilder {
             revocation: None,
             shared: None,
             revocation_fail_open: false,
-            #[cfg(feature = "remote")]
+            #[cfg(feature = "checks")]
             checks: Vec::new(),
-            #[cfg(feature = "remote")]
+            #[cfg(feature = "checks")]
             check_timeout: crate::checks::DEFAULT_CHECK_TIMEOUT,
         }
     }
@@ -116,7 +116,7 @@ impl VerifierBuilder {
     /// `Fn(&CheckContext<'_>) -> impl Future<Output = Verdict>` or a
     /// [`CustomCheck`](crate::checks::CustomCheck). Checks run one after another, the
     /// verifier's before the route's; the first verdict other than admit answers.
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub fn check(mut self, check: impl crate::checks::CustomCheck) -> VerifierBuilder {
         self.checks.push(Arc::new(check));
         self
@@ -125,7 +125,7 @@ impl VerifierBuilder {
     /// The longest one custom check may take (default 2 s,
     /// [`DEFAULT_CHECK_TIMEOUT`](crate::checks::DEFAULT_CHECK_TIMEOUT)); past it the request is
     /// answered 503 (`check_unavailable`), never admitted.
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub fn check_timeout(mut self, timeout: Duration) -> VerifierBuilder {
         self.check_timeout = timeout;
         self
@@ -481,9 +481,9 @@ impl VerifierBuilder {
                 revocation: self.revocation,
                 shared,
                 revocation_fail_open: self.revocation_fail_open,
-                #[cfg(feature = "remote")]
+                #[cfg(feature = "checks")]
                 checks: self.checks,
-                #[cfg(feature = "remote")]
+                #[cfg(feature = "checks")]
                 check_timeout: self.check_timeout,
                 store_errors: Default::default(),
                 #[cfg(feature = "metrics")]

@@ -90,9 +90,9 @@ pub(crate) struct Inner {
     #[cfg(feature = "metrics")]
     pub(crate) meters: Arc<crate::observe::Meters>,
     /// Custom checks on every token, and their timeout.
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub(crate) checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
-    #[cfg(feature = "remote")]
+    #[cfg(feature = "checks")]
     pub(crate) check_timeout: Duration,
 }
 
