@@ -94,7 +94,6 @@ macro_rules! inner_service_accessors {
         }
     };
 }
-pub(crate) use inner_service_accessors;
 
 mod body;
 #[cfg(feature = "axum")]

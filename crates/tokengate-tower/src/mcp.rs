@@ -137,7 +137,7 @@ impl<S, T> fmt::Debug for McpAuth<S, T> {
     }
 }
 
-crate::inner_service_accessors!(McpAuth);
+inner_service_accessors!(McpAuth);
 
 type McpFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
 
