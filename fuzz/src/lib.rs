@@ -17,7 +17,8 @@ use tokengate::adapter::{Admission, Decision, Policy, RequestView};
 use tokengate::clock::FixedClock;
 use tokengate::fetch::{FetchError, FetchErrorKind, FetchedDocument, Fetcher};
 use tokengate::{
-    Algorithm, ErrorKind, Introspection, Issuer, KeySource, StandardClaims, Verifier, VerifyingKey,
+    Algorithm, ErrorKind, Issuer, KeySource, StandardClaims, Verifier,
+    introspection::Introspection, keys::VerifyingKey,
 };
 use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{TestKey, jwks};
@@ -219,8 +220,8 @@ fn verify_now(
     token: &str,
 ) -> Result<tokengate::Verified<StandardClaims>, ErrorKind> {
     match verifier.try_verify::<StandardClaims>(token) {
-        tokengate::Attempt::Done(result) => result.map_err(|e| e.kind()),
-        tokengate::Attempt::NeedsIo(_) => Err(ErrorKind::KeysUnavailable),
+        tokengate::verifier::Attempt::Done(result) => result.map_err(|e| e.kind()),
+        tokengate::verifier::Attempt::NeedsIo(_) => Err(ErrorKind::KeysUnavailable),
     }
 }
 
@@ -326,12 +327,12 @@ pub fn json_layer(data: &[u8]) -> bool {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, HMAC_SECRET);
     let tag = aws_lc_rs::hmac::sign(&key, input.as_bytes());
     let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
-    if token.len() > tokengate::DEFAULT_MAX_TOKEN_BYTES {
+    if token.len() > tokengate::verifier::DEFAULT_MAX_TOKEN_BYTES {
         return false;
     }
     let outcome = match f.verifier.try_verify::<Value>(&token) {
-        tokengate::Attempt::Done(result) => result.map_err(|e| e.kind()),
-        tokengate::Attempt::NeedsIo(_) => return false,
+        tokengate::verifier::Attempt::Done(result) => result.map_err(|e| e.kind()),
+        tokengate::verifier::Attempt::NeedsIo(_) => return false,
     };
     let serde = serde_json::from_slice::<Value>(data)
         .ok()

@@ -11,9 +11,10 @@ use std::pin::Pin;
 use serde_json::{Value, json};
 use tokengate::checks::{CheckContext, CheckFuture, Verdict};
 use tokengate::{
-    Introspection, Issuer, KeySource, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
-    ProtectedResource, Recorded, ReplayStore, RevocationList, SharedAnswer, SharedLookup,
-    SharedStore, StoreWrite, TokenIdentity, TokenSources, Verifier,
+    Issuer, KeySource, ProtectedResource, TokenSources, Verifier, introspection::Introspection,
+    store::Lookup, store::MemoryReplayStore, store::MemoryRevocationList, store::ProofUse,
+    store::Recorded, store::ReplayStore, store::RevocationList, store::SharedAnswer,
+    store::SharedLookup, store::SharedStore, store::StoreWrite, store::TokenIdentity,
 };
 use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{

@@ -41,7 +41,7 @@ fn verifier(key: &TestKey, audiences: &[&str], cached: bool) -> Verifier {
     // With the cache, the inner guard's decisions meet cache hits: a hit carries no request's
     // presentation, and must not stand for this request's.
     let builder = if cached {
-        builder.cache(tokengate::TokenCache::new())
+        builder.cache(tokengate::cache::TokenCache::new())
     } else {
         builder
     };

@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, Resource, web};
-use tokengate::{METADATA_PATH, Verifier};
+use tokengate::{Verifier, resource::METADATA_PATH};
 
 /// The protected-resource metadata document (RFC 9728) of a verifier configured with
 /// [`VerifierBuilder::resource`](tokengate::VerifierBuilder::resource), as a resource at its

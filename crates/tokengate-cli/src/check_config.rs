@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokengate::{KeysState, Verifier};
+use tokengate::{Verifier, health::KeysState};
 use tokengate_config::Config;
 
 /// How long the online check waits for every issuer's discovery and keys.

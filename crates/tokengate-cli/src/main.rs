@@ -49,7 +49,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tokengate::clock::{Clock, FixedClock, SystemClock};
-use tokengate::{Algorithm, Introspection, Issuer, KeySource, Verifier};
+use tokengate::{Algorithm, Issuer, KeySource, Verifier, introspection::Introspection};
 
 mod check_config;
 mod dpop;
@@ -242,7 +242,7 @@ fn revoke(
     before: Option<u64>,
     until: u64,
 ) -> ExitCode {
-    use tokengate::RevocationList;
+    use tokengate::store::RevocationList;
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

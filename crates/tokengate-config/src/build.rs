@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokengate::{
-    Algorithm, ClientKey, Dpop, DpopNonces, Introspection, Issuer, KeySource, ProblemJson,
-    ProtectedResource, Provider, TokenCache, TokenSources, TrustedProxies, Verifier,
-    VerifierBuilder,
+    Algorithm, Issuer, KeySource, ProtectedResource, Provider, TokenSources, Verifier,
+    VerifierBuilder, answer::ProblemJson, cache::TokenCache, dpop::Dpop, dpop::DpopNonces,
+    introspection::ClientKey, introspection::Introspection, verifier::TrustedProxies,
 };
 
 use crate::model::{Config, IntrospectionConfig, IssuerConfig, List, Secret};
@@ -384,7 +384,7 @@ impl Config {
             }
         }
         if let Some(secs) = config.window_secs {
-            let most = tokengate::MAX_DPOP_WINDOW.as_secs();
+            let most = tokengate::dpop::MAX_DPOP_WINDOW.as_secs();
             if secs == 0 || secs > most {
                 problems.push(Problem::new(
                     "dpop.window_secs",

@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokengate::adapter::{Decision, Policy, RequestView};
 use tokengate::{
-    Algorithm, Dpop, FirstUse, Issuer, KeySource, Lookup, MemoryRevocationList, Recorded,
-    ReplayStore, RevocationList, StandardClaims, TokenCache, TokenIdentity, Verifier,
+    Algorithm, Issuer, KeySource, StandardClaims, Verifier, cache::TokenCache, dpop::Dpop,
+    store::FirstUse, store::Lookup, store::MemoryRevocationList, store::Recorded,
+    store::ReplayStore, store::RevocationList, store::TokenIdentity,
 };
 use tokengate_redis::RedisStore;
 use tokengate_testkit::dpop::DpopKey;

@@ -3,7 +3,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use tokengate::{Dpop, Introspection, Issuer, KeySource, Verifier};
+//! use tokengate::{dpop::Dpop, introspection::Introspection, Issuer, KeySource, Verifier};
 //! use tokengate_redis::RedisStore;
 //!
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,9 +48,11 @@ use redis::AsyncCommands;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokengate::clock::{Clock, MAX_LEEWAY, SystemClock};
 use tokengate::{
-    ConfigError, ConfigErrorKind, DpopNonces, FirstUse, IntrospectionCache, Lookup, ProofUse,
-    Recorded, ReplayStore, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
-    SharedStore, StoreRead, StoreUnavailable, StoreWrite, StoredValue, TokenIdentity,
+    ConfigError, dpop::DpopNonces, error::ConfigErrorKind, introspection::IntrospectionCache,
+    store::FirstUse, store::Lookup, store::ProofUse, store::Recorded, store::ReplayStore,
+    store::RevocationList, store::RevocationStatus, store::SharedAnswer, store::SharedLookup,
+    store::SharedStore, store::StoreRead, store::StoreUnavailable, store::StoreWrite,
+    store::StoredValue, store::TokenIdentity,
 };
 
 /// The default bound on one Redis call.

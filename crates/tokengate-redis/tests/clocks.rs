@@ -3,7 +3,7 @@
 //! shortens a record, and revocation entries outlive their token by the largest leeway.
 
 use tokengate::clock::{FixedClock, MAX_LEEWAY};
-use tokengate::{FirstUse, Recorded, ReplayStore, RevocationList};
+use tokengate::{store::FirstUse, store::Recorded, store::ReplayStore, store::RevocationList};
 use tokengate_redis::{REPLAY_SKEW_MARGIN, RedisStore};
 use tokengate_testkit::now;
 use tokengate_testkit::redis_server::RedisServer;

@@ -7,8 +7,9 @@ use http::HeaderMap;
 use serde_json::json;
 use tokengate::adapter::{Admission, Decision, Policy, RequestView};
 use tokengate::{
-    Algorithm, Answer, Dpop, ErrorKind, FirstUse, Introspection, IntrospectionCache, Issuer,
-    KeySource, Recorded, ReplayStore, StandardClaims, Verified, Verifier,
+    Algorithm, Answer, ErrorKind, Issuer, KeySource, StandardClaims, Verified, Verifier,
+    dpop::Dpop, introspection::Introspection, introspection::IntrospectionCache, store::FirstUse,
+    store::Recorded, store::ReplayStore,
 };
 use tokengate_redis::RedisStore;
 use tokengate_testkit::dpop::DpopKey;
@@ -302,7 +303,10 @@ async fn a_shared_store_answers_revocation_and_replay_in_one_call() {
         .shared_store(store.clone())
         .build()
         .unwrap_err();
-    assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
+    assert_eq!(
+        error.kind(),
+        tokengate::error::ConfigErrorKind::InvalidSetting
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -421,7 +425,7 @@ async fn instances_share_dpop_nonces_through_redis() {
     let period = Duration::from_secs(60);
     let a = Arc::new(first.dpop_nonces(period).await.unwrap());
     let b = second.dpop_nonces(period).await.unwrap();
-    use tokengate::NonceSource;
+    use tokengate::dpop::NonceSource;
     let nonce = a.current(now());
     assert!(b.accepts(&nonce, now()));
 }

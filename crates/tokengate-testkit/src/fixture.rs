@@ -16,7 +16,7 @@
 //! ```
 
 use tokengate::clock::FixedClock;
-use tokengate::{Algorithm, Attempt, Issuer, KeySource, Verified, Verifier};
+use tokengate::{Algorithm, Issuer, KeySource, Verified, Verifier, verifier::Attempt};
 
 use crate::{NOW, TestKey, claims_for, jwks, now};
 

@@ -43,7 +43,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use der::Decode;
 use serde_json::{Value, json};
-use tokengate::{Algorithm, VerifyingKey};
+use tokengate::{Algorithm, keys::VerifyingKey};
 
 /// A fixed "now" for tests that inject a clock: 2026-01-01T00:00:00Z.
 pub const NOW: u64 = 1_767_225_600;

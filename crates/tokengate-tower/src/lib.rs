@@ -111,7 +111,7 @@ pub use layer::{Auth, AuthLayer, ResponseFuture};
 pub use metadata::ResourceMetadata;
 pub use tokengate;
 pub use tokengate::{
-    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, METADATA_PATH, PlainText,
-    ProblemJson, ProtectedResource, RequiredScopes, Requirement, StandardClaims, TokenSources,
-    Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, ProtectedResource,
+    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
+    answer::PlainText, answer::ProblemJson, resource::METADATA_PATH,
 };

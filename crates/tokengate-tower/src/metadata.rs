@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
-use tokengate::{METADATA_PATH, Verifier};
+use tokengate::{Verifier, resource::METADATA_PATH};
 use tower_service::Service;
 
 /// Serves the protected-resource metadata document (RFC 9728) of a verifier configured with

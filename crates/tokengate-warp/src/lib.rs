@@ -60,9 +60,9 @@ use warp::reply::Response;
 
 pub use tokengate;
 pub use tokengate::{
-    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, METADATA_PATH, PlainText,
-    ProblemJson, ProtectedResource, RequiredScopes, Requirement, StandardClaims, TokenSources,
-    Verified, Verifier,
+    Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, ProtectedResource,
+    RequiredScopes, Requirement, StandardClaims, TokenSources, Verified, Verifier,
+    answer::PlainText, answer::ProblemJson, resource::METADATA_PATH,
 };
 
 tokengate::define_rejection!(

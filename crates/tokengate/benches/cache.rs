@@ -9,7 +9,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, TokenCache, Verifier};
+use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, Verifier, cache::TokenCache};
 use tokengate_testkit::fixture::verified_now;
 use tokengate_testkit::{TestKey, claims_for, jwks};
 

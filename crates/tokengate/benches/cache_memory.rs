@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::json;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tokengate::{Algorithm, StandardClaims, TokenCache, Verifier};
+use tokengate::{Algorithm, StandardClaims, Verifier, cache::TokenCache};
 use tokengate_testkit::fixture::{AUDIENCE, Fixture, ISSUER, hs256_issuer, verified_now};
 use tokengate_testkit::{TestKey, claims_for};
 

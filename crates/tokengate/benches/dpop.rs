@@ -15,7 +15,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokengate::{Algorithm, MemoryReplayStore, ReplayStore};
+use tokengate::{Algorithm, store::MemoryReplayStore, store::ReplayStore};
 use tokengate_testkit::dpop::DpopKey;
 use tokengate_testkit::{NOW, TestKey, claims_at};
 

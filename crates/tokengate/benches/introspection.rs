@@ -11,7 +11,9 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use tokengate::{Introspection, Issuer, KeySource, StandardClaims, TokenCache, Verifier};
+use tokengate::{
+    Issuer, KeySource, StandardClaims, Verifier, cache::TokenCache, introspection::Introspection,
+};
 use tokengate_testkit::fixture::verified_now;
 use tokengate_testkit::{
     INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, claims_for,

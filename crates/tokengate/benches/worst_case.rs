@@ -12,7 +12,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use tokengate::{Algorithm, Attempt, Issuer, KeySource, StandardClaims, Verifier};
+use tokengate::{Algorithm, Issuer, KeySource, StandardClaims, Verifier, verifier::Attempt};
 use tokengate_testkit::b64;
 
 fn token(payload: &str) -> String {

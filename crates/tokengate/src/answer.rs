@@ -2,7 +2,7 @@
 //! `Retry-After` and a body — rendered once, in the core, for every adapter.
 //!
 //! ```
-//! use tokengate::{Answer, Error, ErrorKind, PlainText, challenge::Realm};
+//! use tokengate::{Answer, Error, ErrorKind, answer::PlainText, challenge::Realm};
 //!
 //! let answer = Answer::render(&Error::from(ErrorKind::Expired), &Realm::default(), &PlainText);
 //! assert_eq!(answer.status(), http::StatusCode::UNAUTHORIZED);

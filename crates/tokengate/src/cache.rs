@@ -26,7 +26,7 @@ use crate::error::{ConfigError, ConfigErrorKind};
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::TokenCache;
+/// use tokengate::cache::TokenCache;
 /// let cache = TokenCache::new().max_entries(50_000).max_bytes(64 << 20).max_age(Duration::from_secs(300));
 /// # let _ = cache;
 /// ```

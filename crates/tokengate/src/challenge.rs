@@ -5,7 +5,7 @@
 //! use tokengate::challenge::Realm;
 //! assert_eq!(Realm::new("orders").unwrap().as_str(), "orders");
 //! let error = Realm::new("bad\r\nrealm").unwrap_err();
-//! assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
+//! assert_eq!(error.kind(), tokengate::error::ConfigErrorKind::InvalidSetting);
 //! ```
 
 use std::fmt;

@@ -280,7 +280,7 @@ impl<T> Verified<T> {
 
     /// `exp`, seconds since the epoch; `f64::INFINITY` for an introspected token whose response
     /// carried no `exp` (the provider vouched for it without an expiry; reuse is still bounded
-    /// by [`Introspection::max_age`](crate::Introspection::max_age)).
+    /// by [`Introspection::max_age`](crate::introspection::Introspection::max_age)).
     #[must_use]
     pub fn expires_at(&self) -> f64 {
         self.meta.expires_at

@@ -293,7 +293,7 @@ impl Issuer {
     }
 
     /// Check this issuer's opaque tokens (and, with
-    /// [`introspect_jwts`](crate::Introspection::introspect_jwts), its signed ones) at its RFC
+    /// [`introspect_jwts`](crate::introspection::Introspection::introspect_jwts), its signed ones) at its RFC
     /// 7662 introspection endpoint. Opaque tokens — anything that is not a compact JWS from a
     /// configured issuer — go to the one issuer with introspection. With introspection, a key
     /// source is optional: without one, every token of the issuer is introspected.

@@ -2,7 +2,7 @@
 //! allows, and never printed.
 //!
 //! ```
-//! use tokengate::{Algorithm, VerifyingKey};
+//! use tokengate::{Algorithm, keys::VerifyingKey};
 //!
 //! let key = VerifyingKey::hmac([7u8; 32]).unwrap();
 //! assert!(key.algorithms().contains(Algorithm::HS256));

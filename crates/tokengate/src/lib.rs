@@ -43,20 +43,20 @@
 
 pub mod adapter;
 mod algorithm;
-mod answer;
+pub mod answer;
 mod binding;
 #[cfg(feature = "cache")]
-mod cache;
+pub mod cache;
 pub mod challenge;
 #[cfg(feature = "checks")]
 pub mod checks;
-mod claims;
+pub mod claims;
 pub mod clock;
 pub mod dangerous;
-mod error;
+pub mod error;
 mod extract;
 pub mod fetch;
-mod health;
+pub mod health;
 #[cfg(feature = "remote")]
 mod introspect;
 mod issuer;
@@ -67,15 +67,15 @@ mod key;
 pub mod mcp;
 #[cfg(feature = "metrics")]
 pub mod observe;
-mod providers;
+pub mod providers;
 #[cfg(feature = "remote")]
 mod remote;
 mod request;
 mod requirement;
-mod resource;
+pub mod resource;
 mod scopes;
-mod store;
-mod verifier;
+pub mod store;
+pub mod verifier;
 
 /// The `bytes` crate of [`Answer::body`].
 pub use bytes;
@@ -83,34 +83,43 @@ pub use bytes;
 /// custom [`AnswerBody`] needs no dependency of its own (actix-web uses an older `http`).
 pub use http;
 
-pub use algorithm::{Algorithm, AlgorithmSet};
-pub use answer::{Answer, AnswerBody, PlainText, ProblemJson};
-pub use binding::{
-    DEFAULT_DPOP_WINDOW, Dpop, DpopNonces, MAX_DPOP_WINDOW, NonceSource, TrustedProxies,
-};
-#[cfg(feature = "cache")]
-pub use cache::{CacheStats, TokenCache};
-pub use claims::{Audience, PrincipalKey, StandardClaims, Verified};
-pub use error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
+// The root holds what nearly every user names; the rest lives in its neighbourhood
+// (`docs/architecture.md`, "The public surface").
+pub use algorithm::Algorithm;
+pub use answer::{Answer, AnswerBody};
+pub use claims::{StandardClaims, Verified};
+pub use error::{ConfigError, Error, ErrorKind};
 pub use extract::TokenSources;
-pub use health::{IntrospectionHealth, IssuerHealth, KeysState};
-#[cfg(feature = "remote")]
-pub use introspect::{
-    CheckRequest, ClientKey, FACEBOOK_DEBUG_TOKEN, GOOGLE_TOKENINFO, Introspection,
-    IntrospectionCache, TokenCheck,
-};
 pub use issuer::{Issuer, KeySource};
-pub use key::{KeyType, VerifyingKey};
-pub use providers::{Provider, UnknownProvider};
+pub use providers::Provider;
 pub use requirement::{RequiredScopes, Requirement};
-pub use resource::{METADATA_PATH, ProtectedResource};
+pub use resource::ProtectedResource;
 pub use scopes::Scopes;
-pub use store::{
-    DEFAULT_REPLAY_CAPACITY, FirstUse, Lookup, MemoryReplayStore, MemoryRevocationList, ProofUse,
-    Recorded, ReplayStore, Reply, RevocationList, RevocationStatus, SharedAnswer, SharedLookup,
-    SharedStore, StoreFuture, StoreRead, StoreUnavailable, StoreWrite, StoredValue, TokenIdentity,
-};
-pub use verifier::{
-    Attempt, DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY,
-    DEFAULT_MAX_TOKEN_BYTES, MAX_LEEWAY, StoreErrors, Verifier, VerifierBuilder, Wait,
-};
+pub use verifier::{Verifier, VerifierBuilder};
+
+/// Keys and algorithms: what verifies a signature, and where it comes from.
+pub mod keys {
+    pub use crate::algorithm::{Algorithm, AlgorithmSet};
+    pub use crate::health::KeysState;
+    pub use crate::issuer::KeySource;
+    pub use crate::key::{KeyType, VerifyingKey};
+}
+
+/// Sender-constrained tokens by DPoP (RFC 9449): the verifier's DPoP settings and server nonces.
+/// mTLS-bound tokens (RFC 8705) need no settings beyond the adapter's `ConnectionInfo`.
+pub mod dpop {
+    pub use crate::binding::{DEFAULT_DPOP_WINDOW, Dpop, DpopNonces, MAX_DPOP_WINDOW, NonceSource};
+}
+
+/// Opaque tokens by introspection (RFC 7662) and provider token-check endpoints.
+#[cfg(feature = "remote")]
+pub mod introspection {
+    pub use crate::introspect::{
+        CheckRequest, ClientKey, FACEBOOK_DEBUG_TOKEN, GOOGLE_TOKENINFO, Introspection,
+        IntrospectionCache, TokenCheck,
+    };
+}
+
+mod deprecated;
+#[allow(deprecated)]
+pub use deprecated::*;

@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use support::*;
-use tokengate::{Algorithm, ErrorKind, Issuer, KeySource, KeyType, VerifyingKey};
+use tokengate::{Algorithm, ErrorKind, Issuer, KeySource, keys::KeyType, keys::VerifyingKey};
 use tokengate_testkit::{TestKey, jwks};
 
 #[test]

@@ -5,7 +5,9 @@ mod support;
 
 use serde_json::json;
 use support::*;
-use tokengate::{Algorithm, ConfigErrorKind, ErrorKind, Issuer, KeySource, Verifier, VerifyingKey};
+use tokengate::{
+    Algorithm, ErrorKind, Issuer, KeySource, Verifier, error::ConfigErrorKind, keys::VerifyingKey,
+};
 use tokengate_testkit::{NOW, TestKey, b64, jwks};
 
 /// A token over exactly these base64url segments, correctly signed by `key`.

@@ -8,7 +8,8 @@ use serde_json::json;
 use support::*;
 use tokengate::clock::FixedClock;
 use tokengate::{
-    Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, TokenCache, Verifier,
+    Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier,
+    cache::TokenCache,
 };
 use tokengate_testkit::{IssuerServer, NOW, TestKey, claims_at};
 
@@ -26,8 +27,8 @@ fn check(
     token: &str,
 ) -> Result<tokengate::Verified<StandardClaims>, ErrorKind> {
     match verifier.try_verify::<StandardClaims>(token) {
-        tokengate::Attempt::Done(result) => result.map_err(|e| e.kind()),
-        tokengate::Attempt::NeedsIo(_) => panic!("static keys are ready"),
+        tokengate::verifier::Attempt::Done(result) => result.map_err(|e| e.kind()),
+        tokengate::verifier::Attempt::NeedsIo(_) => panic!("static keys are ready"),
     }
 }
 
@@ -62,8 +63,8 @@ fn a_hit_shares_the_cached_claims_and_needs_no_clone() {
     let verifier = cached(&key, &clock, TokenCache::new());
     let token = key.mint(&claims());
     let verify = || match verifier.try_verify::<Subject>(&token) {
-        tokengate::Attempt::Done(result) => result.unwrap(),
-        tokengate::Attempt::NeedsIo(_) => panic!("static keys are ready"),
+        tokengate::verifier::Attempt::Done(result) => result.unwrap(),
+        tokengate::verifier::Attempt::NeedsIo(_) => panic!("static keys are ready"),
     };
     let (first, second) = (verify(), verify());
     assert!(
@@ -211,7 +212,10 @@ fn invalid_settings_are_refused() {
             .cache(cache)
             .build()
             .unwrap_err();
-        assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
+        assert_eq!(
+            error.kind(),
+            tokengate::error::ConfigErrorKind::InvalidSetting
+        );
     }
 }
 

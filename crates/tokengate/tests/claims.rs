@@ -10,7 +10,8 @@ use serde_json::json;
 use support::*;
 use tokengate::clock::FixedClock;
 use tokengate::{
-    Algorithm, ConfigErrorKind, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier,
+    Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier,
+    error::ConfigErrorKind,
 };
 use tokengate_testkit::{NOW, TestKey};
 
@@ -240,7 +241,8 @@ fn tokens_of_any_size_in_any_order_and_verification_inside_a_claims_type() {
         fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
             serde::de::IgnoredAny::deserialize(deserializer)?;
             let (verifier, token) = INNER.with(|inner| inner.borrow().clone()).unwrap();
-            let tokengate::Attempt::Done(inner) = verifier.try_verify::<StandardClaims>(&token)
+            let tokengate::verifier::Attempt::Done(inner) =
+                verifier.try_verify::<StandardClaims>(&token)
             else {
                 return Err(serde::de::Error::custom("static keys never wait"));
             };

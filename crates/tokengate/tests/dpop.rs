@@ -11,9 +11,9 @@ use serde_json::json;
 use tokengate::adapter::{Admission, Decision, Policy, RequestView};
 use tokengate::clock::FixedClock;
 use tokengate::{
-    Algorithm, Answer, Dpop, DpopNonces, ErrorKind, FirstUse, Issuer, KeySource, Recorded,
-    ReplayStore, StandardClaims, StoreUnavailable, TokenCache, TrustedProxies, Verified, Verifier,
-    VerifierBuilder,
+    Algorithm, Answer, ErrorKind, Issuer, KeySource, StandardClaims, Verified, Verifier,
+    VerifierBuilder, cache::TokenCache, dpop::Dpop, dpop::DpopNonces, store::FirstUse,
+    store::Recorded, store::ReplayStore, store::StoreUnavailable, verifier::TrustedProxies,
 };
 use tokengate_testkit::dpop::{DpopKey, bind_certificate};
 use tokengate_testkit::{NOW, TestKey, b64, claims_at, jwks};
@@ -842,7 +842,10 @@ fn a_dpop_window_out_of_range_is_a_configuration_error() {
             .dpop(Dpop::new().window(Duration::from_secs(secs)))
             .build()
             .unwrap_err();
-        assert_eq!(error.kind(), tokengate::ConfigErrorKind::InvalidSetting);
+        assert_eq!(
+            error.kind(),
+            tokengate::error::ConfigErrorKind::InvalidSetting
+        );
         assert_eq!(
             error.to_string(),
             "the DPoP window must be from 1 to 300 seconds"

@@ -10,8 +10,8 @@ use support::AUD;
 use tokengate::adapter::{Admission, Decision, Policy, RequestView};
 use tokengate::clock::FixedClock;
 use tokengate::{
-    ConfigErrorKind, ErrorKind, Introspection, Issuer, KeySource, Requirement, StandardClaims,
-    Verifier,
+    ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier, error::ConfigErrorKind,
+    introspection::Introspection,
 };
 use tokengate_testkit::{
     Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer, NOW, claims_at,
@@ -399,7 +399,7 @@ async fn the_endpoint_can_come_from_discovery() {
 
 #[tokio::test]
 async fn private_key_jwt_authenticates_without_a_shared_secret() {
-    use tokengate::{Algorithm, ClientKey};
+    use tokengate::{Algorithm, introspection::ClientKey};
     let server = IssuerServer::start().await;
     let client_key = tokengate_testkit::TestKey::generate(Algorithm::ES256);
     server.register_client_key("orders-api", &client_key);
@@ -623,10 +623,10 @@ async fn a_jws_from_a_configured_issuer_keeps_its_local_answer() {
 struct MagicWord;
 
 #[async_trait::async_trait]
-impl tokengate::TokenCheck for MagicWord {
+impl tokengate::introspection::TokenCheck for MagicWord {
     async fn check(
         &self,
-        request: tokengate::CheckRequest<'_>,
+        request: tokengate::introspection::CheckRequest<'_>,
     ) -> Result<Vec<u8>, tokengate::fetch::FetchError> {
         assert!(!format!("{request:?}").contains(request.token));
         let answer = if request.token == "open-sesame" {

@@ -10,7 +10,8 @@ use serde_json::json;
 use tokengate::adapter::{Decision, Policy, RequestView};
 use tokengate::clock::FixedClock;
 use tokengate::{
-    Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, TokenCache, Verifier,
+    Algorithm, ErrorKind, Issuer, KeySource, Requirement, StandardClaims, Verifier,
+    cache::TokenCache,
 };
 use tokengate_testkit::{IssuerServer, NOW, TestKey, claims_at, jwks};
 

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokengate::clock::FixedClock;
 use tokengate::fetch::{FetchError, FetchedDocument, Fetcher, HttpFetcher};
 use tokengate::{
-    Algorithm, ConfigErrorKind, ErrorKind, Issuer, KeySource, KeysState, StandardClaims, Verifier,
+    Algorithm, ErrorKind, Issuer, KeySource, StandardClaims, Verifier, error::ConfigErrorKind,
+    health::KeysState,
 };
 use tokengate_testkit::{Fault, IssuerServer, NOW, TestKey, claims_at};
 
@@ -58,7 +59,7 @@ impl Setup {
             .map_err(|e| e.kind())
     }
 
-    fn health(&self) -> tokengate::IssuerHealth {
+    fn health(&self) -> tokengate::health::IssuerHealth {
         self.verifier.health().remove(0)
     }
 

@@ -118,7 +118,7 @@ fn without_a_resource_there_is_no_metadata_and_issuers_need_an_audience() {
         .issuer(Issuer::new(ISS).keys(KeySource::jwks_json(jwks(&[&key(Algorithm::ES256)]))))
         .build()
         .unwrap_err();
-    assert_eq!(error.kind(), tokengate::ConfigErrorKind::NoAudience);
+    assert_eq!(error.kind(), tokengate::error::ConfigErrorKind::NoAudience);
     let error = Verifier::builder()
         .issuer(
             Issuer::new(ISS)
@@ -128,5 +128,5 @@ fn without_a_resource_there_is_no_metadata_and_issuers_need_an_audience() {
         .resource(ProtectedResource::new("http://api.example.com/"))
         .build()
         .unwrap_err();
-    assert_eq!(error.kind(), tokengate::ConfigErrorKind::InsecureUrl);
+    assert_eq!(error.kind(), tokengate::error::ConfigErrorKind::InsecureUrl);
 }

@@ -5,8 +5,9 @@ use serde_json::json;
 use tokengate::adapter::{Decision, Policy, RequestView};
 use tokengate::clock::FixedClock;
 use tokengate::{
-    Algorithm, ErrorKind, Issuer, KeySource, Lookup, MemoryRevocationList, RevocationList,
-    StandardClaims, StoreUnavailable, StoreWrite, TokenIdentity, Verifier, VerifierBuilder,
+    Algorithm, ErrorKind, Issuer, KeySource, StandardClaims, Verifier, VerifierBuilder,
+    store::Lookup, store::MemoryRevocationList, store::RevocationList, store::StoreUnavailable,
+    store::StoreWrite, store::TokenIdentity,
 };
 use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
 

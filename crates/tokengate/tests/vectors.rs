@@ -3,7 +3,7 @@
 //! JSON). Values are the RFCs' own, with display line breaks removed.
 
 use tokengate::dangerous::verify_signature_only;
-use tokengate::{Algorithm, ErrorKind, VerifyingKey};
+use tokengate::{Algorithm, ErrorKind, keys::VerifyingKey};
 
 const A123_PAYLOAD: &str = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
 

@@ -5,8 +5,8 @@
 //! labelled valid is accepted, except the listed ones, each with its reason.
 
 use serde_json::Value;
-use tokengate::VerifyingKey;
 use tokengate::dangerous::verify_signature_only;
+use tokengate::keys::VerifyingKey;
 
 const JWS: &str = "json_web_signature_test.json";
 const JWK: &str = "json_web_key_test.json";

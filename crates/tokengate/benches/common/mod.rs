@@ -142,8 +142,8 @@ pub(crate) mod dpop {
     use tokengate::adapter::{Decision, Policy, RequestView};
     use tokengate::clock::FixedClock;
     use tokengate::{
-        Algorithm, Dpop, FirstUse, Issuer, KeySource, Recorded, ReplayStore, StandardClaims,
-        TokenCache, Verifier,
+        Algorithm, Issuer, KeySource, StandardClaims, Verifier, cache::TokenCache, dpop::Dpop,
+        store::FirstUse, store::Recorded, store::ReplayStore,
     };
     use tokengate_testkit::{NOW, TestKey, jwks};
 

@@ -40,7 +40,7 @@ const MAX_PROOF_BYTES: usize = 8 * 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::{Algorithm, Dpop, DpopNonces};
+/// use tokengate::{Algorithm, dpop::Dpop, dpop::DpopNonces};
 /// let dpop = Dpop::new()
 ///     .algorithms([Algorithm::ES256, Algorithm::EdDSA]).unwrap()
 ///     .window(Duration::from_secs(30))

@@ -20,7 +20,7 @@ use crate::jws::BASE64URL;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::DpopNonces;
+/// use tokengate::dpop::DpopNonces;
 /// // Every instance reads the same 32+ byte secret (from a secret store, not the code).
 /// let nonces = DpopNonces::new([7u8; 32], Duration::from_secs(300)).unwrap();
 /// # let _ = nonces;

@@ -6,7 +6,7 @@
 //! the status, body size and key count itself.
 //!
 //! Without the default feature `remote` only [`FetchErrorKind`] is here (it appears in
-//! [`IssuerHealth`](crate::IssuerHealth)); key sources are then static.
+//! [`IssuerHealth`](crate::health::IssuerHealth)); key sources are then static.
 
 use std::net::IpAddr;
 

@@ -83,7 +83,7 @@ enum Profile {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tokengate::{Introspection, Issuer};
+/// use tokengate::{introspection::Introspection, Issuer};
 /// let issuer = Issuer::new("https://login.example.com/")
 ///     .audience("api://orders")
 ///     .introspection(

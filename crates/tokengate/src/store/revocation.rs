@@ -2,7 +2,7 @@
 //! a subject issued before a time — checked on every request after the token verified.
 //!
 //! ```
-//! use tokengate::{MemoryRevocationList, RevocationList};
+//! use tokengate::{store::MemoryRevocationList, store::RevocationList};
 //! # futures_executor::block_on(async {
 //! let list = MemoryRevocationList::default();
 //! // A leaked token: refuse it until it would have expired anyway.

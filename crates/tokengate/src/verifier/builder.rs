@@ -132,7 +132,7 @@ impl VerifierBuilder {
     }
 
     /// Check every verified token against `list` (revoked `jti`s, subjects cut off before a
-    /// time): [`MemoryRevocationList`](crate::MemoryRevocationList) for one instance, a shared
+    /// time): [`MemoryRevocationList`](crate::store::MemoryRevocationList) for one instance, a shared
     /// store (`tokengate-redis`) for many. Off by default.
     pub fn revocation(mut self, list: impl RevocationList) -> VerifierBuilder {
         self.revocation = Some(Arc::new(list));
@@ -274,7 +274,7 @@ impl VerifierBuilder {
 
     /// The body of every answer this verifier renders, in every adapter, for middleware and
     /// extractors alike (default [`PlainText`]; see also
-    /// [`ProblemJson`](crate::ProblemJson)). Status and headers are never the body's to change.
+    /// [`ProblemJson`](crate::answer::ProblemJson)). Status and headers are never the body's to change.
     pub fn answer_body(mut self, body: impl AnswerBody) -> VerifierBuilder {
         self.body = Arc::new(body);
         self

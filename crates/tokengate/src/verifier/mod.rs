@@ -33,6 +33,7 @@ use crate::json::Want;
 use crate::store::StoreUnavailable;
 use crate::store::{Lookup, RevocationList, RevocationStatus};
 
+pub use crate::binding::TrustedProxies;
 pub use builder::{
     DEFAULT_FETCH_TIMEOUT, DEFAULT_KID_REFRESH_COOLDOWN, DEFAULT_LEEWAY, DEFAULT_MAX_TOKEN_BYTES,
     MAX_LEEWAY, VerifierBuilder,
