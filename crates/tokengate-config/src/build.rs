@@ -1,3 +1,4 @@
+// Over 600 lines: one function per configuration section turning the checked file into a verifier; the sections are independent and in file order.
 //! From the model to a `VerifierBuilder`, every value checked and every problem collected with
 //! its path.
 

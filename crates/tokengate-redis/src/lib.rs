@@ -1,3 +1,4 @@
+// Over 600 lines: one Redis store implementing four store traits over one connection and its Lua scripts; the tests are a third of it.
 //! tokengate state shared by many instances through Redis (or Valkey), on redis-rs: the DPoP
 //! replay store, the revocation list, the introspection cache and the DPoP nonce secret.
 //!

@@ -1,3 +1,4 @@
+// Over 600 lines: one in-process issuer (discovery, JWKS, introspection, faults) whose endpoints share one state.
 //! A real issuer on `127.0.0.1:0`: OIDC discovery, RFC 8414 metadata, a JWKS and an RFC 7662
 //! introspection endpoint, with key rotation, opaque tokens and revocation, a configurable
 //! `Cache-Control`, fault injection and request counters.

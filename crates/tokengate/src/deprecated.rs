@@ -228,7 +228,7 @@ pub const MAX_DPOP_WINDOW: std::time::Duration = crate::dpop::MAX_DPOP_WINDOW;
 /// Moved: `tokengate::resource::METADATA_PATH`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::resource::METADATA_PATH")]
-pub const METADATA_PATH: &'static str = crate::resource::METADATA_PATH;
+pub const METADATA_PATH: &str = crate::resource::METADATA_PATH;
 
 /// Moved: `tokengate::store::DEFAULT_REPLAY_CAPACITY`.
 #[doc(hidden)]
@@ -280,7 +280,7 @@ pub const MAX_LEEWAY: std::time::Duration = crate::verifier::MAX_LEEWAY;
     since = "0.2.0",
     note = "use tokengate::introspection::FACEBOOK_DEBUG_TOKEN"
 )]
-pub const FACEBOOK_DEBUG_TOKEN: &'static str = crate::introspection::FACEBOOK_DEBUG_TOKEN;
+pub const FACEBOOK_DEBUG_TOKEN: &str = crate::introspection::FACEBOOK_DEBUG_TOKEN;
 
 #[cfg(feature = "remote")]
 /// Moved: `tokengate::introspection::GOOGLE_TOKENINFO`.
@@ -289,7 +289,7 @@ pub const FACEBOOK_DEBUG_TOKEN: &'static str = crate::introspection::FACEBOOK_DE
     since = "0.2.0",
     note = "use tokengate::introspection::GOOGLE_TOKENINFO"
 )]
-pub const GOOGLE_TOKENINFO: &'static str = crate::introspection::GOOGLE_TOKENINFO;
+pub const GOOGLE_TOKENINFO: &str = crate::introspection::GOOGLE_TOKENINFO;
 
 /// Moved: `tokengate::dpop::NonceSource`.
 #[doc(hidden)]

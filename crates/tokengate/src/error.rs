@@ -1,3 +1,4 @@
+// Over 600 lines: every error kind with its status, code and challenge in one table, so a new kind cannot miss one.
 //! Errors: [`Error`] for rejected requests and tokens, [`ConfigError`] for setup mistakes.
 
 use std::fmt;

@@ -1,3 +1,4 @@
+// Over 600 lines: every key format (JWK, PEM, DER, raw secret) and its strength rules next to each other; a third of it is tests.
 //! Verification keys: parsed and checked once when loaded, bound to the algorithms their type
 //! allows, and never printed.
 //!

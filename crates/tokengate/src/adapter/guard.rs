@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
-use super::pipeline::{Decision, PendingClaims};
+use super::claims::PendingClaims;
+use super::pipeline::Decision;
 use super::policy::Policy;
 use crate::answer::Answer;
 use crate::claims::{StandardClaims, Verified};

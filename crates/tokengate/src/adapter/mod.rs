@@ -42,13 +42,15 @@
 //! assert_eq!(answer.www_authenticate().unwrap(), r#"Bearer realm="api""#);
 //! ```
 
+mod claims;
 mod guard;
 mod pipeline;
 mod policy;
 
 pub use crate::request::{ConnectionInfo, RequestHeaders, RequestView};
+pub use claims::PendingClaims;
 pub use guard::{Guard, Rejection};
-pub use pipeline::{Admission, Decision, HeadersChecked, Pending, PendingClaims};
+pub use pipeline::{Admission, Decision, HeadersChecked, Pending};
 pub use policy::Policy;
 
 #[allow(unused_imports)] // for the links above

@@ -1,3 +1,4 @@
+// Over 600 lines: the RFC 7662 client: configuration, request, response reading and its two caches, which share one answer type.
 //! Opaque access tokens: RFC 7662 token introspection, cached and shared.
 //!
 //! An issuer configured with [`Introspection`] has its opaque tokens (anything that is not a

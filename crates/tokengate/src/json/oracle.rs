@@ -1,3 +1,4 @@
+// Over 600 lines: the reference parser the fuzzers compare the scanner with, kept whole so it can be read against RFC 8259; half of it is tests.
 //! The previous strict JSON layer — serde visitors over serde_json — kept as the oracle for
 //! the hand-written scanner: a differential property test feeds both the same documents and
 //! requires the same verdict and the same registered claims.

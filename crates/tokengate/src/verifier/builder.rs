@@ -1,3 +1,4 @@
+// Over 600 lines: every verifier option and the one `build` that checks them together (their combinations are the rules).
 //! [`VerifierBuilder`]: every setup mistake surfaces from `build`.
 
 use std::fmt;
