@@ -6,17 +6,17 @@
 /// Moved: `tokengate::keys::AlgorithmSet`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::keys::AlgorithmSet")]
-pub type AlgorithmSet = crate::keys::AlgorithmSet;
+pub type AlgorithmSet = crate::algorithm::AlgorithmSet;
 
 /// Moved: `tokengate::keys::KeyType`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::keys::KeyType")]
-pub type KeyType = crate::keys::KeyType;
+pub type KeyType = crate::key::KeyType;
 
 /// Moved: `tokengate::keys::VerifyingKey`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::keys::VerifyingKey")]
-pub type VerifyingKey = crate::keys::VerifyingKey;
+pub type VerifyingKey = crate::key::VerifyingKey;
 
 /// Moved: `tokengate::health::KeysState`.
 #[doc(hidden)]
@@ -26,12 +26,12 @@ pub type KeysState = crate::health::KeysState;
 /// Moved: `tokengate::dpop::Dpop`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::dpop::Dpop")]
-pub type Dpop = crate::dpop::Dpop;
+pub type Dpop = crate::binding::Dpop;
 
 /// Moved: `tokengate::dpop::DpopNonces`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::dpop::DpopNonces")]
-pub type DpopNonces = crate::dpop::DpopNonces;
+pub type DpopNonces = crate::binding::DpopNonces;
 
 /// Moved: `tokengate::verifier::TrustedProxies`.
 #[doc(hidden)]
@@ -154,13 +154,13 @@ pub type TokenCache = crate::cache::TokenCache;
 /// Moved: `tokengate::introspection::ClientKey`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::introspection::ClientKey")]
-pub type ClientKey = crate::introspection::ClientKey;
+pub type ClientKey = crate::introspect::ClientKey;
 
 #[cfg(feature = "remote")]
 /// Moved: `tokengate::introspection::Introspection`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::introspection::Introspection")]
-pub type Introspection = crate::introspection::Introspection;
+pub type Introspection = crate::introspect::Introspection;
 
 /// Moved: `tokengate::verifier::Attempt`.
 #[doc(hidden)]
@@ -186,7 +186,7 @@ pub type TokenIdentity<'a> = crate::store::TokenIdentity<'a>;
 /// Moved: `tokengate::introspection::CheckRequest`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::introspection::CheckRequest")]
-pub type CheckRequest<'a> = crate::introspection::CheckRequest<'a>;
+pub type CheckRequest<'a> = crate::introspect::CheckRequest<'a>;
 
 /// Moved: `tokengate::answer::PlainText`.
 #[doc(hidden)]
@@ -218,12 +218,12 @@ pub const StoreUnavailable: crate::store::StoreUnavailable = crate::store::Store
 /// Moved: `tokengate::dpop::DEFAULT_DPOP_WINDOW`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::dpop::DEFAULT_DPOP_WINDOW")]
-pub const DEFAULT_DPOP_WINDOW: std::time::Duration = crate::dpop::DEFAULT_DPOP_WINDOW;
+pub const DEFAULT_DPOP_WINDOW: std::time::Duration = crate::binding::DEFAULT_DPOP_WINDOW;
 
 /// Moved: `tokengate::dpop::MAX_DPOP_WINDOW`.
 #[doc(hidden)]
 #[deprecated(since = "0.2.0", note = "use tokengate::dpop::MAX_DPOP_WINDOW")]
-pub const MAX_DPOP_WINDOW: std::time::Duration = crate::dpop::MAX_DPOP_WINDOW;
+pub const MAX_DPOP_WINDOW: std::time::Duration = crate::binding::MAX_DPOP_WINDOW;
 
 /// Moved: `tokengate::resource::METADATA_PATH`.
 #[doc(hidden)]
@@ -280,7 +280,7 @@ pub const MAX_LEEWAY: std::time::Duration = crate::verifier::MAX_LEEWAY;
     since = "0.2.0",
     note = "use tokengate::introspection::FACEBOOK_DEBUG_TOKEN"
 )]
-pub const FACEBOOK_DEBUG_TOKEN: &str = crate::introspection::FACEBOOK_DEBUG_TOKEN;
+pub const FACEBOOK_DEBUG_TOKEN: &str = crate::introspect::FACEBOOK_DEBUG_TOKEN;
 
 #[cfg(feature = "remote")]
 /// Moved: `tokengate::introspection::GOOGLE_TOKENINFO`.
@@ -289,11 +289,11 @@ pub const FACEBOOK_DEBUG_TOKEN: &str = crate::introspection::FACEBOOK_DEBUG_TOKE
     since = "0.2.0",
     note = "use tokengate::introspection::GOOGLE_TOKENINFO"
 )]
-pub const GOOGLE_TOKENINFO: &str = crate::introspection::GOOGLE_TOKENINFO;
+pub const GOOGLE_TOKENINFO: &str = crate::introspect::GOOGLE_TOKENINFO;
 
 /// Moved: `tokengate::dpop::NonceSource`.
 #[doc(hidden)]
-pub use crate::dpop::NonceSource;
+pub use crate::binding::NonceSource;
 
 /// Moved: `tokengate::store::ReplayStore`.
 #[doc(hidden)]
@@ -310,9 +310,9 @@ pub use crate::store::SharedStore;
 /// Moved: `tokengate::introspection::IntrospectionCache`.
 #[cfg(feature = "remote")]
 #[doc(hidden)]
-pub use crate::introspection::IntrospectionCache;
+pub use crate::introspect::IntrospectionCache;
 
 /// Moved: `tokengate::introspection::TokenCheck`.
 #[cfg(feature = "remote")]
 #[doc(hidden)]
-pub use crate::introspection::TokenCheck;
+pub use crate::introspect::TokenCheck;
