@@ -72,14 +72,14 @@ async fn grpc_requests_get_grpc_statuses_with_the_challenge_in_metadata() {
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(
         status.metadata().get("www-authenticate").unwrap(),
-        r#"Bearer realm="api""#
+        r#"Bearer realm="api", scope="health:read""#
     );
 
     let status = check(&url, Some("not.a.token")).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     assert_eq!(
         status.metadata().get("www-authenticate").unwrap(),
-        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid""#
+        r#"Bearer realm="api", error="invalid_token", error_description="the access token is invalid", scope="health:read""#
     );
 
     let status = check(&url, Some(&token("openid"))).await.unwrap_err();

@@ -99,6 +99,35 @@ pub(crate) fn dpop(
     HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("DPoP"))
 }
 
+/// `scope`: the scopes the operation needs, on a 403 `insufficient_scope` and on every 401
+/// (RFC 6750 section 3; MCP 2026-07-28 asks it of both), so a client asks for all of them at
+/// once. `offline_access` is never named (it is for the authorization server, not this
+/// resource).
+fn push_scope(value: &mut String, kind: ErrorKind, scope: Option<&str>) {
+    let Some(scope) = scope.filter(|_| {
+        kind == ErrorKind::InsufficientScope || kind.status() == http::StatusCode::UNAUTHORIZED
+    }) else {
+        return;
+    };
+    let mut named = scope
+        .split(' ')
+        .filter(|s| !s.is_empty() && *s != "offline_access")
+        .peekable();
+    if named.peek().is_none() {
+        return;
+    }
+    value.push_str(", scope=\"");
+    let mut first = true;
+    for scope in named {
+        if !first {
+            value.push(' ');
+        }
+        first = false;
+        push_quoted_inner(value, scope);
+    }
+    value.push('"');
+}
+
 /// The RFC 9470 parameters: `acr_values` and `max_age`.
 pub(crate) type StepUp<'a> = (Option<&'a str>, Option<u64>);
 
@@ -106,16 +135,14 @@ pub(crate) type StepUp<'a> = (Option<&'a str>, Option<u64>);
 /// `max_age` for step-up, RFC 9470 section 3).
 fn push_error(value: &mut String, kind: ErrorKind, scope: Option<&str>, step_up: StepUp<'_>) {
     let Some(code) = kind.rfc6750_error() else {
+        push_scope(value, kind, scope);
         return;
     };
     value.push_str(", error=");
     push_quoted(value, code);
     value.push_str(", error_description=");
     push_quoted(value, kind.description());
-    if let Some(scope) = scope.filter(|_| kind == ErrorKind::InsufficientScope) {
-        value.push_str(", scope=");
-        push_quoted(value, scope);
-    }
+    push_scope(value, kind, scope);
     if kind == ErrorKind::InsufficientUserAuthentication {
         if let Some(acr_values) = step_up.0 {
             value.push_str(", acr_values=");
@@ -132,6 +159,12 @@ fn push_error(value: &mut String, kind: ErrorKind, scope: Option<&str>, step_up:
 /// printable ASCII dropped.
 fn push_quoted(out: &mut String, text: &str) {
     out.push('"');
+    push_quoted_inner(out, text);
+    out.push('"');
+}
+
+/// `text` escaped for a quoted string, without the quotes.
+fn push_quoted_inner(out: &mut String, text: &str) {
     for c in text.chars() {
         match c {
             '"' | '\\' => {
@@ -142,7 +175,6 @@ fn push_quoted(out: &mut String, text: &str) {
             _ => {}
         }
     }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -357,6 +357,16 @@ impl Error {
         error
     }
 
+    /// This error naming `scope` (space-delimited) as what the operation needs: a 401's
+    /// challenge then carries it too.
+    #[must_use]
+    pub(crate) fn with_required_scope(mut self, scope: String) -> Self {
+        if !scope.is_empty() {
+            self.required_scope = Some(scope.into_boxed_str());
+        }
+        self
+    }
+
     /// A `keys_unavailable` error that asks the client to retry after `retry_after`.
     #[must_use]
     pub fn keys_unavailable(retry_after: Duration) -> Self {

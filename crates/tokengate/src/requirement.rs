@@ -268,6 +268,31 @@ impl Requirement {
         self.and.as_deref()?.first_unmet(facts)
     }
 
+    /// Every scope this requirement names (each part joined with [`and`](Self::and)), in
+    /// order, each once, space-delimited: the challenges' `scope` parameter. `offline_access`
+    /// is never named: it asks an authorization server for a refresh token, not a resource
+    /// for access.
+    pub(crate) fn scope_parameter(&self) -> String {
+        let mut named: Vec<&str> = Vec::new();
+        let mut next = Some(self);
+        while let Some(part) = next {
+            if let Rule::Set {
+                of: Of::Scopes,
+                items,
+                ..
+            } = &part.rule
+            {
+                for scope in items.iter() {
+                    if scope != "offline_access" && !named.contains(&scope) {
+                        named.push(scope);
+                    }
+                }
+            }
+            next = part.and.as_deref();
+        }
+        named.join(" ")
+    }
+
     /// Checks the requirement against scopes and roles alone.
     ///
     /// # Errors
@@ -290,10 +315,9 @@ impl Requirement {
         };
         match &unmet.rule {
             Rule::Set { of: Of::Roles, .. } => Err(Error::insufficient_role()),
-            // The `scope` parameter is joined only on this denial path.
-            Rule::Set { items, .. } => Err(Error::insufficient_scope(
-                items.iter().collect::<Vec<_>>().join(" "),
-            )),
+            // The `scope` parameter names every scope the whole requirement needs, in one
+            // challenge (MCP 2026-07-28), joined only on this denial path.
+            Rule::Set { .. } => Err(Error::insufficient_scope(self.scope_parameter())),
             Rule::Claim { .. } => Err(Error::new(
                 crate::error::ErrorKind::Forbidden,
                 "a required claim value is missing",
@@ -369,14 +393,19 @@ mod tests {
     }
 
     #[test]
-    fn joined_requirements_all_hold_and_name_the_unmet_scopes() {
+    fn joined_requirements_all_hold_and_name_every_scope_they_need() {
         let both = Requirement::all(["a"]).and(Requirement::any_roles(["admin"]));
         let both = both.and(Requirement::all(["b"]));
         let roles = Scopes::new(["admin"]);
         assert!(both.is_met(&Scopes::new(["a", "b"]), &roles));
         assert!(!both.is_met(&Scopes::new(["a", "b"]), &Scopes::default()));
+        // One challenge names every scope the operation needs (a token with only `b` would
+        // lose `a`); `offline_access` is never named.
         let error = both.check(&Scopes::new(["a"]), &roles).unwrap_err();
-        assert_eq!(error.required_scope(), Some("b"));
+        assert_eq!(error.required_scope(), Some("a b"));
+        let refresh = Requirement::all(["offline_access", "a"]).and(Requirement::all(["a", "c"]));
+        let error = refresh.check(&Scopes::default(), &roles).unwrap_err();
+        assert_eq!(error.required_scope(), Some("a c"));
     }
 
     #[test]

@@ -132,6 +132,26 @@ impl Resource {
         }
         let canonical = canonical(&config.resource)
             .ok_or_else(|| invalid("the resource is not an absolute URI"))?;
+        // RFC 9728 section 2 and MCP 2026-07-28: at least one authorization server, each an
+        // https issuer identifier (http only on loopback) without query or fragment.
+        if authorization_servers.is_empty() {
+            return Err(invalid(
+                "the resource metadata needs at least one authorization server (an issuer)",
+            ));
+        }
+        for server in &authorization_servers {
+            let parsed = crate::fetch::check_url(server).map_err(|_| {
+                ConfigError::new(
+                    ConfigErrorKind::InsecureUrl,
+                    "an authorization server must be an https URI (http only for loopback hosts)",
+                )
+            })?;
+            if parsed.fragment().is_some() || parsed.query().is_some() {
+                return Err(invalid(
+                    "an authorization server must have no query and no fragment",
+                ));
+            }
+        }
         // RFC 9728 section 3.1: the well-known segment goes between host and path.
         let resource_path = parsed.path().trim_end_matches('/');
         let path = format!("{METADATA_PATH}{resource_path}");
@@ -152,7 +172,10 @@ impl Resource {
             document["dpop_signing_alg_values_supported"] = json!(dpop.algorithms);
             document["dpop_bound_access_tokens_required"] = json!(dpop.required);
         }
-        if let Some(scopes) = config.scopes {
+        if let Some(mut scopes) = config.scopes {
+            // `offline_access` is the authorization server's business (a refresh token), never
+            // a scope this resource supports (MCP 2026-07-28).
+            scopes.retain(|scope| scope != "offline_access");
             document["scopes_supported"] = json!(scopes);
         }
         if let Some(name) = config.name {

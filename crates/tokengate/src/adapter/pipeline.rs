@@ -303,6 +303,18 @@ where
 }
 
 fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &Error) -> Answer {
+    // A 401 names the scopes the route needs, as a 403 does: the client asks for them at once.
+    if error.kind().status() == http::StatusCode::UNAUTHORIZED && error.required_scope().is_none() {
+        if let Some(scope) = policy.scope_parameter() {
+            let error = error.clone().with_required_scope(scope);
+            return verifier.answer_in(
+                &error,
+                policy.body(),
+                presented.scheme == Scheme::Dpop,
+                policy.requires_dpop(),
+            );
+        }
+    }
     verifier.answer_in(
         error,
         policy.body(),

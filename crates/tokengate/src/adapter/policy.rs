@@ -142,6 +142,14 @@ impl Policy {
         }
     }
 
+    /// The scopes the route's requirement names, for a 401's `scope` parameter.
+    pub(crate) fn scope_parameter(&self) -> Option<String> {
+        self.requirement
+            .as_ref()
+            .map(Requirement::scope_parameter)
+            .filter(|scope| !scope.is_empty())
+    }
+
     pub(crate) fn body(&self) -> Option<&dyn AnswerBody> {
         self.body.as_deref()
     }
