@@ -1,7 +1,8 @@
 //! Protecting an MCP server (Model Context Protocol, streamable HTTP) — rmcp's
 //! `StreamableHttpService` on axum, or any tower service: [`McpAuthLayer`].
 //!
-//! The layer first judges the request's headers: no credentials, or a token that fails
+//! The layer first checks the request's `Host` and `Origin` ([`AllowedOrigins`]: 403 for a
+//! DNS-rebinding attempt), then judges its headers: no credentials, or a token that fails
 //! verification, is answered before any of the body is read. Then it reads the JSON-RPC body
 //! (at most [`McpScopes::max_body`], 4 MiB by default), asks the core which scopes the call
 //! needs ([`McpScopes`]: per tool, per method; the `Mcp-Method` / `Mcp-Name` headers are checked
@@ -51,7 +52,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use tokengate::mcp::SESSION_HEADER;
-pub use tokengate::mcp::{DEFAULT_MAX_BODY_BYTES, McpScopes, McpSessions};
+pub use tokengate::mcp::{AllowedOrigins, DEFAULT_MAX_BODY_BYTES, McpScopes, McpSessions};
 
 use crate::body::AuthBody;
 
@@ -59,6 +60,7 @@ use crate::body::AuthBody;
 struct Mcp {
     scopes: McpScopes,
     sessions: Arc<McpSessions>,
+    origins: AllowedOrigins,
 }
 
 /// The layer guarding an MCP endpoint: a valid token for every request, and the scopes of each
@@ -74,11 +76,12 @@ impl McpAuthLayer<StandardClaims> {
     /// Guards with `verifier`, requiring `scopes` per tool and method.
     pub fn new(verifier: Verifier, scopes: McpScopes) -> Self {
         McpAuthLayer {
-            guard: Guard::new(verifier),
             mcp: Arc::new(Mcp {
                 scopes,
                 sessions: Arc::new(McpSessions::default()),
+                origins: AllowedOrigins::for_verifier(&verifier),
             }),
+            guard: Guard::new(verifier),
         }
     }
 }
@@ -93,6 +96,23 @@ impl<T> McpAuthLayer<T> {
         let mcp = Mcp {
             scopes: self.mcp.scopes.clone(),
             sessions: Arc::new(sessions),
+            origins: self.mcp.origins.clone(),
+        };
+        McpAuthLayer {
+            guard: self.guard,
+            mcp: Arc::new(mcp),
+        }
+    }
+
+    /// Answer only requests whose `Host` and `Origin` are `allowed` (DNS-rebinding
+    /// protection): others get 403 before anything else. The default is loopback plus the
+    /// verifier's resource ([`AllowedOrigins::for_verifier`]); add the server's other names and
+    /// the browser origins CORS allows.
+    pub fn allowed_origins(self, allowed: AllowedOrigins) -> Self {
+        let mcp = Mcp {
+            scopes: self.mcp.scopes.clone(),
+            sessions: Arc::clone(&self.mcp.sessions),
+            origins: allowed,
         };
         McpAuthLayer {
             guard: self.guard,
@@ -170,9 +190,14 @@ where
             let view = RequestView::from_http(request.method(), request.uri(), request.headers())
                 .with_connection(request.extensions().get::<ConnectionInfo>());
             let earlier = request.extensions().get::<Verified<T>>();
-            guard
-                .verifier()
-                .before_body::<T, _>(&view, guard.policy(), earlier)
+            mcp.origins.check(&view).and_then(|()| {
+                guard.verifier().before_mcp_body::<T, _>(
+                    &view,
+                    &mcp.scopes,
+                    guard.policy(),
+                    earlier,
+                )
+            })
         };
         Box::pin(async move {
             let checked = match checked {

@@ -29,8 +29,11 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+mod origins;
 mod sessions;
+mod template;
 
+pub use origins::AllowedOrigins;
 pub use sessions::{
     DEFAULT_MAX_SESSIONS, DEFAULT_SESSION_IDLE, McpSessions, SessionRefusal, SessionUse,
 };
@@ -38,16 +41,20 @@ pub use sessions::{
 use crate::error::{Error, ErrorKind};
 use crate::request::RequestHeaders;
 use crate::requirement::Requirement;
+use template::UriTemplate;
 
 /// The default cap on an MCP request body read for authorization: 4 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// Scopes per MCP tool and per JSON-RPC method. A tool or method not named needs only a valid
-/// token.
+/// Scopes per MCP tool, prompt, resource (by URI or URI template) and JSON-RPC method. What is
+/// not named needs only a valid token. Scope hierarchies (`messages` satisfying
+/// `messages:read`) are the issuer's: [`Issuer::scope_implies`](crate::Issuer::scope_implies).
 #[derive(Clone)]
 #[must_use]
 pub struct McpScopes {
     tools: HashMap<Box<str>, Vec<Box<str>>>,
+    prompts: HashMap<Box<str>, Vec<Box<str>>>,
+    resources: Vec<(UriTemplate, Vec<Box<str>>)>,
     methods: HashMap<Box<str>, Vec<Box<str>>>,
     max_body: usize,
 }
@@ -56,6 +63,8 @@ impl fmt::Debug for McpScopes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("McpScopes")
             .field("tools", &self.tools)
+            .field("prompts", &self.prompts)
+            .field("resources", &self.resources)
             .field("methods", &self.methods)
             .field("max_body", &self.max_body)
             .finish()
@@ -66,6 +75,8 @@ impl Default for McpScopes {
     fn default() -> Self {
         McpScopes {
             tools: HashMap::new(),
+            prompts: HashMap::new(),
+            resources: Vec::new(),
             methods: HashMap::new(),
             max_body: DEFAULT_MAX_BODY_BYTES,
         }
@@ -98,6 +109,8 @@ struct Message<'a> {
 struct Named<'a> {
     #[serde(borrow, default)]
     name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    uri: Option<std::borrow::Cow<'a, str>>,
 }
 
 fn malformed(detail: &'static str) -> Error {
@@ -170,6 +183,31 @@ impl McpScopes {
         self
     }
 
+    /// Getting prompt `name` (`prompts/get`) needs every one of `scopes`.
+    pub fn prompt<I, S>(mut self, name: impl Into<String>, scopes: I) -> McpScopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prompts
+            .insert(name.into().into_boxed_str(), boxed(scopes));
+        self
+    }
+
+    /// Reading (or subscribing to) a resource whose URI matches `uri` — a URI, or an RFC 6570
+    /// template whose `{name}` stands for one path segment or more characters without `/`,
+    /// and `{+name}` for any characters (`file:///notes/{id}`, `db://{+path}`) — needs every
+    /// one of `scopes`. A URI several entries match needs the scopes of all of them.
+    pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> McpScopes
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resources
+            .push((UriTemplate::new(&uri.into()), boxed(scopes)));
+        self
+    }
+
     /// The JSON-RPC method `method` (`resources/read`, `prompts/get`, `tools/list`, ...) needs
     /// every one of `scopes`, whatever its parameters.
     pub fn method<I, S>(mut self, method: impl Into<String>, scopes: I) -> McpScopes
@@ -200,6 +238,8 @@ impl McpScopes {
         let all: BTreeSet<&str> = self
             .tools
             .values()
+            .chain(self.prompts.values())
+            .chain(self.resources.iter().map(|(_, scopes)| scopes))
             .chain(self.methods.values())
             .flatten()
             .map(|s| &**s)
@@ -273,21 +313,21 @@ impl McpScopes {
         };
         let mut needed: BTreeSet<&str> = BTreeSet::new();
         for message in &messages {
-            let name = match (&message.method, message.params) {
-                (Some(method), Some(params)) if method == "tools/call" => {
-                    let named: Named<'_> = serde_json::from_str(params.get()).map_err(|_| {
-                        invalid("tools/call params are not an object").with_id(message.id)
-                    })?;
-                    Some(
-                        named.name.ok_or_else(|| {
-                            invalid("tools/call without a name").with_id(message.id)
-                        })?,
-                    )
+            let name = match message.method.as_deref().and_then(Target::of) {
+                Some(target) => {
+                    let what = target.what();
+                    let params = message
+                        .params
+                        .ok_or_else(|| invalid(what.missing).with_id(message.id))?;
+                    let named: Named<'_> = serde_json::from_str(params.get())
+                        .map_err(|_| invalid(what.not_object).with_id(message.id))?;
+                    let value = match target {
+                        Target::Name(_) => named.name,
+                        Target::Uri => named.uri,
+                    };
+                    Some(value.ok_or_else(|| invalid(what.missing).with_id(message.id))?)
                 }
-                (Some(method), None) if method == "tools/call" => {
-                    return Err(invalid("tools/call without a name").with_id(message.id));
-                }
-                _ => None,
+                None => None,
             };
             if messages.len() == 1 {
                 // The 2026-07-28 headers, when sent, must say what the body says.
@@ -305,15 +345,98 @@ impl McpScopes {
                 }
             }
             if let Some(method) = &message.method {
-                if let Some(scopes) = self.methods.get(&**method) {
-                    needed.extend(scopes.iter().map(|s| &**s));
-                }
-            }
-            if let Some(scopes) = name.as_deref().and_then(|n| self.tools.get(n)) {
-                needed.extend(scopes.iter().map(|s| &**s));
+                self.needed(method, name.as_deref(), &mut needed);
             }
         }
         Ok((!needed.is_empty()).then(|| Requirement::all(needed)))
+    }
+
+    /// Adds the scopes `method` on `target` (a tool or prompt name, a resource URI) needs.
+    fn needed<'s>(&'s self, method: &str, target: Option<&str>, needed: &mut BTreeSet<&'s str>) {
+        if let Some(scopes) = self.methods.get(method) {
+            needed.extend(scopes.iter().map(|s| &**s));
+        }
+        let Some(target) = target else {
+            return;
+        };
+        match Target::of(method) {
+            Some(Target::Name("tools/call")) => {
+                if let Some(scopes) = self.tools.get(target) {
+                    needed.extend(scopes.iter().map(|s| &**s));
+                }
+            }
+            Some(Target::Name(_)) => {
+                if let Some(scopes) = self.prompts.get(target) {
+                    needed.extend(scopes.iter().map(|s| &**s));
+                }
+            }
+            Some(Target::Uri) => {
+                for (template, scopes) in &self.resources {
+                    if template.matches(target) {
+                        needed.extend(scopes.iter().map(|s| &**s));
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// What the 2026-07-28 `Mcp-Method` / `Mcp-Name` headers announce the request needs,
+    /// read before the body, for the scopes an early 401 names. It admits nothing: the body
+    /// decides, and must say what the headers say.
+    pub(crate) fn announced<H: RequestHeaders + ?Sized>(&self, headers: &H) -> Option<Requirement> {
+        let method = single(headers, "mcp-method").ok().flatten()?;
+        let name = single(headers, "mcp-name")
+            .ok()
+            .flatten()
+            .and_then(|name| decode_name(name).ok());
+        let mut needed = BTreeSet::new();
+        self.needed(method, name.as_deref(), &mut needed);
+        (!needed.is_empty()).then(|| Requirement::all(needed))
+    }
+}
+
+/// What an MCP method acts on, named in its params: a tool or prompt by `name`, a resource by
+/// `uri`.
+#[derive(Clone, Copy)]
+enum Target {
+    /// `tools/call` or `prompts/get`.
+    Name(&'static str),
+    /// `resources/read`, `resources/subscribe`, `resources/unsubscribe`.
+    Uri,
+}
+
+/// The fixed refusals for a target's params.
+struct What {
+    missing: &'static str,
+    not_object: &'static str,
+}
+
+impl Target {
+    fn of(method: &str) -> Option<Target> {
+        match method {
+            "tools/call" => Some(Target::Name("tools/call")),
+            "prompts/get" => Some(Target::Name("prompts/get")),
+            "resources/read" | "resources/subscribe" | "resources/unsubscribe" => Some(Target::Uri),
+            _ => None,
+        }
+    }
+
+    fn what(self) -> What {
+        match self {
+            Target::Name("tools/call") => What {
+                missing: "tools/call without a name",
+                not_object: "tools/call params are not an object",
+            },
+            Target::Name(_) => What {
+                missing: "prompts/get without a name",
+                not_object: "prompts/get params are not an object",
+            },
+            Target::Uri => What {
+                missing: "a resources request without a uri",
+                not_object: "resources params are not an object",
+            },
+        }
     }
 }
 
@@ -338,6 +461,31 @@ impl crate::verifier::Verifier {
     {
         let checked = crate::adapter::HeadersChecked::default();
         self.decide_mcp_checked(request, body, scopes, policy, earlier, checked)
+    }
+
+    /// [`before_body`](crate::Verifier::before_body) for an MCP request: when the 2026-07-28
+    /// `Mcp-Method` / `Mcp-Name` headers announce a call that needs scopes, an early 401 names
+    /// them too (the body, read next, still decides).
+    ///
+    /// # Errors
+    /// The [`Answer`](crate::Answer) for a request its headers refuse.
+    pub fn before_mcp_body<T, H>(
+        &self,
+        request: &crate::request::RequestView<'_, H>,
+        scopes: &McpScopes,
+        policy: &crate::adapter::Policy,
+        earlier: Option<&crate::claims::Verified<T>>,
+    ) -> Result<crate::adapter::HeadersChecked<T>, crate::answer::Answer>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+        H: RequestHeaders + ?Sized,
+    {
+        match scopes.announced(request.headers()) {
+            Some(requirement) => {
+                self.before_body(request, &policy.clone().require(requirement), earlier)
+            }
+            None => self.before_body(request, policy, earlier),
+        }
     }
 
     /// [`decide_mcp`](crate::Verifier::decide_mcp) after
