@@ -42,6 +42,14 @@ impl<B> AuthBody<B> {
     }
 }
 
+/// An empty body: what layers outside tokengate's answer with themselves (tower-http's
+/// `CorsLayer` for a preflight) need.
+impl<B> Default for AuthBody<B> {
+    fn default() -> Self {
+        AuthBody::rejection(Full::new(Bytes::new()))
+    }
+}
+
 impl<B> Body for AuthBody<B>
 where
     B: Body<Data = Bytes>,

@@ -16,13 +16,15 @@ use axum::Router;
 use rmcp::handler::server::common::Extension;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
-use tokengate_tower::mcp::{McpAuthLayer, McpScopes};
+use tokengate_tower::mcp::{AllowedOrigins, McpAuthLayer, McpScopes};
+use tokengate_tower::tokengate::adapter::ConnectionInfo;
 use tokengate_tower::{ResourceMetadata, StandardClaims, Verified, Verifier};
+use tower_http::cors::{Any, CorsLayer};
 
 /// The scopes each tool needs.
 pub fn scopes() -> McpScopes {
@@ -114,19 +116,37 @@ impl Messages {
 impl ServerHandler for Messages {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+            ))
             .with_instructions("Messages between users, for the tokengate MCP example")
     }
 }
 
-/// The MCP endpoint at `/mcp` behind tokengate, and the metadata document. `allowed_hosts` are
-/// the `Host` values rmcp accepts (DNS-rebinding protection): loopback by default, plus the
-/// resource's host when one is configured.
-pub fn router(verifier: Verifier, allowed_hosts: &[String]) -> Router {
+/// Who may reach the endpoint besides its token: the `Host` names it answers and the browser
+/// origins it serves (CORS).
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// `Host` values answered besides loopback and the resource's host (DNS-rebinding
+    /// protection, in tokengate's guard and in rmcp).
+    pub hosts: Vec<String>,
+    /// Browser origins allowed to call `/mcp` (`TOKENGATE_CORS_ORIGINS`): CORS preflights from
+    /// them pass before authentication, and requests carrying them are answered. None by
+    /// default: browser-based clients need this.
+    pub cors_origins: Vec<String>,
+}
+
+/// The MCP endpoint at `/mcp` behind tokengate, and the metadata document (readable from any
+/// origin). Requests go: CORS (a preflight is answered here, before authentication), the
+/// peer's address for tokengate (trusted proxies), the guard (`Host`/`Origin`, token, scopes
+/// per tool, session owner), rmcp. Refusals are logged at INFO with method, path and status.
+pub fn router(verifier: Verifier, settings: &Settings) -> Router {
     let store = Arc::new(Mutex::new(Vec::new()));
     let mut config = StreamableHttpServerConfig::default();
-    if !allowed_hosts.is_empty() {
+    if !settings.hosts.is_empty() {
         let mut hosts = config.allowed_hosts.clone();
-        hosts.extend(allowed_hosts.iter().cloned());
+        hosts.extend(settings.hosts.iter().cloned());
         config = config.with_allowed_hosts(hosts);
     }
     let service = StreamableHttpService::new(
@@ -136,9 +156,75 @@ pub fn router(verifier: Verifier, allowed_hosts: &[String]) -> Router {
     );
     let metadata = ResourceMetadata::new(&verifier);
     let metadata_path = metadata.path().to_owned();
-    let guard = McpAuthLayer::new(verifier, scopes());
+    let mut allowed = AllowedOrigins::for_verifier(&verifier);
+    for host in &settings.hosts {
+        allowed = allowed.host(host.clone());
+    }
+    for origin in &settings.cors_origins {
+        allowed = allowed.origin(origin.clone());
+    }
+    let guard = McpAuthLayer::new(verifier, scopes()).allowed_origins(allowed);
+    let origins: Vec<http::HeaderValue> = settings
+        .cors_origins
+        .iter()
+        .filter_map(|origin| origin.parse().ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_methods([http::Method::GET, http::Method::POST, http::Method::DELETE])
+        .allow_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            http::header::ACCEPT,
+            http::HeaderName::from_static("dpop"),
+            http::HeaderName::from_static("mcp-session-id"),
+            http::HeaderName::from_static("mcp-protocol-version"),
+            http::HeaderName::from_static("mcp-method"),
+            http::HeaderName::from_static("mcp-name"),
+            http::HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([
+            http::header::WWW_AUTHENTICATE,
+            http::HeaderName::from_static("mcp-session-id"),
+            http::HeaderName::from_static("dpop-nonce"),
+        ]);
+    let public = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([http::Method::GET]);
+    let mcp = tower::ServiceBuilder::new()
+        .layer(cors)
+        .layer(guard)
+        .service(service);
     Router::new()
-        .route_service("/mcp", service)
-        .route_layer(guard)
-        .route_service(&metadata_path, metadata)
+        .route_service("/mcp", mcp)
+        .route_service(
+            &metadata_path,
+            tower::ServiceBuilder::new().layer(public).service(metadata),
+        )
+        .layer(axum::middleware::from_fn(connection_info))
+}
+
+/// Hands each request's peer address to tokengate, which believes forwarding headers only
+/// from `TOKENGATE_TRUSTED_PROXIES` (serve with `into_make_service_with_connect_info`), and logs
+/// each refusal: method, path and status, never a header.
+async fn connection_info(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0);
+    request.extensions_mut().insert(ConnectionInfo {
+        peer,
+        client_certificate: None,
+    });
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        tracing::info!(%method, %path, status = status.as_u16(), "refused");
+    }
+    response
 }

@@ -21,7 +21,8 @@
 //! `127.0.0.1:3001`), `TOKENGATE_RESOURCE` (RFC 9728 metadata and the audience tokens may name;
 //! default: the audience when it is an https URL), `TOKENGATE_JWKS_URL` or `TOKENGATE_JWKS_FILE`
 //! (default: OIDC discovery), `TOKENGATE_ALGORITHMS` (e.g. `RS256,ES256`),
-//! `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_TRUSTED_PROXIES`. DPoP-bound tokens are accepted with a
+//! `TOKENGATE_LEEWAY_SECS`, `TOKENGATE_TRUSTED_PROXIES`, `TOKENGATE_CORS_ORIGINS` (browser
+//! origins allowed to call `/mcp`, comma-separated; none by default). DPoP-bound tokens are accepted with a
 //! proof. The token this server receives is never forwarded: a tool that calls another API
 //! must get its own token for it.
 
@@ -115,7 +116,20 @@ async fn main() -> ExitCode {
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    match axum::serve(listener, mcp_server::router(verifier, &hosts))
+    let settings = mcp_server::Settings {
+        hosts,
+        cors_origins: var("TOKENGATE_CORS_ORIGINS")
+            .map(|list| {
+                list.split(',')
+                    .map(|origin| origin.trim().to_owned())
+                    .filter(|origin| !origin.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    };
+    let app = mcp_server::router(verifier, &settings)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    match axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
     {
@@ -195,12 +209,13 @@ mod dev {
     pub(crate) fn print_tokens(server: &IssuerServer, addr: &str) {
         let audience = super::var("TOKENGATE_AUDIENCE").unwrap_or_default();
         let now = tokengate_testkit::now();
-        let token = |scope: &str| {
+        let token_for = |sub: &str, scope: &str| {
             server.mint(&serde_json::json!({
-                "iss": server.issuer(), "sub": "alice", "aud": audience, "iat": now,
+                "iss": server.issuer(), "sub": sub, "aud": audience, "iat": now,
                 "exp": now + 3600, "scope": scope,
             }))
         };
+        let token = |scope: &str| token_for("alice", scope);
         println!(
             "Token with messages:read (list_messages):\n  {}",
             token("messages:read")
@@ -208,6 +223,10 @@ mod dev {
         println!(
             "Token with messages:read messages:write (both tools):\n  {}",
             token("messages:read messages:write")
+        );
+        println!(
+            "Token for another user (bob, both tools):\n  {}",
+            token_for("bob", "messages:read messages:write")
         );
         println!("Point an MCP client at http://{addr}/mcp with one of them as its bearer token.");
     }

@@ -20,6 +20,10 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(mcp_server::Settings::default()).await
+}
+
+async fn start_with(settings: mcp_server::Settings) -> Server {
     let issuer = IssuerServer::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -35,7 +39,8 @@ async fn start() -> Server {
         )
         .build()
         .unwrap();
-    let router = mcp_server::router(verifier, &[]);
+    let router = mcp_server::router(verifier, &settings)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, router).await });
     Server {
         url: resource.clone(),
@@ -377,4 +382,76 @@ async fn a_session_is_bound_to_the_user_who_opened_it() {
         post(&alice, Some(&session), list).await.unwrap().status(),
         404
     );
+}
+
+/// Browser clients: a CORS preflight from an allowed origin passes before authentication, the
+/// metadata document is readable from any origin, a request from another origin is 403 (DNS
+/// rebinding), and the server names itself, not its SDK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_get_cors_and_foreign_origins_get_403() {
+    let server = start_with(mcp_server::Settings {
+        hosts: Vec::new(),
+        cors_origins: vec!["http://localhost:5173".to_owned()],
+    })
+    .await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, &server.url)
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,content-type,mcp-session-id",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(preflight.headers().get("www-authenticate").is_none());
+    // Another origin's preflight gets no permission.
+    let other = http
+        .request(reqwest::Method::OPTIONS, &server.url)
+        .header("origin", "https://attacker.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    // The metadata is public: readable from any origin.
+    let metadata_url = server
+        .resource
+        .replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    let metadata = http
+        .get(&metadata_url)
+        .header("origin", "https://any.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metadata.headers()["access-control-allow-origin"], "*");
+    // A request from a foreign origin, valid token or not: 403 before authentication.
+    let token = server.token(&server.resource, "messages:read");
+    let foreign = http
+        .post(&server.url)
+        .header("origin", "https://attacker.example")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.headers().get("www-authenticate").is_none());
+    // The allowed origin with a token: served, and the server names itself.
+    let client = server.client(Some(&token)).await.unwrap();
+    let info = client.peer_info().expect("the server's initialize result");
+    assert_eq!(
+        info.server_info.as_ref().map(|i| i.name.as_str()),
+        Some("mcp-server")
+    );
+    client.cancel().await.unwrap();
 }

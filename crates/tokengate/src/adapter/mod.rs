@@ -39,7 +39,8 @@
 //!     unreachable!()
 //! };
 //! assert_eq!(answer.status(), 401);
-//! assert_eq!(answer.www_authenticate().unwrap(), r#"Bearer realm="api""#);
+//! // A 401 names the scopes the route needs (MCP 2026-07-28, RFC 6750 section 3).
+//! assert_eq!(answer.www_authenticate().unwrap(), r#"Bearer realm="api", scope="messages:read""#);
 //! ```
 
 mod claims;
