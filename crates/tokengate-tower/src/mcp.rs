@@ -190,14 +190,13 @@ where
             let view = RequestView::from_http(request.method(), request.uri(), request.headers())
                 .with_connection(request.extensions().get::<ConnectionInfo>());
             let earlier = request.extensions().get::<Verified<T>>();
-            mcp.origins.check(&view).and_then(|()| {
-                guard.verifier().before_mcp_body::<T, _>(
-                    &view,
-                    &mcp.scopes,
-                    guard.policy(),
-                    earlier,
-                )
-            })
+            guard.verifier().before_mcp_body::<T, _>(
+                &view,
+                &mcp.origins,
+                &mcp.scopes,
+                guard.policy(),
+                earlier,
+            )
         };
         Box::pin(async move {
             let checked = match checked {

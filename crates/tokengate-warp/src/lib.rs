@@ -208,9 +208,10 @@ where
     pub fn optional_filter(
         self,
     ) -> impl Filter<Extract = (Option<Verified<T>>,), Error = warp::Rejection> + Clone {
-        let guard = self.optional().guard;
+        // Shared: a request costs one reference count, not a copy of the guard.
+        let guard = std::sync::Arc::new(self.optional().guard);
         request().and_then(move |head: Head| {
-            let guard = guard.clone();
+            let guard = std::sync::Arc::clone(&guard);
             async move {
                 guard
                     .verified_claims(&head.view(), None)

@@ -154,3 +154,42 @@ impl Policy {
         self.body.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Policy;
+    use crate::requirement::Requirement;
+    use crate::scopes::Scopes;
+
+    /// `and` keeps everything either policy asks for: both requirements, DPoP from either,
+    /// credentials optional only when both say so (an MCP guard's `policy(..)` can tighten its
+    /// policy, never loosen it).
+    #[test]
+    fn and_keeps_what_either_asks() {
+        let base = Policy::new().require(Requirement::all(["a"]));
+        let both = base.and(
+            Policy::new()
+                .optional()
+                .require_dpop()
+                .require(Requirement::all(["b"])),
+        );
+        assert!(both.requires_dpop());
+        assert!(!both.allows_anonymous());
+        let requirement = both.requirement.as_ref().unwrap();
+        assert!(!requirement.is_met(&Scopes::new(["a"]), &Scopes::default()));
+        assert!(!requirement.is_met(&Scopes::new(["b"]), &Scopes::default()));
+        assert!(requirement.is_met(&Scopes::new(["a", "b"]), &Scopes::default()));
+        assert!(
+            !Policy::new()
+                .and(Policy::new().optional())
+                .allows_anonymous()
+        );
+        assert!(
+            Policy::new()
+                .optional()
+                .and(Policy::new().optional())
+                .allows_anonymous()
+        );
+        assert_eq!(both.scope_parameter().as_deref(), Some("a b"));
+    }
+}

@@ -463,15 +463,18 @@ impl crate::verifier::Verifier {
         self.decide_mcp_checked(request, body, scopes, policy, earlier, checked)
     }
 
-    /// [`before_body`](crate::Verifier::before_body) for an MCP request: when the 2026-07-28
-    /// `Mcp-Method` / `Mcp-Name` headers announce a call that needs scopes, an early 401 names
-    /// them too (the body, read next, still decides).
+    /// The first step of an MCP request, before its body is read: its `Host` and `Origin`
+    /// (`origins`: 403 for a DNS-rebinding attempt, before authentication), then
+    /// [`before_body`](crate::Verifier::before_body) on its credentials — and when the
+    /// 2026-07-28 `Mcp-Method` / `Mcp-Name` headers announce a call that needs scopes, an early
+    /// 401 names them too (the body, read next, still decides).
     ///
     /// # Errors
     /// The [`Answer`](crate::Answer) for a request its headers refuse.
     pub fn before_mcp_body<T, H>(
         &self,
         request: &crate::request::RequestView<'_, H>,
+        origins: &AllowedOrigins,
         scopes: &McpScopes,
         policy: &crate::adapter::Policy,
         earlier: Option<&crate::claims::Verified<T>>,
@@ -480,6 +483,7 @@ impl crate::verifier::Verifier {
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
         H: RequestHeaders + ?Sized,
     {
+        origins.check(request)?;
         match scopes.announced(request.headers()) {
             Some(requirement) => {
                 self.before_body(request, &policy.clone().require(requirement), earlier)

@@ -99,16 +99,16 @@ impl AllowedOrigins {
         self
     }
 
-    /// Whether a request with this `Host` is answered.
+    /// Whether a request with this `Host` is answered. (Compared without allocating: the
+    /// entries are lower-case, the request's value is compared case-insensitively.)
     #[must_use]
     pub fn allows_host(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        let (name, _) = split_port(&host);
+        let (name, _) = split_port(host);
         self.hosts.iter().any(|allowed| {
             let (allowed_name, allowed_port) = split_port(allowed);
             match allowed_port {
-                Some(_) => **allowed == *host,
-                None => allowed_name == name,
+                Some(_) => allowed.eq_ignore_ascii_case(host),
+                None => allowed_name.eq_ignore_ascii_case(name),
             }
         })
     }
@@ -116,8 +116,7 @@ impl AllowedOrigins {
     /// Whether a request with this `Origin` is answered.
     #[must_use]
     pub fn allows_origin(&self, origin: &str) -> bool {
-        let origin = origin.to_ascii_lowercase();
-        if origin == "null" {
+        if origin.eq_ignore_ascii_case("null") {
             return self.origins.iter().any(|o| &**o == "null");
         }
         let Some((scheme, authority)) = origin.split_once("://") else {
@@ -129,10 +128,10 @@ impl AllowedOrigins {
                 return false;
             };
             let (allowed_name, allowed_port) = split_port(allowed_authority);
-            allowed_scheme == scheme
+            allowed_scheme.eq_ignore_ascii_case(scheme)
                 && match allowed_port {
-                    Some(_) => allowed_authority == authority,
-                    None => allowed_name == name,
+                    Some(_) => allowed_authority.eq_ignore_ascii_case(authority),
+                    None => allowed_name.eq_ignore_ascii_case(name),
                 }
         })
     }
@@ -214,5 +213,7 @@ mod tests {
         assert!(!allowed.allows_origin("http://app.example.com:8443"));
         assert!(!allowed.allows_origin("null"));
         assert!(!allowed.allows_origin("http://localhost.attacker.example"));
+        assert!(allowed.allows_origin("HTTPS://App.Example.com:8443"));
+        assert!(!allowed.allows_origin("app.example.com"));
     }
 }
