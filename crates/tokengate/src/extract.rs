@@ -4,10 +4,16 @@
 //! ```
 //! use tokengate::TokenSources;
 //!
-//! // `Authorization: Bearer` (the default) and, for WebSocket upgrades, a cookie.
-//! let sources = TokenSources::new().cookie("access_token").unwrap();
+//! // `Authorization: Bearer` (the default) and, for WebSocket upgrades, the token offered as
+//! // a subprotocol after the marker `access_token` (`Sec-WebSocket-Protocol: access_token, <token>`).
+//! let sources = TokenSources::new().websocket_protocol("access_token").unwrap();
 //! # let _ = sources;
 //! ```
+//!
+//! Upgrade-only sources (`docs/security.md`, "Tokens on WebSocket upgrades"): a browser cannot
+//! set `Authorization` on a WebSocket, so the token may travel in `Sec-WebSocket-Protocol`
+//! ([`TokenSources::websocket_protocol`]) or — opt-in, and only on an upgrade request — in the
+//! query ([`TokenSources::query`]). A query token on an ordinary request is refused.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,6 +22,8 @@ use std::fmt;
 use http::HeaderMap;
 use http::HeaderName;
 use http::header::{AUTHORIZATION, COOKIE};
+
+use smallvec::SmallVec;
 
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
 use crate::request::RequestHeaders;
@@ -62,6 +70,7 @@ pub struct TokenSources {
     cookie: Option<Box<str>>,
     query: Option<Box<str>>,
     header: Option<HeaderName>,
+    websocket_protocol: Option<Box<str>>,
 }
 
 impl Default for TokenSources {
@@ -71,6 +80,7 @@ impl Default for TokenSources {
             cookie: None,
             query: None,
             header: None,
+            websocket_protocol: None,
         }
     }
 }
@@ -91,8 +101,11 @@ impl TokenSources {
         Ok(self)
     }
 
-    /// Also take the token from the query parameter `name` (RFC 6750 uses `access_token`).
-    /// Tokens in URLs end up in logs and browser history: prefer headers.
+    /// Also take the token from the query parameter `name` (RFC 6750 uses `access_token`) —
+    /// **on WebSocket upgrade requests only**, where a browser cannot set `Authorization`. On
+    /// any other request a token in that parameter is refused (400 `invalid_request`): URLs
+    /// end up in access logs, proxies and browser history. Prefer
+    /// [`websocket_protocol`](Self::websocket_protocol), which keeps the token out of URLs.
     ///
     /// # Errors
     /// [`ConfigErrorKind::InvalidSetting`] for an empty or non-token name.
@@ -108,12 +121,69 @@ impl TokenSources {
         self
     }
 
+    /// Also take the token from the `Sec-WebSocket-Protocol` header of a WebSocket upgrade:
+    /// the client offers the subprotocol `marker` followed by the token as the next entry
+    /// (`new WebSocket(url, ["access_token", token])` in a browser; the token must be RFC 7230
+    /// `token` characters, as a JWT is). The protocol a server echoes back is chosen by
+    /// [`websocket_reply_protocol`](Self::websocket_reply_protocol): an application protocol
+    /// the client offered, else the marker — never the token. Ignored on other requests.
+    ///
+    /// # Errors
+    /// [`ConfigErrorKind::InvalidSetting`] for an empty or non-token marker.
+    pub fn websocket_protocol(
+        mut self,
+        marker: impl Into<String>,
+    ) -> Result<TokenSources, ConfigError> {
+        self.websocket_protocol = Some(valid_name(marker.into())?);
+        Ok(self)
+    }
+
+    /// The subprotocol to echo in the upgrade response: the first protocol the client offered
+    /// that the application `supports`, else the marker when the client sent the token after
+    /// it (a browser fails a handshake that echoes nothing it offered), else none. Never the
+    /// token, never an entry the client did not offer.
+    #[must_use]
+    pub fn websocket_reply_protocol<'a, H: RequestHeaders + ?Sized>(
+        &'a self,
+        headers: &H,
+        supports: &[&'a str],
+    ) -> Option<&'a str> {
+        let offered = offered_protocols(headers);
+        let mut token_next = false;
+        let mut marked = false;
+        for entry in &offered {
+            if token_next {
+                token_next = false;
+                continue;
+            }
+            if self.websocket_protocol.as_deref() == Some(*entry) {
+                token_next = true;
+                marked = true;
+                continue;
+            }
+            if let Some(chosen) = supports.iter().find(|s| **s == *entry) {
+                return Some(*chosen);
+            }
+        }
+        if marked {
+            self.websocket_protocol.as_deref()
+        } else {
+            None
+        }
+    }
+
     /// Do not read `Authorization` (for services that take the token only from a cookie or a
     /// custom header).
     #[must_use]
     pub fn without_authorization_header(mut self) -> TokenSources {
         self.authorization = false;
         self
+    }
+
+    /// Whether a source applies to WebSocket upgrades only (the pipeline then asks whether
+    /// the request is one; other requests pay nothing for it).
+    pub(crate) fn has_upgrade_sources(&self) -> bool {
+        self.query.is_some() || self.websocket_protocol.is_some()
     }
 
     /// RFC 9728 `bearer_methods_supported`: `header` (the `Authorization` header or a custom
@@ -124,6 +194,7 @@ impl TokenSources {
             methods.push("header");
         }
         if self.query.is_some() {
+            // On upgrade requests only; still the RFC 6750 method.
             methods.push("query");
         }
         methods
@@ -132,13 +203,19 @@ impl TokenSources {
     /// Finds the request's token. `Ok(None)` means no credentials at all; a request with other
     /// `Authorization` schemes (e.g. `Basic`) has no bearer credentials.
     ///
+    /// `upgrade` says whether the request is a WebSocket upgrade
+    /// ([`RequestView::is_websocket_upgrade`](crate::request::RequestView::is_websocket_upgrade)):
+    /// the query and `Sec-WebSocket-Protocol` sources apply to upgrades only.
+    ///
     /// Errors: [`ErrorKind::MultipleCredentials`] for two credentials (two headers, header and
     /// query, a repeated parameter or cookie); [`ErrorKind::MalformedRequest`] for a `Bearer`
-    /// header whose token is not RFC 6750 `b64token` characters after exactly one space.
+    /// header whose token is not RFC 6750 `b64token` characters after exactly one space, and for
+    /// a query token on a request that is not an upgrade.
     pub(crate) fn extract_from<'a, H: RequestHeaders + ?Sized>(
         &self,
         headers: &'a H,
         query: Option<&'a str>,
+        upgrade: bool,
     ) -> Result<Option<Credential<'a>>, Error> {
         let mut found: Option<Credential<'a>> = None;
         let mut add = |token: BearerToken<'a>, scheme: Scheme| -> Result<(), Error> {
@@ -203,9 +280,26 @@ impl TokenSources {
                 }
             }
         }
+        if let (true, Some(marker)) = (upgrade, &self.websocket_protocol) {
+            let offered = offered_protocols(headers);
+            let mut entries = offered.iter();
+            while let Some(entry) = entries.next() {
+                if *entry == &**marker {
+                    let token: &'a str = entries.next().copied().ok_or_else(|| {
+                        malformed("no token follows the marker in Sec-WebSocket-Protocol")
+                    })?;
+                    add(BearerToken(Cow::Borrowed(checked_token(token)?)), Scheme::Bearer)?;
+                }
+            }
+        }
         if let (Some(name), Some(query)) = (&self.query, query) {
             for (key, value) in form_urlencoded::parse(query.as_bytes()) {
                 if key == **name {
+                    if !upgrade {
+                        return Err(malformed(
+                            "a query token is accepted only on a WebSocket upgrade request",
+                        ));
+                    }
                     checked_token(&value)?;
                     add(BearerToken(Cow::Owned(value.into_owned())), Scheme::Bearer)?;
                 }
@@ -213,6 +307,19 @@ impl TokenSources {
         }
         Ok(found)
     }
+}
+
+/// The entries of every `Sec-WebSocket-Protocol` header, in order (RFC 6455 section 4.1: a
+/// comma-separated list; optional whitespace around entries). Values that are not UTF-8 are
+/// skipped.
+fn offered_protocols<'h, H: RequestHeaders + ?Sized>(headers: &'h H) -> SmallVec<[&'h str; 4]> {
+    headers
+        .header_values("sec-websocket-protocol")
+        .filter_map(|value| std::str::from_utf8(value).ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect()
 }
 
 fn malformed(detail: &'static str) -> Error {
@@ -320,7 +427,8 @@ mod tests {
             headers: &'a HeaderMap,
             query: Option<&'a str>,
         ) -> Result<Option<BearerToken<'a>>, Error> {
-            self.extract_from(headers, query)
+            // As on an upgrade: every source applies.
+            self.extract_from(headers, query, true)
                 .map(|found| found.map(|credential| credential.token))
         }
     }
@@ -535,6 +643,110 @@ mod tests {
         assert_eq!(
             kind(TokenSources::default().cookie("a b")),
             ConfigErrorKind::InvalidSetting
+        );
+    }
+
+    #[test]
+    fn a_query_token_is_refused_on_a_request_that_is_not_an_upgrade() {
+        let s = TokenSources::default().query("access_token").unwrap();
+        let plain = s
+            .extract_from(&HeaderMap::new(), Some("access_token=a.b.c"), false)
+            .unwrap_err();
+        assert_eq!(plain.kind(), ErrorKind::MalformedRequest);
+        assert_eq!(
+            s.extract_from(&HeaderMap::new(), Some("other=1"), false)
+                .unwrap()
+                .map(|c| c.token.as_str().to_owned()),
+            None,
+            "other parameters are not credentials"
+        );
+        let none = HeaderMap::new();
+        let upgrade = s
+            .extract_from(&none, Some("access_token=a.b.c"), true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(upgrade.token.as_str(), "a.b.c");
+        // Without the source, the parameter is no credential at all.
+        assert!(
+            TokenSources::default()
+                .extract_from(&HeaderMap::new(), Some("access_token=a.b.c"), false)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_websocket_protocol_source_takes_the_entry_after_the_marker_on_upgrades_only() {
+        let s = TokenSources::default()
+            .websocket_protocol("access_token")
+            .unwrap();
+        let offer = headers(&[("sec-websocket-protocol", "chat, access_token, a.b.c")]);
+        let token = |upgrade| {
+            s.extract_from(&offer, None, upgrade)
+                .map(|found| found.map(|c| c.token.as_str().to_owned()))
+                .map_err(|e| e.kind())
+        };
+        assert_eq!(token(true), Ok(Some("a.b.c".into())));
+        assert_eq!(token(false), Ok(None), "ignored on other requests");
+        // Two headers are one list (RFC 7230 section 3.2.2).
+        let split = headers(&[
+            ("sec-websocket-protocol", "access_token"),
+            ("sec-websocket-protocol", "a.b.c"),
+        ]);
+        assert_eq!(
+            s.extract_from(&split, None, true)
+                .unwrap()
+                .map(|c| c.token.as_str().to_owned()),
+            Some("a.b.c".into())
+        );
+        assert_eq!(
+            kind(&s, &[("sec-websocket-protocol", "chat, access_token")], None),
+            Err(ErrorKind::MalformedRequest),
+            "a marker without a token"
+        );
+        assert_eq!(
+            kind(
+                &s,
+                &[("sec-websocket-protocol", "access_token, a.b.c, access_token, d.e.f")],
+                None
+            ),
+            Err(ErrorKind::MultipleCredentials)
+        );
+        assert_eq!(
+            kind(
+                &s,
+                &[
+                    ("authorization", "Bearer a.b.c"),
+                    ("sec-websocket-protocol", "access_token, a.b.c")
+                ],
+                None
+            ),
+            Err(ErrorKind::MultipleCredentials),
+            "Authorization and the protocol header are two credentials"
+        );
+        assert_eq!(
+            kind(&s, &[("sec-websocket-protocol", "chat, superchat")], None),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn the_echoed_protocol_is_never_the_token() {
+        let s = TokenSources::default()
+            .websocket_protocol("access_token")
+            .unwrap();
+        let offer = headers(&[("sec-websocket-protocol", "access_token, chat.v2, chat")]);
+        // `chat.v2` is the token here (it follows the marker): never chosen.
+        assert_eq!(s.websocket_reply_protocol(&offer, &["chat.v2"]), Some("access_token"));
+        assert_eq!(s.websocket_reply_protocol(&offer, &["chat", "chat.v2"]), Some("chat"));
+        assert_eq!(s.websocket_reply_protocol(&offer, &[]), Some("access_token"));
+        let without_token = headers(&[("sec-websocket-protocol", "chat")]);
+        assert_eq!(s.websocket_reply_protocol(&without_token, &["chat"]), Some("chat"));
+        assert_eq!(s.websocket_reply_protocol(&without_token, &["other"]), None);
+        assert_eq!(
+            TokenSources::default().websocket_reply_protocol(&offer, &["chat.v2"]),
+            Some("chat.v2"),
+            "without the source, no entry is a token"
         );
     }
 }

@@ -63,6 +63,8 @@ mod issuer;
 mod json;
 mod jws;
 mod key;
+#[cfg(feature = "live")]
+pub mod live;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 #[cfg(feature = "metrics")]

@@ -35,9 +35,15 @@ pub(crate) const CACHE: &str = "tokengate_cache_requests_total";
 pub(crate) const CACHE_EVICTIONS: &str = "tokengate_cache_evictions_total";
 pub(crate) const INTROSPECTIONS: &str = "tokengate_introspection_calls_total";
 pub(crate) const STORE_ERRORS: &str = "tokengate_store_errors_total";
+pub(crate) const CONNECTIONS_ENDED: &str = "tokengate_connections_ended_total";
 
 /// Registers descriptions and units (call once; recorders that ignore them lose nothing).
 pub fn describe() {
+    describe_counter!(
+        CONNECTIONS_ENDED,
+        Unit::Count,
+        "Open connections (WebSocket, SSE, gRPC streams) ended by their token: expired, revoked, refused or unavailable"
+    );
     describe_counter!(
         REQUESTS,
         Unit::Count,
@@ -248,6 +254,12 @@ pub(crate) fn eviction_listener<K, V>(
 #[cfg(feature = "remote")]
 pub(crate) fn introspection(issuer: &str, result: &'static str) {
     counter!(INTROSPECTIONS, "issuer" => issuer.to_owned(), "result" => result).increment(1);
+}
+
+/// An open connection ended by its deadline; `reason` is `live::Ended::code` (four values).
+#[cfg(feature = "live")]
+pub(crate) fn connection_ended(reason: &'static str) {
+    counter!(CONNECTIONS_ENDED, "reason" => reason).increment(1);
 }
 
 pub(crate) fn store_error(store: &'static str) {

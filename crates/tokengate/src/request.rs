@@ -190,6 +190,31 @@ impl<'a, H: RequestHeaders + ?Sized> RequestView<'a, H> {
     pub fn headers(&self) -> &'a H {
         self.headers
     }
+
+    /// Whether this is a WebSocket opening handshake: `GET` with `Upgrade: websocket` and a
+    /// `Sec-WebSocket-Version` (RFC 6455 section 4.1), or HTTP/2's extended `CONNECT` with a
+    /// `Sec-WebSocket-Version` (RFC 8441). The upgrade-only token sources apply to it alone.
+    #[must_use]
+    pub fn is_websocket_upgrade(&self) -> bool {
+        // Only requests with a `Sec-WebSocket-Version` pay for the rest.
+        if self
+            .headers
+            .header_values("sec-websocket-version")
+            .next()
+            .is_none()
+        {
+            return false;
+        }
+        match self.method {
+            "CONNECT" => true,
+            "GET" => self.headers.header_values("upgrade").any(|value| {
+                value
+                    .split(|b| *b == b',')
+                    .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"websocket"))
+            }),
+            _ => false,
+        }
+    }
 }
 
 impl<'a> RequestView<'a, http::HeaderMap> {

@@ -502,12 +502,54 @@ impl Introspector {
         }
     }
 
+    /// Asks the provider again, past the local and the shared cache: an open connection's
+    /// re-check (`docs/architecture.md`, "Connections that outlive a request") must see a
+    /// token revoked since it was admitted. The fresh answer replaces the cached one.
+    pub(crate) async fn introspect_fresh<T>(
+        &self,
+        judge: &impl Judge,
+        token: &str,
+        hash: [u8; 32],
+    ) -> Result<Verified<T>, Error>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let key = (hash, TypeId::of::<T>());
+        match self.call_fresh::<T>(judge, token, hash, true).await {
+            Ok(entry) => {
+                self.cache.insert(key, Arc::clone(&entry));
+                match &entry.decided {
+                    Decided::Active(verified) => verified
+                        .downcast_ref::<Verified<T>>()
+                        .cloned()
+                        .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
+                    Decided::Refused(error) => Err(error.clone()),
+                }
+            }
+            Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
+        }
+    }
+
     /// One call: a permit, the POST, the strict response, the claim checks.
     async fn call<T>(&self, judge: &impl Judge, token: &str, hash: [u8; 32]) -> Shared
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        if let Some(shared) = &self.shared {
+        self.call_fresh::<T>(judge, token, hash, false).await
+    }
+
+    /// [`call`](Self::call); with `fresh`, the shared store's answer is not asked for.
+    async fn call_fresh<T>(
+        &self,
+        judge: &impl Judge,
+        token: &str,
+        hash: [u8; 32],
+        fresh: bool,
+    ) -> Shared
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        if let Some(shared) = self.shared.as_ref().filter(|_| !fresh) {
             match shared.0.get(&self.iss, hash).await {
                 Ok(Some(stored)) => {
                     // The same checks as a fresh answer, with times judged now: the store is

@@ -68,6 +68,7 @@ pub struct VerifierBuilder {
     checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
     #[cfg(feature = "checks")]
     check_timeout: Duration,
+    connection_recheck: Option<Duration>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -109,6 +110,7 @@ impl VerifierBuilder {
             checks: Vec::new(),
             #[cfg(feature = "checks")]
             check_timeout: crate::checks::DEFAULT_CHECK_TIMEOUT,
+            connection_recheck: None,
         }
     }
 
@@ -201,6 +203,18 @@ impl VerifierBuilder {
     /// and each issuer's keys verify only that issuer's tokens.
     pub fn issuer(mut self, issuer: Issuer) -> VerifierBuilder {
         self.issuers.push(issuer);
+        self
+    }
+
+    /// Re-check the token of every open connection (WebSocket, SSE, gRPC stream; see
+    /// [`live`](crate::live)) this often: against the revocation list, and — past every cache —
+    /// against the introspection endpoint for an opaque token. A revoked or inactive token then
+    /// ends its connection within `every`; one the check cannot be made for ends it too (fail
+    /// closed). Without it a connection lives until the token's `exp` (a token without `exp` is
+    /// re-checked every [`RECHECK_WITHOUT_EXPIRY`](crate::live::RECHECK_WITHOUT_EXPIRY)). At
+    /// least one second.
+    pub fn connection_recheck(mut self, every: Duration) -> VerifierBuilder {
+        self.connection_recheck = Some(every);
         self
     }
 
@@ -301,6 +315,15 @@ impl VerifierBuilder {
             return Err(ConfigError::new(
                 ConfigErrorKind::NoIssuer,
                 "a verifier needs at least one issuer",
+            ));
+        }
+        if self
+            .connection_recheck
+            .is_some_and(|every| every < Duration::from_secs(1))
+        {
+            return Err(ConfigError::new(
+                ConfigErrorKind::InvalidSetting,
+                "connection_recheck must be at least one second",
             ));
         }
         if self.leeway > MAX_LEEWAY {
@@ -487,6 +510,7 @@ impl VerifierBuilder {
                 #[cfg(feature = "checks")]
                 check_timeout: self.check_timeout,
                 store_errors: Default::default(),
+                connection_recheck: self.connection_recheck,
                 #[cfg(feature = "metrics")]
                 meters,
             }),

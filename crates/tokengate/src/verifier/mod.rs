@@ -103,6 +103,8 @@ pub(crate) struct Inner {
     pub(crate) checks: Vec<Arc<dyn crate::checks::CustomCheck>>,
     #[cfg(feature = "checks")]
     pub(crate) check_timeout: Duration,
+    /// How often an open connection's token is re-checked (`live`).
+    connection_recheck: Option<Duration>,
 }
 
 /// DPoP settings with the challenge's `algs` rendered once.
@@ -394,6 +396,62 @@ impl Verifier {
                     _claims: std::marker::PhantomData,
                 })
             }
+        }
+    }
+
+    /// Where this verifier takes a request's token from; for a WebSocket handshake, which
+    /// subprotocol to echo ([`TokenSources::websocket_reply_protocol`]).
+    #[must_use]
+    pub fn token_sources(&self) -> &TokenSources {
+        &self.inner.sources
+    }
+
+    /// The interval of [`VerifierBuilder::connection_recheck`].
+    #[must_use]
+    pub fn connection_recheck(&self) -> Option<Duration> {
+        self.inner.connection_recheck
+    }
+
+    /// The request's token, read again from the configured sources (for an open connection's
+    /// re-checks); `None` when there is none.
+    #[cfg(feature = "live")]
+    pub(crate) fn request_token<H>(&self, request: &crate::request::RequestView<'_, H>) -> Option<String>
+    where
+        H: crate::request::RequestHeaders + ?Sized,
+    {
+        let sources = &self.inner.sources;
+        let upgrade = sources.has_upgrade_sources() && request.is_websocket_upgrade();
+        match sources.extract_from(request.headers(), request.query(), upgrade) {
+            Ok(Some(credential)) => Some(credential.token.as_str().to_owned()),
+            _ => None,
+        }
+    }
+
+    /// An open connection's re-check of `token`: still valid (signature, issuer, audience,
+    /// `nbf`; its `exp` is the connection deadline's), not revoked, and — for a token this
+    /// verifier introspects — still active at the provider, asked again past every cache.
+    #[cfg(feature = "live")]
+    pub(crate) async fn recheck(&self, token: &str) -> Result<(), Error> {
+        use serde::de::IgnoredAny;
+        #[cfg(feature = "remote")]
+        {
+            let inner = &self.inner;
+            let at = {
+                let mut buf = Vec::new();
+                let prepared = inner.prepare(token, &mut buf);
+                inner.introspection_for(token, &prepared)
+            };
+            if let Some(introspector) = at.and_then(|at| inner.issuers[at].introspector.as_ref())
+            {
+                let verified = introspector
+                    .introspect_fresh::<IgnoredAny>(&**inner, token, token_hash(token))
+                    .await?;
+                return inner.not_revoked(verified).await.map(drop);
+            }
+        }
+        match self.attempt::<IgnoredAny>(token, true, None) {
+            Attempt::Done(result) => result.map(drop),
+            Attempt::NeedsIo(wait) => wait.wait().await.map(drop),
         }
     }
 

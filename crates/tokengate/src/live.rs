@@ -1,0 +1,359 @@
+//! Connections that outlive their request: a WebSocket, a server-sent event stream (MCP's GET
+//! stream among them), a gRPC server stream. A request is checked once; the connection it
+//! opens stays authorized only until its [`Deadline`]: the token's `exp` (no leeway: the
+//! leeway forgives clock skew at admission, it does not extend a session) and, when
+//! configured, a re-check against the revocation list or the introspection endpoint
+//! ([`VerifierBuilder::connection_recheck`](crate::VerifierBuilder::connection_recheck)).
+//! `docs/architecture.md`, "Connections that outlive a request".
+//!
+//! Framework-neutral: [`Deadline::ended`] is a future to race against a socket, and
+//! [`until_expiry`] ends any [`Stream`] at the deadline. The adapters build on them (axum
+//! `WebSocketUpgrade` and `Sse`, actix-ws, warp `ws()`, tonic streams).
+//!
+//! ```
+//! # async fn demo(verifier: tokengate::Verifier, verified: tokengate::Verified<()>) {
+//! use tokengate::adapter::RequestView;
+//! use tokengate::live::{Ended, until_expiry};
+//!
+//! let headers = http::HeaderMap::new();
+//! let request = RequestView::new("GET", "/events", None, &headers);
+//! let deadline = verifier.connection_deadline(&request, &verified);
+//! let events = futures_stream(); // any `Stream`
+//! // Yields the events until the token expires (or is revoked), then one last item, then ends.
+//! let events = until_expiry(events, deadline).then(|ended: Ended| format!("bye: {}", ended.reason()));
+//! # let _ = events;
+//! # }
+//! # fn futures_stream() -> tokio_stream::Iter<std::vec::IntoIter<String>> { tokio_stream::iter(vec![]) }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use futures_core::Stream;
+use tokio::time::{Instant, Sleep};
+
+use crate::claims::Verified;
+use crate::clock::Clock;
+use crate::error::{Error, ErrorKind};
+use crate::request::{RequestHeaders, RequestView};
+use crate::verifier::Verifier;
+
+/// How often a connection whose token has no `exp` (an introspection answer without one) is
+/// re-checked when the verifier sets no interval: such a connection is never left unchecked.
+pub const RECHECK_WITHOUT_EXPIRY: Duration = Duration::from_secs(60);
+
+/// Why a connection's authorization ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ended {
+    /// The token's `exp` passed.
+    Expired,
+    /// A re-check found the token revoked (the revocation list).
+    Revoked,
+    /// A re-check found the token no longer accepted (inactive at the introspection endpoint,
+    /// or refused by a rule).
+    Refused,
+    /// A re-check could not be made (the revocation list or the introspection endpoint did
+    /// not answer): the connection ends, as a request would get 503 (fail closed).
+    Unavailable,
+}
+
+impl Ended {
+    /// A stable snake_case code, for logs and the `reason` label of
+    /// `tokengate_connections_ended_total`.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Ended::Expired => "expired",
+            Ended::Revoked => "revoked",
+            Ended::Refused => "refused",
+            Ended::Unavailable => "unavailable",
+        }
+    }
+
+    /// A short reason for the peer (a WebSocket close frame holds at most 123 bytes). Names
+    /// no claim and no token.
+    #[must_use]
+    pub fn reason(self) -> &'static str {
+        match self {
+            Ended::Expired => "the access token expired",
+            Ended::Revoked => "the access token was revoked",
+            Ended::Refused => "the access token is no longer accepted",
+            Ended::Unavailable => "the access token could not be re-checked",
+        }
+    }
+
+    /// The WebSocket close code (RFC 6455 section 7.4.1): 1008 (policy violation) when the
+    /// token ended; 1013 (try again later) when a re-check could not be made.
+    #[must_use]
+    pub fn websocket_close_code(self) -> u16 {
+        match self {
+            Ended::Unavailable => 1013,
+            _ => 1008,
+        }
+    }
+
+    fn from_error(error: &Error) -> Ended {
+        match error.kind() {
+            ErrorKind::Revoked => Ended::Revoked,
+            ErrorKind::Expired => Ended::Expired,
+            ErrorKind::RevocationUnavailable
+            | ErrorKind::IntrospectionUnavailable
+            | ErrorKind::KeysUnavailable
+            | ErrorKind::CheckUnavailable => Ended::Unavailable,
+            _ => Ended::Refused,
+        }
+    }
+}
+
+impl fmt::Display for Ended {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
+type Check = Pin<Box<dyn Future<Output = Result<(), Error>> + Send>>;
+
+/// Re-checks of the token, every `every`.
+struct Rechecks {
+    verifier: Verifier,
+    /// The token, kept only for re-checks; `None` when it could not be read again (the
+    /// connection then ends at the first re-check: fail closed).
+    token: Option<Arc<str>>,
+    every: Duration,
+    next: Instant,
+    running: Option<Check>,
+}
+
+/// When a connection must end: the token's `exp`, or a re-check that refuses it. Built by
+/// [`Verifier::connection_deadline`] for an admitted request.
+///
+/// Await [`ended`](Deadline::ended) (cancel-safe: race it in a `select!` loop, a re-check in
+/// progress continues on the next call) or wrap a stream with [`until_expiry`]. Needs a tokio
+/// runtime (its timer). `Debug` shows the expiry and the interval, never the token.
+pub struct Deadline {
+    expires_at: Option<u64>,
+    clock: Arc<dyn Clock>,
+    rechecks: Option<Rechecks>,
+    sleep: Pin<Box<Sleep>>,
+    ended: Option<Ended>,
+}
+
+impl fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deadline")
+            .field("expires_at", &self.expires_at)
+            .field("recheck", &self.rechecks.as_ref().map(|r| r.every))
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// The deadline of the connection `request` opens with the claims this verifier admitted
+    /// for it: the token's `exp` (no leeway), and re-checks every
+    /// [`connection_recheck`](crate::VerifierBuilder::connection_recheck) interval (every
+    /// [`RECHECK_WITHOUT_EXPIRY`] for a token without `exp` when none is set). The token is read
+    /// from `request` again only when re-checks need it.
+    pub fn connection_deadline<T, H>(
+        &self,
+        request: &RequestView<'_, H>,
+        verified: &Verified<T>,
+    ) -> Deadline
+    where
+        H: RequestHeaders + ?Sized,
+    {
+        let exp = verified.expires_at();
+        let expires_at = exp.is_finite().then(|| exp.max(0.0).ceil() as u64);
+        let every = self
+            .connection_recheck()
+            .or_else(|| expires_at.is_none().then_some(RECHECK_WITHOUT_EXPIRY));
+        let rechecks = every.map(|every| Rechecks {
+            verifier: self.clone(),
+            token: self.request_token(request).map(Arc::from),
+            every,
+            next: Instant::now() + every,
+            running: None,
+        });
+        Deadline {
+            expires_at,
+            clock: Arc::clone(&self.inner.clock),
+            rechecks,
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            ended: None,
+        }
+    }
+}
+
+impl Deadline {
+    /// A deadline at `expires_at` (Unix seconds) by the system clock, without re-checks: for
+    /// a connection whose end is known otherwise.
+    #[must_use]
+    pub fn at(expires_at: u64) -> Deadline {
+        Deadline {
+            expires_at: Some(expires_at),
+            clock: Arc::new(crate::clock::SystemClock),
+            rechecks: None,
+            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            ended: None,
+        }
+    }
+
+    /// The token's expiry, when it has one.
+    #[must_use]
+    pub fn expires_at(&self) -> Option<SystemTime> {
+        self.expires_at
+            .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
+    }
+
+    /// The re-check interval, when the token is re-checked.
+    #[must_use]
+    pub fn recheck_interval(&self) -> Option<Duration> {
+        self.rechecks.as_ref().map(|r| r.every)
+    }
+
+    /// Why the connection ended, once it has.
+    #[must_use]
+    pub fn has_ended(&self) -> Option<Ended> {
+        self.ended
+    }
+
+    /// Resolves when the connection must end, with why. Cancel-safe; once ended, it resolves
+    /// at once with the same answer.
+    pub fn ended(&mut self) -> impl Future<Output = Ended> + Send + '_ {
+        std::future::poll_fn(move |cx| self.poll_ended(cx))
+    }
+
+    /// [`ended`](Deadline::ended) as a poll function, for a hand-written future or stream.
+    pub fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
+        loop {
+            if let Some(ended) = self.ended {
+                return Poll::Ready(ended);
+            }
+            let now = self.clock.now_unix();
+            if self.expires_at.is_some_and(|exp| now >= exp) {
+                return Poll::Ready(self.end(Ended::Expired));
+            }
+            let mut wake = self
+                .expires_at
+                .map(|exp| Instant::now() + Duration::from_secs(exp - now));
+            if let Some(rechecks) = &mut self.rechecks {
+                if let Some(running) = &mut rechecks.running {
+                    match running.as_mut().poll(cx) {
+                        Poll::Ready(Ok(())) => {
+                            rechecks.running = None;
+                            rechecks.next = Instant::now() + rechecks.every;
+                        }
+                        Poll::Ready(Err(error)) => {
+                            return Poll::Ready(self.end(Ended::from_error(&error)));
+                        }
+                        Poll::Pending => {}
+                    }
+                }
+                if rechecks.running.is_none() {
+                    if Instant::now() >= rechecks.next {
+                        let Some(token) = rechecks.token.clone() else {
+                            return Poll::Ready(self.end(Ended::Refused));
+                        };
+                        let verifier = rechecks.verifier.clone();
+                        rechecks.running =
+                            Some(Box::pin(async move { verifier.recheck(&token).await }));
+                        continue;
+                    }
+                    wake = Some(wake.map_or(rechecks.next, |w| w.min(rechecks.next)));
+                }
+            }
+            match wake {
+                Some(wake) => {
+                    self.sleep.as_mut().reset(wake);
+                    if self.sleep.as_mut().poll(cx).is_ready() {
+                        continue;
+                    }
+                    return Poll::Pending;
+                }
+                // Only a re-check in progress: it wakes this task.
+                None => return Poll::Pending,
+            }
+        }
+    }
+
+    fn end(&mut self, ended: Ended) -> Ended {
+        self.ended = Some(ended);
+        self.rechecks = None;
+        tracing::debug!(target: "tokengate::live", reason = ended.code(), "connection ended");
+        #[cfg(feature = "metrics")]
+        crate::observe::connection_ended(ended.code());
+        ended
+    }
+}
+
+/// `stream` until `deadline`: its items, then (after [`then`](UntilExpiry::then)) one last
+/// item saying why, then the end. The item in flight when the deadline passes is not cut.
+pub fn until_expiry<S: Stream>(stream: S, deadline: Deadline) -> UntilExpiry<S> {
+    UntilExpiry {
+        stream: Box::pin(stream),
+        deadline,
+        last: None,
+        done: false,
+    }
+}
+
+/// The stream of [`until_expiry`].
+#[must_use = "streams do nothing unless polled"]
+pub struct UntilExpiry<S: Stream> {
+    stream: Pin<Box<S>>,
+    deadline: Deadline,
+    #[allow(clippy::type_complexity)]
+    last: Option<Box<dyn FnOnce(Ended) -> S::Item + Send>>,
+    done: bool,
+}
+
+impl<S: Stream> UntilExpiry<S> {
+    /// Ends with one more item made from why the connection ended (an SSE event saying so; a
+    /// gRPC `Err(Status::unauthenticated(..))`).
+    pub fn then(mut self, last: impl FnOnce(Ended) -> S::Item + Send + 'static) -> Self {
+        self.last = Some(Box::new(last));
+        self
+    }
+
+    /// The deadline, e.g. to see why the stream ended.
+    #[must_use]
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+}
+
+impl<S: Stream> fmt::Debug for UntilExpiry<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UntilExpiry")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Stream> Stream for UntilExpiry<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        // Every field is `Unpin` (the stream is boxed).
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(ended) = this.deadline.poll_ended(cx) {
+            this.done = true;
+            return Poll::Ready(this.last.take().map(|last| last(ended)));
+        }
+        match this.stream.as_mut().poll_next(cx) {
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            other => other,
+        }
+    }
+}
