@@ -25,14 +25,45 @@ pin_project_lite::pin_project! {
     enum Kind<B> {
         Inner { #[pin] body: B },
         Rejection { #[pin] body: Full<Bytes> },
+        // A stream (gRPC, server-sent events) that ends at its token's deadline.
+        #[cfg(feature = "live")]
+        Live {
+            #[pin] body: B,
+            deadline: Box<tokengate::live::Deadline>,
+            grpc: bool,
+            finished: bool,
+        },
     }
 }
 
 impl<B> AuthBody<B> {
+    #[cfg(not(feature = "live"))]
     pub(crate) fn inner(body: B) -> Self {
         AuthBody {
             kind: Kind::Inner { body },
         }
+    }
+
+    /// The inner service's body, ended at `deadline` when the response is a stream: a gRPC
+    /// response ends with `grpc-status` 16 (UNAUTHENTICATED) in its trailers, server-sent
+    /// events simply end (the client reconnects with a fresh token). Other responses are
+    /// passed on unchanged.
+    #[cfg(feature = "live")]
+    pub(crate) fn until_deadline(
+        body: B,
+        deadline: Option<Box<tokengate::live::Deadline>>,
+        headers: &http::HeaderMap,
+    ) -> Self {
+        let kind = match (deadline, crate::live::stream_kind(headers)) {
+            (Some(deadline), Some(grpc)) => Kind::Live {
+                body,
+                deadline,
+                grpc,
+                finished: false,
+            },
+            _ => Kind::Inner { body },
+        };
+        AuthBody { kind }
     }
 
     pub(crate) fn rejection(body: Full<Bytes>) -> Self {
@@ -65,6 +96,28 @@ where
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::Rejection { body } => body.poll_frame(cx).map_err(|never| match never {}),
+            #[cfg(feature = "live")]
+            KindProj::Live {
+                body,
+                deadline,
+                grpc,
+                finished,
+            } => {
+                if *finished {
+                    return Poll::Ready(None);
+                }
+                if let Poll::Ready(ended) = deadline.poll_ended(cx) {
+                    *finished = true;
+                    return Poll::Ready(
+                        grpc.then(|| Ok(Frame::trailers(crate::live::grpc_trailers(ended)))),
+                    );
+                }
+                let frame = body.poll_frame(cx).map_err(Into::into);
+                if let Poll::Ready(None) = frame {
+                    *finished = true;
+                }
+                frame
+            }
         }
     }
 
@@ -72,6 +125,8 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Rejection { body } => body.is_end_stream(),
+            #[cfg(feature = "live")]
+            Kind::Live { body, finished, .. } => *finished || body.is_end_stream(),
         }
     }
 
@@ -79,6 +134,9 @@ where
         match &self.kind {
             Kind::Inner { body } => body.size_hint(),
             Kind::Rejection { body } => body.size_hint(),
+            // It may end before the inner body does.
+            #[cfg(feature = "live")]
+            Kind::Live { .. } => SizeHint::default(),
         }
     }
 }

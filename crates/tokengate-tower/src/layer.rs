@@ -90,7 +90,8 @@ where
         match decision {
             Decision::Admit(admission) => {
                 admit(&mut request, admission, guard.verifier());
-                ResponseFuture::inner(self.inner.call(request))
+                let seed = stream_seed::<_, T>(&request, guard.verifier());
+                ResponseFuture::inner(self.inner.call(request), seed)
             }
             Decision::Deny(answer) => ResponseFuture::answer(answer, &request),
             Decision::Pending(pending) => {
@@ -102,7 +103,8 @@ where
                     match pending.resolve().await {
                         Ok(admission) => {
                             admit(&mut request, admission, &verifier);
-                            inner.call(request).await.map(|r| r.map(AuthBody::inner))
+                            let seed = stream_seed::<_, T>(&request, &verifier);
+                            inner.call(request).await.map(|r| with_seed(r, seed))
                         }
                         Err(answer) => Ok(response::answer(answer, &request)),
                     }
@@ -127,6 +129,40 @@ fn admit<B, T: Send + Sync + 'static>(
     extensions.insert(verifier.clone());
 }
 
+/// What a streaming response needs to end at its token's deadline (`crate::live`).
+#[cfg(feature = "live")]
+pub(crate) type Seed = Option<Box<tokengate::live::Deadline>>;
+#[cfg(not(feature = "live"))]
+pub(crate) type Seed = ();
+
+/// The deadline of an admitted request that may open a stream.
+pub(crate) fn stream_seed<B, T: Send + Sync + 'static>(
+    request: &Request<B>,
+    verifier: &Verifier,
+) -> Seed {
+    #[cfg(feature = "live")]
+    return crate::live::stream_deadline::<B, T>(request, verifier);
+    #[cfg(not(feature = "live"))]
+    {
+        let _ = (request, verifier);
+    }
+}
+
+/// The inner service's response, its body ended at the deadline if it is a stream.
+pub(crate) fn with_seed<B>(response: Response<B>, seed: Seed) -> Response<AuthBody<B>> {
+    #[cfg(feature = "live")]
+    {
+        let (parts, body) = response.into_parts();
+        let body = AuthBody::until_deadline(body, seed, &parts.headers);
+        Response::from_parts(parts, body)
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        let () = seed;
+        response.map(AuthBody::inner)
+    }
+}
+
 type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
 
 pin_project_lite::pin_project! {
@@ -141,16 +177,19 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B, E> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, seed: Option<Seed> },
         Ready { response: Option<Response<AuthBody<B>>> },
         Slow { future: SlowFuture<B, E> },
     }
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    fn inner(future: F) -> Self {
+    fn inner(future: F, seed: Seed) -> Self {
         ResponseFuture {
-            state: State::Inner { future },
+            state: State::Inner {
+                future,
+                seed: Some(seed),
+            },
         }
     }
 
@@ -177,9 +216,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future } => {
-                future.poll(cx).map(|r| r.map(|r| r.map(AuthBody::inner)))
-            }
+            StateProj::Inner { future, seed } => future.poll(cx).map(|r| {
+                r.map(|r| with_seed(r, seed.take().expect("polled after completion")))
+            }),
             StateProj::Ready { response } => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),

@@ -69,6 +69,10 @@
 //! # let _ = app; Ok(()) }
 //! ```
 //!
+//! Long-lived connections: the layer ends gRPC streams (`UNAUTHENTICATED`) and server-sent
+//! events at the token's `exp` or a failed re-check; [`Live`] gives an axum WebSocket route a
+//! socket that closes with 1008 then (feature `ws`). `docs/guide.md`, "Long-lived connections".
+//!
 //! gRPC (tonic): the same layer answers `UNAUTHENTICATED` / `PERMISSION_DENIED` (with the
 //! challenge in the `www-authenticate` metadata) for requests whose content type is
 //! `application/grpc`.
@@ -99,6 +103,8 @@ mod body;
 #[cfg(feature = "axum")]
 mod extract;
 mod layer;
+#[cfg(feature = "live")]
+mod live;
 #[cfg(feature = "mcp")]
 pub mod mcp;
 mod metadata;
@@ -108,6 +114,10 @@ pub use body::{AuthBody, BoxError};
 #[cfg(feature = "axum")]
 pub use extract::{AuthRejection, Claims, Scoped, VerifierState};
 pub use layer::{Auth, AuthLayer, ResponseFuture};
+#[cfg(all(feature = "live", feature = "axum"))]
+pub use live::Live;
+#[cfg(feature = "ws")]
+pub use live::LiveSocket;
 pub use metadata::ResourceMetadata;
 pub use tokengate;
 pub use tokengate::{

@@ -245,16 +245,17 @@ where
                     Ok(session) => session,
                     Err(answer) => return Ok(reply(answer)),
                 };
-            let response = inner
-                .call(Request::from_parts(parts, ReqBody::from(bytes)))
-                .await?;
+            let request = Request::from_parts(parts, ReqBody::from(bytes));
+            // The GET stream (server-sent events) ends at the token's deadline.
+            let seed = crate::layer::stream_seed::<_, T>(&request, guard.verifier());
+            let response = inner.call(request).await?;
             let opened = response
                 .headers()
                 .get(SESSION_HEADER)
                 .and_then(|v| v.to_str().ok());
             mcp.sessions
                 .after(session, response.status().is_success(), opened);
-            Ok(response.map(AuthBody::inner))
+            Ok(crate::layer::with_seed(response, seed))
         })
     }
 }

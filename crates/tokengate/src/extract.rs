@@ -312,7 +312,7 @@ impl TokenSources {
 /// The entries of every `Sec-WebSocket-Protocol` header, in order (RFC 6455 section 4.1: a
 /// comma-separated list; optional whitespace around entries). Values that are not UTF-8 are
 /// skipped.
-fn offered_protocols<'h, H: RequestHeaders + ?Sized>(headers: &'h H) -> SmallVec<[&'h str; 4]> {
+fn offered_protocols<H: RequestHeaders + ?Sized>(headers: &H) -> SmallVec<[&str; 4]> {
     headers
         .header_values("sec-websocket-protocol")
         .filter_map(|value| std::str::from_utf8(value).ok())

@@ -139,7 +139,8 @@ pub struct Deadline {
     expires_at: Option<u64>,
     clock: Arc<dyn Clock>,
     rechecks: Option<Rechecks>,
-    sleep: Pin<Box<Sleep>>,
+    /// Made on the first poll: building a deadline needs no runtime and allocates no timer.
+    sleep: Option<Pin<Box<Sleep>>>,
     ended: Option<Ended>,
 }
 
@@ -183,7 +184,7 @@ impl Verifier {
             expires_at,
             clock: Arc::clone(&self.inner.clock),
             rechecks,
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            sleep: None,
             ended: None,
         }
     }
@@ -198,7 +199,7 @@ impl Deadline {
             expires_at: Some(expires_at),
             clock: Arc::new(crate::clock::SystemClock),
             rechecks: None,
-            sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            sleep: None,
             ended: None,
         }
     }
@@ -269,8 +270,14 @@ impl Deadline {
             }
             match wake {
                 Some(wake) => {
-                    self.sleep.as_mut().reset(wake);
-                    if self.sleep.as_mut().poll(cx).is_ready() {
+                    let sleep = match &mut self.sleep {
+                        Some(sleep) => {
+                            sleep.as_mut().reset(wake);
+                            sleep
+                        }
+                        None => self.sleep.insert(Box::pin(tokio::time::sleep_until(wake))),
+                    };
+                    if sleep.as_mut().poll(cx).is_ready() {
                         continue;
                     }
                     return Poll::Pending;

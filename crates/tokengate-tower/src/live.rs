@@ -1,0 +1,266 @@
+//! Connections that outlive their request (`docs/guide.md`, "Long-lived connections"): the
+//! layers end gRPC and server-sent-event responses at their token's deadline by themselves;
+//! [`Live`] hands an axum handler the claims and the [`Deadline`] (with the `ws` feature, a
+//! [`LiveSocket`] that closes with 1008 at the deadline).
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Request};
+use tokengate::Verified;
+use tokengate::adapter::{ConnectionInfo, RequestView};
+use tokengate::live::{Deadline, Ended};
+
+/// Whether a response is a stream that must end at the deadline: `Some(true)` for gRPC,
+/// `Some(false)` for server-sent events, `None` for anything else.
+pub(crate) fn stream_kind(headers: &HeaderMap) -> Option<bool> {
+    let content_type = headers.get(CONTENT_TYPE)?.as_bytes();
+    if content_type.starts_with(b"application/grpc") {
+        Some(true)
+    } else if content_type.starts_with(b"text/event-stream") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// The trailers that end a gRPC stream at its deadline: UNAUTHENTICATED (16) and why.
+pub(crate) fn grpc_trailers(ended: Ended) -> HeaderMap {
+    let mut trailers = HeaderMap::new();
+    let code: u16 = match ended {
+        // A re-check that could not be made: UNAVAILABLE (14), as a request would get 503.
+        Ended::Unavailable => 14,
+        _ => 16,
+    };
+    trailers.insert(HeaderName::from_static("grpc-status"), HeaderValue::from(code));
+    if let Ok(message) = HeaderValue::try_from(ended.reason().replace(' ', "%20")) {
+        trailers.insert(HeaderName::from_static("grpc-message"), message);
+    }
+    trailers
+}
+
+/// The deadline of an admitted request that may open a stream — gRPC, or one that accepts
+/// `text/event-stream` — with the claims the layer stored; `None` for other requests (they
+/// pay two header lookups).
+pub(crate) fn stream_deadline<B, T: Send + Sync + 'static>(
+    request: &Request<B>,
+    verifier: &tokengate::Verifier,
+) -> Option<Box<Deadline>> {
+    let headers = request.headers();
+    let streams = headers
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+        || headers.get_all(ACCEPT).iter().any(|v| {
+            v.as_bytes()
+                .windows(17)
+                .any(|w| w.eq_ignore_ascii_case(b"text/event-stream"))
+        });
+    if !streams {
+        return None;
+    }
+    let verified = request.extensions().get::<Verified<T>>()?;
+    let view = RequestView::from_http(request.method(), request.uri(), headers)
+        .with_connection(request.extensions().get::<ConnectionInfo>());
+    Some(Box::new(verifier.connection_deadline(&view, verified)))
+}
+
+#[cfg(feature = "axum")]
+pub use extractor::Live;
+
+#[cfg(feature = "axum")]
+mod extractor {
+    use std::fmt;
+
+    use axum_core::extract::FromRequestParts;
+    use http::request::Parts;
+    use serde::de::DeserializeOwned;
+    use tokengate::adapter::{ConnectionInfo, Policy, RequestView};
+    use tokengate::live::{Deadline, Stream, UntilExpiry, until_expiry};
+    use tokengate::{StandardClaims, Verified};
+
+    use crate::extract::{AuthRejection, VerifierState};
+
+    /// An axum extractor for a route that opens a connection (a WebSocket, server-sent
+    /// events): the claims, as [`Claims`](crate::Claims) gives them, and the connection's
+    /// [`Deadline`] — the token's `exp`, and re-checks when the verifier sets
+    /// [`connection_recheck`](tokengate::VerifierBuilder::connection_recheck).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "ws")] mod ws {
+    /// use axum::extract::ws::{Message, WebSocketUpgrade};
+    /// use axum::response::Response;
+    /// use tokengate_tower::Live;
+    ///
+    /// // Echo until the token expires: the socket then closes with 1008.
+    /// async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
+    ///     live.on_upgrade(upgrade, |mut socket, _claims| async move {
+    ///         while let Some(Ok(message)) = socket.recv().await {
+    ///             if socket.send(message).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     })
+    /// }
+    /// # }
+    /// ```
+    pub struct Live<T = StandardClaims> {
+        /// The verified claims.
+        pub claims: Verified<T>,
+        /// When the connection must end.
+        pub deadline: Deadline,
+        /// The subprotocol to echo when the token came in `Sec-WebSocket-Protocol`.
+        #[cfg_attr(not(feature = "ws"), allow(dead_code))]
+        pub(crate) protocol: Option<Box<str>>,
+    }
+
+    impl<T> fmt::Debug for Live<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("Live")
+                .field("claims", &self.claims)
+                .field("deadline", &self.deadline)
+                .finish()
+        }
+    }
+
+    impl<T> Live<T> {
+        /// `stream` until the deadline (an `Sse` body: `Sse::new(live.stream(events))`). The
+        /// [`AuthLayer`](crate::AuthLayer) ends `text/event-stream` responses at the deadline
+        /// anyway; this is for routes guarded by extractors only.
+        pub fn stream<S: Stream>(self, stream: S) -> UntilExpiry<S> {
+            until_expiry(stream, self.deadline)
+        }
+    }
+
+    impl<S, T> FromRequestParts<S> for Live<T>
+    where
+        S: VerifierState + Send + Sync,
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        type Rejection = AuthRejection;
+
+        async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+            let verifier = crate::extract::verifier_of(parts, state)?;
+            let claims = crate::extract::required::<T, S>(parts, state, Policy::new()).await?;
+            let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
+                .with_connection(parts.extensions.get::<ConnectionInfo>());
+            let deadline = verifier.connection_deadline(&view, &claims);
+            let protocol = verifier
+                .token_sources()
+                .websocket_reply_protocol(&parts.headers, &[])
+                .map(Box::from);
+            Ok(Live {
+                claims,
+                deadline,
+                protocol,
+            })
+        }
+    }
+}
+
+#[cfg(feature = "ws")]
+pub use socket::LiveSocket;
+
+#[cfg(feature = "ws")]
+mod socket {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::task::Poll;
+
+    use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+    use axum::response::Response;
+    use tokengate::Verified;
+    use tokengate::live::{Deadline, Ended, Stream};
+
+    use super::Live;
+
+    impl<T: Send + Sync + 'static> Live<T> {
+        /// Completes the upgrade and runs `handler` with a [`LiveSocket`] — closed with code
+        /// 1008 (1013 when a re-check could not be made) and a reason at the deadline — and
+        /// the claims. When the token came in `Sec-WebSocket-Protocol`, the marker is echoed
+        /// as the subprotocol (a browser requires one it offered; never the token).
+        pub fn on_upgrade<F, Fut>(self, upgrade: WebSocketUpgrade, handler: F) -> Response
+        where
+            F: FnOnce(LiveSocket, Verified<T>) -> Fut + Send + 'static,
+            Fut: Future<Output = ()> + Send + 'static,
+        {
+            let Live {
+                claims,
+                deadline,
+                protocol,
+            } = self;
+            let upgrade = match protocol {
+                Some(protocol) => upgrade.protocols([String::from(protocol)]),
+                None => upgrade,
+            };
+            upgrade.on_upgrade(move |socket| handler(LiveSocket { socket, deadline }, claims))
+        }
+    }
+
+    /// An axum [`WebSocket`] that ends at its token's deadline: [`recv`](LiveSocket::recv)
+    /// then sends a close frame (1008 and the reason) and returns `None`. A handler that
+    /// awaits `recv` — as every handler that notices the peer closing does — needs nothing
+    /// else; one that waits on something else races [`ended`](LiveSocket::ended).
+    #[derive(Debug)]
+    pub struct LiveSocket {
+        socket: WebSocket,
+        deadline: Deadline,
+    }
+
+    impl LiveSocket {
+        /// The next message; `None` when the peer closed, or the deadline passed (the socket
+        /// is then closed with 1008).
+        pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
+            let next = std::future::poll_fn(|cx| {
+                if let Poll::Ready(ended) = self.deadline.poll_ended(cx) {
+                    return Poll::Ready(Err(ended));
+                }
+                Pin::new(&mut self.socket).poll_next(cx).map(Ok)
+            })
+            .await;
+            match next {
+                Ok(message) => message,
+                Err(ended) => {
+                    self.close(ended).await;
+                    None
+                }
+            }
+        }
+
+        /// Sends `message`; refused once the deadline has passed.
+        ///
+        /// # Errors
+        /// The socket's error, or the deadline's.
+        pub async fn send(&mut self, message: Message) -> Result<(), axum::Error> {
+            if let Some(ended) = self.deadline.has_ended() {
+                return Err(axum::Error::new(ended.reason()));
+            }
+            self.socket.send(message).await
+        }
+
+        /// Resolves at the deadline, after closing the socket with 1008 and the reason.
+        pub async fn ended(&mut self) -> Ended {
+            let ended = self.deadline.ended().await;
+            self.close(ended).await;
+            ended
+        }
+
+        /// The deadline.
+        #[must_use]
+        pub fn deadline(&self) -> &Deadline {
+            &self.deadline
+        }
+
+        /// The socket and its deadline, to drive them yourself.
+        #[must_use]
+        pub fn into_parts(self) -> (WebSocket, Deadline) {
+            (self.socket, self.deadline)
+        }
+
+        async fn close(&mut self, ended: Ended) {
+            let frame = CloseFrame {
+                code: ended.websocket_close_code(),
+                reason: ended.reason().into(),
+            };
+            // The peer may be gone already: nothing else to do.
+            let _ = self.socket.send(Message::Close(Some(frame))).await;
+        }
+    }
+}
