@@ -35,7 +35,7 @@ tokengate::claims_extractors!();
 
 /// The verifier for a request: the middleware's, or `app_data` (`Verifier` or
 /// `web::Data<Verifier>`). None is a wiring bug (500, logged by the core).
-fn verifier_of(request: &HttpRequest) -> Result<Verifier, AuthRejection> {
+pub(crate) fn verifier_of(request: &HttpRequest) -> Result<Verifier, AuthRejection> {
     request
         .extensions()
         .get::<Verifier>()
@@ -72,10 +72,13 @@ where
     Ok(verified)
 }
 
-type ExtractFuture<V> = Pin<Box<dyn Future<Output = Result<V, AuthRejection>>>>;
+pub(crate) type ExtractFuture<V> = Pin<Box<dyn Future<Output = Result<V, AuthRejection>>>>;
 
 /// Claims for a route that requires credentials: `Some` whenever the pipeline admits.
-async fn required<T>(request: HttpRequest, policy: Policy) -> Result<Claims<T>, AuthRejection>
+pub(crate) async fn required<T>(
+    request: HttpRequest,
+    policy: Policy,
+) -> Result<Claims<T>, AuthRejection>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {

@@ -50,11 +50,17 @@
 //! answer 403 `insufficient_scope`.
 
 mod extract;
+#[cfg(feature = "live")]
+mod live;
 mod metadata;
 mod middleware;
 mod response;
 
 pub use extract::{AuthRejection, Claims, OptionalClaims, Scoped};
+#[cfg(feature = "live")]
+pub use live::Live;
+#[cfg(feature = "ws")]
+pub use live::LiveStream;
 pub use metadata::resource_metadata;
 pub use middleware::{Auth, AuthMiddleware};
 pub use tokengate;

@@ -22,6 +22,8 @@
 pub mod demo;
 pub mod dpop;
 pub mod fixture;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod redis_server;
 mod server;
 

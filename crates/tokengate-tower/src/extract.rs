@@ -72,7 +72,10 @@ impl IntoResponse for AuthRejection {
 }
 
 /// The layer's verifier, else the state's; none is a wiring bug (500, logged by the core).
-pub(crate) fn verifier_of<S: VerifierState>(parts: &Parts, state: &S) -> Result<Verifier, AuthRejection> {
+pub(crate) fn verifier_of<S: VerifierState>(
+    parts: &Parts,
+    state: &S,
+) -> Result<Verifier, AuthRejection> {
     let verifier = parts.extensions.get::<Verifier>().cloned();
     let verifier = verifier.or_else(|| state.verifier());
     verifier.ok_or_else(|| Answer::verifier_not_configured().into())

@@ -216,9 +216,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future, seed } => future.poll(cx).map(|r| {
-                r.map(|r| with_seed(r, seed.take().expect("polled after completion")))
-            }),
+            StateProj::Inner { future, seed } => future
+                .poll(cx)
+                .map(|r| r.map(|r| with_seed(r, seed.take().expect("polled after completion")))),
             StateProj::Ready { response } => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),

@@ -30,7 +30,10 @@ pub(crate) fn grpc_trailers(ended: Ended) -> HeaderMap {
         Ended::Unavailable => 14,
         _ => 16,
     };
-    trailers.insert(HeaderName::from_static("grpc-status"), HeaderValue::from(code));
+    trailers.insert(
+        HeaderName::from_static("grpc-status"),
+        HeaderValue::from(code),
+    );
     if let Ok(message) = HeaderValue::try_from(ended.reason().replace(' ', "%20")) {
         trailers.insert(HeaderName::from_static("grpc-message"), message);
     }

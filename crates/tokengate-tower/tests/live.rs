@@ -11,57 +11,18 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
-use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
-use tokengate::store::MemoryRevocationList;
-use tokengate_testkit::{TestKey, claims_at, jwks};
-use tokengate_tower::{Algorithm, AuthLayer, Issuer, KeySource, Live, TokenSources, Verifier};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokengate_testkit::live::{
+    ISS, MARKER, connect, echo, echo_until_closed, offer, token, verifier,
+};
+use tokengate_tower::{AuthLayer, Live, Verifier};
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
-
-const ISS: &str = "https://issuer.test/";
-const AUD: &str = "live-api";
 
 fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    tokengate_testkit::now()
 }
 
-fn key() -> TestKey {
-    TestKey::shared(Algorithm::ES256)
-}
-
-fn token(exp: u64, jti: &str) -> String {
-    let mut claims = claims_at(ISS, AUD, now());
-    claims["exp"] = json!(exp);
-    claims["jti"] = json!(jti);
-    key().mint(&claims)
-}
-
-fn verifier(recheck: Option<Duration>) -> Verifier {
-    let sources = TokenSources::new()
-        .websocket_protocol("access_token")
-        .unwrap()
-        .query("access_token")
-        .unwrap();
-    let mut builder = Verifier::builder()
-        .issuer(
-            Issuer::new(ISS)
-                .audience(AUD)
-                .keys(KeySource::jwks_json(jwks(&[&key()]))),
-        )
-        .token_sources(sources)
-        .revocation(MemoryRevocationList::default());
-    if let Some(every) = recheck {
-        builder = builder.connection_recheck(every);
-    }
-    builder.build().unwrap()
-}
-
-async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
+async fn echo_route(upgrade: WebSocketUpgrade, live: Live) -> Response {
     live.on_upgrade(upgrade, |mut socket, _claims| async move {
         while let Some(Ok(message)) = socket.recv().await {
             if socket.send(message).await.is_err() {
@@ -71,7 +32,9 @@ async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
     })
 }
 
-async fn events(live: Live) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
+async fn events(
+    live: Live,
+) -> Sse<impl futures_util::Stream<Item = Result<Event, std::convert::Infallible>>> {
     let ticks = futures_util::stream::unfold(0u32, |n| async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
         Some((Ok(Event::default().data(n.to_string())), n + 1))
@@ -85,12 +48,15 @@ async fn serve(verifier: Verifier) -> String {
     let plain_events = || async {
         let ticks = futures_util::stream::unfold(0u32, |n| async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            Some((Ok::<_, std::convert::Infallible>(Event::default().data(n.to_string())), n + 1))
+            Some((
+                Ok::<_, std::convert::Infallible>(Event::default().data(n.to_string())),
+                n + 1,
+            ))
         });
         Sse::new(ticks)
     };
     let app = Router::new()
-        .route("/ws", get(echo))
+        .route("/ws", get(echo_route))
         .route("/events", get(events))
         .route("/me", get(|| async { "me" }))
         .with_state(verifier.clone())
@@ -106,66 +72,21 @@ async fn serve(verifier: Verifier) -> String {
     format!("127.0.0.1:{}", addr.port())
 }
 
-/// A WebSocket handshake to `url` offering `protocols`.
-async fn connect(
-    url: &str,
-    protocols: Option<&str>,
-) -> Result<
-    (
-        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        tungstenite::handshake::client::Response,
-    ),
-    tungstenite::Error,
-> {
-    let mut request = url.into_client_request().unwrap();
-    if let Some(protocols) = protocols {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", protocols.parse().unwrap());
-    }
-    tokio_tungstenite::connect_async(request).await
-}
-
-/// Echoes until the server closes; the close frame and when it came.
-async fn echo_until_closed(
-    socket: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-) -> (Option<tungstenite::protocol::CloseFrame>, SystemTime) {
-    loop {
-        if socket.send(WsMessage::text("ping")).await.is_err() {
-            return (None, SystemTime::now());
-        }
-        match tokio::time::timeout(Duration::from_secs(8), socket.next()).await {
-            Ok(Some(Ok(WsMessage::Text(text)))) => {
-                assert_eq!(text.as_str(), "ping");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Ok(Some(Ok(WsMessage::Close(frame)))) => return (frame, SystemTime::now()),
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no close frame: {other:?}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_token_in_the_protocol_header_is_admitted_and_closes_with_1008_at_exp() {
     let addr = serve(verifier(None)).await;
     let exp = now() + 2;
     let token = token(exp, "ws-1");
-    let (mut socket, response) = connect(
-        &format!("ws://{addr}/ws"),
-        Some(&format!("access_token, {token}")),
-    )
-    .await
-    .expect("admitted");
+    let (mut socket, response) = connect(&format!("ws://{addr}/ws"), Some(&offer(&token)))
+        .await
+        .expect("admitted");
     let echoed = response
         .headers()
         .get("sec-websocket-protocol")
         .expect("a protocol is echoed")
         .to_str()
         .unwrap();
-    assert_eq!(echoed, "access_token");
+    assert_eq!(echoed, MARKER);
     assert!(!echoed.contains(&token), "never the token");
     let (frame, closed_at) = echo_until_closed(&mut socket).await;
     let frame = frame.expect("a close frame");
@@ -204,11 +125,7 @@ async fn a_query_token_is_accepted_on_an_upgrade_and_refused_on_a_plain_get() {
     let (mut socket, _) = connect(&format!("ws://{addr}/ws?access_token={token}"), None)
         .await
         .expect("an upgrade with a query token is admitted");
-    socket.send(WsMessage::text("hi")).await.unwrap();
-    assert_eq!(
-        socket.next().await.unwrap().unwrap(),
-        WsMessage::text("hi")
-    );
+    echo(&mut socket, "hi").await;
     // The same parameter on an ordinary request: refused, although the source is enabled.
     let plain = reqwest::get(format!("http://{addr}/events?access_token={token}"))
         .await
@@ -225,26 +142,25 @@ async fn a_token_revoked_mid_connection_closes_the_socket_within_the_recheck_int
     let verifier = verifier(Some(Duration::from_secs(1)));
     let addr = serve(verifier.clone()).await;
     let token = token(now() + 3600, "ws-revoked");
-    let (mut socket, _) = connect(
-        &format!("ws://{addr}/ws"),
-        Some(&format!("access_token, {token}")),
-    )
-    .await
-    .unwrap();
+    let (mut socket, _) = connect(&format!("ws://{addr}/ws"), Some(&offer(&token)))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    socket.send(WsMessage::text("still here")).await.unwrap();
-    assert_eq!(
-        socket.next().await.unwrap().unwrap(),
-        WsMessage::text("still here"),
-        "re-checks pass while the token is valid"
-    );
-    verifier.revoke_jti(ISS, "ws-revoked", now() + 3600).await.unwrap();
+    // Re-checks pass while the token is valid.
+    echo(&mut socket, "still here").await;
+    verifier
+        .revoke_jti(ISS, "ws-revoked", now() + 3600)
+        .await
+        .unwrap();
     let revoked = Instant::now();
     let (frame, _) = echo_until_closed(&mut socket).await;
     let frame = frame.expect("a close frame");
     assert_eq!(frame.code, CloseCode::Policy);
     assert_eq!(frame.reason.as_str(), "the access token was revoked");
-    assert!(revoked.elapsed() < Duration::from_millis(2500), "within the interval");
+    assert!(
+        revoked.elapsed() < Duration::from_millis(2500),
+        "within the interval"
+    );
 }
 
 /// Reads an SSE body to its end: the events and when it ended.
@@ -273,7 +189,10 @@ async fn server_sent_events_end_at_exp_from_the_extractor_and_from_the_layer() {
         assert_eq!(response.status(), 200, "{path}");
         let (events, ended) = read_events(response).await;
         assert!(events >= 2, "{path}: events flowed before exp ({events})");
-        assert!(ended >= UNIX_EPOCH + Duration::from_secs(exp), "{path}: not before exp");
+        assert!(
+            ended >= UNIX_EPOCH + Duration::from_secs(exp),
+            "{path}: not before exp"
+        );
         assert!(
             ended < UNIX_EPOCH + Duration::from_secs(exp + 3),
             "{path}: ended at exp, not at the timeout"

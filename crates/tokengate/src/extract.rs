@@ -288,7 +288,10 @@ impl TokenSources {
                     let token: &'a str = entries.next().copied().ok_or_else(|| {
                         malformed("no token follows the marker in Sec-WebSocket-Protocol")
                     })?;
-                    add(BearerToken(Cow::Borrowed(checked_token(token)?)), Scheme::Bearer)?;
+                    add(
+                        BearerToken(Cow::Borrowed(checked_token(token)?)),
+                        Scheme::Bearer,
+                    )?;
                 }
             }
         }
@@ -700,14 +703,21 @@ mod tests {
             Some("a.b.c".into())
         );
         assert_eq!(
-            kind(&s, &[("sec-websocket-protocol", "chat, access_token")], None),
+            kind(
+                &s,
+                &[("sec-websocket-protocol", "chat, access_token")],
+                None
+            ),
             Err(ErrorKind::MalformedRequest),
             "a marker without a token"
         );
         assert_eq!(
             kind(
                 &s,
-                &[("sec-websocket-protocol", "access_token, a.b.c, access_token, d.e.f")],
+                &[(
+                    "sec-websocket-protocol",
+                    "access_token, a.b.c, access_token, d.e.f"
+                )],
                 None
             ),
             Err(ErrorKind::MultipleCredentials)
@@ -737,11 +747,23 @@ mod tests {
             .unwrap();
         let offer = headers(&[("sec-websocket-protocol", "access_token, chat.v2, chat")]);
         // `chat.v2` is the token here (it follows the marker): never chosen.
-        assert_eq!(s.websocket_reply_protocol(&offer, &["chat.v2"]), Some("access_token"));
-        assert_eq!(s.websocket_reply_protocol(&offer, &["chat", "chat.v2"]), Some("chat"));
-        assert_eq!(s.websocket_reply_protocol(&offer, &[]), Some("access_token"));
+        assert_eq!(
+            s.websocket_reply_protocol(&offer, &["chat.v2"]),
+            Some("access_token")
+        );
+        assert_eq!(
+            s.websocket_reply_protocol(&offer, &["chat", "chat.v2"]),
+            Some("chat")
+        );
+        assert_eq!(
+            s.websocket_reply_protocol(&offer, &[]),
+            Some("access_token")
+        );
         let without_token = headers(&[("sec-websocket-protocol", "chat")]);
-        assert_eq!(s.websocket_reply_protocol(&without_token, &["chat"]), Some("chat"));
+        assert_eq!(
+            s.websocket_reply_protocol(&without_token, &["chat"]),
+            Some("chat")
+        );
         assert_eq!(s.websocket_reply_protocol(&without_token, &["other"]), None);
         assert_eq!(
             TokenSources::default().websocket_reply_protocol(&offer, &["chat.v2"]),

@@ -51,7 +51,10 @@ fn bearer(token: &str) -> http::HeaderMap {
 }
 
 /// Admits `headers` through the pipeline and builds the connection's deadline.
-async fn admitted(verifier: &Verifier, headers: &http::HeaderMap) -> (Verified<StandardClaims>, Deadline) {
+async fn admitted(
+    verifier: &Verifier,
+    headers: &http::HeaderMap,
+) -> (Verified<StandardClaims>, Deadline) {
     let request = RequestView::new("GET", "/ws", None, headers);
     let verified = verifier
         .required_claims::<StandardClaims, _>(&request, &Policy::new(), None)
@@ -69,16 +72,26 @@ async fn ends_within(deadline: &mut Deadline, within: Duration) -> Option<Ended>
 #[tokio::test(start_paused = true)]
 async fn the_deadline_is_exp_without_leeway() {
     let clock = FixedClock::at(NOW);
-    let verifier = builder(&clock).leeway(Duration::from_secs(60)).build().unwrap();
+    let verifier = builder(&clock)
+        .leeway(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let (_, mut deadline) = admitted(&verifier, &bearer(&token(NOW + 30))).await;
     assert_eq!(
         deadline.expires_at(),
         Some(std::time::UNIX_EPOCH + Duration::from_secs(NOW + 30))
     );
-    assert_eq!(deadline.recheck_interval(), None, "a JWT with exp: no re-checks by default");
+    assert_eq!(
+        deadline.recheck_interval(),
+        None,
+        "a JWT with exp: no re-checks by default"
+    );
     // Not before exp: 29 s on, the connection lives.
     clock.advance(Duration::from_secs(29));
-    assert_eq!(ends_within(&mut deadline, Duration::from_millis(900)).await, None);
+    assert_eq!(
+        ends_within(&mut deadline, Duration::from_millis(900)).await,
+        None
+    );
     // At exp it ends, although a request would still be admitted within the leeway.
     clock.advance(Duration::from_secs(1));
     assert_eq!(
@@ -99,7 +112,10 @@ async fn the_deadline_is_exp_without_leeway() {
 #[tokio::test(start_paused = true)]
 async fn a_token_admitted_within_the_leeway_ends_its_connection_at_once() {
     let clock = FixedClock::at(NOW + 40);
-    let verifier = builder(&clock).leeway(Duration::from_secs(60)).build().unwrap();
+    let verifier = builder(&clock)
+        .leeway(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let (_, mut deadline) = admitted(&verifier, &bearer(&token(NOW + 30))).await;
     assert_eq!(
         ends_within(&mut deadline, Duration::from_millis(1)).await,
@@ -119,8 +135,14 @@ async fn a_token_revoked_mid_connection_ends_it_within_the_recheck_interval() {
     let (_, mut deadline) = admitted(&verifier, &bearer(&token(NOW + 3600))).await;
     assert_eq!(deadline.recheck_interval(), Some(Duration::from_secs(10)));
     // Re-checks pass while the token is valid.
-    assert_eq!(ends_within(&mut deadline, Duration::from_secs(25)).await, None);
-    verifier.revoke_jti(ISS, "conn-1", NOW + 3600).await.unwrap();
+    assert_eq!(
+        ends_within(&mut deadline, Duration::from_secs(25)).await,
+        None
+    );
+    verifier
+        .revoke_jti(ISS, "conn-1", NOW + 3600)
+        .await
+        .unwrap();
     let started = tokio::time::Instant::now();
     assert_eq!(
         ends_within(&mut deadline, Duration::from_secs(11)).await,
@@ -134,11 +156,7 @@ async fn a_token_revoked_mid_connection_ends_it_within_the_recheck_interval() {
 struct Flaky(std::sync::Arc<std::sync::atomic::AtomicBool>);
 
 impl RevocationList for Flaky {
-    fn status(
-        &self,
-        _: &tokengate::store::TokenIdentity<'_>,
-        _: u64,
-    ) -> Lookup {
+    fn status(&self, _: &tokengate::store::TokenIdentity<'_>, _: u64) -> Lookup {
         if self.0.load(std::sync::atomic::Ordering::SeqCst) {
             Lookup::Now(Err(StoreUnavailable))
         } else {
@@ -163,7 +181,10 @@ async fn a_recheck_that_cannot_be_made_ends_the_connection() {
         .build()
         .unwrap();
     let (_, mut deadline) = admitted(&verifier, &bearer(&token(NOW + 3600))).await;
-    assert_eq!(ends_within(&mut deadline, Duration::from_secs(12)).await, None);
+    assert_eq!(
+        ends_within(&mut deadline, Duration::from_secs(12)).await,
+        None
+    );
     flaky.0.store(true, std::sync::atomic::Ordering::SeqCst);
     let ended = ends_within(&mut deadline, Duration::from_secs(6)).await;
     assert_eq!(ended, Some(Ended::Unavailable));
@@ -196,7 +217,10 @@ fn the_recheck_interval_is_at_least_a_second() {
         .connection_recheck(Duration::from_millis(500))
         .build()
         .unwrap_err();
-    assert_eq!(error.kind(), tokengate::error::ConfigErrorKind::InvalidSetting);
+    assert_eq!(
+        error.kind(),
+        tokengate::error::ConfigErrorKind::InvalidSetting
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -282,14 +306,20 @@ async fn an_opaque_token_inactive_at_the_provider_ends_its_connection_past_the_c
         .unwrap();
     let opaque = server.issue_opaque(&claims_at(&server.issuer(), AUD, now));
     let (_, mut deadline) = admitted(&verifier, &bearer(&opaque)).await;
-    assert_eq!(ends_within(&mut deadline, Duration::from_millis(1500)).await, None);
+    assert_eq!(
+        ends_within(&mut deadline, Duration::from_millis(1500)).await,
+        None
+    );
     let before = server.introspection_requests();
     server.revoke(&opaque);
     assert_eq!(
         ends_within(&mut deadline, Duration::from_secs(3)).await,
         Some(Ended::Refused)
     );
-    assert!(server.introspection_requests() > before, "asked the provider again");
+    assert!(
+        server.introspection_requests() > before,
+        "asked the provider again"
+    );
 }
 
 #[tokio::test]
@@ -323,7 +353,11 @@ async fn the_websocket_protocol_token_is_read_again_for_rechecks() {
     let list = MemoryRevocationList::default().clock(clock.clone());
     let verifier = builder(&clock)
         .revocation(list)
-        .token_sources(TokenSources::new().websocket_protocol("access_token").unwrap())
+        .token_sources(
+            TokenSources::new()
+                .websocket_protocol("access_token")
+                .unwrap(),
+        )
         .connection_recheck(Duration::from_secs(1))
         .build()
         .unwrap();
@@ -333,10 +367,15 @@ async fn the_websocket_protocol_token_is_read_again_for_rechecks() {
     headers.insert("sec-websocket-version", "13".parse().unwrap());
     headers.insert(
         "sec-websocket-protocol",
-        format!("access_token, {}", token(NOW + 3600)).parse().unwrap(),
+        format!("access_token, {}", token(NOW + 3600))
+            .parse()
+            .unwrap(),
     );
     let (_, mut deadline) = admitted(&verifier, &headers).await;
-    verifier.revoke_jti(ISS, "conn-1", NOW + 3600).await.unwrap();
+    verifier
+        .revoke_jti(ISS, "conn-1", NOW + 3600)
+        .await
+        .unwrap();
     assert_eq!(
         ends_within(&mut deadline, Duration::from_secs(3)).await,
         Some(Ended::Revoked)

@@ -815,14 +815,11 @@ impl Verifier {
         H: RequestHeaders + ?Sized,
     {
         let inner = &self.inner;
-        let credential = match inner
-            .sources
-            .extract_from(
-                request.headers(),
-                request.query(),
-                inner.sources.has_upgrade_sources() && request.is_websocket_upgrade(),
-            )
-        {
+        let credential = match inner.sources.extract_from(
+            request.headers(),
+            request.query(),
+            inner.sources.has_upgrade_sources() && request.is_websocket_upgrade(),
+        ) {
             Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
                 None
             }

@@ -415,7 +415,10 @@ impl Verifier {
     /// The request's token, read again from the configured sources (for an open connection's
     /// re-checks); `None` when there is none.
     #[cfg(feature = "live")]
-    pub(crate) fn request_token<H>(&self, request: &crate::request::RequestView<'_, H>) -> Option<String>
+    pub(crate) fn request_token<H>(
+        &self,
+        request: &crate::request::RequestView<'_, H>,
+    ) -> Option<String>
     where
         H: crate::request::RequestHeaders + ?Sized,
     {
@@ -441,8 +444,7 @@ impl Verifier {
                 let prepared = inner.prepare(token, &mut buf);
                 inner.introspection_for(token, &prepared)
             };
-            if let Some(introspector) = at.and_then(|at| inner.issuers[at].introspector.as_ref())
-            {
+            if let Some(introspector) = at.and_then(|at| inner.issuers[at].introspector.as_ref()) {
                 let verified = introspector
                     .introspect_fresh::<IgnoredAny>(&**inner, token, token_hash(token))
                     .await?;
