@@ -3,68 +3,27 @@
 //! end there ([`Live::stream`]) and, with the `ws` feature, an actix-ws session closes with
 //! 1008 ([`Live::websocket`]).
 
-use std::fmt;
-
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 use tokengate::adapter::Policy;
-use tokengate::live::{Deadline, Stream, UntilExpiry, until_expiry};
-use tokengate::{StandardClaims, Verified};
 
 use crate::extract::{AuthRejection, ExtractFuture};
 use crate::response::{self, ActixHeaders};
 
-/// An extractor for a route that opens a connection (a WebSocket, a streaming response): the
-/// claims, as [`Claims`](crate::Claims) gives them, and the connection's [`Deadline`] — the
-/// token's `exp`, and re-checks when the verifier sets
-/// [`connection_recheck`](tokengate::VerifierBuilder::connection_recheck).
-///
-/// ```no_run
-/// # #[cfg(feature = "ws")] mod ws {
-/// use actix_web::{HttpRequest, HttpResponse, web};
-/// use tokengate_actix::Live;
-///
-/// // Echo until the token expires: the session then closes with 1008.
-/// async fn echo(request: HttpRequest, body: web::Payload, live: Live) -> actix_web::Result<HttpResponse> {
-///     let (response, mut session, mut messages) = live.websocket(&request, body)?;
-///     actix_web::rt::spawn(async move {
-///         while let Some(Ok(actix_ws::Message::Text(text))) = messages.recv().await {
-///             if session.text(text).await.is_err() {
-///                 break;
-///             }
-///         }
-///     });
-///     Ok(response)
-/// }
-/// # }
-/// ```
-pub struct Live<T = StandardClaims> {
-    /// The verified claims.
-    pub claims: Verified<T>,
-    /// When the connection must end.
-    pub deadline: Deadline,
-    /// The subprotocol to echo when the token came in `Sec-WebSocket-Protocol`.
-    #[cfg_attr(not(feature = "ws"), allow(dead_code))]
-    protocol: Option<Box<str>>,
-}
+tokengate::live_extractor!();
 
-impl<T> fmt::Debug for Live<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Live")
-            .field("claims", &self.claims)
-            .field("deadline", &self.deadline)
-            .finish()
-    }
-}
-
-impl<T> Live<T> {
-    /// `stream` until the deadline:
-    /// `HttpResponse::Ok().content_type("text/event-stream").streaming(live.stream(events))`.
-    pub fn stream<S: Stream>(self, stream: S) -> UntilExpiry<S> {
-        until_expiry(stream, self.deadline)
-    }
-}
+// Echo until the token expires (feature `ws`): the session then closes with 1008.
+//
+//     async fn echo(request: HttpRequest, body: web::Payload, live: Live) -> actix_web::Result<HttpResponse> {
+//         let (response, mut session, mut messages) = live.websocket(&request, body)?;
+//         actix_web::rt::spawn(async move {
+//             while let Some(Ok(actix_ws::Message::Text(text))) = messages.recv().await {
+//                 if session.text(text).await.is_err() { break; }
+//             }
+//         });
+//         Ok(response)
+//     }
 
 impl<T: DeserializeOwned + Send + Sync + 'static> FromRequest for Live<T> {
     type Error = AuthRejection;
@@ -80,16 +39,7 @@ impl<T: DeserializeOwned + Send + Sync + 'static> FromRequest for Live<T> {
             let headers = ActixHeaders(request.headers());
             let params = response::params(&request);
             let view = response::view(&request, &headers, &params);
-            let deadline = verifier.connection_deadline(&view, &claims);
-            let protocol = verifier
-                .token_sources()
-                .websocket_reply_protocol(&headers, &[])
-                .map(Box::from);
-            Ok(Live {
-                claims,
-                deadline,
-                protocol,
-            })
+            Ok(Live::admitted(&verifier, &view, claims))
         })
     }
 }
@@ -125,8 +75,7 @@ mod socket {
         ) -> Result<(HttpResponse, Session, LiveStream), actix_web::Error> {
             let (mut response, session, messages) = actix_ws::handle(request, body)?;
             if let Some(protocol) = self
-                .protocol
-                .as_deref()
+                .reply_protocol()
                 .and_then(|p| HeaderValue::from_str(p).ok())
             {
                 response

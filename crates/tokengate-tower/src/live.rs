@@ -70,67 +70,24 @@ pub use extractor::Live;
 
 #[cfg(feature = "axum")]
 mod extractor {
-    use std::fmt;
-
     use axum_core::extract::FromRequestParts;
     use http::request::Parts;
     use serde::de::DeserializeOwned;
     use tokengate::adapter::{ConnectionInfo, Policy, RequestView};
-    use tokengate::live::{Deadline, Stream, UntilExpiry, until_expiry};
-    use tokengate::{StandardClaims, Verified};
 
     use crate::extract::{AuthRejection, VerifierState};
 
-    /// An axum extractor for a route that opens a connection (a WebSocket, server-sent
-    /// events): the claims, as [`Claims`](crate::Claims) gives them, and the connection's
-    /// [`Deadline`] — the token's `exp`, and re-checks when the verifier sets
-    /// [`connection_recheck`](tokengate::VerifierBuilder::connection_recheck).
-    ///
-    /// ```no_run
-    /// # #[cfg(feature = "ws")] mod ws {
-    /// use axum::extract::ws::{Message, WebSocketUpgrade};
-    /// use axum::response::Response;
-    /// use tokengate_tower::Live;
-    ///
-    /// // Echo until the token expires: the socket then closes with 1008.
-    /// async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
-    ///     live.on_upgrade(upgrade, |mut socket, _claims| async move {
-    ///         while let Some(Ok(message)) = socket.recv().await {
-    ///             if socket.send(message).await.is_err() {
-    ///                 break;
-    ///             }
-    ///         }
-    ///     })
-    /// }
-    /// # }
-    /// ```
-    pub struct Live<T = StandardClaims> {
-        /// The verified claims.
-        pub claims: Verified<T>,
-        /// When the connection must end.
-        pub deadline: Deadline,
-        /// The subprotocol to echo when the token came in `Sec-WebSocket-Protocol`.
-        #[cfg_attr(not(feature = "ws"), allow(dead_code))]
-        pub(crate) protocol: Option<Box<str>>,
-    }
+    tokengate::live_extractor!();
 
-    impl<T> fmt::Debug for Live<T> {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("Live")
-                .field("claims", &self.claims)
-                .field("deadline", &self.deadline)
-                .finish()
-        }
-    }
-
-    impl<T> Live<T> {
-        /// `stream` until the deadline (an `Sse` body: `Sse::new(live.stream(events))`). The
-        /// [`AuthLayer`](crate::AuthLayer) ends `text/event-stream` responses at the deadline
-        /// anyway; this is for routes guarded by extractors only.
-        pub fn stream<S: Stream>(self, stream: S) -> UntilExpiry<S> {
-            until_expiry(stream, self.deadline)
-        }
-    }
+    // Echo until the token expires (feature `ws`): the socket then closes with 1008.
+    //
+    //     async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
+    //         live.on_upgrade(upgrade, |mut socket, _claims| async move {
+    //             while let Some(Ok(message)) = socket.recv().await {
+    //                 if socket.send(message).await.is_err() { break; }
+    //             }
+    //         })
+    //     }
 
     impl<S, T> FromRequestParts<S> for Live<T>
     where
@@ -144,16 +101,7 @@ mod extractor {
             let claims = crate::extract::required::<T, S>(parts, state, Policy::new()).await?;
             let view = RequestView::from_http(&parts.method, &parts.uri, &parts.headers)
                 .with_connection(parts.extensions.get::<ConnectionInfo>());
-            let deadline = verifier.connection_deadline(&view, &claims);
-            let protocol = verifier
-                .token_sources()
-                .websocket_reply_protocol(&parts.headers, &[])
-                .map(Box::from);
-            Ok(Live {
-                claims,
-                deadline,
-                protocol,
-            })
+            Ok(Live::admitted(&verifier, &view, claims))
         }
     }
 }
@@ -184,15 +132,13 @@ mod socket {
             F: FnOnce(LiveSocket, Verified<T>) -> Fut + Send + 'static,
             Fut: Future<Output = ()> + Send + 'static,
         {
-            let Live {
-                claims,
-                deadline,
-                protocol,
-            } = self;
-            let upgrade = match protocol {
-                Some(protocol) => upgrade.protocols([String::from(protocol)]),
+            let upgrade = match self.reply_protocol() {
+                Some(protocol) => upgrade.protocols([protocol.to_owned()]),
                 None => upgrade,
             };
+            let Live {
+                claims, deadline, ..
+            } = self;
             upgrade.on_upgrade(move |socket| handler(LiveSocket { socket, deadline }, claims))
         }
     }

@@ -58,6 +58,12 @@ use tokengate::adapter::{Guard, RequestView};
 use warp::Filter;
 use warp::reply::Response;
 
+#[cfg(feature = "live")]
+mod live;
+#[cfg(feature = "live")]
+pub use live::Live;
+#[cfg(feature = "ws")]
+pub use live::{LiveSocket, SendError};
 pub use tokengate;
 pub use tokengate::{
     Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, ProtectedResource,

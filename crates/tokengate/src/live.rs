@@ -29,7 +29,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -126,7 +126,9 @@ struct Rechecks {
     token: Option<Arc<str>>,
     every: Duration,
     next: Instant,
-    running: Option<Check>,
+    /// A `Mutex` only to make the deadline `Sync` (warp's SSE reply asks for it): reached
+    /// through `&mut self` alone, it is never locked.
+    running: Mutex<Option<Check>>,
 }
 
 /// When a connection must end: the token's `exp`, or a re-check that refuses it. Built by
@@ -178,7 +180,7 @@ impl Verifier {
             token: self.request_token(request).map(Arc::from),
             every,
             next: Instant::now() + every,
-            running: None,
+            running: Mutex::new(None),
         });
         Deadline {
             expires_at,
@@ -243,10 +245,14 @@ impl Deadline {
                 .expires_at
                 .map(|exp| Instant::now() + Duration::from_secs(exp - now));
             if let Some(rechecks) = &mut self.rechecks {
-                if let Some(running) = &mut rechecks.running {
-                    match running.as_mut().poll(cx) {
+                let running = rechecks
+                    .running
+                    .get_mut()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if let Some(check) = running {
+                    match check.as_mut().poll(cx) {
                         Poll::Ready(Ok(())) => {
-                            rechecks.running = None;
+                            *running = None;
                             rechecks.next = Instant::now() + rechecks.every;
                         }
                         Poll::Ready(Err(error)) => {
@@ -255,14 +261,13 @@ impl Deadline {
                         Poll::Pending => {}
                     }
                 }
-                if rechecks.running.is_none() {
+                if running.is_none() {
                     if Instant::now() >= rechecks.next {
                         let Some(token) = rechecks.token.clone() else {
                             return Poll::Ready(self.end(Ended::Refused));
                         };
                         let verifier = rechecks.verifier.clone();
-                        rechecks.running =
-                            Some(Box::pin(async move { verifier.recheck(&token).await }));
+                        *running = Some(Box::pin(async move { verifier.recheck(&token).await }));
                         continue;
                     }
                     wake = Some(wake.map_or(rechecks.next, |w| w.min(rechecks.next)));
@@ -304,7 +309,7 @@ pub fn until_expiry<S: Stream>(stream: S, deadline: Deadline) -> UntilExpiry<S> 
     UntilExpiry {
         stream: Box::pin(stream),
         deadline,
-        last: None,
+        last: Mutex::new(None),
         done: false,
     }
 }
@@ -314,8 +319,9 @@ pub fn until_expiry<S: Stream>(stream: S, deadline: Deadline) -> UntilExpiry<S> 
 pub struct UntilExpiry<S: Stream> {
     stream: Pin<Box<S>>,
     deadline: Deadline,
+    /// A `Mutex` only to keep the stream `Sync` (never locked: reached through `&mut self`).
     #[allow(clippy::type_complexity)]
-    last: Option<Box<dyn FnOnce(Ended) -> S::Item + Send>>,
+    last: Mutex<Option<Box<dyn FnOnce(Ended) -> S::Item + Send>>>,
     done: bool,
 }
 
@@ -323,7 +329,7 @@ impl<S: Stream> UntilExpiry<S> {
     /// Ends with one more item made from why the connection ended (an SSE event saying so; a
     /// gRPC `Err(Status::unauthenticated(..))`).
     pub fn then(mut self, last: impl FnOnce(Ended) -> S::Item + Send + 'static) -> Self {
-        self.last = Some(Box::new(last));
+        self.last = Mutex::new(Some(Box::new(last)));
         self
     }
 
@@ -353,7 +359,12 @@ impl<S: Stream> Stream for UntilExpiry<S> {
         }
         if let Poll::Ready(ended) = this.deadline.poll_ended(cx) {
             this.done = true;
-            return Poll::Ready(this.last.take().map(|last| last(ended)));
+            let last = this
+                .last
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            return Poll::Ready(last.map(|last| last(ended)));
         }
         match this.stream.as_mut().poll_next(cx) {
             Poll::Ready(None) => {
@@ -363,4 +374,76 @@ impl<S: Stream> Stream for UntilExpiry<S> {
             other => other,
         }
     }
+}
+
+/// An adapter's connection extractor: `live_extractor!()` writes `Live<T>` — the verified
+/// claims, the connection's [`Deadline`] and the WebSocket subprotocol to echo — with `Debug`,
+/// `stream` (any stream until the deadline) and `reply_protocol`, and a crate-private
+/// `Live::admitted(verifier, request, claims)` that builds it. The adapter adds its framework's
+/// extractor trait and its WebSocket helper (`docs/architecture.md`, "One guard").
+#[macro_export]
+macro_rules! live_extractor {
+    () => {
+        /// The claims of a request that opens a connection (a WebSocket, a stream), and the
+        /// connection's [`Deadline`]($crate::live::Deadline): the token's `exp` (no leeway),
+        /// and re-checks when the verifier sets
+        /// [`connection_recheck`]($crate::VerifierBuilder::connection_recheck).
+        /// `docs/guide.md`, "Long-lived connections".
+        pub struct Live<T = $crate::StandardClaims> {
+            /// The verified claims.
+            pub claims: $crate::Verified<T>,
+            /// When the connection must end.
+            pub deadline: $crate::live::Deadline,
+            protocol: ::std::option::Option<::std::boxed::Box<str>>,
+        }
+
+        impl<T> ::std::fmt::Debug for Live<T> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct("Live")
+                    .field("claims", &self.claims)
+                    .field("deadline", &self.deadline)
+                    .finish()
+            }
+        }
+
+        impl<T> Live<T> {
+            /// What the pipeline admitted, with the connection's deadline.
+            #[allow(dead_code)]
+            pub(crate) fn admitted<H>(
+                verifier: &$crate::Verifier,
+                request: &$crate::adapter::RequestView<'_, H>,
+                claims: $crate::Verified<T>,
+            ) -> Self
+            where
+                H: $crate::adapter::RequestHeaders + ?Sized,
+            {
+                let deadline = verifier.connection_deadline(request, &claims);
+                let protocol = verifier
+                    .token_sources()
+                    .websocket_reply_protocol(request.headers(), &[])
+                    .map(::std::boxed::Box::from);
+                Live {
+                    claims,
+                    deadline,
+                    protocol,
+                }
+            }
+
+            /// `stream` until the deadline: its items, then the end (an SSE body, a chunked
+            /// response).
+            pub fn stream<S: $crate::live::Stream>(
+                self,
+                stream: S,
+            ) -> $crate::live::UntilExpiry<S> {
+                $crate::live::until_expiry(stream, self.deadline)
+            }
+
+            /// The subprotocol a WebSocket handshake echoes: the marker when the token came in
+            /// `Sec-WebSocket-Protocol` (a browser requires one it offered), never the token.
+            #[must_use]
+            pub fn reply_protocol(&self) -> ::std::option::Option<&str> {
+                self.protocol.as_deref()
+            }
+        }
+    };
 }
