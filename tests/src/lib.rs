@@ -187,7 +187,9 @@ impl Fixture {
     fn verifier_for(server: &IssuerServer) -> Verifier {
         let sources = TokenSources::new()
             .query("access_token")
-            .expect("a valid parameter name");
+            .expect("a valid parameter name")
+            .websocket_protocol("access_token")
+            .expect("a valid marker");
         Verifier::builder()
             .issuer(
                 Issuer::new(server.issuer())
@@ -294,6 +296,17 @@ impl Fixture {
     /// The table. Building it rotates the healthy issuer's key once (for the rotation row).
     pub fn scenarios(&self) -> Vec<Scenario> {
         let bearer = |token: &str| vec![("authorization", format!("Bearer {token}"))];
+        // A WebSocket opening handshake's headers (RFC 6455 section 4.1), plus `more`.
+        let upgrade = |more: Vec<(&'static str, String)>| {
+            let mut headers = vec![
+                ("upgrade", "websocket".to_owned()),
+                ("connection", "Upgrade".to_owned()),
+                ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==".to_owned()),
+                ("sec-websocket-version", "13".to_owned()),
+            ];
+            headers.extend(more);
+            headers
+        };
         let get = |path: &'static str, headers: Vec<(&'static str, String)>| Request {
             path,
             query: None,
@@ -387,12 +400,80 @@ impl Fixture {
                 body: Body::Text("the request carries more than one credential"),
             },
             Scenario {
-                name: "token in both header and query",
+                name: "token in both header and query (upgrade)",
                 request: Request {
                     path: "/me",
                     query: Some(format!("access_token={token}")),
-                    headers: bearer(&token),
+                    headers: upgrade(bearer(&token)),
                 },
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(TWO_CREDENTIALS),
+                retry_after: false,
+                body: Body::Text("the request carries more than one credential"),
+            },
+            Scenario {
+                name: "query token on a WebSocket upgrade",
+                request: Request {
+                    path: "/me",
+                    query: Some(format!("access_token={token}")),
+                    headers: upgrade(vec![]),
+                },
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(me.clone()),
+            },
+            Scenario {
+                name: "query token on a plain request (refused although enabled)",
+                request: Request {
+                    path: "/me",
+                    query: Some(format!("access_token={token}")),
+                    headers: vec![],
+                },
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(MALFORMED),
+                retry_after: false,
+                body: Body::Text("the credentials in the request are malformed"),
+            },
+            Scenario {
+                name: "token in Sec-WebSocket-Protocol on an upgrade",
+                request: get(
+                    "/me",
+                    upgrade(vec![(
+                        "sec-websocket-protocol",
+                        format!("chat, access_token, {token}"),
+                    )]),
+                ),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(me.clone()),
+            },
+            Scenario {
+                name: "token in Sec-WebSocket-Protocol on a plain request (no credential)",
+                request: get(
+                    "/me",
+                    vec![("sec-websocket-protocol", format!("access_token, {token}"))],
+                ),
+                keys_down: false,
+                status: 401,
+                www_authenticate: Some(NO_CREDENTIALS),
+                retry_after: false,
+                body: Body::Text("no bearer token in the request"),
+            },
+            Scenario {
+                name: "Authorization and Sec-WebSocket-Protocol on an upgrade",
+                request: get(
+                    "/me",
+                    upgrade(vec![
+                        ("authorization", format!("Bearer {token}")),
+                        ("sec-websocket-protocol", format!("access_token, {token}")),
+                    ]),
+                ),
                 keys_down: false,
                 status: 400,
                 www_authenticate: Some(TWO_CREDENTIALS),
@@ -910,12 +991,19 @@ async fn run_grpc(name: &str, serve: ServeGrpc) -> Vec<String> {
             .headers
             .iter()
             .any(|(name, _)| *name == "dpop");
+        let websocket = scenario
+            .request
+            .headers
+            .iter()
+            .any(|(name, _)| name.starts_with("sec-websocket-"));
         if scenario.request.query.is_some()
+            || websocket
             || scenario.request.path.starts_with("/.well-known/")
             || scenario.request.path == "/admin"
             || proves
         {
-            // gRPC has no query string and serves no documents; a DPoP proof names the HTTP
+            // gRPC has no query string, no WebSocket handshake, and serves no documents; a
+            // DPoP proof names the HTTP
             // method and URL of the reference API, not a gRPC call's (the same pipeline checks
             // DPoP for gRPC: see the tower layer's tests).
             continue;

@@ -262,6 +262,16 @@ impl Config {
             }
             builder = builder.leeway(Duration::from_secs(secs));
         }
+        if let Some(secs) = self.connection_recheck_secs {
+            if secs == 0 {
+                problems.push(Problem::new(
+                    "connection_recheck_secs",
+                    "must be at least one second".to_owned(),
+                ));
+            } else {
+                builder = builder.connection_recheck(Duration::from_secs(secs));
+            }
+        }
         if let Some(realm) = &self.realm {
             builder = builder.realm(realm.clone());
         }
@@ -301,6 +311,15 @@ impl Config {
                     Err(error) => {
                         problems.push(Problem::new("token_sources.query", error.to_string()))
                     }
+                }
+            }
+            if let Some(marker) = &sources.websocket_protocol {
+                match built.clone().websocket_protocol(marker.clone()) {
+                    Ok(with) => built = with,
+                    Err(error) => problems.push(Problem::new(
+                        "token_sources.websocket_protocol",
+                        error.to_string(),
+                    )),
                 }
             }
             if let Some(name) = &sources.header {

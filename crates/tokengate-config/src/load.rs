@@ -35,6 +35,7 @@ const ENV_KEYS: &[&str] = &[
     "introspection_client_secret",
     "introspection_client_secret_file",
     "leeway_secs",
+    "connection_recheck_secs",
     "realm",
     "max_token_bytes",
     "fetch_timeout_ms",

@@ -45,6 +45,9 @@ pub struct Config {
 
     /// Clock-skew tolerance in seconds (default 60, at most 300).
     pub leeway_secs: Option<u64>,
+    /// Re-check open connections' tokens this often, in seconds (default: none; a token
+    /// without `exp` every 60).
+    pub connection_recheck_secs: Option<u64>,
     /// The `realm` of challenges (default `api`).
     pub realm: Option<String>,
     /// Longest token accepted, in bytes (default 16384).
@@ -171,8 +174,10 @@ pub struct TokenSourcesConfig {
     pub authorization_header: Option<bool>,
     /// A cookie's name.
     pub cookie: Option<String>,
-    /// A query parameter's name.
+    /// A query parameter's name (read on WebSocket upgrades only).
     pub query: Option<String>,
+    /// The `Sec-WebSocket-Protocol` marker the token follows on a WebSocket upgrade.
+    pub websocket_protocol: Option<String>,
     /// A custom header's name.
     pub header: Option<String>,
 }

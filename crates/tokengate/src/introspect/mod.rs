@@ -505,6 +505,7 @@ impl Introspector {
     /// Asks the provider again, past the local and the shared cache: an open connection's
     /// re-check (`docs/architecture.md`, "Connections that outlive a request") must see a
     /// token revoked since it was admitted. The fresh answer replaces the cached one.
+    #[cfg(feature = "live")]
     pub(crate) async fn introspect_fresh<T>(
         &self,
         judge: &impl Judge,
