@@ -10,17 +10,20 @@
 //! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//! | `GET /ws` | valid token (a WebSocket upgrade; the token may come in `Sec-WebSocket-Protocol` after `access_token`) | echoes text messages; closes with 1008 when the token expires or a re-check refuses it |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
 //! `/me` and `/greeting` use extractors with the `Verifier` in `app_data`; `/messages` uses the
 //! middleware with a scope requirement on its resource.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use serde_json::json;
 use tokengate_actix::tokengate::Scopes;
-use tokengate_actix::{Auth, Claims, OptionalClaims, Requirement, Verifier, resource_metadata};
+use tokengate_actix::{
+    Auth, Claims, Live, OptionalClaims, Requirement, Verifier, resource_metadata,
+};
 
 /// The reference API guarded by `verifier`: `App::new().configure(configure(verifier))`.
 pub fn configure(verifier: Verifier) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
@@ -79,6 +82,7 @@ pub fn configure_with(
                     .route(web::get().to(messages)),
             )
             .route("/greeting", web::get().to(greeting))
+            .route("/ws", web::get().to(echo))
             .service(
                 web::resource("/admin")
                     .wrap(admin_only)
@@ -136,6 +140,25 @@ async fn greeting(claims: OptionalClaims) -> String {
         Some(sub) => format!("Hello, {sub}!"),
         None => "Hello, anonymous!".to_owned(),
     }
+}
+
+/// `GET /ws`: echoes text messages until the client leaves or the token ends (close 1008).
+async fn echo(
+    request: HttpRequest,
+    body: web::Payload,
+    live: Live,
+) -> actix_web::Result<HttpResponse> {
+    let (response, mut session, mut messages) = live.websocket(&request, body)?;
+    actix_web::rt::spawn(async move {
+        while let Some(Ok(message)) = messages.recv().await {
+            if let actix_ws::Message::Text(text) = message {
+                if session.text(text).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(response)
 }
 
 /// Installs the process's metrics recorder: tokengate's metrics (and any others) as Prometheus

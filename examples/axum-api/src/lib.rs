@@ -9,15 +9,21 @@
 //! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//! | `GET /ws` | valid token (a WebSocket upgrade; the token may come in `Sec-WebSocket-Protocol` after `access_token`) | echoes text messages; closes with 1008 when the token expires or a re-check refuses it |
+//! | `GET /events` | valid token | server-sent events, `data: <n>` every second, ending when the token does |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 //!
 //! It shows both modes: `/me` and `/greeting` use extractors with the `Verifier` in the router
 //! state; `/messages` uses the layer as a per-route scope requirement.
 
+use std::convert::Infallible;
+
 use axum::body::Body;
 use axum::extract::State;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -25,7 +31,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokengate_tower::tokengate::Scopes;
-use tokengate_tower::{AuthLayer, Claims, Requirement, ResourceMetadata, Verifier};
+use tokengate_tower::tokengate::live::Stream;
+use tokengate_tower::{AuthLayer, Claims, Live, Requirement, ResourceMetadata, Verifier};
 
 /// The reference API guarded by `verifier`, with its RFC 9728 metadata document when the
 /// verifier has a resource, and [`DEFAULT_ADMIN_ACR`] for `/admin`.
@@ -51,6 +58,8 @@ pub fn router_with(
         .route("/greeting", get(greeting))
         .route("/admin", get(admin).route_layer(admin_only))
         .route("/ready", get(ready))
+        .route("/ws", get(echo))
+        .route("/events", get(events))
         .route(
             "/metrics",
             get(move || {
@@ -124,6 +133,28 @@ async fn greeting(claims: Option<Claims>) -> String {
         Some(sub) => format!("Hello, {sub}!"),
         None => "Hello, anonymous!".to_owned(),
     }
+}
+
+/// `GET /ws`: echoes text messages until the client leaves or the token ends (close 1008).
+async fn echo(upgrade: WebSocketUpgrade, live: Live) -> Response {
+    live.on_upgrade(upgrade, |mut socket, _claims| async move {
+        while let Some(Ok(message)) = socket.recv().await {
+            if let Message::Text(_) = message {
+                if socket.send(message).await.is_err() {
+                    break;
+                }
+            }
+        }
+    })
+}
+
+/// `GET /events`: a counter every second, as server-sent events, until the token ends.
+async fn events(live: Live) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let ticks = futures_util::stream::unfold(0u64, |n| async move {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        Some((Ok(Event::default().data(n.to_string())), n + 1))
+    });
+    Sse::new(live.stream(ticks))
 }
 
 /// Installs the process's metrics recorder: tokengate's metrics (and any others) as Prometheus

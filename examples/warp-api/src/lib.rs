@@ -9,13 +9,14 @@
 //! | `GET /metrics` | public | Prometheus text, when the service runs with metrics (404 otherwise) |
 //! | `GET /admin` | role `admin`, `acr` = the admin ACR (default `urn:tokengate:mfa`), `auth_time` ≤ 300 s ago (step-up, RFC 9470) | `admin ok` |
 //! | `GET /greeting` | optional | `Hello, <sub>!` or `Hello, anonymous!`; a bad token is 401 |
+//! | `GET /ws` | valid token (a WebSocket upgrade; the token may come in `Sec-WebSocket-Protocol` after `access_token`) | echoes text messages; closes with 1008 when the token expires or a re-check refuses it |
 //! | `GET /.well-known/oauth-protected-resource[/path]` | public | RFC 9728 metadata, when the verifier has a resource |
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Serialize;
 use serde_json::json;
 use tokengate_warp::tokengate::Scopes;
-use tokengate_warp::{Requirement, StandardClaims, Verified, Verifier};
+use tokengate_warp::{Live, Requirement, StandardClaims, Verified, Verifier};
 use warp::Filter;
 use warp::reply::Reply;
 
@@ -85,6 +86,20 @@ pub fn routes_with(
             ]))
             .into_response()
         });
+    // `GET /ws`: echoes text messages until the client leaves or the token ends (close 1008).
+    let ws = warp::path!("ws")
+        .and(warp::get())
+        .and(tokengate_warp::Auth::new(verifier.clone()).live_filter())
+        .and(warp::ws())
+        .map(|live: Live, ws: warp::ws::Ws| {
+            live.on_upgrade(ws, |mut socket, _claims| async move {
+                while let Some(Ok(message)) = socket.recv().await {
+                    if message.is_text() && socket.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            })
+        });
     let metadata = tokengate_warp::resource_metadata(&verifier);
     let greeting = warp::path!("greeting")
         .and(warp::get())
@@ -110,6 +125,8 @@ pub fn routes_with(
         .or(metrics)
         .unify()
         .or(metadata)
+        .unify()
+        .or(ws)
         .unify()
         .recover(tokengate_warp::handle_rejection)
         .unify()
