@@ -151,10 +151,11 @@ async fn echo(
     let (response, mut session, mut messages) = live.websocket(&request, body)?;
     actix_web::rt::spawn(async move {
         while let Some(Ok(message)) = messages.recv().await {
-            if let actix_ws::Message::Text(text) = message {
-                if session.text(text).await.is_err() {
-                    break;
-                }
+            let actix_ws::Message::Text(text) = message else {
+                continue;
+            };
+            if session.text(text).await.is_err() {
+                break;
             }
         }
     });
