@@ -455,3 +455,72 @@ async fn browsers_get_cors_and_foreign_origins_get_403() {
     );
     client.cancel().await.unwrap();
 }
+
+/// The session's GET stream (server-sent events) ends when the token that opened it expires:
+/// the client re-authenticates and reconnects. Real time: the token expires in two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_get_stream_ends_when_its_token_expires() {
+    let server = start().await;
+    let now = tokengate_testkit::now();
+    let exp = now + 2;
+    let token = server.issuer.mint(&json!({
+        "iss": server.issuer.issuer(), "sub": "alice", "aud": server.resource, "iat": now,
+        "exp": exp, "scope": "messages:read",
+    }));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let initialize = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {},
+                   "clientInfo": {"name": "test", "version": "1"}}
+    });
+    let opened = http
+        .post(&server.url)
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&initialize)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    drop(opened);
+    let initialized = http
+        .post(&server.url)
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-session-id", &session)
+        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(initialized.status(), 202);
+    let mut stream = http
+        .get(&server.url)
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .header("mcp-session-id", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    // Read until the body ends (rmcp's keep-alive pings keep it open otherwise).
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+        std::time::SystemTime::now()
+    })
+    .await
+    .expect("the stream ends at exp, not never");
+    assert!(
+        ended >= std::time::UNIX_EPOCH + Duration::from_secs(exp),
+        "not before exp"
+    );
+}
