@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 use tokengate_testkit::IssuerServer;
-use tokengate_tower::{Issuer, KeySource, Verifier};
+use tokengate_tower::{Issuer, KeySource, TokenSources, Verifier};
 
 /// The audience the demo's tokens are minted for.
 const AUDIENCE: &str = "tokengate-demo";
@@ -22,6 +22,12 @@ async fn main() -> ExitCode {
             Issuer::new(dev_issuer.issuer())
                 .audience(AUDIENCE)
                 .keys(KeySource::discover()),
+        )
+        // Browsers' WebSockets send the token after the marker in `Sec-WebSocket-Protocol`.
+        .token_sources(
+            TokenSources::new()
+                .websocket_protocol("access_token")
+                .expect("a valid marker"),
         )
         .build();
     let verifier = match verifier {

@@ -50,6 +50,16 @@ pub fn print_demo(server: &IssuerServer, audience: &str, base: &str) -> DemoFile
     );
     println!("  curl -i {base}/greeting");
     println!("  curl -i -H 'Authorization: Bearer {visitor}' {base}/greeting");
+    println!(
+        "  curl -N -H 'Authorization: Bearer {reader}' {base}/events    # SSE until the token ends"
+    );
+    let ws = base.replacen("http", "ws", 1);
+    println!(
+        "In a browser console (the token after the marker `access_token`; closes with 1008 at exp):"
+    );
+    println!(
+        "  s = new WebSocket('{ws}/ws', ['access_token', '{reader}']); s.onmessage = e => console.log(e.data); s.onopen = () => s.send('hi')"
+    );
     println!();
     DemoFiles(print_dpop(
         server,
