@@ -1,3 +1,4 @@
+// Over 600 lines: every token source (header, cookie, query, custom header, WebSocket subprotocol) and the one extraction that refuses two at once; half of it is tests.
 //! Where a request's token comes from: [`TokenSources`]. Framework-neutral: the request
 //! pipeline ([`crate::adapter`]) hands it the request's headers and query string.
 //!
