@@ -4,16 +4,15 @@
 //! token is revoked mid-connection. The axum example's `/events` ends when the token expires.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokengate::Verifier;
 use tokengate_conformance::serve;
 use tokengate_testkit::live::{
-    ISS, MARKER, connect, echo, echo_until_closed, offer, token, verifier,
+    MARKER, assert_closes_on_revocation, assert_events_end_at_exp,
+    assert_query_tokens_only_on_upgrades, connect, echo, offer, token, verifier,
 };
 use tokengate_testkit::now;
-use tokio_tungstenite::tungstenite;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn axum(verifier: Verifier) -> SocketAddr {
     serve::axum(axum_api::router(verifier)).await
@@ -44,33 +43,26 @@ async fn examples(verifier: &Verifier) -> Vec<(&'static str, SocketAddr)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_example_echoes_over_a_websocket_with_the_token_in_the_protocol_header() {
+async fn every_example_takes_the_token_from_the_protocol_header_or_an_upgrades_query() {
     let verifier = verifier(None);
     for (name, addr) in examples(&verifier).await {
-        let token = token(now() + 60, "ws");
-        let (mut socket, response) = connect(&format!("ws://{addr}/ws"), Some(&offer(&token)))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (mut socket, response) = connect(
+            &format!("ws://{addr}/ws"),
+            Some(&offer(&token(now() + 60, "ws"))),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
             response.headers()["sec-websocket-protocol"],
             MARKER,
-            "{name}: the marker is echoed, never the token"
+            "{name}"
         );
         echo(&mut socket, "hello").await;
-        let (mut by_query, _) = connect(&format!("ws://{addr}/ws?access_token={token}"), None)
-            .await
-            .unwrap_or_else(|e| panic!("{name}: a query token on an upgrade: {e}"));
-        echo(&mut by_query, "hi").await;
-        match connect(&format!("ws://{addr}/ws"), None).await {
-            Err(tungstenite::Error::Http(response)) => {
-                assert_eq!(response.status(), 401, "{name}");
-                assert!(
-                    response.headers().contains_key("www-authenticate"),
-                    "{name}"
-                );
-            }
-            other => panic!("{name}: expected 401, got {other:?}"),
-        }
+        assert_query_tokens_only_on_upgrades(
+            &format!("ws://{addr}/ws"),
+            &format!("http://{addr}/me"),
+        )
+        .await;
     }
 }
 
@@ -79,50 +71,12 @@ async fn every_example_closes_the_socket_with_1008_when_the_token_is_revoked() {
     let verifier = verifier(Some(Duration::from_secs(1)));
     for (name, addr) in examples(&verifier).await {
         let jti = format!("revoked-{name}");
-        let (mut socket, _) = connect(
-            &format!("ws://{addr}/ws"),
-            Some(&offer(&token(now() + 3600, &jti))),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        echo(&mut socket, "before").await;
-        verifier.revoke_jti(ISS, &jti, now() + 3600).await.unwrap();
-        let revoked = Instant::now();
-        let (frame, _) = echo_until_closed(&mut socket).await;
-        let frame = frame.unwrap_or_else(|| panic!("{name}: a close frame"));
-        assert_eq!(frame.code, CloseCode::Policy, "{name}");
-        assert_eq!(
-            frame.reason.as_str(),
-            "the access token was revoked",
-            "{name}"
-        );
-        assert!(revoked.elapsed() < Duration::from_millis(2500), "{name}");
+        assert_closes_on_revocation(&verifier, &format!("ws://{addr}/ws"), &jti).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_axum_examples_events_end_when_the_token_expires() {
     let addr = axum(verifier(None)).await;
-    let exp = now() + 2;
-    let mut response = reqwest::Client::new()
-        .get(format!("http://{addr}/events"))
-        .bearer_auth(token(exp, "events"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.headers()["content-type"], "text/event-stream");
-    let mut events = 0;
-    while let Ok(Ok(Some(chunk))) =
-        tokio::time::timeout(Duration::from_secs(8), response.chunk()).await
-    {
-        events += String::from_utf8_lossy(&chunk).matches("data:").count();
-    }
-    let ended = SystemTime::now();
-    assert!(events >= 1, "events before exp ({events})");
-    assert!(
-        ended >= UNIX_EPOCH + Duration::from_secs(exp),
-        "not before exp"
-    );
-    assert!(ended < UNIX_EPOCH + Duration::from_secs(exp + 3), "at exp");
+    assert_events_end_at_exp(&format!("http://{addr}/events")).await;
 }

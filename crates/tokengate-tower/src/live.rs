@@ -106,21 +106,22 @@ mod extractor {
     }
 }
 
+/// An axum WebSocket that closes with 1008 (1013 when a re-check could not be made) and the
+/// reason at its token's deadline: [`recv`](tokengate::live::Socket::recv) then returns `None`.
 #[cfg(feature = "ws")]
-pub use socket::LiveSocket;
+pub type LiveSocket =
+    tokengate::live::Socket<axum::extract::ws::WebSocket, axum::extract::ws::Message>;
 
 #[cfg(feature = "ws")]
 mod socket {
     use std::future::Future;
-    use std::pin::Pin;
-    use std::task::Poll;
 
-    use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+    use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
     use axum::response::Response;
     use tokengate::Verified;
-    use tokengate::live::{Deadline, Ended, Stream};
+    use tokengate::live::Ended;
 
-    use super::Live;
+    use super::{Live, LiveSocket};
 
     impl<T: Send + Sync + 'static> Live<T> {
         /// Completes the upgrade and runs `handler` with a [`LiveSocket`] — closed with code
@@ -139,77 +140,16 @@ mod socket {
             let Live {
                 claims, deadline, ..
             } = self;
-            upgrade.on_upgrade(move |socket| handler(LiveSocket { socket, deadline }, claims))
-        }
-    }
-
-    /// An axum [`WebSocket`] that ends at its token's deadline: [`recv`](LiveSocket::recv)
-    /// then sends a close frame (1008 and the reason) and returns `None`. A handler that
-    /// awaits `recv` — as every handler that notices the peer closing does — needs nothing
-    /// else; one that waits on something else races [`ended`](LiveSocket::ended).
-    #[derive(Debug)]
-    pub struct LiveSocket {
-        socket: WebSocket,
-        deadline: Deadline,
-    }
-
-    impl LiveSocket {
-        /// The next message; `None` when the peer closed, or the deadline passed (the socket
-        /// is then closed with 1008).
-        pub async fn recv(&mut self) -> Option<Result<Message, axum::Error>> {
-            let next = std::future::poll_fn(|cx| {
-                if let Poll::Ready(ended) = self.deadline.poll_ended(cx) {
-                    return Poll::Ready(Err(ended));
-                }
-                Pin::new(&mut self.socket).poll_next(cx).map(Ok)
+            upgrade.on_upgrade(move |socket| {
+                handler(LiveSocket::new(socket, deadline, close_frame), claims)
             })
-            .await;
-            match next {
-                Ok(message) => message,
-                Err(ended) => {
-                    self.close(ended).await;
-                    None
-                }
-            }
         }
+    }
 
-        /// Sends `message`; refused once the deadline has passed.
-        ///
-        /// # Errors
-        /// The socket's error, or the deadline's.
-        pub async fn send(&mut self, message: Message) -> Result<(), axum::Error> {
-            if let Some(ended) = self.deadline.has_ended() {
-                return Err(axum::Error::new(ended.reason()));
-            }
-            self.socket.send(message).await
-        }
-
-        /// Resolves at the deadline, after closing the socket with 1008 and the reason.
-        pub async fn ended(&mut self) -> Ended {
-            let ended = self.deadline.ended().await;
-            self.close(ended).await;
-            ended
-        }
-
-        /// The deadline.
-        #[must_use]
-        pub fn deadline(&self) -> &Deadline {
-            &self.deadline
-        }
-
-        /// The socket and its deadline, to drive them yourself.
-        #[must_use]
-        pub fn into_parts(self) -> (WebSocket, Deadline) {
-            (self.socket, self.deadline)
-        }
-
-        async fn close(&mut self, ended: Ended) {
-            let frame = CloseFrame {
-                code: ended.websocket_close_code(),
-                reason: ended.reason().into(),
-            };
-            // The peer may be gone already: nothing else to do.
-            let _ = self.socket.send(Message::Close(Some(frame))).await;
-        }
+    fn close_frame(ended: Ended) -> Message {
+        Message::Close(Some(CloseFrame {
+            code: ended.websocket_close_code(),
+            reason: ended.reason().into(),
+        }))
     }
 }

@@ -4,7 +4,7 @@
 //! events (reqwest) that end at `exp`; a tonic server stream that ends with UNAUTHENTICATED.
 //! Tokens expire in two seconds of real time (the clients and servers are real).
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
@@ -12,11 +12,10 @@ use axum::response::Response;
 use axum::response::sse::{Event, Sse};
 use axum::routing::get;
 use tokengate_testkit::live::{
-    ISS, MARKER, connect, echo, echo_until_closed, offer, token, verifier,
+    assert_closes_at_exp, assert_closes_on_revocation, assert_events_end_at_exp,
+    assert_query_tokens_only_on_upgrades, token, verifier,
 };
 use tokengate_tower::{AuthLayer, Live, Verifier};
-use tokio_tungstenite::tungstenite;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 fn now() -> u64 {
     tokengate_testkit::now()
@@ -75,129 +74,31 @@ async fn serve(verifier: Verifier) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_token_in_the_protocol_header_is_admitted_and_closes_with_1008_at_exp() {
     let addr = serve(verifier(None)).await;
-    let exp = now() + 2;
-    let token = token(exp, "ws-1");
-    let (mut socket, response) = connect(&format!("ws://{addr}/ws"), Some(&offer(&token)))
-        .await
-        .expect("admitted");
-    let echoed = response
-        .headers()
-        .get("sec-websocket-protocol")
-        .expect("a protocol is echoed")
-        .to_str()
-        .unwrap();
-    assert_eq!(echoed, MARKER);
-    assert!(!echoed.contains(&token), "never the token");
-    let (frame, closed_at) = echo_until_closed(&mut socket).await;
-    let frame = frame.expect("a close frame");
-    assert_eq!(frame.code, CloseCode::Policy, "1008");
-    assert_eq!(frame.reason.as_str(), "the access token expired");
-    assert!(
-        closed_at >= UNIX_EPOCH + Duration::from_secs(exp),
-        "not before exp"
-    );
+    assert_closes_at_exp(&format!("ws://{addr}/ws")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_websocket_without_a_token_is_refused_with_the_challenge() {
+async fn a_query_token_is_accepted_on_an_upgrade_only_and_no_token_is_401() {
     let addr = serve(verifier(None)).await;
-    match connect(&format!("ws://{addr}/ws"), None).await {
-        Err(tungstenite::Error::Http(response)) => {
-            assert_eq!(response.status(), 401);
-            assert!(
-                response
-                    .headers()
-                    .get("www-authenticate")
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .starts_with("Bearer")
-            );
-        }
-        other => panic!("expected 401, got {other:?}"),
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_query_token_is_accepted_on_an_upgrade_and_refused_on_a_plain_get() {
-    let addr = serve(verifier(None)).await;
-    let token = token(now() + 60, "q-1");
-    let (mut socket, _) = connect(&format!("ws://{addr}/ws?access_token={token}"), None)
-        .await
-        .expect("an upgrade with a query token is admitted");
-    echo(&mut socket, "hi").await;
-    // The same parameter on an ordinary request: refused, although the source is enabled.
-    let plain = reqwest::get(format!("http://{addr}/events?access_token={token}"))
-        .await
-        .unwrap();
-    assert_eq!(plain.status(), 400);
-    assert_eq!(
-        plain.headers()["www-authenticate"],
-        r#"Bearer realm="api", error="invalid_request", error_description="the credentials in the request are malformed""#
-    );
+    assert_query_tokens_only_on_upgrades(
+        &format!("ws://{addr}/ws"),
+        &format!("http://{addr}/events"),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_mid_connection_closes_the_socket_within_the_recheck_interval() {
     let verifier = verifier(Some(Duration::from_secs(1)));
     let addr = serve(verifier.clone()).await;
-    let token = token(now() + 3600, "ws-revoked");
-    let (mut socket, _) = connect(&format!("ws://{addr}/ws"), Some(&offer(&token)))
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // Re-checks pass while the token is valid.
-    echo(&mut socket, "still here").await;
-    verifier
-        .revoke_jti(ISS, "ws-revoked", now() + 3600)
-        .await
-        .unwrap();
-    let revoked = Instant::now();
-    let (frame, _) = echo_until_closed(&mut socket).await;
-    let frame = frame.expect("a close frame");
-    assert_eq!(frame.code, CloseCode::Policy);
-    assert_eq!(frame.reason.as_str(), "the access token was revoked");
-    assert!(
-        revoked.elapsed() < Duration::from_millis(2500),
-        "within the interval"
-    );
-}
-
-/// Reads an SSE body to its end: the events and when it ended.
-async fn read_events(mut response: reqwest::Response) -> (usize, SystemTime) {
-    let mut events = 0;
-    while let Ok(Ok(Some(chunk))) =
-        tokio::time::timeout(Duration::from_secs(8), response.chunk()).await
-    {
-        events += String::from_utf8_lossy(&chunk).matches("data:").count();
-    }
-    (events, SystemTime::now())
+    assert_closes_on_revocation(&verifier, &format!("ws://{addr}/ws"), "ws-revoked").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_sent_events_end_at_exp_from_the_extractor_and_from_the_layer() {
     let addr = serve(verifier(None)).await;
-    for path in ["/events", "/layer/events"] {
-        let exp = now() + 2;
-        let response = reqwest::Client::new()
-            .get(format!("http://{addr}{path}"))
-            .header("accept", "text/event-stream")
-            .bearer_auth(token(exp, "sse"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{path}");
-        let (events, ended) = read_events(response).await;
-        assert!(events >= 2, "{path}: events flowed before exp ({events})");
-        assert!(
-            ended >= UNIX_EPOCH + Duration::from_secs(exp),
-            "{path}: not before exp"
-        );
-        assert!(
-            ended < UNIX_EPOCH + Duration::from_secs(exp + 3),
-            "{path}: ended at exp, not at the timeout"
-        );
-    }
+    assert_events_end_at_exp(&format!("http://{addr}/events")).await;
+    assert_events_end_at_exp(&format!("http://{addr}/layer/events")).await;
 }
 
 mod grpc {

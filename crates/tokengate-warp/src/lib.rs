@@ -63,7 +63,7 @@ mod live;
 #[cfg(feature = "live")]
 pub use live::Live;
 #[cfg(feature = "ws")]
-pub use live::{LiveSocket, SendError};
+pub use live::LiveSocket;
 pub use tokengate;
 pub use tokengate::{
     Algorithm, Answer, AnswerBody, Error, ErrorKind, Issuer, KeySource, ProtectedResource,

@@ -48,22 +48,22 @@ where
     }
 }
 
+/// A `warp::ws()` socket that closes with 1008 (1013 when a re-check could not be made) and
+/// the reason at its token's deadline: [`recv`](tokengate::live::Socket::recv) then returns
+/// `None`.
 #[cfg(feature = "ws")]
-pub use socket::LiveSocket;
+pub type LiveSocket = tokengate::live::Socket<warp::ws::WebSocket, warp::ws::Message>;
 
 #[cfg(feature = "ws")]
 mod socket {
     use std::future::Future;
-    use std::pin::Pin;
-    use std::task::Poll;
 
-    use futures_util::SinkExt;
     use tokengate::Verified;
-    use tokengate::live::{Deadline, Ended, Stream};
+    use tokengate::live::Ended;
     use warp::Reply;
-    use warp::ws::{Message, WebSocket, Ws};
+    use warp::ws::{Message, Ws};
 
-    use super::Live;
+    use super::{Live, LiveSocket};
 
     impl<T: Send + Sync + 'static> Live<T> {
         /// Completes the `warp::ws()` upgrade and runs `handler` with a [`LiveSocket`] —
@@ -82,7 +82,9 @@ mod socket {
                 claims, deadline, ..
             } = self;
             let mut response = ws
-                .on_upgrade(move |socket| handler(LiveSocket { socket, deadline }, claims))
+                .on_upgrade(move |socket| {
+                    handler(LiveSocket::new(socket, deadline, close_frame), claims)
+                })
                 .into_response();
             if let Some(protocol) = protocol {
                 response
@@ -93,92 +95,7 @@ mod socket {
         }
     }
 
-    /// A warp [`WebSocket`] that ends at its token's deadline: [`recv`](LiveSocket::recv) then
-    /// sends a close frame (1008 and the reason) and returns `None`.
-    #[derive(Debug)]
-    pub struct LiveSocket {
-        socket: WebSocket,
-        deadline: Deadline,
+    fn close_frame(ended: Ended) -> Message {
+        Message::close_with(ended.websocket_close_code(), ended.reason())
     }
-
-    impl LiveSocket {
-        /// The next message; `None` when the peer closed, or the deadline passed (the socket
-        /// is then closed with 1008).
-        pub async fn recv(&mut self) -> Option<Result<Message, warp::Error>> {
-            let next = std::future::poll_fn(|cx| {
-                if let Poll::Ready(ended) = self.deadline.poll_ended(cx) {
-                    return Poll::Ready(Err(ended));
-                }
-                Pin::new(&mut self.socket).poll_next(cx).map(Ok)
-            })
-            .await;
-            match next {
-                Ok(message) => message,
-                Err(ended) => {
-                    self.close(ended).await;
-                    None
-                }
-            }
-        }
-
-        /// Sends `message`; refused once the deadline has passed.
-        ///
-        /// # Errors
-        /// The socket's error, or [`Ended`] once the deadline has passed.
-        pub async fn send(&mut self, message: Message) -> Result<(), SendError> {
-            if let Some(ended) = self.deadline.has_ended() {
-                return Err(SendError::Ended(ended));
-            }
-            self.socket.send(message).await.map_err(SendError::Socket)
-        }
-
-        /// Resolves at the deadline, after closing the socket with 1008 and the reason.
-        pub async fn ended(&mut self) -> Ended {
-            let ended = self.deadline.ended().await;
-            self.close(ended).await;
-            ended
-        }
-
-        /// The deadline.
-        #[must_use]
-        pub fn deadline(&self) -> &Deadline {
-            &self.deadline
-        }
-
-        /// The socket and its deadline, to drive them yourself.
-        #[must_use]
-        pub fn into_parts(self) -> (WebSocket, Deadline) {
-            (self.socket, self.deadline)
-        }
-
-        async fn close(&mut self, ended: Ended) {
-            let frame = Message::close_with(ended.websocket_close_code(), ended.reason());
-            // The peer may be gone already: nothing else to do.
-            let _ = self.socket.send(frame).await;
-        }
-    }
-
-    /// Why [`LiveSocket::send`] failed.
-    #[derive(Debug)]
-    #[non_exhaustive]
-    pub enum SendError {
-        /// The connection's deadline passed.
-        Ended(Ended),
-        /// The socket failed.
-        Socket(warp::Error),
-    }
-
-    impl std::fmt::Display for SendError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self {
-                SendError::Ended(ended) => f.write_str(ended.reason()),
-                SendError::Socket(error) => error.fmt(f),
-            }
-        }
-    }
-
-    impl std::error::Error for SendError {}
 }
-
-#[cfg(feature = "ws")]
-pub use socket::SendError;

@@ -376,6 +376,128 @@ impl<S: Stream> Stream for UntilExpiry<S> {
     }
 }
 
+/// A WebSocket (any `Stream` of `Result<M, E>` that is also a `Sink<M>`: axum's, warp's,
+/// tokio-tungstenite's) that ends at its token's deadline: [`recv`](Socket::recv) then sends
+/// the close frame `close` makes (1008 and the reason) and returns `None`. A handler that
+/// awaits `recv` — as every handler that notices the peer closing does — needs nothing else;
+/// one that waits on something else races [`ended`](Socket::ended). The adapters name it
+/// `LiveSocket` for their framework's socket.
+pub struct Socket<S, M> {
+    socket: S,
+    deadline: Deadline,
+    close: fn(Ended) -> M,
+}
+
+impl<S, M> fmt::Debug for Socket<S, M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("deadline", &self.deadline)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`Socket::send`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SendError<E> {
+    /// The connection's deadline passed.
+    Ended(Ended),
+    /// The socket failed.
+    Socket(E),
+}
+
+impl<E: fmt::Display> fmt::Display for SendError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Ended(ended) => f.write_str(ended.reason()),
+            SendError::Socket(error) => error.fmt(f),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for SendError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SendError::Ended(_) => None,
+            SendError::Socket(error) => Some(error),
+        }
+    }
+}
+
+impl<S, M, E> Socket<S, M>
+where
+    S: Stream<Item = Result<M, E>> + futures_sink::Sink<M, Error = E> + Unpin,
+{
+    /// `socket` until `deadline`; `close` makes the frame sent then.
+    pub fn new(socket: S, deadline: Deadline, close: fn(Ended) -> M) -> Self {
+        Socket {
+            socket,
+            deadline,
+            close,
+        }
+    }
+
+    /// The next message; `None` when the peer closed, or the deadline passed (the close frame
+    /// is then sent).
+    pub async fn recv(&mut self) -> Option<Result<M, E>> {
+        let next = std::future::poll_fn(|cx| {
+            if let Poll::Ready(ended) = self.deadline.poll_ended(cx) {
+                return Poll::Ready(Err(ended));
+            }
+            Pin::new(&mut self.socket).poll_next(cx).map(Ok)
+        })
+        .await;
+        match next {
+            Ok(message) => message,
+            Err(ended) => {
+                self.close(ended).await;
+                None
+            }
+        }
+    }
+
+    /// Sends `message`; refused once the deadline has passed.
+    ///
+    /// # Errors
+    /// [`SendError::Ended`] after the deadline; the socket's error.
+    pub async fn send(&mut self, message: M) -> Result<(), SendError<E>> {
+        if let Some(ended) = self.deadline.has_ended() {
+            return Err(SendError::Ended(ended));
+        }
+        self.send_raw(message).await.map_err(SendError::Socket)
+    }
+
+    /// Resolves at the deadline, after sending the close frame.
+    pub async fn ended(&mut self) -> Ended {
+        let ended = self.deadline.ended().await;
+        self.close(ended).await;
+        ended
+    }
+
+    /// The deadline.
+    #[must_use]
+    pub fn deadline(&self) -> &Deadline {
+        &self.deadline
+    }
+
+    /// The socket and its deadline, to drive them yourself.
+    #[must_use]
+    pub fn into_parts(self) -> (S, Deadline) {
+        (self.socket, self.deadline)
+    }
+
+    async fn send_raw(&mut self, message: M) -> Result<(), E> {
+        std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_ready(cx)).await?;
+        Pin::new(&mut self.socket).start_send(message)?;
+        std::future::poll_fn(|cx| Pin::new(&mut self.socket).poll_flush(cx)).await
+    }
+
+    async fn close(&mut self, ended: Ended) {
+        // The peer may be gone already: nothing else to do.
+        let _ = self.send_raw((self.close)(ended)).await;
+    }
+}
+
 /// An adapter's connection extractor: `live_extractor!()` writes `Live<T>` — the verified
 /// claims, the connection's [`Deadline`] and the WebSocket subprotocol to echo — with `Debug`,
 /// `stream` (any stream until the deadline) and `reply_protocol`, and a crate-private
