@@ -318,6 +318,23 @@ type Key = ([u8; 32], TypeId);
 /// A call's result as shared by everyone waiting for it: decided, or unavailable for this long.
 type Shared = Result<Arc<Entry>, Duration>;
 
+/// An introspection's outcome as the caller's claims, or the refusal.
+fn shared_result<T: 'static>(shared: Shared) -> Result<Verified<T>, Error>
+where
+    Verified<T>: Clone,
+{
+    match shared {
+        Ok(entry) => match &entry.decided {
+            Decided::Active(verified) => verified
+                .downcast_ref::<Verified<T>>()
+                .cloned()
+                .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
+            Decided::Refused(error) => Err(error.clone()),
+        },
+        Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
+    }
+}
+
 /// Counters of one issuer's introspection.
 #[derive(Default)]
 pub(crate) struct Counters {
@@ -490,16 +507,7 @@ impl Introspector {
                 in_flight.remove(&key);
             }
         }
-        match shared {
-            Ok(entry) => match &entry.decided {
-                Decided::Active(verified) => verified
-                    .downcast_ref::<Verified<T>>()
-                    .cloned()
-                    .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
-                Decided::Refused(error) => Err(error.clone()),
-            },
-            Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
-        }
+        shared_result(shared)
     }
 
     /// Asks the provider again, past the local and the shared cache: an open connection's
@@ -516,19 +524,11 @@ impl Introspector {
         T: DeserializeOwned + Send + Sync + 'static,
     {
         let key = (hash, TypeId::of::<T>());
-        match self.call_fresh::<T>(judge, token, hash, true).await {
-            Ok(entry) => {
-                self.cache.insert(key, Arc::clone(&entry));
-                match &entry.decided {
-                    Decided::Active(verified) => verified
-                        .downcast_ref::<Verified<T>>()
-                        .cloned()
-                        .ok_or_else(|| Error::new(ErrorKind::InvalidClaim, "claims type mismatch")),
-                    Decided::Refused(error) => Err(error.clone()),
-                }
-            }
-            Err(retry_after) => Err(Error::introspection_unavailable(retry_after)),
+        let shared = self.call_fresh::<T>(judge, token, hash, true).await;
+        if let Ok(entry) = &shared {
+            self.cache.insert(key, Arc::clone(entry));
         }
+        shared_result(shared)
     }
 
     /// One call: a permit, the POST, the strict response, the claim checks.
