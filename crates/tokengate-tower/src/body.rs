@@ -7,6 +7,14 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 
+/// What ends a streaming body: the token's deadline.
+#[cfg(feature = "live")]
+type StreamEnd = tokengate::live::Deadline;
+/// Without the `live` feature no body ends early.
+#[cfg(not(feature = "live"))]
+#[derive(Debug)]
+enum StreamEnd {}
+
 /// A boxed error, as tower services use.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -25,11 +33,11 @@ pin_project_lite::pin_project! {
     enum Kind<B> {
         Inner { #[pin] body: B },
         Rejection { #[pin] body: Full<Bytes> },
-        // A stream (gRPC, server-sent events) that ends at its token's deadline.
-        #[cfg(feature = "live")]
+        // A stream (gRPC, server-sent events) that ends at its token's deadline (never built
+        // without the `live` feature: `StreamEnd` is then uninhabited).
         Live {
             #[pin] body: B,
-            deadline: Box<tokengate::live::Deadline>,
+            deadline: Box<StreamEnd>,
             grpc: bool,
             finished: bool,
         },
@@ -37,7 +45,6 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> AuthBody<B> {
-    #[cfg(not(feature = "live"))]
     pub(crate) fn inner(body: B) -> Self {
         AuthBody {
             kind: Kind::Inner { body },
@@ -51,17 +58,17 @@ impl<B> AuthBody<B> {
     #[cfg(feature = "live")]
     pub(crate) fn until_deadline(
         body: B,
-        deadline: Option<Box<tokengate::live::Deadline>>,
+        deadline: Box<tokengate::live::Deadline>,
         headers: &http::HeaderMap,
     ) -> Self {
-        let kind = match (deadline, crate::live::stream_kind(headers)) {
-            (Some(deadline), Some(grpc)) => Kind::Live {
+        let kind = match crate::live::stream_kind(headers) {
+            Some(grpc) => Kind::Live {
                 body,
                 deadline,
                 grpc,
                 finished: false,
             },
-            _ => Kind::Inner { body },
+            None => Kind::Inner { body },
         };
         AuthBody { kind }
     }
@@ -96,6 +103,8 @@ where
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::Rejection { body } => body.poll_frame(cx).map_err(|never| match never {}),
+            #[cfg(not(feature = "live"))]
+            KindProj::Live { deadline, .. } => match **deadline {},
             #[cfg(feature = "live")]
             KindProj::Live {
                 body,
@@ -125,7 +134,6 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Rejection { body } => body.is_end_stream(),
-            #[cfg(feature = "live")]
             Kind::Live { body, finished, .. } => *finished || body.is_end_stream(),
         }
     }
@@ -135,7 +143,6 @@ where
             Kind::Inner { body } => body.size_hint(),
             Kind::Rejection { body } => body.size_hint(),
             // It may end before the inner body does.
-            #[cfg(feature = "live")]
             Kind::Live { .. } => SizeHint::default(),
         }
     }

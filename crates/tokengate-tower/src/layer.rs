@@ -152,8 +152,12 @@ pub(crate) fn stream_seed<B, T: Send + Sync + 'static>(
 pub(crate) fn with_seed<B>(response: Response<B>, seed: Seed) -> Response<AuthBody<B>> {
     #[cfg(feature = "live")]
     {
+        // Most responses have no deadline: nothing to look at.
+        let Some(deadline) = seed else {
+            return response.map(AuthBody::inner);
+        };
         let (parts, body) = response.into_parts();
-        let body = AuthBody::until_deadline(body, seed, &parts.headers);
+        let body = AuthBody::until_deadline(body, deadline, &parts.headers);
         Response::from_parts(parts, body)
     }
     #[cfg(not(feature = "live"))]
