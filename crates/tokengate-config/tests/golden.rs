@@ -303,3 +303,53 @@ fn a_syntax_error_names_the_file() {
         Ok(())
     });
 }
+
+/// Long-lived connections from the configuration: the WebSocket subprotocol source and the
+/// re-check interval reach the verifier; zero and a bad marker are problems with their keys.
+#[test]
+fn websocket_tokens_and_connection_rechecks_come_from_the_configuration() {
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                jwks_url = "https://id.example.com/keys"
+                connection_recheck_secs = 30
+                [token_sources]
+                websocket_protocol = "access_token"
+            "#,
+        )?;
+        let verifier = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        assert_eq!(
+            verifier.connection_recheck(),
+            Some(std::time::Duration::from_secs(30))
+        );
+        let mut offer = tokengate::http::HeaderMap::new();
+        offer.insert(
+            "sec-websocket-protocol",
+            "access_token, a.b.c".parse().unwrap(),
+        );
+        assert_eq!(
+            verifier
+                .token_sources()
+                .websocket_reply_protocol(&offer, &[]),
+            Some("access_token"),
+            "the marker is configured"
+        );
+        jail.set_env("TOKENGATE_CONNECTION_RECHECK_SECS", "0");
+        jail.set_env("TOKENGATE_TOKEN_SOURCES__WEBSOCKET_PROTOCOL", "a b");
+        let problems = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("connection_recheck_secs"), "{problems}");
+        assert!(
+            problems.contains("token_sources.websocket_protocol"),
+            "{problems}"
+        );
+        Ok(())
+    });
+}

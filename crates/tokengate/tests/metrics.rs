@@ -279,3 +279,67 @@ fn key_fetches_are_counted_and_timed() {
         });
     });
 }
+
+/// Connections ended by their token are counted by reason (four values), nothing from the
+/// token in the labels.
+#[cfg(feature = "live")]
+#[test]
+fn connections_ended_by_their_token_are_counted_by_reason() {
+    use std::time::Duration;
+    use tokengate::store::MemoryRevocationList;
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let key = TestKey::shared(Algorithm::ES256);
+    let clock = FixedClock::at(NOW);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(ISS)
+                .audience("api")
+                .keys(KeySource::jwks_json(jwks(&[&key]))),
+        )
+        .clock(clock.clone())
+        .revocation(MemoryRevocationList::default().clock(clock.clone()))
+        .connection_recheck(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let mut claims = claims_at(ISS, "api", NOW);
+    claims["jti"] = json!("conn");
+    let token = key.mint(&claims);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let request = RequestView::new("GET", "/ws", None, &headers);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let verified = verifier
+                .required_claims::<StandardClaims, _>(&request, &Policy::new(), None)
+                .await
+                .unwrap();
+            // Revoked at the first re-check.
+            let mut revoked = verifier.connection_deadline(&request, &verified);
+            verifier.revoke_jti(ISS, "conn", NOW + 600).await.unwrap();
+            assert_eq!(revoked.ended().await, tokengate::live::Ended::Revoked);
+            // Past exp.
+            let mut expired = verifier.connection_deadline(&request, &verified);
+            clock.advance(Duration::from_secs(600));
+            assert_eq!(expired.ended().await, tokengate::live::Ended::Expired);
+        });
+    });
+    let ended: Vec<_> = snapshot(&snapshotter)
+        .into_iter()
+        .filter(|(name, _, _)| name == "tokengate_connections_ended_total")
+        .map(|(_, labels, value)| (labels, value))
+        .collect();
+    assert_eq!(ended.len(), 2, "{ended:?}");
+    for (labels, value) in ended {
+        assert_eq!(labels.len(), 1);
+        assert_eq!(labels[0].0, "reason");
+        assert!(["revoked", "expired"].contains(&labels[0].1.as_str()));
+        assert_eq!(value, DebugValue::Counter(1));
+    }
+}
