@@ -191,7 +191,7 @@ impl TokenSources {
     /// one) and `query`; a cookie has no RFC 6750 method name.
     pub(crate) fn bearer_methods(&self) -> Vec<&'static str> {
         let mut methods = Vec::new();
-        if self.authorization || self.header.is_some() {
+        if self.authorization || self.header.is_some() || self.websocket_protocol.is_some() {
             methods.push("header");
         }
         if self.query.is_some() {

@@ -136,7 +136,8 @@ struct Rechecks {
 ///
 /// Await [`ended`](Deadline::ended) (cancel-safe: race it in a `select!` loop, a re-check in
 /// progress continues on the next call) or wrap a stream with [`until_expiry`]. Needs a tokio
-/// runtime (its timer). `Debug` shows the expiry and the interval, never the token.
+/// runtime (its timer) once polled. `Debug` shows whether there is an expiry and the interval,
+/// never a claim or the token.
 pub struct Deadline {
     expires_at: Option<u64>,
     clock: Arc<dyn Clock>,
@@ -148,8 +149,9 @@ pub struct Deadline {
 
 impl fmt::Debug for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No claim value (not even `exp`): whether there is one.
         f.debug_struct("Deadline")
-            .field("expires_at", &self.expires_at)
+            .field("expires", &self.expires_at.is_some())
             .field("recheck", &self.rechecks.as_ref().map(|r| r.every))
             .field("ended", &self.ended)
             .finish()

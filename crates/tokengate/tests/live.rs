@@ -381,3 +381,19 @@ async fn the_websocket_protocol_token_is_read_again_for_rechecks() {
         Some(Ended::Revoked)
     );
 }
+
+#[tokio::test]
+async fn a_deadlines_debug_output_holds_no_claim_and_no_token() {
+    let clock = FixedClock::at(NOW);
+    let verifier = builder(&clock)
+        .connection_recheck(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let token = token(NOW + 3600);
+    let (_, deadline) = admitted(&verifier, &bearer(&token)).await;
+    let debug = format!("{deadline:?}");
+    assert!(!debug.contains(&(NOW + 3600).to_string()), "{debug}");
+    assert!(!debug.contains(&token), "{debug}");
+    let stream = until_expiry(tokio_stream::iter([1]), deadline);
+    assert!(!format!("{stream:?}").contains(&token));
+}
