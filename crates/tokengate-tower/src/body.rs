@@ -7,9 +7,15 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 
-/// What ends a streaming body: the token's deadline.
+/// What ends a streaming body: the token's deadline, and how it ends.
 #[cfg(feature = "live")]
-type StreamEnd = tokengate::live::Deadline;
+#[derive(Debug)]
+struct StreamEnd {
+    deadline: tokengate::live::Deadline,
+    /// End with gRPC trailers (`grpc-status` 16) rather than simply.
+    grpc: bool,
+    finished: bool,
+}
 /// Without the `live` feature no body ends early.
 #[cfg(not(feature = "live"))]
 #[derive(Debug)]
@@ -37,9 +43,8 @@ pin_project_lite::pin_project! {
         // without the `live` feature: `StreamEnd` is then uninhabited).
         Live {
             #[pin] body: B,
-            deadline: Box<StreamEnd>,
-            grpc: bool,
-            finished: bool,
+            // Boxed with its flags: the variant is no larger than the others.
+            end: Box<StreamEnd>,
         },
     }
 }
@@ -64,9 +69,11 @@ impl<B> AuthBody<B> {
         let kind = match crate::live::stream_kind(headers) {
             Some(grpc) => Kind::Live {
                 body,
-                deadline,
-                grpc,
-                finished: false,
+                end: Box::new(StreamEnd {
+                    deadline: *deadline,
+                    grpc,
+                    finished: false,
+                }),
             },
             None => Kind::Inner { body },
         };
@@ -104,26 +111,22 @@ where
             KindProj::Inner { body } => body.poll_frame(cx).map_err(Into::into),
             KindProj::Rejection { body } => body.poll_frame(cx).map_err(|never| match never {}),
             #[cfg(not(feature = "live"))]
-            KindProj::Live { deadline, .. } => match **deadline {},
+            KindProj::Live { end, .. } => match **end {},
             #[cfg(feature = "live")]
-            KindProj::Live {
-                body,
-                deadline,
-                grpc,
-                finished,
-            } => {
-                if *finished {
+            KindProj::Live { body, end } => {
+                if end.finished {
                     return Poll::Ready(None);
                 }
-                if let Poll::Ready(ended) = deadline.poll_ended(cx) {
-                    *finished = true;
+                if let Poll::Ready(ended) = end.deadline.poll_ended(cx) {
+                    end.finished = true;
                     return Poll::Ready(
-                        grpc.then(|| Ok(Frame::trailers(crate::live::grpc_trailers(ended)))),
+                        end.grpc
+                            .then(|| Ok(Frame::trailers(crate::live::grpc_trailers(ended)))),
                     );
                 }
                 let frame = body.poll_frame(cx).map_err(Into::into);
                 if let Poll::Ready(None) = frame {
-                    *finished = true;
+                    end.finished = true;
                 }
                 frame
             }
@@ -134,7 +137,10 @@ where
         match &self.kind {
             Kind::Inner { body } => body.is_end_stream(),
             Kind::Rejection { body } => body.is_end_stream(),
-            Kind::Live { body, finished, .. } => *finished || body.is_end_stream(),
+            #[cfg(feature = "live")]
+            Kind::Live { body, end } => end.finished || body.is_end_stream(),
+            #[cfg(not(feature = "live"))]
+            Kind::Live { end, .. } => match **end {},
         }
     }
 

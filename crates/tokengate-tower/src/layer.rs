@@ -181,7 +181,7 @@ pin_project_lite::pin_project! {
 pin_project_lite::pin_project! {
     #[project = StateProj]
     enum State<F, B, E> {
-        Inner { #[pin] future: F, seed: Option<Seed> },
+        Inner { #[pin] future: F, seed: Seed },
         Ready { response: Option<Response<AuthBody<B>>> },
         Slow { future: SlowFuture<B, E> },
     }
@@ -190,10 +190,7 @@ pin_project_lite::pin_project! {
 impl<F, B, E> ResponseFuture<F, B, E> {
     fn inner(future: F, seed: Seed) -> Self {
         ResponseFuture {
-            state: State::Inner {
-                future,
-                seed: Some(seed),
-            },
+            state: State::Inner { future, seed },
         }
     }
 
@@ -222,7 +219,7 @@ where
         match self.project().state.project() {
             StateProj::Inner { future, seed } => future
                 .poll(cx)
-                .map(|r| r.map(|r| with_seed(r, seed.take().expect("polled after completion")))),
+                .map(|r| r.map(|r| with_seed(r, std::mem::take(seed)))),
             StateProj::Ready { response } => Poll::Ready(Ok(response
                 .take()
                 .expect("ResponseFuture polled after completion"))),

@@ -48,14 +48,27 @@ pub(crate) fn stream_deadline<B, T: Send + Sync + 'static>(
     verifier: &tokengate::Verifier,
 ) -> Option<Box<Deadline>> {
     let headers = request.headers();
-    let streams = headers
-        .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
-        || headers.get_all(ACCEPT).iter().any(|v| {
+    // gRPC is a POST over HTTP/2; an event stream is asked for with `Accept` (a browser's
+    // `EventSource` and MCP's GET stream are GETs, MCP's calls POSTs). Other requests look at
+    // no header.
+    let grpc = || {
+        request.version() == http::Version::HTTP_2
+            && headers
+                .get(CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
+    };
+    let events = || {
+        headers.get_all(ACCEPT).iter().any(|v| {
             v.as_bytes()
                 .windows(17)
                 .any(|w| w.eq_ignore_ascii_case(b"text/event-stream"))
-        });
+        })
+    };
+    let streams = match *request.method() {
+        http::Method::GET => events(),
+        http::Method::POST => grpc() || events(),
+        _ => false,
+    };
     if !streams {
         return None;
     }
