@@ -63,14 +63,14 @@ impl<B> AuthBody<B> {
     #[cfg(feature = "live")]
     pub(crate) fn until_deadline(
         body: B,
-        deadline: Box<tokengate::live::Deadline>,
+        deadline: tokengate::live::Deadline,
         headers: &http::HeaderMap,
     ) -> Self {
         let kind = match crate::live::stream_kind(headers) {
             Some(grpc) => Kind::Live {
                 body,
                 end: Box::new(StreamEnd {
-                    deadline: *deadline,
+                    deadline,
                     grpc,
                     finished: false,
                 }),

@@ -157,7 +157,7 @@ pub(crate) fn with_seed<B>(response: Response<B>, seed: Seed) -> Response<AuthBo
             return response.map(AuthBody::inner);
         };
         let (parts, body) = response.into_parts();
-        let body = AuthBody::until_deadline(body, deadline, &parts.headers);
+        let body = AuthBody::until_deadline(body, *deadline, &parts.headers);
         Response::from_parts(parts, body)
     }
     #[cfg(not(feature = "live"))]
