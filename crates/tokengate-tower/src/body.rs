@@ -7,6 +7,16 @@ use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
 
+/// A connection's deadline; uninhabited without the `live` feature (no response is ever
+/// ended early then).
+#[cfg(feature = "live")]
+pub(crate) type Deadline = tokengate::live::Deadline;
+/// A connection's deadline; uninhabited without the `live` feature (no response is ever
+/// ended early then).
+#[cfg(not(feature = "live"))]
+#[derive(Debug)]
+pub(crate) enum Deadline {}
+
 /// What ends a streaming body: the token's deadline, and how it ends.
 #[cfg(feature = "live")]
 #[derive(Debug)]
@@ -61,11 +71,7 @@ impl<B> AuthBody<B> {
     /// events simply end (the client reconnects with a fresh token). Other responses are
     /// passed on unchanged.
     #[cfg(feature = "live")]
-    pub(crate) fn until_deadline(
-        body: B,
-        deadline: tokengate::live::Deadline,
-        headers: &http::HeaderMap,
-    ) -> Self {
+    pub(crate) fn until_deadline(body: B, deadline: Deadline, headers: &http::HeaderMap) -> Self {
         let kind = match crate::live::stream_kind(headers) {
             Some(grpc) => Kind::Live {
                 body,
@@ -78,6 +84,12 @@ impl<B> AuthBody<B> {
             None => Kind::Inner { body },
         };
         AuthBody { kind }
+    }
+
+    /// Without the `live` feature there is no deadline to end a body at.
+    #[cfg(not(feature = "live"))]
+    pub(crate) fn until_deadline(_: B, deadline: Deadline, _: &http::HeaderMap) -> Self {
+        match deadline {}
     }
 
     pub(crate) fn rejection(body: Full<Bytes>) -> Self {

@@ -129,13 +129,15 @@ fn admit<B, T: Send + Sync + 'static>(
     extensions.insert(verifier.clone());
 }
 
-/// What a streaming response needs to end at its token's deadline (`crate::live`).
-#[cfg(feature = "live")]
-pub(crate) type Seed = Option<Box<tokengate::live::Deadline>>;
-#[cfg(not(feature = "live"))]
-pub(crate) type Seed = ();
+/// What a streaming response needs to end at its token's deadline (`crate::live`); never
+/// anything without the `live` feature.
+pub(crate) type Seed = Option<Box<crate::body::Deadline>>;
 
 /// The deadline of an admitted request that may open a stream.
+#[cfg_attr(
+    not(feature = "live"),
+    allow(clippy::extra_unused_type_parameters, clippy::unnecessary_wraps)
+)]
 pub(crate) fn stream_seed<B, T: Send + Sync + 'static>(
     request: &Request<B>,
     verifier: &Verifier,
@@ -145,26 +147,19 @@ pub(crate) fn stream_seed<B, T: Send + Sync + 'static>(
     #[cfg(not(feature = "live"))]
     {
         let _ = (request, verifier);
+        None
     }
 }
 
 /// The inner service's response, its body ended at the deadline if it is a stream.
 pub(crate) fn with_seed<B>(response: Response<B>, seed: Seed) -> Response<AuthBody<B>> {
-    #[cfg(feature = "live")]
-    {
-        // Most responses have no deadline: nothing to look at.
-        let Some(deadline) = seed else {
-            return response.map(AuthBody::inner);
-        };
-        let (parts, body) = response.into_parts();
-        let body = AuthBody::until_deadline(body, *deadline, &parts.headers);
-        Response::from_parts(parts, body)
-    }
-    #[cfg(not(feature = "live"))]
-    {
-        let () = seed;
-        response.map(AuthBody::inner)
-    }
+    // Most responses have no deadline: nothing to look at.
+    let Some(deadline) = seed else {
+        return response.map(AuthBody::inner);
+    };
+    let (parts, body) = response.into_parts();
+    let body = AuthBody::until_deadline(body, *deadline, &parts.headers);
+    Response::from_parts(parts, body)
 }
 
 type SlowFuture<B, E> = Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>;
