@@ -95,6 +95,9 @@ pub enum ErrorKind {
     /// The introspection endpoint could not answer (down, slow, an error, invalid JSON, too
     /// many calls in flight): 503 with `Retry-After`, never admitted.
     IntrospectionUnavailable,
+    /// An encrypted token (JWE) could not be decrypted: no configured key opens it, or its
+    /// key, tag or padding is wrong (401 `invalid_token`; which step failed is never said).
+    UndecryptableToken,
     /// A route expects verification but no verifier is configured: a wiring bug (500).
     VerifierNotConfigured,
 }
@@ -145,6 +148,7 @@ impl ErrorKind {
             ErrorKind::KeysUnavailable => "keys_unavailable",
             ErrorKind::InactiveToken => "inactive_token",
             ErrorKind::IntrospectionUnavailable => "introspection_unavailable",
+            ErrorKind::UndecryptableToken => "undecryptable_token",
             ErrorKind::VerifierNotConfigured => "verifier_not_configured",
         }
     }
@@ -599,6 +603,7 @@ mod tests {
             ErrorKind::KeysUnavailable,
             ErrorKind::InactiveToken,
             ErrorKind::IntrospectionUnavailable,
+            ErrorKind::UndecryptableToken,
             ErrorKind::VerifierNotConfigured,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();

@@ -61,6 +61,7 @@ pub mod health;
 mod introspect;
 mod issuer;
 mod json;
+mod jwe;
 mod jws;
 mod key;
 #[cfg(feature = "live")]
@@ -104,6 +105,7 @@ pub mod keys {
     pub use crate::algorithm::{Algorithm, AlgorithmSet};
     pub use crate::health::KeysState;
     pub use crate::issuer::KeySource;
+    pub use crate::jwe::{ContentEncryption, DecryptionKey, KeyManagement};
     pub use crate::key::{KeyType, VerifyingKey};
 }
 

@@ -69,6 +69,8 @@ pub struct VerifierBuilder {
     #[cfg(feature = "checks")]
     check_timeout: Duration,
     connection_recheck: Option<Duration>,
+    decryption_keys: Vec<crate::jwe::DecryptionKey>,
+    encryptions: Option<Vec<crate::jwe::ContentEncryption>>,
 }
 
 impl fmt::Debug for VerifierBuilder {
@@ -111,6 +113,8 @@ impl VerifierBuilder {
             #[cfg(feature = "checks")]
             check_timeout: crate::checks::DEFAULT_CHECK_TIMEOUT,
             connection_recheck: None,
+            decryption_keys: Vec::new(),
+            encryptions: None,
         }
     }
 
@@ -203,6 +207,25 @@ impl VerifierBuilder {
     /// and each issuer's keys verify only that issuer's tokens.
     pub fn issuer(mut self, issuer: Issuer) -> VerifierBuilder {
         self.issuers.push(issuer);
+        self
+    }
+
+    /// Accept encrypted access tokens (JWE, RFC 7516) that this key decrypts: the payload
+    /// must be a signed JWT (`cty: JWT`), verified with its issuer's keys like any JWT. Call
+    /// once per key (rotation: a token's `kid` picks the key). Keys come from configuration,
+    /// never from a token (`docs/security.md`, "Encrypted tokens").
+    pub fn decryption_key(mut self, key: crate::jwe::DecryptionKey) -> VerifierBuilder {
+        self.decryption_keys.push(key);
+        self
+    }
+
+    /// The content encryptions (`enc`) accepted for encrypted tokens (default: `A128GCM`,
+    /// `A256GCM`, `A128CBC-HS256`, `A256CBC-HS512`).
+    pub fn content_encryptions(
+        mut self,
+        encryptions: impl IntoIterator<Item = crate::jwe::ContentEncryption>,
+    ) -> VerifierBuilder {
+        self.encryptions = Some(encryptions.into_iter().collect());
         self
     }
 
@@ -317,6 +340,29 @@ impl VerifierBuilder {
                 "a verifier needs at least one issuer",
             ));
         }
+        let decryption = match (self.decryption_keys.is_empty(), self.encryptions) {
+            (true, Some(_)) => {
+                return Err(ConfigError::new(
+                    ConfigErrorKind::InvalidSetting,
+                    "content_encryptions without a decryption_key",
+                ));
+            }
+            (true, None) => None,
+            (false, encryptions) => {
+                let encryptions =
+                    encryptions.unwrap_or_else(|| crate::jwe::ContentEncryption::ALL.to_vec());
+                if encryptions.is_empty() {
+                    return Err(ConfigError::new(
+                        ConfigErrorKind::InvalidSetting,
+                        "content_encryptions is empty",
+                    ));
+                }
+                Some(crate::jwe::Decryption {
+                    keys: self.decryption_keys,
+                    encryptions,
+                })
+            }
+        };
         if self
             .connection_recheck
             .is_some_and(|every| every < Duration::from_secs(1))
@@ -511,6 +557,7 @@ impl VerifierBuilder {
                 check_timeout: self.check_timeout,
                 store_errors: Default::default(),
                 connection_recheck: self.connection_recheck,
+                decryption,
                 #[cfg(feature = "metrics")]
                 meters,
             }),

@@ -105,6 +105,8 @@ pub(crate) struct Inner {
     pub(crate) check_timeout: Duration,
     /// How often an open connection's token is re-checked (`live`).
     connection_recheck: Option<Duration>,
+    /// Keys for encrypted tokens (JWE), when configured.
+    decryption: Option<crate::jwe::Decryption>,
 }
 
 /// DPoP settings with the challenge's `algs` rendered once.
@@ -163,6 +165,11 @@ fn known_or_hash(known: Option<[u8; 32]>, token: &str) -> [u8; 32] {
         Some(hash) => hash,
         None => token_hash(token),
     }
+}
+
+/// The verifier's decryption settings, when encrypted tokens are accepted.
+fn inner_decryption(verifier: &Verifier) -> Option<&crate::jwe::Decryption> {
+    verifier.inner.decryption.as_ref()
 }
 
 /// A SHA-256 of the token: cache keys never hold the token; a DPoP proof's `ath` is its
@@ -269,6 +276,29 @@ impl Verifier {
                 Some(hash)
             }
             None => known_hash,
+        };
+        // An encrypted token: decrypted first, then verified as the JWT it carries; the cache
+        // keeps it under the encrypted token's hash (`hash`).
+        let decrypted;
+        let token = match &inner_decryption(self) {
+            Some(decryption) if crate::jwe::is_jwe(token) => {
+                if token.len() > self.inner.max_token_bytes {
+                    let error = Error::new(ErrorKind::TokenTooLarge, "the token is larger than the cap");
+                    self.inner.log_rejection(&error, None);
+                    return Attempt::Done(Err(error));
+                }
+                match decryption.decrypt(token) {
+                    Ok(jwt) => {
+                        decrypted = jwt;
+                        decrypted.as_str()
+                    }
+                    Err(error) => {
+                        self.inner.log_rejection(&error, None);
+                        return Attempt::Done(Err(error));
+                    }
+                }
+            }
+            _ => token,
         };
         SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut buf) => {
