@@ -22,6 +22,7 @@
 pub mod demo;
 pub mod dpop;
 pub mod fixture;
+pub mod jwe;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod redis_server;

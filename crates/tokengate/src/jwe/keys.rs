@@ -160,7 +160,8 @@ impl DecryptionKey {
 }
 
 fn rsa_from_pkcs8(der: &[u8]) -> Result<DecryptionKey, ConfigError> {
-    let key = PrivateDecryptingKey::from_pkcs8(der).map_err(|_| invalid("not an RSA private key"))?;
+    let key =
+        PrivateDecryptingKey::from_pkcs8(der).map_err(|_| invalid("not an RSA private key"))?;
     if key.key_size_bits() < 2048 {
         return Err(invalid("RSA decryption keys have at least 2048 bits"));
     }
@@ -178,7 +179,9 @@ fn ec_from_der(der: &[u8]) -> Result<DecryptionKey, ConfigError> {
             return Ok(DecryptionKey::new(Material::Ec(key)));
         }
     }
-    Err(invalid("not an RSA or EC (P-256, P-384, P-521) private key"))
+    Err(invalid(
+        "not an RSA or EC (P-256, P-384, P-521) private key",
+    ))
 }
 
 /// DER of one tag-length-value.
@@ -201,7 +204,11 @@ fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
 fn integer(bytes: &[u8]) -> Vec<u8> {
     let trimmed: &[u8] = {
         let skip = bytes.iter().take_while(|b| **b == 0).count();
-        if skip == bytes.len() { &[0] } else { &bytes[skip..] }
+        if skip == bytes.len() {
+            &[0]
+        } else {
+            &bytes[skip..]
+        }
     };
     let mut content = Vec::with_capacity(trimmed.len() + 1);
     if trimmed[0] & 0x80 != 0 {

@@ -223,7 +223,9 @@ impl Decryption {
             || ciphertext_b64.is_empty()
             || tag_b64.is_empty()
         {
-            return Err(malformed("a compact JWE has five segments, four never empty"));
+            return Err(malformed(
+                "a compact JWE has five segments, four never empty",
+            ));
         }
         let header_bytes = decode(header_b64)?;
         if !crate::json::is_strict_json(&header_bytes) {
@@ -271,7 +273,8 @@ impl Decryption {
             })
             .collect();
         if candidates.is_empty() {
-            return Err(disallowed("no configured decryption key is for this alg"));
+            // No key for this alg or kid: the same answer as a key that does not open it.
+            return Err(undecryptable());
         }
         let encrypted_key = decode(key_b64)?;
         let iv = decode(iv_b64)?;
@@ -378,7 +381,11 @@ fn ephemeral_public_key(
     let text = |name: &str| epk.get(name).and_then(serde_json::Value::as_str).ok_or(());
     let coordinate = |name: &str, len: usize| {
         let bytes = BASE64URL.decode(text(name)?).map_err(|_| ())?;
-        if bytes.len() == len { Ok(bytes) } else { Err(()) }
+        if bytes.len() == len {
+            Ok(bytes)
+        } else {
+            Err(())
+        }
     };
     let (kty, crv) = (text("kty")?, text("crv")?);
     let (expected_crv, len) = if curve == &agreement::ECDH_P256 {
@@ -428,10 +435,9 @@ fn concat_kdf(
         info.extend(part);
     }
     info.extend(u32::try_from(key_len * 8).map_err(|_| ())?.to_be_bytes());
-    let digest = aws_lc_rs::kdf::get_sskdf_digest_algorithm(
-        aws_lc_rs::kdf::SskdfDigestAlgorithmId::Sha256,
-    )
-    .ok_or(())?;
+    let digest =
+        aws_lc_rs::kdf::get_sskdf_digest_algorithm(aws_lc_rs::kdf::SskdfDigestAlgorithmId::Sha256)
+            .ok_or(())?;
     let mut out = vec![0u8; key_len];
     aws_lc_rs::kdf::sskdf_digest(digest, z, &info, &mut out).map_err(|_| ())?;
     Ok(out)
@@ -499,9 +505,8 @@ fn open(
             } else {
                 aws_lc_rs::hmac::HMAC_SHA512
             };
-            let mut context = aws_lc_rs::hmac::Context::with_key(&aws_lc_rs::hmac::Key::new(
-                hmac, mac_key,
-            ));
+            let mut context =
+                aws_lc_rs::hmac::Context::with_key(&aws_lc_rs::hmac::Key::new(hmac, mac_key));
             context.update(aad);
             context.update(iv);
             context.update(ciphertext);
@@ -524,5 +529,157 @@ fn open(
             in_out.truncate(len);
             Ok(in_out)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RFC 7516 appendix A.3: `A128KW` with `A128CBC-HS256`, plaintext
+    /// "Live long and prosper.".
+    const RFC7516_A3: &str = "eyJhbGciOiJBMTI4S1ciLCJlbmMiOiJBMTI4Q0JDLUhTMjU2In0.6KB707dM9YTIgHtLvtgWQ8mKwboJW3of9locizkDTHzBC2IlrT1oOQ.AxY8DCtDaGlsbGljb3RoZQ.KDlTtXchhZTGufMYmOYGS4HffxPSUrfmqCHXaI9wOGY.U0m_YmjN04DJvceFICbCVQ";
+
+    fn a3_parts() -> (Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, &'static str) {
+        let parts: Vec<&str> = RFC7516_A3.split('.').collect();
+        (
+            decode(parts[1]).unwrap(),
+            decode(parts[2]).unwrap(),
+            decode(parts[3]).unwrap(),
+            decode(parts[4]).unwrap(),
+            parts[0],
+        )
+    }
+
+    fn header(json: &str) -> Header {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn the_rfc_7516_a3_example_decrypts() {
+        let key = DecryptionKey::secret(decode("GawgguFyGrWKav7AX4VKUg").unwrap());
+        let (wrapped, iv, ciphertext, tag, aad) = a3_parts();
+        let h = header(r#"{"alg":"A128KW","enc":"A128CBC-HS256"}"#);
+        let cek = content_key(
+            &key,
+            KeyManagement::A128Kw,
+            ContentEncryption::A128CbcHs256,
+            &h,
+            &wrapped,
+        )
+        .unwrap();
+        let plaintext = open(
+            ContentEncryption::A128CbcHs256,
+            &cek,
+            &iv,
+            aad.as_bytes(),
+            &ciphertext,
+            &tag,
+        )
+        .unwrap();
+        assert_eq!(plaintext, b"Live long and prosper.");
+        // A flipped tag bit, or another header as the AAD: nothing is decrypted.
+        let mut bad_tag = tag.clone();
+        bad_tag[0] ^= 1;
+        assert!(
+            open(
+                ContentEncryption::A128CbcHs256,
+                &cek,
+                &iv,
+                aad.as_bytes(),
+                &ciphertext,
+                &bad_tag
+            )
+            .is_err()
+        );
+        assert!(
+            open(
+                ContentEncryption::A128CbcHs256,
+                &cek,
+                &iv,
+                b"eyJ9",
+                &ciphertext,
+                &tag
+            )
+            .is_err()
+        );
+        // A short tag is never compared.
+        assert!(
+            open(
+                ContentEncryption::A128CbcHs256,
+                &cek,
+                &iv,
+                aad.as_bytes(),
+                &ciphertext,
+                &tag[..8]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_example_is_refused_as_a_token_it_carries_no_signed_jwt() {
+        let decryption = Decryption {
+            keys: vec![DecryptionKey::secret(
+                decode("GawgguFyGrWKav7AX4VKUg").unwrap(),
+            )],
+            encryptions: ContentEncryption::ALL.to_vec(),
+        };
+        let error = decryption.decrypt(RFC7516_A3).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnsupportedToken, "no cty: JWT");
+    }
+
+    #[test]
+    fn gcm_needs_a_96_bit_iv_and_a_full_tag() {
+        let cek = [1u8; 16];
+        assert!(
+            open(
+                ContentEncryption::A128Gcm,
+                &cek,
+                &[0; 16],
+                b"a",
+                b"x",
+                &[0; 16]
+            )
+            .is_err()
+        );
+        assert!(
+            open(
+                ContentEncryption::A128Gcm,
+                &cek,
+                &[0; 12],
+                b"a",
+                b"x",
+                &[0; 12]
+            )
+            .is_err()
+        );
+        assert!(
+            open(
+                ContentEncryption::A128Gcm,
+                &[1u8; 32],
+                &[0; 12],
+                b"a",
+                b"x",
+                &[0; 16]
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn the_concat_kdf_matches_rfc_7518_appendix_c() {
+        // RFC 7518 appendix C: ECDH-ES with A128GCM, apu "Alice", apv "Bob".
+        let z = [
+            158, 86, 217, 29, 129, 113, 53, 211, 114, 131, 66, 131, 191, 132, 38, 156, 251, 49,
+            110, 163, 218, 128, 106, 72, 246, 218, 167, 121, 140, 254, 144, 196,
+        ];
+        let key = concat_kdf(&z, "A128GCM", b"Alice", b"Bob", 16).unwrap();
+        assert_eq!(
+            key,
+            [
+                86, 170, 141, 234, 248, 35, 109, 32, 92, 34, 40, 205, 113, 167, 16, 26
+            ]
+        );
     }
 }

@@ -283,7 +283,8 @@ impl Verifier {
         let token = match &inner_decryption(self) {
             Some(decryption) if crate::jwe::is_jwe(token) => {
                 if token.len() > self.inner.max_token_bytes {
-                    let error = Error::new(ErrorKind::TokenTooLarge, "the token is larger than the cap");
+                    let error =
+                        Error::new(ErrorKind::TokenTooLarge, "the token is larger than the cap");
                     self.inner.log_rejection(&error, None);
                     return Attempt::Done(Err(error));
                 }
