@@ -67,3 +67,24 @@ pub fn decode_unverified(token: &str) -> Result<(serde_json::Value, serde_json::
     };
     Ok((parse(segments.header)?, parse(segments.payload)?))
 }
+
+/// Decrypts a compact JWE with `keys` and returns its payload **without verifying anything
+/// inside it** — the payload need not be a JWT, let alone a signed one. The same header rules
+/// as for tokens apply (`zip`, `crit`, `RSA1_5`, `PBES2` refused; every content encryption
+/// accepted). For test vectors and tooling (`tokengate decode --decryption-key`), never for
+/// authorizing requests: a verifier with
+/// [`decryption_key`](crate::VerifierBuilder::decryption_key) decrypts and then verifies.
+///
+/// # Errors
+/// As for encrypted tokens: `malformed_token`, `unsupported_token`, `disallowed_algorithm`,
+/// `undecryptable_token`.
+pub fn decrypt_without_verifying(
+    token: &str,
+    keys: &[crate::jwe::DecryptionKey],
+) -> Result<Vec<u8>, Error> {
+    let decryption = crate::jwe::Decryption {
+        keys: keys.to_vec(),
+        encryptions: crate::jwe::ContentEncryption::ALL.to_vec(),
+    };
+    decryption.open_token(token, false)
+}

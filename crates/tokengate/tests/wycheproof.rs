@@ -5,8 +5,8 @@
 //! labelled valid is accepted, except the listed ones, each with its reason.
 
 use serde_json::Value;
-use tokengate::dangerous::verify_signature_only;
-use tokengate::keys::VerifyingKey;
+use tokengate::dangerous::{decrypt_without_verifying, verify_signature_only};
+use tokengate::keys::{DecryptionKey, VerifyingKey};
 
 const JWS: &str = "json_web_signature_test.json";
 const JWK: &str = "json_web_key_test.json";
@@ -82,7 +82,7 @@ fn run(file: &str) -> Vec<String> {
             .unwrap_or_default();
         for test in group["tests"].as_array().unwrap() {
             let Some(jws) = test.get("jws") else {
-                continue; // JWE vectors: tokengate verifies signatures only.
+                continue; // JWE vectors: `run_jwe`.
             };
             counted += 1;
             let id = test["tcId"].as_u64().unwrap();
@@ -127,6 +127,97 @@ fn run(file: &str) -> Vec<String> {
     }
     assert!(counted > 0, "{file} has JWS vectors");
     mismatches
+}
+
+/// The JWE vectors (`json_web_crypto_test.json`, groups `jwe_*`): each group's private JWK
+/// decrypts its valid token; every modified, missing or off-curve part is refused; the JSON
+/// serialization is not a compact token and is refused. No exceptions.
+fn run_jwe(file: &str) -> Vec<String> {
+    let vectors = load(file);
+    let mut mismatches = Vec::new();
+    let mut counted = 0;
+    for group in vectors["testGroups"].as_array().unwrap() {
+        let tests = group["tests"].as_array().unwrap();
+        if !tests.iter().any(|t| t.get("jwe").is_some()) {
+            continue;
+        }
+        // A key for an algorithm tokengate refuses (RSA1_5, AES-GCM key wrap, 192-bit AES)
+        // does not load: its group's tokens are all refused.
+        let key = DecryptionKey::from_jwk(&group["private"].to_string()).ok();
+        for test in tests {
+            counted += 1;
+            let id = test["tcId"].as_u64().unwrap();
+            let accepted = match (test["jwe"].as_str(), &key) {
+                (Some(jwe), Some(key)) => {
+                    decrypt_without_verifying(jwe, std::slice::from_ref(key)).is_ok()
+                }
+                _ => false,
+            };
+            let expected = test["result"].as_str().unwrap();
+            let listed = JWE_REFUSED_VALID
+                .iter()
+                .any(|(f, i, _)| *f == file && *i == id);
+            if (expected == "valid") != accepted && !(expected == "valid" && listed)
+                || (listed && accepted)
+            {
+                mismatches.push(format!(
+                    "{file} JWE tcId {id} ({}): expected {expected}, accepted {accepted}",
+                    test["comment"].as_str().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    assert!(counted > 0, "{file} has JWE vectors");
+    mismatches
+}
+
+/// 192-bit AES (`A192KW`, `A192GCM`, `A192CBC-HS384`, `ECDH-ES+A192KW`): not among the
+/// algorithms tokengate decrypts (no provider issues them for access tokens).
+const A192: &str = "192-bit AES is not supported";
+/// AES-GCM key wrap (`A128GCMKW`, `A192GCMKW`, `A256GCMKW`): not supported.
+const GCMKW: &str = "AES-GCM key wrap is not supported";
+/// `RSA1_5`: refused (Bleichenbacher's attack on PKCS #1 v1.5 padding).
+const RSA1_5: &str = "RSA1_5 is refused";
+/// `zip`: refused (decompression bombs).
+const ZIP: &str = "compressed tokens are refused";
+
+/// Valid JWE vectors tokengate refuses by design, each with why.
+const JWE_REFUSED_VALID: &[(&str, u64, &str)] = &[
+    ("json_web_encryption_test.json", 28, A192),
+    ("json_web_encryption_test.json", 31, A192),
+    ("json_web_encryption_test.json", 53, A192),
+    ("json_web_encryption_test.json", 56, A192),
+    ("json_web_encryption_test.json", 60, A192),
+    ("json_web_encryption_test.json", 61, A192),
+    ("json_web_encryption_test.json", 70, A192),
+    ("json_web_encryption_test.json", 71, GCMKW),
+    ("json_web_encryption_test.json", 72, GCMKW),
+    ("json_web_encryption_test.json", 73, GCMKW),
+    ("json_web_encryption_test.json", 74, GCMKW),
+    ("json_web_encryption_test.json", 75, GCMKW),
+    ("json_web_encryption_test.json", 77, A192),
+    ("json_web_encryption_test.json", 80, A192),
+    ("json_web_encryption_test.json", 83, A192),
+    ("json_web_encryption_test.json", 86, A192),
+    ("json_web_encryption_test.json", 89, A192),
+    ("json_web_encryption_test.json", 92, A192),
+    ("json_web_encryption_test.json", 100, RSA1_5),
+    ("json_web_encryption_test.json", 101, RSA1_5),
+    ("json_web_encryption_test.json", 102, RSA1_5),
+    ("json_web_encryption_test.json", 103, RSA1_5),
+    ("json_web_encryption_test.json", 104, RSA1_5),
+    ("json_web_encryption_test.json", 105, RSA1_5),
+    ("json_web_encryption_test.json", 112, RSA1_5),
+    ("json_web_encryption_test.json", 128, RSA1_5),
+    ("json_web_encryption_test.json", 133, GCMKW),
+    ("json_web_encryption_test.json", 135, ZIP),
+];
+
+#[test]
+fn wycheproof_jwe_vectors() {
+    let mut mismatches = run_jwe("json_web_crypto_test.json");
+    mismatches.extend(run_jwe("json_web_encryption_test.json"));
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
 #[test]

@@ -282,6 +282,10 @@ fn from_jwk_value(jwk: &Value) -> Result<DecryptionKey, ConfigError> {
         _ => return Err(invalid("a decryption JWK is RSA, EC, OKP or oct")),
     };
     let key = match text("alg") {
+        // A content encryption as a secret key's `alg`: the key is that content key (`dir`).
+        Some(alg) if super::ContentEncryption::from_name(alg).is_some() => {
+            key.algorithms([KeyManagement::Dir])
+        }
         Some(alg) => {
             let alg = KeyManagement::from_name(alg)
                 .ok_or_else(|| invalid("the JWK's alg is not one tokengate decrypts with"))?;

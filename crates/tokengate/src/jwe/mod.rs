@@ -207,6 +207,21 @@ impl Decryption {
     /// [`ErrorKind::DisallowedAlgorithm`] for an `alg` or `enc` not configured (or never
     /// supported: `RSA1_5`, `PBES2-*`); [`ErrorKind::UndecryptableToken`] when no key opens it.
     pub(crate) fn decrypt(&self, token: &str) -> Result<String, Error> {
+        let plaintext = self.open_token(token, true)?;
+        let jwt = String::from_utf8(plaintext)
+            .map_err(|_| malformed("the decrypted payload is not text"))?;
+        if memchr::memchr_iter(b'.', jwt.as_bytes()).count() != 2 {
+            return Err(Error::new(
+                ErrorKind::UnsupportedToken,
+                "the encrypted payload is not a signed JWT",
+            ));
+        }
+        Ok(jwt)
+    }
+
+    /// The decrypted payload of `token`, whatever it is; with `require_jwt`, a header without
+    /// `cty: JWT` is refused before any key is used.
+    pub(crate) fn open_token(&self, token: &str, require_jwt: bool) -> Result<Vec<u8>, Error> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(key_b64), Some(iv_b64), Some(ciphertext_b64), Some(tag_b64)) = (
             parts.next(),
@@ -253,10 +268,11 @@ impl Decryption {
         let enc = ContentEncryption::from_name(&header.enc)
             .filter(|enc| self.encryptions.contains(enc))
             .ok_or_else(|| disallowed("the JWE enc is not configured"))?;
-        if !header
-            .cty
-            .as_deref()
-            .is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"))
+        if require_jwt
+            && !header
+                .cty
+                .as_deref()
+                .is_some_and(|cty| cty.eq_ignore_ascii_case("JWT"))
         {
             return Err(Error::new(
                 ErrorKind::UnsupportedToken,
@@ -287,15 +303,7 @@ impl Decryption {
                 continue;
             };
             if let Ok(plaintext) = open(enc, &cek, &iv, aad, &ciphertext, &tag) {
-                let jwt = String::from_utf8(plaintext)
-                    .map_err(|_| malformed("the decrypted payload is not text"))?;
-                if memchr::memchr_iter(b'.', jwt.as_bytes()).count() != 2 {
-                    return Err(Error::new(
-                        ErrorKind::UnsupportedToken,
-                        "the encrypted payload is not a signed JWT",
-                    ));
-                }
-                return Ok(jwt);
+                return Ok(plaintext);
             }
         }
         Err(undecryptable())
