@@ -29,7 +29,7 @@ pub use tokengate_testkit::NOW;
 pub type Target = fn(&[u8]) -> bool;
 
 /// The targets, by name (the cargo-fuzz binaries and the corpus folders have these names).
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("verify", verify),
     ("extract", extract),
     ("jwk", jwk),
@@ -37,6 +37,7 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("discovery", discovery),
     ("introspection", introspection),
     ("dpop", dpop),
+    ("jwe", jwe),
 ];
 
 const HMAC_ISS: &str = "https://hmac.fuzz/";
@@ -44,6 +45,8 @@ const KEYS_ISS: &str = "https://keys.fuzz/";
 const AUD: &str = "api";
 const HMAC_SECRET: &[u8] = b"tokengate-fuzz-hmac-secret-32-bytes-long!";
 const DPOP_URL: &str = "https://api.fuzz/resource";
+/// The shared secret encrypted tokens are wrapped with (`A256KW`) or encrypted under (`dir`).
+const JWE_SECRET: &[u8] = b"tokengate-fuzz-jwe-secret-32-by!";
 
 struct Fixture {
     hmac: TestKey,
@@ -57,6 +60,8 @@ struct Fixture {
     rs_public: Vec<u8>,
     dpop_public: Vec<u8>,
     verifier: Verifier,
+    /// The same issuers, also decrypting JWE with [`JWE_SECRET`] and the EC key.
+    jwe_verifier: Verifier,
 }
 
 fn fixture() -> &'static Fixture {
@@ -75,26 +80,33 @@ fn fixture() -> &'static Fixture {
             "dpop",
         ));
         let hmac = TestKey::hmac(Algorithm::HS256, HMAC_SECRET).with_kid("hs");
-        let verifier = Verifier::builder()
-            .issuer(
-                Issuer::new(HMAC_ISS)
-                    .audience(AUD)
-                    .algorithms([Algorithm::HS256])
-                    .keys(KeySource::secret(HMAC_SECRET)),
-            )
-            .issuer(
-                Issuer::new(KEYS_ISS)
-                    .audience(AUD)
-                    .keys(KeySource::jwks_json(jwks(&[&es, &ed, &rs]))),
-            )
-            .clock(FixedClock::at(NOW))
+        let builder = || {
+            Verifier::builder()
+                .issuer(
+                    Issuer::new(HMAC_ISS)
+                        .audience(AUD)
+                        .algorithms([Algorithm::HS256])
+                        .keys(KeySource::secret(HMAC_SECRET)),
+                )
+                .issuer(
+                    Issuer::new(KEYS_ISS)
+                        .audience(AUD)
+                        .keys(KeySource::jwks_json(jwks(&[&es, &ed, &rs]))),
+                )
+                .clock(FixedClock::at(NOW))
+        };
+        let verifier = builder().build().expect("the fuzz verifier");
+        let jwe_verifier = jwe_keys()
+            .into_iter()
+            .fold(builder(), |builder, key| builder.decryption_key(key))
             .build()
-            .expect("the fuzz verifier");
+            .expect("the JWE fuzz verifier");
         Fixture {
             es_public: public_key(Algorithm::ES256, include_bytes!("../keys/es256.pem")),
             ed_public: public_key(Algorithm::EdDSA, include_bytes!("../keys/ed25519.pem")),
             rs_public: public_key(Algorithm::RS256, include_bytes!("../keys/rs256.pem")),
             dpop_public: public_key(Algorithm::ES256, include_bytes!("../keys/dpop.pem")),
+            jwe_verifier,
             hmac,
             es,
             ed,
@@ -212,6 +224,42 @@ pub fn verify(data: &[u8]) -> bool {
         _ => false,
     };
     assert!(aud_ok, "accepted a token for another audience");
+    true
+}
+
+/// The decryption keys of the JWE target: the shared secret and the fixed EC key.
+fn jwe_keys() -> Vec<tokengate::keys::DecryptionKey> {
+    let ec = std::str::from_utf8(include_bytes!("../keys/es256.pem")).expect("PEM");
+    vec![
+        tokengate::keys::DecryptionKey::secret(JWE_SECRET),
+        tokengate::keys::DecryptionKey::from_pem(ec).expect("the EC key decrypts"),
+    ]
+}
+
+/// Encrypted tokens (JWE) through a verifier that decrypts them: never a panic; an accepted
+/// JWE opens, with the configured keys alone, to a signed JWT the plain verifier accepts for
+/// the same subject and issuer (an accepted compact JWS meets [`verify`]'s oracle).
+pub fn jwe(data: &[u8]) -> bool {
+    let Ok(token) = std::str::from_utf8(data) else {
+        return false;
+    };
+    let f = fixture();
+    let Ok(verified) = verify_now(&f.jwe_verifier, token) else {
+        return false;
+    };
+    if token.matches('.').count() == 2 {
+        return verify(data);
+    }
+    let inner = tokengate::dangerous::decrypt_without_verifying(token, &jwe_keys())
+        .expect("an accepted JWE opens with the configured keys");
+    let inner = String::from_utf8(inner).expect("an accepted JWE carries text");
+    let plain = verify_now(&f.verifier, &inner).expect("an accepted JWE carries a valid JWT");
+    assert_eq!(plain.subject(), verified.subject());
+    assert_eq!(plain.issuer(), verified.issuer());
+    assert!(
+        verify(inner.as_bytes()),
+        "the JWT inside meets verify's oracle"
+    );
     true
 }
 
@@ -632,7 +680,7 @@ pub fn seeds(target: &str) -> Vec<(Vec<u8>, bool)> {
     let mut seeds = raw_seeds(target);
     match target {
         // The last seed of these is one the target refuses (a JWKS is not one JWK).
-        "extract" | "json" | "introspection" | "jwk" => {
+        "extract" | "json" | "introspection" | "jwk" | "jwe" => {
             let last = seeds.pop().expect("a refused seed");
             let mut seeds = accepted(seeds);
             seeds.push((last, false));
@@ -654,6 +702,22 @@ fn raw_seeds(target: &str) -> Vec<Vec<u8>> {
     };
     match target {
         "verify" => tokens().into_iter().map(String::into_bytes).collect(),
+        "jwe" => {
+            use tokengate::keys::{ContentEncryption, KeyManagement};
+            let recipient = tokengate_testkit::jwe::Recipient::from_secret(JWE_SECRET);
+            let [hmac, es, ..] = <[String; 4]>::try_from(tokens()).expect("four tokens");
+            let wrapped = recipient.encrypt(&hmac, KeyManagement::A256Kw, ContentEncryption::A256Gcm);
+            let cbc = recipient.encrypt(&es, KeyManagement::A256Kw, ContentEncryption::A128CbcHs256);
+            let direct = recipient.encrypt(&hmac, KeyManagement::Dir, ContentEncryption::A256Gcm);
+            // Refused: the last tag character changed.
+            let mut tampered = wrapped.clone();
+            let last = tampered.pop().expect("a tag");
+            tampered.push(if last == 'A' { 'Q' } else { 'A' });
+            vec![wrapped, cbc, direct, tampered]
+                .into_iter()
+                .map(String::into_bytes)
+                .collect()
+        }
         "extract" => tokens()
             .into_iter()
             .map(|t| format!("Bearer {t}").into_bytes())

@@ -102,6 +102,15 @@ impl Recipient {
         }
     }
 
+    /// The shared secret `bytes` (fixed keys for fuzz seeds and golden files).
+    #[must_use]
+    pub fn from_secret(bytes: &[u8]) -> Recipient {
+        Recipient {
+            key: Key::Secret(bytes.to_vec()),
+            kid: None,
+        }
+    }
+
     /// The `kid` put in every token's header and on the decryption key.
     #[must_use]
     pub fn with_kid(mut self, kid: &str) -> Recipient {
