@@ -68,6 +68,8 @@ const DPOP_INVALID_PROOF: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS
 const DPOP_NOT_BOUND: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 const DPOP_TWO_PROOFS: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_request", error_description="the credentials in the request are malformed""#;
 const CERTIFICATE_MISMATCH: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+/// The shared secret the fixture's verifier decrypts JWE access tokens with (`A256KW`, `dir`).
+const JWE_SECRET: &[u8] = b"conformance-jwe-secret-32-bytes!";
 /// The `jti` of the one revoked token.
 const REVOKED_JTI: &str = "leaked-4711";
 /// The URL DPoP proofs name for `/me`: the resource's origin.
@@ -190,6 +192,7 @@ impl Fixture {
             .expect("a valid parameter name")
             .websocket_protocol("access_token")
             .expect("a valid marker");
+        let encrypted = tokengate::keys::DecryptionKey::secret(JWE_SECRET);
         Verifier::builder()
             .issuer(
                 Issuer::new(server.issuer())
@@ -203,6 +206,7 @@ impl Fixture {
                     ),
             )
             .token_sources(sources)
+            .decryption_key(encrypted)
             .resource(ProtectedResource::new(RESOURCE))
             .shared_store(SharedMemory {
                 revocations: Fixture::revocations(server),
@@ -359,7 +363,31 @@ impl Fixture {
             retry_after: false,
             body: Body::Text(body),
         };
+        let encrypt = |secret: &[u8], jwt: &str| {
+            tokengate_testkit::jwe::Recipient::from_secret(secret).encrypt(
+                jwt,
+                tokengate::keys::KeyManagement::A256Kw,
+                tokengate::keys::ContentEncryption::A256Gcm,
+            )
+        };
+        let encrypted = encrypt(JWE_SECRET, &token);
+        let encrypted_for_another = encrypt(b"another-jwe-secret-of-32-bytes!!", &token);
         vec![
+            Scenario {
+                name: "encrypted token (JWE around the valid JWT)",
+                request: get("/me", bearer(&encrypted)),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(me.clone()),
+            },
+            unauthorized(
+                "encrypted token another key opens",
+                get("/me", bearer(&encrypted_for_another)),
+                INVALID_TOKEN,
+                "the access token is invalid",
+            ),
             Scenario {
                 name: "valid token",
                 request: get("/me", bearer(&token)),
