@@ -1,7 +1,7 @@
 //! `tokengate`: verify and decode access tokens from the shell.
 //!
 //! ```text
-//! tokengate verify --issuer ISS --audience AUD [--jwks FILE|URL | --key FILE | --secret-file FILE]
+//! tokengate verify --issuer ISS --audience AUD [--jwks FILE|URL | --key FILE | --secret-file FILE] [--decryption-key FILE]
 //!                  [--alg A,B] [--leeway S] [--rfc9068] [--now UNIX] [--pretty]
 //!                  [--introspect URL [--client-id ID --client-secret-file FILE]] [TOKEN ...]
 //! tokengate decode [--pretty] [--now UNIX] TOKEN|-
@@ -49,6 +49,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
 use tokengate::clock::{Clock, FixedClock, SystemClock};
+use tokengate::keys::DecryptionKey;
 use tokengate::{Algorithm, Issuer, KeySource, Verifier, introspection::Introspection};
 
 mod check_config;
@@ -185,6 +186,10 @@ struct VerifyArgs {
     /// A file holding the client secret for --introspect.
     #[arg(long, value_name = "PATH", requires = "client_id")]
     client_secret_file: Option<PathBuf>,
+    /// Decrypt encrypted tokens (JWE) with the key in this file (PEM private key, JWK or JWK
+    /// Set; repeat for more), then verify the JWT inside.
+    #[arg(long = "decryption-key", value_name = "PATH")]
+    decryption_keys: Vec<PathBuf>,
     /// Indented output, with `exp`, `nbf` and `iat` also shown relative to now.
     #[arg(long)]
     pretty: bool,
@@ -376,9 +381,18 @@ fn build(args: &VerifyArgs) -> Result<Verifier, String> {
         }
         issuer = issuer.introspection(introspection);
     }
-    let builder = Verifier::builder()
+    let mut builder = Verifier::builder()
         .issuer(issuer)
         .leeway(Duration::from_secs(args.leeway));
+    for path in &args.decryption_keys {
+        let text = String::from_utf8(read(path)?)
+            .map_err(|_| format!("{} is not UTF-8", path.display()))?;
+        let keys =
+            DecryptionKey::from_file_text(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for key in keys {
+            builder = builder.decryption_key(key);
+        }
+    }
     let builder = match args.now {
         Some(now) => builder.clock(FixedClock::at(now)),
         None => builder.clock(SystemClock),

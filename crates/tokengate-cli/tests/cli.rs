@@ -804,3 +804,44 @@ fn check_config_warns_about_secret_files_others_may_read() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
     assert!(!check().contains("warning"));
 }
+
+#[test]
+fn decryption_keys_open_encrypted_tokens_before_verifying() {
+    use tokengate::keys::{ContentEncryption, KeyManagement};
+    use tokengate_testkit::jwe::Recipient;
+
+    let key = TestKey::shared(Algorithm::ES256);
+    let secret = [9u8; 32];
+    let jwe = Recipient::from_secret(&secret).encrypt(
+        &key.mint(&claims_at(ISS, AUD, NOW)),
+        KeyManagement::A256Kw,
+        ContentEncryption::A256Gcm,
+    );
+    let jwk = serde_json::json!({"kty": "oct", "k": base64_url(&secret)}).to_string();
+    let key_file = temp_file("jwe.json", jwk.as_bytes());
+    let mut args = jwks_args(&key, "jwe-keys.json");
+    args.extend([
+        "--decryption-key".to_owned(),
+        key_file.to_str().unwrap().to_owned(),
+        jwe.clone(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run(&args, None);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(lines(&output)[0]["sub"], "alice");
+    // Without the key: refused.
+    let mut args = jwks_args(&key, "jwe-nokeys.json");
+    args.push(jwe);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(run(&args, None).status.code(), Some(1));
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use tokengate::keys::{ContentEncryption, DecryptionKey};
 use tokengate::{
     Algorithm, Issuer, KeySource, ProtectedResource, Provider, TokenSources, Verifier,
     VerifierBuilder, answer::ProblemJson, cache::TokenCache, dpop::Dpop, dpop::DpopNonces,
@@ -371,6 +372,34 @@ impl Config {
                     format!("{name:?} is not a header name"),
                 )),
             }
+        }
+        let key_files = self
+            .decryption_keys
+            .iter()
+            .flat_map(List::iter)
+            .map(|path| ("decryption_keys", PathBuf::from(path)))
+            .chain(
+                self.decryption_key_file
+                    .iter()
+                    .map(|path| ("decryption_key_file", path.clone())),
+            );
+        for (at, path) in key_files {
+            for key in decryption_keys(&path, at, problems) {
+                builder = builder.decryption_key(key);
+            }
+        }
+        if let Some(list) = &self.content_encryptions {
+            let mut encryptions = Vec::new();
+            for name in list.iter() {
+                match ContentEncryption::from_name(name) {
+                    Some(enc) => encryptions.push(enc),
+                    None => problems.push(Problem::new(
+                        "content_encryptions",
+                        format!("{name:?} is not A128GCM, A256GCM, A128CBC-HS256 or A256CBC-HS512"),
+                    )),
+                }
+            }
+            builder = builder.content_encryptions(encryptions);
         }
         // The revocation list and the DPoP replay store in one: both asked in one pipeline.
         #[cfg(feature = "redis")]
@@ -781,6 +810,25 @@ fn read_file(path: &Path, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<u
         Err(error) => {
             problems.push(Problem::new(at, format!("{}: {error}", path.display())));
             None
+        }
+    }
+}
+
+/// The decryption keys in the file at `path`: a PEM private key, or a JWK or JWK Set.
+fn decryption_keys(path: &Path, at: &str, problems: &mut Vec<Problem>) -> Vec<DecryptionKey> {
+    let Some(bytes) = read_file(path, at, problems) else {
+        return Vec::new();
+    };
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        problems.push(Problem::new(at, format!("{}: not text", path.display())));
+        return Vec::new();
+    };
+    match DecryptionKey::from_file_text(text) {
+        Ok(keys) => keys,
+        Err(error) => {
+            // The error names the problem, never the key material.
+            problems.push(Problem::new(at, format!("{}: {error}", path.display())));
+            Vec::new()
         }
     }
 }

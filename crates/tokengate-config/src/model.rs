@@ -73,6 +73,14 @@ pub struct Config {
     pub trusted_proxies: Option<List>,
     /// The header a trusted proxy passes the client certificate in.
     pub client_certificate_header: Option<String>,
+    /// Files holding the keys encrypted tokens (JWE) are decrypted with: PEM private keys, or
+    /// a JWK / JWK Set (several at once for rotation; a token's `kid` picks). Never inline.
+    pub decryption_keys: Option<List>,
+    /// One such file (`TOKENGATE_DECRYPTION_KEY_FILE` in the examples).
+    pub decryption_key_file: Option<PathBuf>,
+    /// The content encryptions accepted (default `A128GCM`, `A256GCM`, `A128CBC-HS256`,
+    /// `A256CBC-HS512`).
+    pub content_encryptions: Option<List>,
     /// Shared state through Redis (`redis://` or `rediss://`).
     pub redis_url: Option<Secret>,
     /// A file holding that URL (it may carry a password).

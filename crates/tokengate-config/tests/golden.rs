@@ -353,3 +353,75 @@ fn websocket_tokens_and_connection_rechecks_come_from_the_configuration() {
         Ok(())
     });
 }
+
+/// Encrypted tokens from the configuration: key files (a JWK, a JWK Set, a PEM) decrypt
+/// tokens; a key file that is not a key is a problem naming the file, never its content.
+#[test]
+fn decryption_keys_come_from_files() {
+    use tokengate::keys::{ContentEncryption, KeyManagement};
+    use tokengate_testkit::jwe::Recipient;
+
+    Jail::expect_with(|jail| {
+        let first = [1u8; 32];
+        let second = [2u8; 32];
+        let b64 = |k: &[u8]| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
+        };
+        jail.create_file(
+            "jwe.json",
+            &format!(r#"{{"kty":"oct","kid":"one","k":"{}"}}"#, b64(&first)),
+        )?;
+        jail.create_file(
+            "jwks.json",
+            &format!(
+                r#"{{"keys":[{{"kty":"oct","kid":"two","k":"{}"}}]}}"#,
+                b64(&second)
+            ),
+        )?;
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                jwks_url = "https://id.example.com/keys"
+                decryption_keys = ["jwks.json"]
+                decryption_key_file = "jwe.json"
+                content_encryptions = ["A256GCM"]
+            "#,
+        )?;
+        let verifier = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        // Both keys decrypt; the JWT inside then fails on its (unfetchable) keys, past
+        // decryption: not `undecryptable_token`.
+        for (kid, secret) in [("one", first), ("two", second)] {
+            let token = Recipient::from_secret(&secret).with_kid(kid).encrypt(
+                "e30.e30.sig",
+                KeyManagement::A256Kw,
+                ContentEncryption::A256Gcm,
+            );
+            let error = match verifier.try_verify::<serde_json::Value>(&token) {
+                tokengate::verifier::Attempt::Done(result) => result.unwrap_err(),
+                tokengate::verifier::Attempt::NeedsIo(_) => continue,
+            };
+            assert_ne!(
+                error.kind(),
+                tokengate::ErrorKind::UndecryptableToken,
+                "{kid}"
+            );
+        }
+        jail.create_file("secret.txt", "hunter2-not-a-key")?;
+        jail.set_env("TOKENGATE_DECRYPTION_KEY_FILE", "secret.txt");
+        jail.set_env("TOKENGATE_CONTENT_ENCRYPTIONS", "A192GCM");
+        let problems = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("decryption_key_file"), "{problems}");
+        assert!(problems.contains("secret.txt"), "{problems}");
+        assert!(problems.contains("content_encryptions"), "{problems}");
+        assert!(!problems.contains("hunter2"), "{problems}");
+        Ok(())
+    });
+}

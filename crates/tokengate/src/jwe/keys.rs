@@ -132,6 +132,23 @@ impl DecryptionKey {
             .collect()
     }
 
+    /// The keys of a key file, whatever it holds: a PEM private key, a JWK, or a JWK Set (told
+    /// apart by content). For configuration files and the CLI.
+    ///
+    /// # Errors
+    /// As [`from_pem`](DecryptionKey::from_pem), [`from_jwk`](DecryptionKey::from_jwk) and
+    /// [`from_jwks`](DecryptionKey::from_jwks).
+    pub fn from_file_text(text: &str) -> Result<Vec<DecryptionKey>, ConfigError> {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with("-----BEGIN") {
+            DecryptionKey::from_pem(text).map(|key| vec![key])
+        } else if serde_json::from_str::<Value>(text).is_ok_and(|v| v.get("keys").is_some()) {
+            DecryptionKey::from_jwks(text)
+        } else {
+            DecryptionKey::from_jwk(text).map(|key| vec![key])
+        }
+    }
+
     /// The key's `kid`: a token naming another `kid` is not tried with it.
     #[must_use]
     pub fn kid(mut self, kid: impl Into<String>) -> DecryptionKey {
