@@ -47,6 +47,11 @@ for alg in RS256 EdDSA ES256; do
 done
 echo "(DPoP request through decide with the token cached; own = request - signature - bearer)"
 
+printf '\n%-8s %12s %12s %12s %12s\n' jwe tokengate decrypt jws own
+jwe=$(per_call jwe/tokengate); decrypt=$(per_call jwe/decrypt); jws=$(per_call jwe/jws)
+printf '%-8s %12s %12s %12s %12s\n' RSA-OAEP "$jwe" "$decrypt" "$jws" $(( jwe - decrypt - jws ))
+echo "(RSA-OAEP-256 + A256GCM around an RS256 JWT, no cache; own = tokengate - decrypt - jws)"
+
 # The adapters' own cost: a request through the adapter minus the same request without it
 # minus the verification alone. For axum the baseline is a router behind a layer that does
 # nothing (axum boxes every layered route and its future, whatever the layer).

@@ -71,6 +71,19 @@ impl Recipient {
         }
     }
 
+    /// The RSA key in `pkcs8` (DER), for a benchmark that also decrypts with the bare primitive.
+    ///
+    /// # Panics
+    /// When `pkcs8` is not an RSA private key of 2048 bits or more.
+    #[must_use]
+    pub fn from_rsa_pkcs8(pkcs8: &[u8]) -> Recipient {
+        let key = PrivateDecryptingKey::from_pkcs8(pkcs8).expect("an RSA private key");
+        Recipient {
+            key: Key::Rsa(key),
+            kid: None,
+        }
+    }
+
     /// A fresh P-256 key pair.
     #[must_use]
     pub fn ec_p256() -> Recipient {

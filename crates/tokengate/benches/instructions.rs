@@ -5,7 +5,8 @@
 //! `valgrind --tool=callgrind --toggle-collect=*measured*`, so only the measured loop counts
 //! (not set-up or key generation, whose cost is random), and divides by the iterations.
 //!
-//! Cases: `dpop/bearer` and `dpop/<alg>/{request,signature}` (see `dpop_case`), and
+//! Cases: `dpop/bearer` and `dpop/<alg>/{request,signature}` (see `dpop_case`),
+//! `jwe/{tokengate,decrypt,jws}` (see `jwe_case`), and
 //! `sizes/{0.4KB,4KB,16KB}/{tokengate,jsonwebtoken,primitive,floor,signature_only}`,
 //! HS256 tokens as in `verify.rs` (0.4 KB is its realistic access token): `primitive` is the
 //! bare HMAC check, `floor` base64url-decoding the payload plus `serde_json::from_slice` into
@@ -42,6 +43,7 @@ fn case_fn(case: &str) -> Option<Box<dyn Fn()>> {
         ["sizes", label, what] => (label, what),
         ["dpop", what] => return dpop_case(what, None),
         ["dpop", alg, what] => return dpop_case(alg, Some(what)),
+        ["jwe", what] => return jwe_case(what),
         _ => return None,
     };
     let (_, target) = SIZES.into_iter().find(|(l, _)| *l == label)?;
@@ -117,6 +119,87 @@ fn dpop_case(alg: &str, what: Option<&str>) -> Option<Box<dyn Fn()>> {
             let key = TestKey::shared(alg).verifying_key();
             Some(Box::new(move || {
                 black_box(tokengate::dangerous::verify_signature_only(&proof, &key)).unwrap();
+            }))
+        }
+        _ => None,
+    }
+}
+
+/// An encrypted token (`RSA-OAEP-256` + `A256GCM`, RSA-2048) around an RS256 JWT, no cache:
+/// `tokengate` verifies it; `decrypt` is the bare primitives (OAEP unwrap, AES-GCM open);
+/// `jws` verifies the JWT inside through tokengate. `tokengate − decrypt − jws` is what the
+/// JWE path adds (parsing, the header rules, the key choice).
+fn jwe_case(what: &str) -> Option<Box<dyn Fn()>> {
+    use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::{
+        KeySize, OAEP_SHA256_MGF1SHA256, OaepPrivateDecryptingKey, PrivateDecryptingKey,
+    };
+    use tokengate::Algorithm;
+    use tokengate::keys::{ContentEncryption, KeyManagement};
+    use tokengate_testkit::jwe::Recipient;
+    use tokengate_testkit::{NOW, TestKey, claims_at, jwks};
+    const ISS: &str = "https://issuer.test/";
+    const AUD: &str = "api";
+
+    let signer = TestKey::shared(Algorithm::RS256);
+    let rsa = PrivateDecryptingKey::generate(KeySize::Rsa2048).unwrap();
+    let pkcs8 = rsa.as_der().unwrap().as_ref().to_vec();
+    let recipient = Recipient::from_rsa_pkcs8(&pkcs8);
+    let jwt = signer.mint(&claims_at(ISS, AUD, NOW));
+    let jwe = recipient.encrypt(&jwt, KeyManagement::RsaOaep256, ContentEncryption::A256Gcm);
+    let verifier = tokengate::Verifier::builder()
+        .issuer(
+            tokengate::Issuer::new(ISS)
+                .audience(AUD)
+                .keys(tokengate::KeySource::jwks_json(jwks(&[&signer]))),
+        )
+        .decryption_key(recipient.decryption_key())
+        .clock(tokengate::clock::FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    match what {
+        "tokengate" => {
+            poll_once(verifier.verify::<tokengate::StandardClaims>(&jwe)).unwrap();
+            Some(Box::new(move || {
+                poll_once(verifier.verify::<tokengate::StandardClaims>(black_box(&jwe))).unwrap();
+            }))
+        }
+        "jws" => {
+            poll_once(verifier.verify::<tokengate::StandardClaims>(&jwt)).unwrap();
+            Some(Box::new(move || {
+                poll_once(verifier.verify::<tokengate::StandardClaims>(black_box(&jwt))).unwrap();
+            }))
+        }
+        "decrypt" => {
+            let parts: Vec<Vec<u8>> = jwe
+                .split('.')
+                .map(|p| URL_SAFE_NO_PAD.decode(p).unwrap())
+                .collect();
+            let aad = jwe.split('.').next().unwrap().to_owned();
+            let key =
+                OaepPrivateDecryptingKey::new(PrivateDecryptingKey::from_pkcs8(&pkcs8).unwrap())
+                    .unwrap();
+            Some(Box::new(move || {
+                let mut out = vec![0u8; key.min_output_size()];
+                let cek = key
+                    .decrypt(
+                        &OAEP_SHA256_MGF1SHA256,
+                        black_box(&parts[1]),
+                        &mut out,
+                        None,
+                    )
+                    .unwrap();
+                let gcm = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, cek).unwrap());
+                let mut in_out = [parts[3].as_slice(), parts[4].as_slice()].concat();
+                let plain = gcm
+                    .open_in_place(
+                        Nonce::try_assume_unique_for_key(&parts[2]).unwrap(),
+                        Aad::from(aad.as_bytes()),
+                        &mut in_out,
+                    )
+                    .unwrap();
+                black_box(plain);
             }))
         }
         _ => None,
