@@ -28,6 +28,16 @@ enum Source {
 }
 
 impl KeySource {
+    /// This source for one tenant of a template: `placeholder` in a JWKS URL replaced by
+    /// `tenant`; other sources are the same for every tenant.
+    pub(crate) fn for_tenant(self, placeholder: &str, tenant: &str) -> KeySource {
+        match self.0 {
+            #[cfg(feature = "remote")]
+            Source::JwksUrl(url) => KeySource(Source::JwksUrl(url.replace(placeholder, tenant))),
+            other => KeySource(other),
+        }
+    }
+
     /// An HMAC shared secret (HS256/384/512; see [`VerifyingKey::hmac`]).
     pub fn secret(secret: impl Into<Vec<u8>>) -> KeySource {
         KeySource(Source::Secret(secret.into()))
@@ -158,12 +168,134 @@ pub struct Issuer {
     pub(crate) required_claims: Vec<String>,
     #[cfg(feature = "remote")]
     pub(crate) introspection: Option<crate::introspect::Introspection>,
+    /// The tenants of an issuer template (`{tenantid}` in `iss`), or more `iss` spellings of
+    /// one issuer (`also_issued_as`): each becomes an issuer of its own, with its own keys.
+    pub(crate) expansion: Option<Expansion>,
+}
+
+/// How one configured issuer stands for several `iss` values.
+#[derive(Clone, Debug)]
+pub(crate) enum Expansion {
+    /// `iss` holds one `{name}`; these are its allowed values.
+    Tenants(Vec<String>),
+    /// Other exact spellings of the same issuer (a custom domain).
+    Aliases(Vec<String>),
+}
+
+/// A tenant id as it may appear inside an issuer URL: letters, digits, `-`, `_`, `.`, `~`.
+fn valid_tenant(tenant: &str) -> bool {
+    !tenant.is_empty()
+        && tenant.len() <= 128
+        && tenant
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+}
+
+/// `pattern`'s one `{name}` placeholder: its byte range.
+fn placeholder(pattern: &str) -> Option<(usize, usize)> {
+    let start = pattern.find('{')?;
+    let end = start + pattern[start..].find('}')? + 1;
+    let name = &pattern[start + 1..end - 1];
+    let unique = !pattern[end..].contains('{') && !pattern[..start].contains('}');
+    (unique && !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        .then_some((start, end))
 }
 
 impl Issuer {
+    /// The concrete issuers this one stands for: itself, each tenant of a template (with `iss`
+    /// and a templated JWKS URL filled in), or itself and its aliases. An allow-list is the
+    /// only way a template is accepted: a token naming a tenant not listed matches no issuer,
+    /// and nothing is fetched for it.
+    pub(crate) fn expand(self) -> Result<Vec<Issuer>, crate::error::ConfigError> {
+        use crate::error::{ConfigError, ConfigErrorKind};
+        let invalid = |detail| ConfigError::new(ConfigErrorKind::InvalidSetting, detail);
+        let mut base = self;
+        match base.expansion.take() {
+            None => {
+                if placeholder(&base.iss).is_some() {
+                    return Err(invalid(
+                        "an iss with a {placeholder} is a template: use Issuer::template and tenants",
+                    ));
+                }
+                Ok(vec![base])
+            }
+            Some(Expansion::Aliases(aliases)) => {
+                let mut all = vec![base.clone()];
+                for alias in aliases {
+                    let mut issuer = base.clone();
+                    issuer.iss = alias;
+                    all.push(issuer);
+                }
+                Ok(all)
+            }
+            Some(Expansion::Tenants(tenants)) => {
+                let (start, end) = placeholder(&base.iss).ok_or_else(|| {
+                    invalid("an issuer template holds exactly one {name} placeholder")
+                })?;
+                if tenants.is_empty() {
+                    return Err(invalid("an issuer template needs its allowed tenants"));
+                }
+                let pattern = base.iss.clone();
+                let name = &pattern[start..end];
+                tenants
+                    .iter()
+                    .map(|tenant| {
+                        if !valid_tenant(tenant) {
+                            return Err(invalid(
+                                "a tenant is letters, digits, '-', '_', '.' or '~' (at most 128)",
+                            ));
+                        }
+                        let mut issuer = base.clone();
+                        issuer.iss = pattern.replace(name, tenant);
+                        issuer.keys = issuer.keys.map(|keys| keys.for_tenant(name, tenant));
+                        Ok(issuer)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// An issuer template for a multi-tenant provider: `iss` with one placeholder, e.g.
+    /// `https://login.microsoftonline.com/{tenantid}/v2.0`, accepted only for the tenants named
+    /// with [`tenants`](Issuer::tenants). Each tenant is an issuer of its own: its own `iss`,
+    /// its own discovery and keys (a `{tenantid}` in a JWKS URL is filled in too), so a key
+    /// fetched for one tenant never verifies a token claiming another, and a token naming a
+    /// tenant not listed is refused without any fetch (`docs/security.md`, "Issuer templates").
+    pub fn template(pattern: impl Into<String>) -> Issuer {
+        let mut issuer = Issuer::new(pattern);
+        issuer.expansion = Some(Expansion::Tenants(Vec::new()));
+        issuer
+    }
+
+    /// The allowed tenants of a [`template`](Issuer::template) (call again for more).
+    pub fn tenants<I: IntoIterator<Item = S>, S: Into<String>>(mut self, tenants: I) -> Issuer {
+        let more = tenants.into_iter().map(Into::into);
+        match &mut self.expansion {
+            Some(Expansion::Tenants(list)) => list.extend(more),
+            _ => self.expansion = Some(Expansion::Tenants(more.collect())),
+        }
+        self
+    }
+
+    /// Other exact `iss` values of this same issuer (an Auth0 tenant behind a custom domain
+    /// issues with each of its URLs). Each is an issuer of its own, with its own discovery and
+    /// keys; everything else is shared.
+    pub fn also_issued_as<I: IntoIterator<Item = S>, S: Into<String>>(
+        mut self,
+        aliases: I,
+    ) -> Issuer {
+        let more = aliases.into_iter().map(Into::into);
+        match &mut self.expansion {
+            Some(Expansion::Aliases(list)) => list.extend(more),
+            _ => self.expansion = Some(Expansion::Aliases(more.collect())),
+        }
+        self
+    }
+
     /// An issuer whose tokens carry exactly this `iss`.
     pub fn new(iss: impl Into<String>) -> Issuer {
         Issuer {
+            expansion: None,
             iss: iss.into(),
             audiences: Vec::new(),
             skip_audience: false,

@@ -151,6 +151,15 @@ impl Issuer {
         .with_discovery()
     }
 
+    /// Entra ID multi-tenant applications: tokens from each of `tenant_ids`
+    /// (`https://login.microsoftonline.com/{tenantid}/v2.0`), each tenant with its own
+    /// discovery and keys; any other tenant is refused without a fetch.
+    pub fn entra_id_tenants<I: IntoIterator<Item = S>, S: Into<String>>(tenant_ids: I) -> Issuer {
+        Issuer::template("https://login.microsoftonline.com/{tenantid}/v2.0")
+            .tenants(tenant_ids)
+            .with_discovery()
+    }
+
     /// Google: `https://accounts.google.com`. Google's access tokens are opaque; the JWTs it
     /// signs are ID tokens (audience: your OAuth client id), so verify those only where an ID
     /// token is what you expect.

@@ -417,7 +417,11 @@ impl VerifierBuilder {
         let mut issuers: Vec<IssuerState> = Vec::with_capacity(self.issuers.len());
         // `cnf`: a sender-constrained token's binding (RFC 7800 confirmation), read whole.
         let mut wanted: Vec<(Box<str>, Want)> = vec![("cnf".into(), Want::Raw)];
+        let mut expanded = Vec::with_capacity(self.issuers.len());
         for issuer in self.issuers {
+            expanded.extend(issuer.expand()?);
+        }
+        for issuer in expanded {
             let has_resource = self.resource.is_some();
             #[cfg(feature = "remote")]
             let state = load_issuer(
