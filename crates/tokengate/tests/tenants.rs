@@ -36,7 +36,7 @@ impl Tenants {
             keys: names
                 .iter()
                 .map(|name| {
-                    let key = TestKey::generate(Algorithm::ES256).with_kid(&format!("{name}-key"));
+                    let key = TestKey::generate(Algorithm::ES256).with_kid(format!("{name}-key"));
                     ((*name).to_owned(), key)
                 })
                 .collect(),
