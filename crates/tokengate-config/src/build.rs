@@ -177,6 +177,7 @@ impl Config {
                 || self.introspection_client_secret_file.is_some();
             let flat = IssuerConfig {
                 iss: Some(iss.clone()),
+                tenants: self.tenants.clone(),
                 preset: self.preset.clone(),
                 audiences: self.audience.clone(),
                 algorithms: self.algorithms.clone(),
@@ -559,7 +560,13 @@ fn build_issuer(
         problems.push(Problem::new(naming.at("iss"), "not set"));
         return None;
     };
-    let mut issuer = Issuer::new(iss.clone());
+    let mut issuer = match &config.tenants {
+        Some(tenants) => Issuer::template(iss.clone()).tenants(tenants.iter()),
+        None => Issuer::new(iss.clone()),
+    };
+    if let Some(aliases) = &config.also_issued_as {
+        issuer = issuer.also_issued_as(aliases.iter());
+    }
     if let Some(name) = &config.preset {
         match name.parse::<Provider>() {
             Ok(provider) => issuer = issuer.preset(provider),

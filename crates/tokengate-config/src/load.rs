@@ -26,6 +26,7 @@ const ENV_KEYS: &[&str] = &[
     "issuer",
     "audience",
     "preset",
+    "tenants",
     "jwks_url",
     "jwks_file",
     "algorithms",

@@ -22,6 +22,8 @@ pub struct Config {
     pub audience: Option<List>,
     /// Its provider preset (`okta`, `auth0`, `keycloak`, `entra_id`, `google`, `cognito`).
     pub preset: Option<String>,
+    /// With a templated `issuer` (one `{name}`), the allowed tenants (`TOKENGATE_TENANTS`).
+    pub tenants: Option<List>,
     /// Its keys from this JWKS URL (default: OIDC discovery).
     pub jwks_url: Option<String>,
     /// Its keys from this local JWKS file.
@@ -99,8 +101,13 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 #[non_exhaustive]
 pub struct IssuerConfig {
-    /// The `iss` tokens carry, exactly.
+    /// The `iss` tokens carry, exactly — or, with `tenants`, a template with one `{name}`
+    /// (`https://login.microsoftonline.com/{tenantid}/v2.0`).
     pub iss: Option<String>,
+    /// The allowed tenants of a templated `iss`: each an issuer of its own.
+    pub tenants: Option<List>,
+    /// Other exact `iss` spellings of this issuer (a custom domain).
+    pub also_issued_as: Option<List>,
     /// A provider preset: where scopes, roles and the audience are.
     pub preset: Option<String>,
     /// Keycloak client roles of these client ids (`resource_access.<id>.roles`).

@@ -425,3 +425,51 @@ fn decryption_keys_come_from_files() {
         Ok(())
     });
 }
+
+/// Multi-tenant issuers from the configuration: a templated `iss` with its tenants (flat, from
+/// the environment, and as a table), and several spellings of one issuer.
+#[test]
+fn issuer_templates_and_aliases_come_from_the_configuration() {
+    Jail::expect_with(|jail| {
+        jail.set_env(
+            "TOKENGATE_ISSUER",
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+        );
+        jail.set_env("TOKENGATE_TENANTS", "contoso, fabrikam");
+        jail.set_env("TOKENGATE_AUDIENCE", "api");
+        let verifier = Config::load()
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        assert_eq!(
+            verifier.issuers().collect::<Vec<_>>(),
+            [
+                "https://login.microsoftonline.com/contoso/v2.0",
+                "https://login.microsoftonline.com/fabrikam/v2.0"
+            ]
+        );
+        jail.create_file(
+            "tokengate.toml",
+            r#"
+                [[issuers]]
+                iss = "https://tenant.eu.auth0.com/"
+                also_issued_as = ["https://login.example.com/"]
+                audiences = ["api"]
+                preset = "auth0"
+            "#,
+        )?;
+        jail.clear_env();
+        let verifier = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        assert_eq!(verifier.issuers().count(), 2);
+        // A template without its tenants is a problem with its key.
+        jail.set_env("TOKENGATE_ISSUER", "https://login.test/{tenant}/v2.0");
+        jail.set_env("TOKENGATE_AUDIENCE", "api");
+        let problems = Config::load()
+            .and_then(|c| c.verifier())
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("tenant"), "{problems}");
+        Ok(())
+    });
+}
