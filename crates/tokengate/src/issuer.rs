@@ -31,6 +31,8 @@ impl KeySource {
     /// This source for one tenant of a template: `placeholder` in a JWKS URL replaced by
     /// `tenant`; other sources are the same for every tenant.
     pub(crate) fn for_tenant(self, placeholder: &str, tenant: &str) -> KeySource {
+        #[cfg(not(feature = "remote"))]
+        let _ = (placeholder, tenant);
         match self.0 {
             #[cfg(feature = "remote")]
             Source::JwksUrl(url) => KeySource(Source::JwksUrl(url.replace(placeholder, tenant))),
