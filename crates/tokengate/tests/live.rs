@@ -397,3 +397,44 @@ async fn a_deadlines_debug_output_holds_no_claim_and_no_token() {
     let stream = until_expiry(tokio_stream::iter([1]), deadline);
     assert!(!format!("{stream:?}").contains(&token));
 }
+
+/// Where encryption meets re-checks: an encrypted token's connection is re-checked as the JWT
+/// it carries — not sent to the introspection endpoint as an opaque token (which would call it
+/// inactive and end the connection).
+#[tokio::test]
+async fn an_encrypted_tokens_connection_is_rechecked_as_its_jwt() {
+    use tokengate::keys::{ContentEncryption, KeyManagement};
+    use tokengate_testkit::jwe::Recipient;
+
+    let server = IssuerServer::start().await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let recipient = Recipient::secret(32);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(server.issuer())
+                .audience(AUD)
+                .keys(KeySource::jwks_url(server.jwks_url()))
+                .introspection(introspection(&server)),
+        )
+        .decryption_key(recipient.decryption_key())
+        .connection_recheck(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let jwt = server.mint(&claims_at(&server.issuer(), AUD, now));
+    let jwe = recipient.encrypt(&jwt, KeyManagement::A256Kw, ContentEncryption::A256Gcm);
+    let before = server.introspection_requests();
+    let (_, mut deadline) = admitted(&verifier, &bearer(&jwe)).await;
+    assert_eq!(
+        ends_within(&mut deadline, Duration::from_millis(2500)).await,
+        None,
+        "two re-checks passed"
+    );
+    assert_eq!(
+        server.introspection_requests(),
+        before,
+        "nothing introspected"
+    );
+}

@@ -467,6 +467,16 @@ impl Verifier {
     #[cfg(feature = "live")]
     pub(crate) async fn recheck(&self, token: &str) -> Result<(), Error> {
         use serde::de::IgnoredAny;
+        // An encrypted token is re-checked as the JWT it carries, as at admission: never sent
+        // to an introspection endpoint as an opaque token.
+        let decrypted;
+        let token = match &self.inner.decryption {
+            Some(decryption) if crate::jwe::is_jwe(token) => {
+                decrypted = decryption.decrypt(token)?;
+                decrypted.as_str()
+            }
+            _ => token,
+        };
         #[cfg(feature = "remote")]
         {
             let inner = &self.inner;
