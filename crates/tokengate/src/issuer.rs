@@ -182,10 +182,13 @@ pub(crate) enum Expansion {
     Tenants(Vec<String>),
     /// Other exact spellings of the same issuer (a custom domain).
     Aliases(Vec<String>),
+    /// Any tenant whose `claim` equals the tenant in `iss` (an explicit opt-in), at most
+    /// `max_tenants` key sets kept.
+    AnyTenant { claim: String, max_tenants: u64 },
 }
 
 /// A tenant id as it may appear inside an issuer URL: letters, digits, `-`, `_`, `.`, `~`.
-fn valid_tenant(tenant: &str) -> bool {
+pub(crate) fn valid_tenant(tenant: &str) -> bool {
     !tenant.is_empty()
         && tenant.len() <= 128
         && tenant
@@ -194,7 +197,7 @@ fn valid_tenant(tenant: &str) -> bool {
 }
 
 /// `pattern`'s one `{name}` placeholder: its byte range.
-fn placeholder(pattern: &str) -> Option<(usize, usize)> {
+pub(crate) fn placeholder(pattern: &str) -> Option<(usize, usize)> {
     let start = pattern.find('{')?;
     let end = start + pattern[start..].find('}')? + 1;
     let name = &pattern[start + 1..end - 1];
@@ -219,6 +222,22 @@ impl Issuer {
                         "an iss with a {placeholder} is a template: use Issuer::template and tenants",
                     ));
                 }
+                Ok(vec![base])
+            }
+            Some(Expansion::AnyTenant { claim, max_tenants }) => {
+                if placeholder(&base.iss).is_none() {
+                    return Err(invalid(
+                        "an issuer template holds exactly one {name} placeholder",
+                    ));
+                }
+                if claim.is_empty() || max_tenants == 0 {
+                    return Err(invalid("any_tenant_matching_claim needs a claim name"));
+                }
+                #[cfg(feature = "remote")]
+                if base.introspection.is_some() {
+                    return Err(invalid("an any-tenant template cannot introspect"));
+                }
+                base.expansion = Some(Expansion::AnyTenant { claim, max_tenants });
                 Ok(vec![base])
             }
             Some(Expansion::Aliases(aliases)) => {
@@ -276,6 +295,21 @@ impl Issuer {
             Some(Expansion::Tenants(list)) => list.extend(more),
             _ => self.expansion = Some(Expansion::Tenants(more.collect())),
         }
+        self
+    }
+
+    /// **Opt-in**: accept *any* tenant of this [`template`](Issuer::template) whose token
+    /// carries the tenant of its `iss` in `claim` too (Entra ID: `tid`) — instead of an
+    /// allow-list. Each tenant gets keys of its own, fetched for its concrete issuer (remote
+    /// keys only), and the state stays bounded: at most 100 tenants' keys are kept, and at most
+    /// 10 tenants never seen before are fetched per minute (more new ones are answered 503 until
+    /// the minute passes; known tenants are unaffected). Prefer [`tenants`](Issuer::tenants)
+    /// when you know your customers.
+    pub fn any_tenant_matching_claim(mut self, claim: impl Into<String>) -> Issuer {
+        self.expansion = Some(Expansion::AnyTenant {
+            claim: claim.into(),
+            max_tenants: 100,
+        });
         self
     }
 

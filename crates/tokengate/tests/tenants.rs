@@ -263,3 +263,148 @@ fn template_mistakes_are_configuration_errors() {
         Err(ConfigErrorKind::DuplicateIssuer)
     );
 }
+
+fn with_tid(tenants: &Tenants, key_of: &str, claimed: &str, tid: &str) -> String {
+    let mut claims = claims_at(&iss(claimed), AUD, NOW);
+    claims["tid"] = json!(tid);
+    tenants.keys[key_of].mint(&claims)
+}
+
+#[tokio::test]
+async fn any_tenant_is_an_opt_in_bound_to_the_tenant_claim_and_to_its_own_keys() {
+    let tenants = Tenants::new(&["contoso", "fabrikam", "northwind"]);
+    let verifier = verifier(
+        &tenants,
+        Issuer::template(TEMPLATE)
+            .any_tenant_matching_claim("tid")
+            .keys(KeySource::discover()),
+    );
+    // Any tenant whose token repeats it in `tid`, each with the keys of its own issuer.
+    for name in ["contoso", "fabrikam"] {
+        assert_eq!(
+            decide(&verifier, &with_tid(&tenants, name, name, name)).await,
+            Ok(()),
+            "{name}"
+        );
+    }
+    let mut headers = http::HeaderMap::new();
+    let token = with_tid(&tenants, "contoso", "contoso", "contoso");
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let request = RequestView::new("GET", "/", None, &headers);
+    let admitted = verifier
+        .required_claims::<StandardClaims, _>(&request, &Policy::new(), None)
+        .await
+        .unwrap();
+    assert_eq!(admitted.issuer(), iss("contoso"), "the concrete issuer");
+    // The tenant claim must name the tenant of iss.
+    assert_eq!(
+        decide(
+            &verifier,
+            &with_tid(&tenants, "contoso", "contoso", "fabrikam")
+        )
+        .await,
+        Err(ErrorKind::InvalidIssuer)
+    );
+    assert_eq!(
+        decide(&verifier, &tenants.token("contoso", "contoso")).await,
+        Err(ErrorKind::InvalidIssuer),
+        "no tenant claim"
+    );
+    // One tenant's key never verifies another's token.
+    assert!(
+        decide(
+            &verifier,
+            &with_tid(&tenants, "fabrikam", "contoso", "contoso")
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_invented_tenants_costs_a_bounded_number_of_fetches() {
+    let tenants = Tenants::new(&["contoso", "intruder"]);
+    let verifier = verifier(
+        &tenants,
+        Issuer::template(TEMPLATE)
+            .any_tenant_matching_claim("tid")
+            .keys(KeySource::jwks_url("https://login.test/{tenantid}/keys")),
+    );
+    assert_eq!(
+        decide(
+            &verifier,
+            &with_tid(&tenants, "contoso", "contoso", "contoso")
+        )
+        .await,
+        Ok(())
+    );
+    let before = tenants.fetches();
+    let mut unavailable = 0;
+    for n in 0..1000 {
+        let invented = format!("tenant-{n}");
+        match decide(
+            &verifier,
+            &with_tid(&tenants, "intruder", &invented, &invented),
+        )
+        .await
+        {
+            Err(ErrorKind::KeysUnavailable) => unavailable += 1,
+            Err(_) => {}
+            Ok(()) => panic!("an invented tenant was admitted"),
+        }
+    }
+    let fetched = tenants.fetches() - before;
+    assert!(
+        fetched <= 10,
+        "{fetched} fetches for 1,000 invented tenants"
+    );
+    assert!(
+        unavailable >= 990,
+        "new tenants past the budget wait ({unavailable})"
+    );
+    // A known tenant is unaffected by the flood.
+    assert_eq!(
+        decide(
+            &verifier,
+            &with_tid(&tenants, "contoso", "contoso", "contoso")
+        )
+        .await,
+        Ok(())
+    );
+}
+
+#[test]
+fn any_tenant_needs_remote_keys_and_no_introspection() {
+    let error = Verifier::builder()
+        .issuer(
+            Issuer::template(TEMPLATE)
+                .any_tenant_matching_claim("tid")
+                .audience(AUD)
+                .algorithms([Algorithm::HS256])
+                .keys(KeySource::secret(vec![1u8; 32])),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(error.kind(), ConfigErrorKind::InvalidSetting);
+}
+
+/// Where a template meets an issuer rule: `require_dpop` holds for every tenant of it.
+#[tokio::test]
+async fn an_any_tenant_templates_rules_hold_for_each_tenant() {
+    let tenants = Tenants::new(&["contoso"]);
+    let verifier = verifier(
+        &tenants,
+        Issuer::template(TEMPLATE)
+            .any_tenant_matching_claim("tid")
+            .require_dpop()
+            .keys(KeySource::discover()),
+    );
+    assert_eq!(
+        decide(
+            &verifier,
+            &with_tid(&tenants, "contoso", "contoso", "contoso")
+        )
+        .await,
+        Err(ErrorKind::DpopRequired)
+    );
+}

@@ -639,7 +639,32 @@ fn load_issuer(
             ));
         }
     };
+    #[cfg(feature = "remote")]
+    let any_tenant = match (&issuer.expansion, &issuer.keys) {
+        (Some(crate::issuer::Expansion::AnyTenant { claim, max_tenants }), Some(source)) => {
+            let at = crate::issuer::placeholder(&issuer.iss).ok_or_else(|| {
+                ConfigError::new(
+                    ConfigErrorKind::InvalidSetting,
+                    "an issuer template holds exactly one {name} placeholder",
+                )
+            })?;
+            Some(super::tenants::AnyTenant::new(
+                &issuer.iss,
+                at,
+                claim,
+                *max_tenants,
+                source.clone(),
+                algorithms,
+                remote_settings()?,
+                Arc::clone(clock),
+            )?)
+        }
+        _ => None,
+    };
     let iss: Arc<str> = issuer.iss.as_str().into();
+    // An any-tenant template fetches per tenant: the template itself has no keys.
+    #[cfg(feature = "remote")]
+    let source = if any_tenant.is_some() { None } else { source };
     #[cfg(feature = "remote")]
     let endpoint = match &source {
         Some(source) => source.endpoint(&issuer.iss)?,
@@ -701,6 +726,8 @@ fn load_issuer(
         introspector,
         #[cfg(feature = "remote")]
         introspect_all,
+        #[cfg(feature = "remote")]
+        any_tenant,
     })
 }
 

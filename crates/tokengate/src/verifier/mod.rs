@@ -14,6 +14,8 @@ mod builder;
 mod keys;
 mod report;
 mod state;
+#[cfg(feature = "remote")]
+mod tenants;
 mod validate;
 mod wait;
 
@@ -135,6 +137,55 @@ struct IssuerState {
     /// Every token of this issuer is introspected (`introspect_jwts`, or no key source).
     #[cfg(feature = "remote")]
     introspect_all: bool,
+    /// A template accepting any tenant (`iss` is then the template): keys per tenant.
+    #[cfg(feature = "remote")]
+    any_tenant: Option<tenants::AnyTenant>,
+}
+
+/// An issuer's keys for one token: its own, or (any-tenant templates) the tenant's.
+enum KeysRef<'a> {
+    Own(&'a IssuerKeys),
+    #[cfg(feature = "remote")]
+    Tenant(Arc<IssuerKeys>),
+}
+
+impl std::ops::Deref for KeysRef<'_> {
+    type Target = IssuerKeys;
+    fn deref(&self) -> &IssuerKeys {
+        match self {
+            KeysRef::Own(keys) => keys,
+            #[cfg(feature = "remote")]
+            KeysRef::Tenant(keys) => keys,
+        }
+    }
+}
+
+impl IssuerState {
+    /// Whether a token's `iss` names this issuer: exactly, or a tenant of its any-tenant
+    /// template.
+    fn names(&self, iss: &str) -> bool {
+        if *self.iss == *iss {
+            return true;
+        }
+        #[cfg(feature = "remote")]
+        if let Some(any) = &self.any_tenant {
+            return any.tenant_of(iss).is_some();
+        }
+        false
+    }
+
+    /// The keys that verify a token with this `iss`.
+    fn keys_for(&self, iss: &str) -> Result<KeysRef<'_>, Error> {
+        #[cfg(feature = "remote")]
+        if let Some(any) = &self.any_tenant {
+            let tenant = any.tenant_of(iss).ok_or_else(|| {
+                Error::new(ErrorKind::InvalidIssuer, "iss names no configured issuer")
+            })?;
+            return any.keys(tenant).map(KeysRef::Tenant);
+        }
+        let _ = iss;
+        Ok(KeysRef::Own(&self.keys))
+    }
 }
 
 /// The token-only API's rule: a sender-constrained token needs a proof or certificate it

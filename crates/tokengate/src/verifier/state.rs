@@ -61,7 +61,7 @@ impl Inner {
                 Some(crate::json::Loose::Str(iss)) => self
                     .issuers
                     .iter()
-                    .position(|i| *i.iss == **iss)
+                    .position(|i| i.names(iss))
                     .map_or(Named::NotOurs, Named::Issuer),
                 _ => Named::NotOurs,
             },
@@ -161,7 +161,7 @@ impl Inner {
     pub(crate) fn requires_dpop(&self, iss: &str) -> bool {
         self.issuers
             .iter()
-            .any(|issuer| issuer.require_dpop && *issuer.iss == *iss)
+            .any(|issuer| issuer.require_dpop && issuer.names(iss))
     }
 
     /// Logs a refusal decided outside token verification (proof, binding, replay).
@@ -247,10 +247,16 @@ impl Inner {
         let entry = cache.get::<T>(hash)?;
         let now = self.clock.now_unix() as f64;
         let issuer = &self.issuers[entry.issuer];
-        if now < entry.until && issuer.keys.current().generation == entry.generation {
+        if now < entry.until {
             if let Some(verified) = Cache::claims::<T>(&entry) {
-                cache.count(true);
-                return Some(verified);
+                // Still under the key set that verified it (its tenant's, for a template).
+                let same_keys = issuer
+                    .keys_for(verified.issuer())
+                    .is_ok_and(|keys| keys.current().generation == entry.generation);
+                if same_keys {
+                    cache.count(true);
+                    return Some(verified);
+                }
             }
         }
         cache.remove::<T>(hash);

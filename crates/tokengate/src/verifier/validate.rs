@@ -91,7 +91,20 @@ pub(crate) struct Decoded {
     pub(crate) issuer: usize,
 }
 
+/// A token's `iss` as read (empty when it is not a string: such a token never got this far).
+pub(crate) fn iss_of<'a>(view: &'a ClaimsView<'_>) -> &'a str {
+    match &view.iss {
+        Some(Loose::Str(iss)) => iss,
+        _ => "",
+    }
+}
+
 impl Decoded {
+    /// The token's `iss`.
+    pub(crate) fn iss(&self) -> &str {
+        iss_of(&self.view)
+    }
+
     pub(crate) fn checkable(&self) -> Checkable<'_, 'static> {
         let (signing_input, rest) = self.bytes.split_at(self.signing_len);
         let (payload, signature) = rest.split_at(self.payload_end - self.signing_len);
@@ -209,6 +222,7 @@ impl Inner {
                 .issuers
                 .iter()
                 .position(|i| *i.iss == **iss)
+                .or_else(|| self.issuers.iter().position(|i| i.names(iss)))
                 .ok_or_else(|| err(ErrorKind::InvalidIssuer, "iss names no configured issuer"))?,
             Some(_) => return Err(err(ErrorKind::InvalidClaim, "iss is not a string")),
             None => return Err(err(ErrorKind::MissingClaim, "iss is missing")),
@@ -236,13 +250,14 @@ impl Inner {
     ) -> Result<(Verified<T>, u64), Stop> {
         let issuer = &self.issuers[token.issuer];
         let now = self.clock.now_unix();
-        let keys = match issuer.keys.usable(now) {
+        let store = issuer.keys_for(iss_of(token.view)).map_err(Stop::from)?;
+        let keys = match store.usable(now) {
             Loaded::Usable(keys) => keys,
             Loaded::NeedsFetch => return Err(Stop::Fetch { kid: None }),
         };
         let key = match keys.select(token.kid, token.alg) {
             Ok(key) => key,
-            Err(error) if error.kind() == ErrorKind::UnknownKey && issuer.keys.is_remote() => {
+            Err(error) if error.kind() == ErrorKind::UnknownKey && store.is_remote() => {
                 return match token.kid {
                     Some(kid) => Err(Stop::Fetch {
                         kid: Some(kid.into()),
@@ -277,7 +292,7 @@ impl Inner {
                 "typ is not an accepted access-token type",
             ));
         }
-        issuer.keys.note_served(&keys, now);
+        store.note_served(&keys, now);
         let verified =
             self.check_claims(token.issuer, token.view, token.payload, now, Rules::JWT)?;
         Ok((verified, keys.generation))
@@ -425,10 +440,32 @@ impl Inner {
         let payload: Box<str> = Box::from(text);
         let span = |value: &str| Text::within(text, value);
         let (subject, jti) = (subject.map(span), jti.map(span));
+        // A tenant of an any-tenant template: the concrete `iss`, which the tenant claim must
+        // repeat (the template itself is no issuer).
+        #[cfg(feature = "remote")]
+        let concrete: Option<Arc<str>> = match &issuer.any_tenant {
+            Some(any) => {
+                let iss = iss_of(view);
+                let tenant = any.tenant_of(iss).ok_or_else(|| {
+                    err(ErrorKind::InvalidIssuer, "iss names no configured issuer")
+                })?;
+                let claimed = crate::json::value_at(payload.as_bytes(), &[&*any.claim]);
+                if claimed.as_ref().and_then(serde_json::Value::as_str) != Some(tenant) {
+                    return Err(err(
+                        ErrorKind::InvalidIssuer,
+                        "the tenant claim does not name the tenant of iss",
+                    ));
+                }
+                Some(iss.into())
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "remote"))]
+        let concrete: Option<Arc<str>> = None;
         Ok(Verified {
             claims: Arc::new(claims),
             meta: Arc::new(crate::claims::Meta {
-                issuer: Arc::clone(&issuer.iss),
+                issuer: concrete.unwrap_or_else(|| Arc::clone(&issuer.iss)),
                 subject,
                 scopes,
                 roles,

@@ -96,7 +96,10 @@ where
         let issuer = self.work.issuer();
         let result = match self.work {
             Work::Keys { decoded, kid } => {
-                inner.issuers[issuer].keys.fetch(kid.as_deref()).await;
+                // The keys the token's `iss` names (an any-tenant template: its tenant's).
+                if let Ok(store) = inner.issuers[issuer].keys_for(decoded.iss()) {
+                    store.fetch(kid.as_deref()).await;
+                }
                 match inner.complete::<T>(&decoded.checkable()) {
                     Ok((verified, generation)) => {
                         inner.remember(self.hash, &verified, issuer, generation, self.token_len);
