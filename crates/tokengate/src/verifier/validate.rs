@@ -443,7 +443,7 @@ impl Inner {
         // A tenant of an any-tenant template: the concrete `iss`, which the tenant claim must
         // repeat (the template itself is no issuer).
         #[cfg(feature = "remote")]
-        let concrete: Option<Arc<str>> = match &issuer.any_tenant {
+        let concrete: Arc<str> = match &issuer.any_tenant {
             Some(any) => {
                 let iss = iss_of(view);
                 let tenant = any.tenant_of(iss).ok_or_else(|| {
@@ -456,16 +456,16 @@ impl Inner {
                         "the tenant claim does not name the tenant of iss",
                     ));
                 }
-                Some(iss.into())
+                iss.into()
             }
-            None => None,
+            None => Arc::clone(&issuer.iss),
         };
         #[cfg(not(feature = "remote"))]
-        let concrete: Option<Arc<str>> = None;
+        let concrete: Arc<str> = Arc::clone(&issuer.iss);
         Ok(Verified {
             claims: Arc::new(claims),
             meta: Arc::new(crate::claims::Meta {
-                issuer: concrete.unwrap_or_else(|| Arc::clone(&issuer.iss)),
+                issuer: concrete,
                 subject,
                 scopes,
                 roles,
