@@ -178,6 +178,7 @@ impl Config {
             let flat = IssuerConfig {
                 iss: Some(iss.clone()),
                 tenants: self.tenants.clone(),
+                any_tenant_claim: self.any_tenant_claim.clone(),
                 preset: self.preset.clone(),
                 audiences: self.audience.clone(),
                 algorithms: self.algorithms.clone(),
@@ -560,9 +561,17 @@ fn build_issuer(
         problems.push(Problem::new(naming.at("iss"), "not set"));
         return None;
     };
-    let mut issuer = match &config.tenants {
-        Some(tenants) => Issuer::template(iss.clone()).tenants(tenants.iter()),
-        None => Issuer::new(iss.clone()),
+    let mut issuer = match (&config.tenants, &config.any_tenant_claim) {
+        (Some(_), Some(_)) => {
+            problems.push(Problem::new(
+                naming.at("any_tenant_claim"),
+                "tenants (an allow-list) or any_tenant_claim (any tenant), not both",
+            ));
+            Issuer::new(iss.clone())
+        }
+        (Some(tenants), None) => Issuer::template(iss.clone()).tenants(tenants.iter()),
+        (None, Some(claim)) => Issuer::template(iss.clone()).any_tenant_matching_claim(claim),
+        (None, None) => Issuer::new(iss.clone()),
     };
     if let Some(aliases) = &config.also_issued_as {
         issuer = issuer.also_issued_as(aliases.iter());

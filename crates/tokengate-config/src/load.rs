@@ -27,6 +27,7 @@ const ENV_KEYS: &[&str] = &[
     "audience",
     "preset",
     "tenants",
+    "any_tenant_claim",
     "jwks_url",
     "jwks_file",
     "algorithms",

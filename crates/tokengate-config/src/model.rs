@@ -24,6 +24,9 @@ pub struct Config {
     pub preset: Option<String>,
     /// With a templated `issuer` (one `{name}`), the allowed tenants (`TOKENGATE_TENANTS`).
     pub tenants: Option<List>,
+    /// Opt-in instead of `tenants`: any tenant whose token repeats it in this claim
+    /// (`TOKENGATE_ANY_TENANT_CLAIM=tid`).
+    pub any_tenant_claim: Option<String>,
     /// Its keys from this JWKS URL (default: OIDC discovery).
     pub jwks_url: Option<String>,
     /// Its keys from this local JWKS file.
@@ -106,6 +109,8 @@ pub struct IssuerConfig {
     pub iss: Option<String>,
     /// The allowed tenants of a templated `iss`: each an issuer of its own.
     pub tenants: Option<List>,
+    /// Opt-in instead of `tenants`: any tenant whose token repeats it in this claim (`tid`).
+    pub any_tenant_claim: Option<String>,
     /// Other exact `iss` spellings of this issuer (a custom domain).
     pub also_issued_as: Option<List>,
     /// A provider preset: where scopes, roles and the audience are.

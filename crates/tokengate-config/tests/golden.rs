@@ -462,6 +462,25 @@ fn issuer_templates_and_aliases_come_from_the_configuration() {
             .and_then(|config| config.verifier())
             .map_err(|p| p.to_string())?;
         assert_eq!(verifier.issuers().count(), 2);
+        // Any tenant, as an explicit opt-in naming the tenant claim.
+        jail.clear_env();
+        jail.set_env(
+            "TOKENGATE_ISSUER",
+            "https://login.microsoftonline.com/{tenantid}/v2.0",
+        );
+        jail.set_env("TOKENGATE_ANY_TENANT_CLAIM", "tid");
+        jail.set_env("TOKENGATE_AUDIENCE", "api");
+        let verifier = Config::load()
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        assert_eq!(verifier.issuers().count(), 1, "the template itself");
+        jail.set_env("TOKENGATE_TENANTS", "contoso");
+        let problems = Config::load()
+            .and_then(|c| c.verifier())
+            .unwrap_err()
+            .to_string();
+        assert!(problems.contains("not both"), "{problems}");
+        jail.clear_env();
         // A template without its tenants is a problem with its key.
         jail.set_env("TOKENGATE_ISSUER", "https://login.test/{tenant}/v2.0");
         jail.set_env("TOKENGATE_AUDIENCE", "api");
