@@ -408,3 +408,40 @@ async fn an_any_tenant_templates_rules_hold_for_each_tenant() {
         Err(ErrorKind::DpopRequired)
     );
 }
+
+/// Where a tenant meets the cache and the revocation list: a cached tenant token is served
+/// under its tenant's key set, and a revocation names the concrete issuer.
+#[tokio::test]
+async fn a_tenants_token_is_cached_under_its_keys_and_revoked_by_its_concrete_issuer() {
+    let tenants = Tenants::new(&["contoso"]);
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::template(TEMPLATE)
+                .any_tenant_matching_claim("tid")
+                .audience(AUD)
+                .keys(KeySource::discover()),
+        )
+        .fetcher(tenants.clone())
+        .cache(tokengate::cache::TokenCache::new())
+        .revocation(tokengate::store::MemoryRevocationList::default().clock(FixedClock::at(NOW)))
+        .clock(FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    let mut claims = claims_at(&iss("contoso"), AUD, NOW);
+    claims["tid"] = json!("contoso");
+    claims["jti"] = json!("t-1");
+    let token = tenants.keys["contoso"].mint(&claims);
+    assert_eq!(decide(&verifier, &token).await, Ok(()));
+    assert_eq!(decide(&verifier, &token).await, Ok(()));
+    let stats = verifier.cache_stats().unwrap();
+    assert_eq!(
+        (stats.hits, stats.misses),
+        (1, 1),
+        "the second is a cache hit"
+    );
+    verifier
+        .revoke_jti(&iss("contoso"), "t-1", NOW + 600)
+        .await
+        .unwrap();
+    assert_eq!(decide(&verifier, &token).await, Err(ErrorKind::Revoked));
+}
