@@ -9,17 +9,10 @@ use tokengate::Verified;
 use tokengate::adapter::{ConnectionInfo, RequestView};
 use tokengate::live::{Deadline, Ended};
 
-/// Whether a response is a stream that must end at the deadline: `Some(true)` for gRPC,
-/// `Some(false)` for server-sent events, `None` for anything else.
+/// Whether a response is a stream that must end at the deadline: the core's rule
+/// (`tokengate::live::stream_kind`) on its `Content-Type`.
 pub(crate) fn stream_kind(headers: &HeaderMap) -> Option<bool> {
-    let content_type = headers.get(CONTENT_TYPE)?.as_bytes();
-    if content_type.starts_with(b"application/grpc") {
-        Some(true)
-    } else if content_type.starts_with(b"text/event-stream") {
-        Some(false)
-    } else {
-        None
-    }
+    tokengate::live::stream_kind(headers.get(CONTENT_TYPE)?.as_bytes())
 }
 
 /// The trailers that end a gRPC stream at its deadline: UNAUTHENTICATED (16) and why.
@@ -48,27 +41,12 @@ pub(crate) fn stream_deadline<B, T: Send + Sync + 'static>(
     verifier: &tokengate::Verifier,
 ) -> Option<Box<Deadline>> {
     let headers = request.headers();
-    // gRPC is a POST over HTTP/2; an event stream is asked for with `Accept` (a browser's
-    // `EventSource` and MCP's GET stream are GETs, MCP's calls POSTs). Other requests look at
-    // no header.
-    let grpc = || {
-        request.version() == http::Version::HTTP_2
-            && headers
-                .get(CONTENT_TYPE)
-                .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"))
-    };
-    let events = || {
-        headers.get_all(ACCEPT).iter().any(|v| {
-            v.as_bytes()
-                .windows(17)
-                .any(|w| w.eq_ignore_ascii_case(b"text/event-stream"))
-        })
-    };
-    let streams = match *request.method() {
-        http::Method::GET => events(),
-        http::Method::POST => grpc() || events(),
-        _ => false,
-    };
+    let streams = tokengate::live::may_open_stream(
+        request.method().as_str(),
+        request.version() == http::Version::HTTP_2,
+        || headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        || headers.get_all(ACCEPT).iter().map(HeaderValue::as_bytes),
+    );
     if !streams {
         return None;
     }

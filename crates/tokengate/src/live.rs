@@ -378,6 +378,47 @@ impl<S: Stream> Stream for UntilExpiry<S> {
     }
 }
 
+/// What kind of stream a response is, by its `Content-Type`: `Some(true)` for gRPC (ended with
+/// `grpc-status` 16 in its trailers), `Some(false)` for server-sent events (simply ended),
+/// `None` for anything else (never cut). The rule every adapter that ends responses uses.
+#[must_use]
+pub fn stream_kind(content_type: &[u8]) -> Option<bool> {
+    if content_type.starts_with(b"application/grpc") {
+        Some(true)
+    } else if content_type.starts_with(b"text/event-stream") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// Whether a request may open a stream that must end at its token's deadline: gRPC (a `POST`
+/// over HTTP/2 with an `application/grpc` content type) or one that accepts
+/// `text/event-stream` (a browser's `EventSource` and MCP's GET stream are `GET`s, MCP's calls
+/// `POST`s). `content_type` and `accept` are looked at lazily: other methods look at nothing.
+pub fn may_open_stream<'h, A: IntoIterator<Item = &'h [u8]>>(
+    method: &str,
+    http2: bool,
+    content_type: impl FnOnce() -> Option<&'h [u8]>,
+    accept: impl FnOnce() -> A,
+) -> bool {
+    let events = |accept: A| {
+        accept.into_iter().any(|value| {
+            value
+                .windows(17)
+                .any(|w| w.eq_ignore_ascii_case(b"text/event-stream"))
+        })
+    };
+    match method {
+        "GET" => events(accept()),
+        "POST" => {
+            (http2 && content_type().is_some_and(|v| v.starts_with(b"application/grpc")))
+                || events(accept())
+        }
+        _ => false,
+    }
+}
+
 /// A WebSocket (any `Stream` of `Result<M, E>` that is also a `Sink<M>`: axum's, warp's,
 /// tokio-tungstenite's) that ends at its token's deadline: [`recv`](Socket::recv) then sends
 /// the close frame `close` makes (1008 and the reason) and returns `None`. A handler that
@@ -570,4 +611,44 @@ macro_rules! live_extractor {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn which_requests_and_responses_are_streams() {
+        let none = || None;
+        let no_accept = || std::iter::empty::<&[u8]>();
+        let sse = || [&b"text/html"[..], b"Text/Event-Stream"];
+        assert!(may_open_stream("GET", false, none, sse));
+        assert!(!may_open_stream("GET", false, none, no_accept));
+        assert!(may_open_stream(
+            "POST",
+            true,
+            || Some(&b"application/grpc+proto"[..]),
+            no_accept
+        ));
+        assert!(
+            !may_open_stream("POST", false, || Some(&b"application/grpc"[..]), no_accept),
+            "gRPC is HTTP/2"
+        );
+        assert!(
+            may_open_stream("POST", false, none, sse),
+            "MCP's calls may answer with SSE"
+        );
+        assert!(!may_open_stream(
+            "DELETE",
+            true,
+            || Some(&b"application/grpc"[..]),
+            sse
+        ));
+        assert_eq!(stream_kind(b"application/grpc"), Some(true));
+        assert_eq!(
+            stream_kind(b"text/event-stream; charset=utf-8"),
+            Some(false)
+        );
+        assert_eq!(stream_kind(b"application/json"), None);
+    }
 }
