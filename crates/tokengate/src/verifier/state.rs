@@ -248,12 +248,24 @@ impl Inner {
         let now = self.clock.now_unix() as f64;
         let issuer = &self.issuers[entry.issuer];
         if now < entry.until {
-            if let Some(verified) = Cache::claims::<T>(&entry) {
-                // Still under the key set that verified it (its tenant's, for a template).
-                let same_keys = issuer
-                    .keys_for(verified.issuer())
-                    .is_ok_and(|keys| keys.current().generation == entry.generation);
-                if same_keys {
+            // Still under the key set that verified it: the issuer's, looked at before the
+            // claims are taken out; a tenant's (any-tenant templates), found by its `iss`.
+            #[cfg(feature = "remote")]
+            let per_tenant = issuer.any_tenant.is_some();
+            #[cfg(not(feature = "remote"))]
+            let per_tenant = false;
+            if per_tenant {
+                if let Some(verified) = Cache::claims::<T>(&entry) {
+                    let same_keys = issuer
+                        .keys_for(verified.issuer())
+                        .is_ok_and(|keys| keys.current().generation == entry.generation);
+                    if same_keys {
+                        cache.count(true);
+                        return Some(verified);
+                    }
+                }
+            } else if issuer.keys.current().generation == entry.generation {
+                if let Some(verified) = Cache::claims::<T>(&entry) {
                     cache.count(true);
                     return Some(verified);
                 }
