@@ -59,6 +59,9 @@ struct Shared {
     advertise_introspection: AtomicBool,
     /// Clients authenticating with `private_key_jwt`: id → public JWK.
     client_keys: Mutex<HashMap<String, String>>,
+    /// Tenants served under `/tenants/{name}` (a multi-tenant provider), each with its key.
+    tenants: Mutex<HashMap<String, TestKey>>,
+    tenant_requests: AtomicUsize,
 }
 
 /// The app id the Facebook `debug_token` imitation accepts ([`IssuerServer::facebook_url`]).
@@ -134,6 +137,8 @@ impl IssuerServer {
             introspections_peak: AtomicUsize::new(0),
             advertise_introspection: AtomicBool::new(true),
             client_keys: Mutex::new(HashMap::new()),
+            tenants: Mutex::new(HashMap::new()),
+            tenant_requests: AtomicUsize::new(0),
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         IssuerServer {
@@ -332,6 +337,39 @@ impl IssuerServer {
     #[must_use]
     pub fn discovery_requests(&self) -> usize {
         self.shared.discovery_requests.load(Ordering::SeqCst)
+    }
+
+    /// Serves a tenant of a multi-tenant provider: issuer `{issuer}/tenants/{name}`, with OIDC
+    /// discovery and a JWKS of its own key under that path. Returns the tenant's signing key.
+    ///
+    /// # Panics
+    /// When the lock is poisoned.
+    pub fn add_tenant(&self, name: &str) -> TestKey {
+        let key = TestKey::generate(Algorithm::ES256).with_kid(format!("{name}-key"));
+        self.shared
+            .tenants
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), key.clone());
+        key
+    }
+
+    /// The issuer template of the tenants: `{issuer}/tenants/{tenantid}`.
+    #[must_use]
+    pub fn tenant_template(&self) -> String {
+        format!("{}/tenants/{{tenantid}}", self.issuer())
+    }
+
+    /// The `iss` of tenant `name` (served or not).
+    #[must_use]
+    pub fn tenant_issuer(&self, name: &str) -> String {
+        format!("{}/tenants/{name}", self.issuer())
+    }
+
+    /// How many requests under `/tenants/` it has received (discovery and keys, any tenant).
+    #[must_use]
+    pub fn tenant_requests(&self) -> usize {
+        self.shared.tenant_requests.load(Ordering::SeqCst)
     }
 
     /// How many RFC 8414 metadata requests it has received.
@@ -594,7 +632,38 @@ async fn assertion_is_valid(form: &HashMap<String, String>, shared: &Shared) -> 
     }
 }
 
+/// A tenant's discovery document or JWKS (`/tenants/{name}/...`); 404 for a tenant not served.
+fn tenant_answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
+    shared.tenant_requests.fetch_add(1, Ordering::SeqCst);
+    let base = format!("http://{}", shared.addr);
+    let rest = &path["/tenants/".len()..];
+    let (name, tail) = rest.split_once('/').unwrap_or((rest, ""));
+    let tenants = shared.tenants.lock().unwrap();
+    let Some(key) = tenants.get(name) else {
+        return (404, b"{}".to_vec(), None);
+    };
+    let issuer = format!("{base}/tenants/{name}");
+    match tail {
+        ".well-known/openid-configuration" => (
+            200,
+            json!({"issuer": issuer, "jwks_uri": format!("{issuer}/jwks")})
+                .to_string()
+                .into_bytes(),
+            None,
+        ),
+        "jwks" => (
+            200,
+            json!({"keys": [key.public_jwk()]}).to_string().into_bytes(),
+            None,
+        ),
+        _ => (404, b"{}".to_vec(), None),
+    }
+}
+
 fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
+    if path.starts_with("/tenants/") {
+        return tenant_answer(path, shared);
+    }
     let base = format!("http://{}", shared.addr);
     let fault = shared.fault.lock().unwrap().clone();
     let advertise = shared.advertise_introspection.load(Ordering::SeqCst);

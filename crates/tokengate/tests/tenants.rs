@@ -445,3 +445,139 @@ async fn a_tenants_token_is_cached_under_its_keys_and_revoked_by_its_concrete_is
         .unwrap();
     assert_eq!(decide(&verifier, &token).await, Err(ErrorKind::Revoked));
 }
+
+/// The same rules end to end, against the testkit issuer serving several tenants over HTTP.
+mod over_http {
+    use super::*;
+    use tokengate_testkit::IssuerServer;
+
+    async fn admitted(
+        verifier: &Verifier,
+        key: &TestKey,
+        iss: &str,
+        tid: Option<&str>,
+    ) -> Result<(), ErrorKind> {
+        let now = tokengate_testkit::now();
+        let mut claims = claims_at(iss, AUD, now);
+        if let Some(tid) = tid {
+            claims["tid"] = json!(tid);
+        }
+        decide(verifier, &key.mint(&claims)).await
+    }
+
+    #[tokio::test]
+    async fn an_allow_list_serves_its_tenants_and_fetches_nothing_for_others() {
+        let server = IssuerServer::start().await;
+        let contoso = server.add_tenant("contoso");
+        let fabrikam = server.add_tenant("fabrikam");
+        let intruder = server.add_tenant("intruder");
+        let verifier = Verifier::builder()
+            .issuer(
+                Issuer::template(server.tenant_template())
+                    .tenants(["contoso", "fabrikam"])
+                    .audience(AUD)
+                    .keys(KeySource::discover()),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(
+            admitted(&verifier, &contoso, &server.tenant_issuer("contoso"), None).await,
+            Ok(())
+        );
+        assert_eq!(
+            admitted(
+                &verifier,
+                &fabrikam,
+                &server.tenant_issuer("fabrikam"),
+                None
+            )
+            .await,
+            Ok(())
+        );
+        let requests = server.tenant_requests();
+        assert_eq!(
+            admitted(
+                &verifier,
+                &intruder,
+                &server.tenant_issuer("intruder"),
+                None
+            )
+            .await,
+            Err(ErrorKind::InvalidIssuer)
+        );
+        for n in 0..1000 {
+            let iss = server.tenant_issuer(&format!("invented-{n}"));
+            assert_eq!(
+                admitted(&verifier, &intruder, &iss, None).await,
+                Err(ErrorKind::InvalidIssuer)
+            );
+        }
+        assert_eq!(
+            server.tenant_requests(),
+            requests,
+            "no fetch for a tenant not allowed"
+        );
+        // fabrikam's key signing as contoso: refused (contoso's keys are its own).
+        assert!(
+            admitted(&verifier, &fabrikam, &server.tenant_issuer("contoso"), None)
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn any_tenant_fetches_a_bounded_number_of_key_sets() {
+        let server = IssuerServer::start().await;
+        let contoso = server.add_tenant("contoso");
+        let intruder = server.add_tenant("intruder");
+        let verifier = Verifier::builder()
+            .issuer(
+                Issuer::template(server.tenant_template())
+                    .any_tenant_matching_claim("tid")
+                    .audience(AUD)
+                    .keys(KeySource::discover()),
+            )
+            // One minute of the new-tenant budget, whatever the wall clock does meanwhile.
+            .clock(FixedClock::at(tokengate_testkit::now()))
+            .build()
+            .unwrap();
+        assert_eq!(
+            admitted(
+                &verifier,
+                &contoso,
+                &server.tenant_issuer("contoso"),
+                Some("contoso")
+            )
+            .await,
+            Ok(())
+        );
+        let requests = server.tenant_requests();
+        for n in 0..1000 {
+            let tenant = format!("invented-{n}");
+            let outcome = admitted(
+                &verifier,
+                &intruder,
+                &server.tenant_issuer(&tenant),
+                Some(&tenant),
+            )
+            .await;
+            assert!(outcome.is_err(), "an invented tenant is never admitted");
+        }
+        let fetched = server.tenant_requests() - requests;
+        assert!(
+            fetched <= 10,
+            "{fetched} requests for 1,000 invented tenants"
+        );
+        assert_eq!(
+            admitted(
+                &verifier,
+                &contoso,
+                &server.tenant_issuer("contoso"),
+                Some("contoso")
+            )
+            .await,
+            Ok(()),
+            "a known tenant is still served"
+        );
+    }
+}
