@@ -369,9 +369,13 @@ fn decryption_keys_from_jwk_and_pem_and_their_mistakes() {
             "{why}"
         );
     }
-    assert!(
+    let public =
         DecryptionKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n")
-            .is_err()
+            .unwrap_err();
+    assert_eq!(
+        public.kind(),
+        tokengate::error::ConfigErrorKind::InvalidKey,
+        "a public key decrypts nothing"
     );
     // content_encryptions without a key is a mistake.
     let error = builder()

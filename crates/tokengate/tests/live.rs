@@ -280,6 +280,16 @@ impl<S: Stream<Item = i64> + Send + Unpin> EverySecond for S {
     }
 }
 
+/// A verifier for `server`'s signed tokens that introspects its opaque ones with `config`.
+fn introspecting(server: &IssuerServer, config: Introspection) -> VerifierBuilder {
+    Verifier::builder().issuer(
+        Issuer::new(server.issuer())
+            .audience(AUD)
+            .keys(KeySource::jwks_url(server.jwks_url()))
+            .introspection(config),
+    )
+}
+
 fn introspection(server: &IssuerServer) -> Introspection {
     Introspection::endpoint(server.introspection_url())
         .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
@@ -290,20 +300,14 @@ fn introspection(server: &IssuerServer) -> Introspection {
 #[tokio::test]
 async fn an_opaque_token_inactive_at_the_provider_ends_its_connection_past_the_cache() {
     let server = IssuerServer::start().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(server.issuer())
-                .audience(AUD)
-                .keys(KeySource::jwks_url(server.jwks_url()))
-                .introspection(introspection(&server).max_age(Duration::from_secs(60))),
-        )
-        .connection_recheck(Duration::from_secs(1))
-        .build()
-        .unwrap();
+    let now = tokengate_testkit::now();
+    let verifier = introspecting(
+        &server,
+        introspection(&server).max_age(Duration::from_secs(60)),
+    )
+    .connection_recheck(Duration::from_secs(1))
+    .build()
+    .unwrap();
     let opaque = server.issue_opaque(&claims_at(&server.issuer(), AUD, now));
     let (_, mut deadline) = admitted(&verifier, &bearer(&opaque)).await;
     assert_eq!(
@@ -325,17 +329,8 @@ async fn an_opaque_token_inactive_at_the_provider_ends_its_connection_past_the_c
 #[tokio::test]
 async fn an_opaque_token_without_exp_is_rechecked_by_default() {
     let server = IssuerServer::start().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(server.issuer())
-                .audience(AUD)
-                .keys(KeySource::jwks_url(server.jwks_url()))
-                .introspection(introspection(&server)),
-        )
+    let now = tokengate_testkit::now();
+    let verifier = introspecting(&server, introspection(&server))
         .build()
         .unwrap();
     let mut claims = claims_at(&server.issuer(), AUD, now);
@@ -407,18 +402,9 @@ async fn an_encrypted_tokens_connection_is_rechecked_as_its_jwt() {
     use tokengate_testkit::jwe::Recipient;
 
     let server = IssuerServer::start().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = tokengate_testkit::now();
     let recipient = Recipient::secret(32);
-    let verifier = Verifier::builder()
-        .issuer(
-            Issuer::new(server.issuer())
-                .audience(AUD)
-                .keys(KeySource::jwks_url(server.jwks_url()))
-                .introspection(introspection(&server)),
-        )
+    let verifier = introspecting(&server, introspection(&server))
         .decryption_key(recipient.decryption_key())
         .connection_recheck(Duration::from_secs(1))
         .build()
