@@ -922,3 +922,32 @@ fn htu_is_compared_with_the_path_as_routed() {
             .is_ok()
     );
 }
+
+/// Where encryption meets sender constraint: an encrypted DPoP-bound token is admitted with a
+/// proof whose `ath` hashes the token as presented (the JWE, RFC 9449 section 4.2), and refused
+/// with one that hashes the JWT inside.
+#[test]
+fn an_encrypted_bound_token_needs_a_proof_over_the_encrypted_token() {
+    use tokengate::keys::{ContentEncryption, KeyManagement};
+    use tokengate_testkit::jwe::Recipient;
+
+    let clock = FixedClock::at(NOW);
+    let recipient = Recipient::secret(32);
+    let verifier = builder(&clock)
+        .decryption_key(recipient.decryption_key())
+        .build()
+        .unwrap();
+    let client = client();
+    let jwt = bound_token(&client);
+    let jwe = recipient.encrypt(&jwt, KeyManagement::A256Kw, ContentEncryption::A256Gcm);
+    let verified = Request::dpop(&jwe, &proof(&client, &jwe))
+        .send(&verifier)
+        .expect("a proof over the JWE");
+    assert!(verified.is_dpop_bound());
+    assert_invalid_proof(Request::dpop(&jwe, &proof(&client, &jwt)).send(&verifier));
+    // The same encrypted token as a bearer token: refused, as for a plain bound token.
+    let answer = Request::get(&format!("Bearer {jwe}"))
+        .send(&verifier)
+        .unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::BoundToken);
+}
