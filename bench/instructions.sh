@@ -4,6 +4,8 @@
 #
 #   bash bench/instructions.sh                 # build, then count every case
 #   BIN=/tmp/instructions-old bash bench/instructions.sh   # count another build (before/after)
+#   RESULTS=/tmp/counts bash bench/instructions.sh          # also write "case count" lines
+#                                                           # (what bench/gate.sh compares)
 #
 # Each case runs N iterations in its own process; only the measured loop is counted
 # (--toggle-collect), so key generation and set-up stay out. Needs valgrind (installed via apt
@@ -21,6 +23,9 @@ for l in sys.stdin:
     if m.get("reason")=="compiler-artifact" and m["target"]["name"]==sys.argv[1] and m.get("executable"): print(m["executable"])' "$2" | tail -1
 }
 BIN=${BIN:-$(bench_bin tokengate instructions)}
+RESULTS=${RESULTS:-/dev/null}
+: >"$RESULTS"
+record() { echo "$1 $2" >>"$RESULTS"; } # name count
 per_call() { # case [binary [args...]] -> instructions per call
   local total case=$1; shift
   total=$(valgrind --tool=callgrind --toggle-collect='*measured*' --callgrind-out-file=/dev/null \
@@ -34,6 +39,8 @@ for size in 0.4KB 4KB 16KB; do
   own=$(( c[tokengate] - c[primitive] - c[floor] ))
   ratio=$(python3 -c "print(f'{${c[tokengate]}/${c[jsonwebtoken]}:.2f}')")
   share=$(python3 -c "print(f'{$own/${c[tokengate]}:.2f}')")
+  record "sizes/$size/tokengate" "${c[tokengate]}"
+  record "sizes/$size/own" "$own"
   printf '%-8s %12s %12s %12s %12s %12s %10s %10s\n' "$size" "${c[tokengate]}" "${c[jsonwebtoken]}" \
     "${c[primitive]}" "${c[floor]}" "$own" "$share" "$ratio"
 done
@@ -41,14 +48,17 @@ echo "(instructions per call; own = tokengate - primitive - floor; share = own /
 
 printf '\n%-8s %12s %12s %12s %12s\n' proof request signature bearer own
 bearer=$(per_call dpop/bearer)
+record dpop/bearer "$bearer"
 for alg in RS256 EdDSA ES256; do
   request=$(per_call "dpop/$alg/request"); signature=$(per_call "dpop/$alg/signature")
+  record "dpop/$alg/own" $(( request - signature - bearer ))
   printf '%-8s %12s %12s %12s %12s\n' "$alg" "$request" "$signature" "$bearer" $(( request - signature - bearer ))
 done
 echo "(DPoP request through decide with the token cached; own = request - signature - bearer)"
 
 printf '\n%-8s %12s %12s %12s %12s\n' jwe tokengate decrypt jws own
 jwe=$(per_call jwe/tokengate); decrypt=$(per_call jwe/decrypt); jws=$(per_call jwe/jws)
+record jwe/RSA-OAEP/own $(( jwe - decrypt - jws ))
 printf '%-8s %12s %12s %12s %12s\n' RSA-OAEP "$jwe" "$decrypt" "$jws" $(( jwe - decrypt - jws ))
 echo "(RSA-OAEP-256 + A256GCM around an RS256 JWT, no cache; own = tokengate - decrypt - jws)"
 
@@ -62,6 +72,7 @@ adapter() { # name package bench with without
   bin=$(bench_bin "$2" "$3")
   with=$(per_call "$4" "$bin" --count); without=$(per_call "$5" "$bin" --count)
   verify=$(per_call verify "$bin" --count)
+  record "adapter/$1/own" $(( with - without - verify ))
   printf '%-8s %12s %12s %12s %12s\n' "$1" "$with" "$without" "$verify" $(( with - without - verify ))
 }
 adapter tower tokengate-tower layer layer identity_layer
