@@ -745,7 +745,7 @@ impl Verifier {
             let now = inner.clock.now_unix();
             match dpop
                 .dpop
-                .check_proof(request, &token_hash, target.as_deref(), now)
+                .check_proof(request, &token_hash, target.as_ref(), now)
             {
                 Ok(proof) => presented.proof = Some(proof),
                 Err(error) => {

@@ -9,7 +9,7 @@ use base64::Engine;
 
 use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::error::{ConfigError, ConfigErrorKind, Error, ErrorKind};
-use crate::json::{Malformed, read_object};
+use crate::json::{Malformed, Name, read_object};
 use crate::jws::{self, BASE64URL};
 use crate::key::{VerifyingKey, jwk_thumbprint};
 use crate::request::{RequestHeaders, RequestView};
@@ -265,17 +265,29 @@ impl<'a> ProofHeader<'a> {
     fn parse(bytes: &'a [u8]) -> Result<ProofHeader<'a>, Malformed> {
         let mut header = ProofHeader::default();
         read_object(bytes, |scan, name| {
-            match &**name {
-                "typ" => header.typ = scan.optional_string()?,
-                "alg" => header.alg = scan.optional_string()?,
-                "jwk" => header.jwk = Some(scan.raw()?).filter(|raw| *raw != "null"),
+            Ok(match &**name {
+                "typ" => {
+                    header.typ = scan.optional_string()?;
+                    Name::Known(0)
+                }
+                "alg" => {
+                    header.alg = scan.optional_string()?;
+                    Name::Known(1)
+                }
+                "jwk" => {
+                    header.jwk = Some(scan.raw()?).filter(|raw| *raw != "null");
+                    Name::Known(2)
+                }
                 "crit" | "b64" => {
                     header.crit_or_b64 = true;
                     scan.value()?;
+                    Name::Known(if &**name == "crit" { 3 } else { 4 })
                 }
-                _ => scan.value()?,
-            }
-            Ok(())
+                _ => {
+                    scan.value()?;
+                    Name::Other
+                }
+            })
         })?;
         Ok(header)
     }
@@ -296,16 +308,36 @@ impl<'a> ProofClaims<'a> {
     fn parse(bytes: &'a [u8]) -> Result<ProofClaims<'a>, Malformed> {
         let mut claims = ProofClaims::default();
         read_object(bytes, |scan, name| {
-            match &**name {
-                "jti" => claims.jti = scan.optional_string()?,
-                "htm" => claims.htm = scan.optional_string()?,
-                "htu" => claims.htu = scan.optional_string()?,
-                "iat" => claims.iat = scan.optional_number()?,
-                "ath" => claims.ath = scan.optional_string()?,
-                "nonce" => claims.nonce = scan.optional_string()?,
-                _ => scan.value()?,
-            }
-            Ok(())
+            Ok(match &**name {
+                "jti" => {
+                    claims.jti = scan.optional_string()?;
+                    Name::Known(0)
+                }
+                "htm" => {
+                    claims.htm = scan.optional_string()?;
+                    Name::Known(1)
+                }
+                "htu" => {
+                    claims.htu = scan.optional_string()?;
+                    Name::Known(2)
+                }
+                "iat" => {
+                    claims.iat = scan.optional_number()?;
+                    Name::Known(3)
+                }
+                "ath" => {
+                    claims.ath = scan.optional_string()?;
+                    Name::Known(4)
+                }
+                "nonce" => {
+                    claims.nonce = scan.optional_string()?;
+                    Name::Known(5)
+                }
+                _ => {
+                    scan.value()?;
+                    Name::Other
+                }
+            })
         })?;
         Ok(claims)
     }
@@ -341,7 +373,7 @@ impl Dpop {
         &self,
         request: &RequestView<'_, H>,
         token_hash: &[u8; 32],
-        target: Option<&str>,
+        target: Option<&super::origin::Target<'_>>,
         now: u64,
     ) -> Result<Proof, Error> {
         let mut values = request.headers().header_values("dpop");
@@ -423,12 +455,12 @@ impl Dpop {
             return Err(invalid("the DPoP proof is for another method"));
         }
         let target = target.ok_or_else(|| invalid("the request's URL cannot be known"))?;
-        // `target` is normalized. A client sending the normalized URL (the usual case) is compared
-        // as it is, without parsing `htu` again: normalization is idempotent (tested in
-        // `origin.rs`), so this is the same comparison, one URL parse cheaper.
+        // `target` is normalized. A client sending the normalized URL (the usual case) is
+        // compared as it is, without parsing `htu` or building the target: normalization is
+        // idempotent (tested in `origin.rs`), so this is the same comparison, cheaper.
         // (`target` has no dot segments: a request path with them has no target at all. An
         // `htu` with them is normalized as RFC 9449 says, to the path the router saw.)
-        if *htu != *target && super::origin::normalize(&htu).as_deref() != Some(target) {
+        if !target.matches(&htu) {
             return Err(invalid("the DPoP proof is for another URL"));
         }
         let window = self.window as f64;
@@ -436,8 +468,13 @@ impl Dpop {
         if !iat.is_finite() || iat < now_f - window || iat > now_f + window {
             return Err(invalid("the DPoP proof's iat is outside the window"));
         }
-        let ath = BASE64URL.encode(token_hash);
-        if claims.ath.as_deref() != Some(ath.as_str()) {
+        // The token's hash in base64url, on the stack: 43 characters for 32 bytes.
+        let mut ath = [0u8; 44];
+        let ath = BASE64URL
+            .encode_slice(token_hash, &mut ath)
+            .map(|len| &ath[..len])
+            .unwrap_or_default();
+        if claims.ath.as_deref().map(str::as_bytes) != Some(ath) {
             return Err(invalid("the DPoP proof's ath does not match the token"));
         }
         if let Some(nonces) = &self.nonces {
@@ -545,5 +582,35 @@ mod tests {
         for shard in &keys.shards {
             assert!(shard.read().unwrap().len() <= PROOF_KEYS_PER_SHARD);
         }
+    }
+
+    #[test]
+    fn a_proof_member_named_twice_is_refused_even_when_the_first_is_null() {
+        for dup in [
+            &br#"{"jti":null,"jti":"x","htm":"GET"}"#[..],
+            br#"{"htu":"a","h\u0074u":"a"}"#,
+            br#"{"iat":1,"iat":1}"#,
+            br#"{"ath":"a","nonce":"n","ath":"a"}"#,
+            br#"{"x":1,"x":2}"#,
+        ] {
+            assert!(ProofClaims::parse(dup).is_err(), "{dup:?}");
+        }
+        assert!(
+            ProofClaims::parse(
+                br#"{"jti":"j","htm":"GET","htu":"u","iat":1,"ath":"a","nonce":"n","x":1}"#
+            )
+            .is_ok()
+        );
+        for dup in [
+            &br#"{"typ":"dpop+jwt","typ":"dpop+jwt"}"#[..],
+            br#"{"jwk":null,"jwk":{}}"#,
+            br#"{"crit":[],"crit":[]}"#,
+            br#"{"alg":"ES256","\u0061lg":"ES256"}"#,
+        ] {
+            assert!(ProofHeader::parse(dup).is_err(), "{dup:?}");
+        }
+        assert!(
+            ProofHeader::parse(br#"{"typ":"t","alg":"a","jwk":{},"crit":[],"b64":true}"#).is_ok()
+        );
     }
 }

@@ -159,33 +159,155 @@ fn forwarded<H: RequestHeaders + ?Sized>(
     Ok((proto, host))
 }
 
-/// The normalized URI the client sent the request to, without query: `None` when it cannot
-/// be known (no host, ambiguous forwarding headers) or names a path the router would not
-/// (dot segments). The configured resource's origin wins over any `Host`, forwarded or not;
-/// without one, a trusted proxy's scheme and host, else the request's own.
-pub(crate) fn request_target<H: RequestHeaders + ?Sized>(
-    request: &RequestView<'_, H>,
+/// The URI the client sent the request to, without query, for comparison with a proof's
+/// `htu`: `None` when it cannot be known (no host, ambiguous forwarding headers) or names a
+/// path the router would not (dot segments). The configured resource's origin wins over any
+/// `Host`, forwarded or not; without one, a trusted proxy's scheme and host, else the
+/// request's own.
+pub(crate) fn request_target<'a, H: RequestHeaders + ?Sized>(
+    request: &RequestView<'a, H>,
     proxies: &TrustedProxies,
-    resource_origin: Option<&str>,
-) -> Option<String> {
+    resource_origin: Option<&'a str>,
+) -> Option<Target<'a>> {
     // A path with dot segments is routed by the framework as it is written (axum routes
     // `/x/%2e%2e/a` to `/x/{*rest}`) but would normalize to another path (`/a`): no proof
     // can name it (`docs/security.md`, "DPoP").
-    if has_dot_segment(request.path()) {
+    let path = request.path();
+    if has_dot_segment(path) {
         return None;
     }
     if let Some(origin) = resource_origin {
-        return normalize(&format!("{origin}{}", request.path()));
+        if let Some((scheme, authority)) = origin.split_once("://") {
+            if let Some(parts) = Target::normal(scheme, authority, path) {
+                return Some(parts);
+            }
+        }
+        return normalize(&format!("{origin}{path}")).map(Target::Normalized);
     }
     let (mut scheme, mut host) = (None, None);
     if proxies.trusts(request) {
         (scheme, host) = forwarded(request.headers()).ok()?;
     }
+    if scheme.is_none() && host.is_none() {
+        // The request's own scheme and host: in the usual case already in normal form, and
+        // then compared as they are (no URL parse, no allocation).
+        let scheme = request.scheme().unwrap_or("http");
+        let host = request.authority()?;
+        if let Some(parts) = Target::normal(scheme, host, path) {
+            return Some(parts);
+        }
+        return normalize(&format!("{scheme}://{host}{path}")).map(Target::Normalized);
+    }
     let scheme = scheme
         .or_else(|| request.scheme().map(str::to_owned))
         .unwrap_or_else(|| "http".to_owned());
     let host = host.or_else(|| request.authority().map(str::to_owned))?;
-    normalize(&format!("{scheme}://{host}{}", request.path()))
+    normalize(&format!("{scheme}://{host}{path}")).map(Target::Normalized)
+}
+
+/// A request's target URI, normalized (RFC 3986 section 6.2.2, query removed).
+#[derive(Debug, PartialEq)]
+pub(crate) enum Target<'a> {
+    /// Scheme, authority and path that are already in normal form: the URI is
+    /// `{scheme}://{authority}{path}`, never built.
+    Parts {
+        scheme: &'a str,
+        authority: &'a str,
+        path: &'a str,
+    },
+    /// The normalized URI, built.
+    Normalized(String),
+}
+
+impl<'a> Target<'a> {
+    /// The parts as they are, when [`normalize`] would leave their URI unchanged (a rule that
+    /// answers only for plain forms, tested against `normalize` itself): scheme `http` or
+    /// `https`; a host of lower-case letters, digits, `-` and `.` in non-empty labels, not
+    /// punycode, whose last label starts with a letter (so no IPv4 reading applies); a port of
+    /// digits without a leading zero, not the scheme's default; a path of unreserved
+    /// characters, sub-delimiters, `:`, `@` and `/` (no `%`).
+    fn normal(scheme: &'a str, authority: &'a str, path: &'a str) -> Option<Target<'a>> {
+        let default_port = match scheme {
+            "http" => "80",
+            "https" => "443",
+            _ => return None,
+        };
+        let (host, port) = match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        };
+        if let Some(port) = port {
+            let plain = !port.is_empty()
+                && port.len() <= 5
+                && !port.starts_with('0')
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && port.parse::<u32>().is_ok_and(|p| p <= 65_535);
+            if !plain || port == default_port {
+                return None;
+            }
+        }
+        let host_ok = !host.is_empty()
+            && host
+                .split('.')
+                .all(|label| {
+                    !label.is_empty()
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                        && !label.starts_with("xn--")
+                })
+            && host
+                .rsplit('.')
+                .next()
+                .is_some_and(|last| last.as_bytes()[0].is_ascii_lowercase());
+        let path_ok = path.starts_with('/')
+            && path.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
+            });
+        (host_ok && path_ok).then_some(Target::Parts {
+            scheme,
+            authority,
+            path,
+        })
+    }
+
+    /// Whether `uri` is this target: as it is (the usual case, nothing parsed), else once
+    /// normalized.
+    pub(crate) fn matches(&self, uri: &str) -> bool {
+        if self.is(uri) {
+            return true;
+        }
+        normalize(uri).is_some_and(|normalized| self.is(&normalized))
+    }
+
+    /// Whether `uri` spells this target exactly.
+    fn is(&self, uri: &str) -> bool {
+        match self {
+            Target::Parts {
+                scheme,
+                authority,
+                path,
+            } => uri
+                .strip_prefix(scheme)
+                .and_then(|rest| rest.strip_prefix("://"))
+                .and_then(|rest| rest.strip_prefix(authority))
+                .is_some_and(|rest| rest == *path),
+            Target::Normalized(target) => uri == target,
+        }
+    }
+}
+
+impl std::fmt::Display for Target<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Parts {
+                scheme,
+                authority,
+                path,
+            } => write!(f, "{scheme}://{authority}{path}"),
+            Target::Normalized(target) => f.write_str(target),
+        }
+    }
 }
 
 /// RFC 3986 section 6.2.2 normalization of an absolute `http(s)` URI, query and fragment
@@ -244,6 +366,10 @@ fn normalize_percent(path: &str) -> String {
 /// percent-encoded (`%2e`, `%2E`), before the query. Such a request path means one thing to a
 /// router and another once normalized: no proof is accepted for it.
 pub(crate) fn has_dot_segment(uri: &str) -> bool {
+    // No `.` and no `%` (which could encode one): no dot segment, without splitting.
+    if !uri.bytes().any(|b| b == b'.' || b == b'%') {
+        return false;
+    }
     let path = match uri.find("://") {
         Some(at) => {
             let rest = &uri[at + 3..];
@@ -439,23 +565,23 @@ mod tests {
         let view = RequestView::new("GET", "/m", Some("q=1"), &headers);
         // The server's own view: the Host header, plain http.
         assert_eq!(
-            request_target(&view, &none, None).unwrap(),
+            request_target(&view, &none, None).unwrap().to_string(),
             "http://api.example.com/m"
         );
         // The configured resource's origin.
         assert_eq!(
-            request_target(&view, &none, Some("https://api.example.com")).unwrap(),
+            request_target(&view, &none, Some("https://api.example.com")).unwrap().to_string(),
             "https://api.example.com/m"
         );
         // Forwarded headers count only from a trusted proxy.
         let from_proxy = view.with_peer(Some("127.0.0.1".parse().unwrap()));
         assert_eq!(
-            request_target(&from_proxy, &proxy, None).unwrap(),
+            request_target(&from_proxy, &proxy, None).unwrap().to_string(),
             "https://public.example.com/m"
         );
         let from_elsewhere = view.with_peer(Some("127.0.0.2".parse().unwrap()));
         assert_eq!(
-            request_target(&from_elsewhere, &proxy, None).unwrap(),
+            request_target(&from_elsewhere, &proxy, None).unwrap().to_string(),
             "http://api.example.com/m"
         );
         headers.insert(
@@ -473,7 +599,7 @@ mod tests {
         only_forwarded.remove("x-forwarded-proto");
         let view = RequestView::new("GET", "/m", None, &only_forwarded).with_peer(peer);
         assert_eq!(
-            request_target(&view, &proxy, None).unwrap(),
+            request_target(&view, &proxy, None).unwrap().to_string(),
             "https://edge.example.com/m"
         );
         // Two `Forwarded` lines (or two of an `X-Forwarded-*`): which did the proxy write?
@@ -499,13 +625,75 @@ mod tests {
         proto_only.insert("x-forwarded-proto", "https".parse().unwrap());
         let view = RequestView::new("GET", "/m", None, &proto_only).with_peer(peer);
         assert_eq!(
-            request_target(&view, &proxy, Some("https://api.example.com")).unwrap(),
+            request_target(&view, &proxy, Some("https://api.example.com")).unwrap().to_string(),
             "https://api.example.com/m"
         );
         assert_eq!(
-            request_target(&view, &proxy, None).unwrap(),
+            request_target(&view, &proxy, None).unwrap().to_string(),
             "https://attacker.example/m",
             "without a resource, the proxy's scheme and the Host it passed on"
         );
+    }
+
+    #[test]
+    fn parts_taken_as_they_are_are_exactly_what_normalization_gives() {
+        // The fast rule (`Target::normal`) may answer only where `normalize` would change
+        // nothing; everywhere else the URI is normalized as before.
+        let schemes = ["http", "https", "HTTP", "ftp"];
+        let authorities = [
+            "api.example.com",
+            "localhost:3000",
+            "a-b.c0.example",
+            "API.example.com",
+            "example.com:80",
+            "example.com:443",
+            "example.com:0443",
+            "example.com:65536",
+            "example.com:",
+            "127.0.0.1",
+            "127.1",
+            "0x7f.1",
+            "example.0x10",
+            "example.com.",
+            "a..b",
+            "xn--nxasmq6b.example",
+            "xn--zz.example",
+            "[::1]:8080",
+            "user@example.com",
+            "ex_ample.com",
+            "é.example",
+        ];
+        let paths = [
+            "/", "/m", "/a/b/", "/a:b@c", "/%7e", "/%2F", "/a%20b", "/a b", "/~x", "/a\\b",
+            "/a{b}", "/a\"b", "/a`b", "/A/B", "//double", "/a,b;c=d", "/é",
+        ];
+        let mut fast = 0;
+        for scheme in schemes {
+            for authority in authorities {
+                for path in paths {
+                    let uri = format!("{scheme}://{authority}{path}");
+                    let normalized = normalize(&uri);
+                    if let Some(parts) = Target::normal(scheme, authority, path) {
+                        fast += 1;
+                        assert_eq!(Some(parts.to_string()), normalized, "{uri}");
+                        assert!(parts.matches(&uri));
+                    }
+                    if let Some(normalized) = &normalized {
+                        let target = Target::Normalized(normalized.clone());
+                        assert!(target.matches(&uri), "{uri}");
+                    }
+                }
+            }
+        }
+        assert!(fast > 50, "the fast rule answers for the plain forms ({fast})");
+        // A proof's htu in another spelling still matches a plain target, and a different
+        // URL never does.
+        let plain = Target::normal("https", "api.example.com", "/m").unwrap();
+        assert!(plain.matches("HTTPS://API.example.com:443/m?x=1#f"));
+        assert!(plain.matches("https://api.example.com/%6d"));
+        assert!(!plain.matches("https://api.example.com/m/"));
+        assert!(!plain.matches("https://api.example.com.evil/m"));
+        assert!(!plain.matches("https://api.example.com/"));
+        assert!(!plain.matches("http://api.example.com/m"));
     }
 }

@@ -17,16 +17,17 @@ use smallvec::SmallVec;
 mod oracle;
 mod scan;
 
-pub(crate) use scan::{Malformed, Scan};
+pub(crate) use scan::{Malformed, Name, Scan};
 
 /// Reads `bytes` as one strict JSON object with nothing after it: `each` gets every member's
-/// name and must consume its value (see [`Scan::members`]).
+/// name and must consume its value, answering whether the name is one it knows (see
+/// [`Scan::members_known`]).
 pub(crate) fn read_object<'de>(
     bytes: &'de [u8],
-    each: impl FnMut(&mut Scan<'de>, &Cow<'de, str>) -> Result<(), Malformed>,
+    each: impl FnMut(&mut Scan<'de>, &Cow<'de, str>) -> Result<Name, Malformed>,
 ) -> Result<(), Malformed> {
     let mut scan = Scan::new(bytes)?;
-    scan.members(each)?;
+    scan.members_known(each)?;
     scan.end()
 }
 
@@ -96,23 +97,39 @@ impl<'de> HeaderView<'de> {
     pub(crate) fn parse(bytes: &'de [u8]) -> Result<HeaderView<'de>, Malformed> {
         let mut header = HeaderView::default();
         read_object(bytes, |scan, name| {
-            match &**name {
-                "alg" => header.alg = Some(scan.loose()?),
-                "kid" => header.kid = Some(scan.loose()?),
-                "typ" => header.typ = Some(scan.loose()?),
-                "cty" => header.cty = Some(scan.loose()?),
+            Ok(match &**name {
+                "alg" => {
+                    header.alg = Some(scan.loose()?);
+                    Name::Known(0)
+                }
+                "kid" => {
+                    header.kid = Some(scan.loose()?);
+                    Name::Known(1)
+                }
+                "typ" => {
+                    header.typ = Some(scan.loose()?);
+                    Name::Known(2)
+                }
+                "cty" => {
+                    header.cty = Some(scan.loose()?);
+                    Name::Known(3)
+                }
                 "crit" => {
                     header.crit = true;
                     scan.value()?;
+                    Name::Known(4)
                 }
                 "b64" => {
                     header.b64 = true;
                     scan.value()?;
+                    Name::Known(5)
                 }
                 // `jku`, `x5u`, `x5c`, `jwk` and anything else: never used.
-                _ => scan.value()?,
-            }
-            Ok(())
+                _ => {
+                    scan.value()?;
+                    Name::Other
+                }
+            })
         })?;
         Ok(header)
     }
@@ -153,18 +170,19 @@ pub(crate) struct ClaimsView<'de> {
 }
 
 impl<'de> ClaimsView<'de> {
-    fn slot(&mut self, name: &str) -> Option<&mut Option<Loose<'de>>> {
+    /// The registered claim's place, and its bit for the repeat check.
+    fn slot(&mut self, name: &str) -> Option<(u8, &mut Option<Loose<'de>>)> {
         Some(match name {
-            "iss" => &mut self.iss,
-            "sub" => &mut self.sub,
-            "aud" => &mut self.aud,
-            "exp" => &mut self.exp,
-            "nbf" => &mut self.nbf,
-            "iat" => &mut self.iat,
-            "jti" => &mut self.jti,
-            "client_id" => &mut self.client_id,
-            "scope" => &mut self.scope,
-            "scp" => &mut self.scp,
+            "iss" => (0, &mut self.iss),
+            "sub" => (1, &mut self.sub),
+            "aud" => (2, &mut self.aud),
+            "exp" => (3, &mut self.exp),
+            "nbf" => (4, &mut self.nbf),
+            "iat" => (5, &mut self.iat),
+            "jti" => (6, &mut self.jti),
+            "client_id" => (7, &mut self.client_id),
+            "scope" => (8, &mut self.scope),
+            "scp" => (9, &mut self.scp),
             _ => return None,
         })
     }
@@ -251,6 +269,9 @@ impl<'de> ClaimsView<'de> {
     }
 }
 
+/// How many registered claims [`ClaimsView`] has a place for (their repeat-check bits).
+const REGISTERED: usize = 10;
+
 /// Parses a payload: one JSON object, no duplicate members at any depth, nothing after it;
 /// the registered claims and the `wanted` members are read on the way.
 ///
@@ -265,29 +286,36 @@ pub(crate) fn parse_view<'de>(
         text: Some(scan.text()),
         ..ClaimsView::default()
     };
-    scan.members(|scan, name| {
-        if let Some(slot) = view.slot(name) {
+    scan.members_known(|scan, name| {
+        if let Some((bit, slot)) = view.slot(name) {
             *slot = Some(scan.loose()?);
-            return Ok(());
+            return Ok(Name::Known(bit));
         }
-        match wanted.iter().find(|(w, _)| **w == **name) {
-            None => scan.value()?,
-            Some((_, Want::Presence)) => {
+        let Some(index) = wanted.iter().position(|(w, _)| **w == **name) else {
+            scan.value()?;
+            return Ok(Name::Other);
+        };
+        match wanted[index].1 {
+            Want::Presence => {
                 scan.value()?;
                 view.present.push(name.clone());
             }
-            Some((_, Want::Value)) => {
+            Want::Value => {
                 let value = scan.loose()?;
                 view.present.push(name.clone());
                 view.values.push((name.clone(), value));
             }
-            Some((_, Want::Raw)) => {
+            Want::Raw => {
                 let raw = scan.raw()?;
                 view.present.push(name.clone());
                 view.raws.push((name.clone(), Cow::Borrowed(raw)));
             }
         }
-        Ok(())
+        // The wanted names are distinct (the verifier's list): bits after the registered ones.
+        Ok(match u8::try_from(index + REGISTERED) {
+            Ok(bit) if bit < 64 => Name::Known(bit),
+            _ => Name::Other,
+        })
     })?;
     scan.end()?;
     Ok(view)
@@ -408,6 +436,38 @@ mod tests {
             owned.at_path(&path),
             Some(Loose::Strings(vec!["r1".into(), "r2".into()]))
         );
+    }
+
+    #[test]
+    fn known_names_are_refused_twice_by_their_bit_whatever_the_spelling_or_value() {
+        let wanted = vec![
+            ("roles".into(), Want::Value),
+            ("tenant".into(), Want::Presence),
+        ];
+        for dup in [
+            &br#"{"iss":"a","\u0069ss":"a"}"#[..],
+            br#"{"exp":null,"exp":1}"#,
+            br#"{"scp":"a","sub":"x","scp":"a"}"#,
+            br#"{"roles":["a"],"r\u006fles":["admin"]}"#,
+            br#"{"tenant":1,"tenant":1}"#,
+        ] {
+            assert!(parse_view(dup, &wanted).is_err(), "{dup:?}");
+        }
+        // Distinct registered and wanted names share no bit.
+        let all = br#"{"iss":"i","sub":"s","aud":"a","exp":1,"nbf":1,"iat":1,"jti":"j","client_id":"c","scope":"s","scp":"s","roles":[],"tenant":1,"other":1}"#;
+        assert!(parse_view(all, &wanted).is_ok());
+        assert!(HeaderView::parse(br#"{"alg":"a","kid":"k","\u0061lg":"a"}"#).is_err());
+        assert!(HeaderView::parse(br#"{"crit":[],"b64":true,"crit":[]}"#).is_err());
+        assert!(
+            HeaderView::parse(br#"{"alg":"a","kid":"k","typ":"t","cty":"c","crit":[],"b64":true}"#)
+                .is_ok()
+        );
+        // Many wanted names: past the bits, the set of names seen takes over.
+        let many: Vec<(Box<str>, Want)> = (0..80)
+            .map(|i| (format!("w{i}").into(), Want::Presence))
+            .collect();
+        assert!(parse_view(br#"{"w79":1,"w79":2}"#, &many).is_err());
+        assert!(parse_view(br#"{"w1":1,"w79":2,"w53":3,"w54":4}"#, &many).is_ok());
     }
 
     #[test]
