@@ -84,7 +84,8 @@ fn case_fn(case: &str) -> Option<Box<dyn Fn()>> {
     })
 }
 
-/// `dpop/bearer`: an unbound ES256 token, cached, through `decide`; `dpop/<alg>/request`: the
+/// `dpop/bearer`: an unbound ES256 token, cached, through `decide`, as long as the bound one (a
+/// claim `cnx` of the size of `cnf`, so the token's hash costs the same); `dpop/<alg>/request`: the
 /// same kind of token bound to a `<alg>` client key, with its proof checked in full;
 /// `dpop/<alg>/signature`: the proof's structure and signature alone (its key parsed once).
 /// DPoP's own work is `request − signature − bearer`.
@@ -96,7 +97,10 @@ fn dpop_case(alg: &str, what: Option<&str>) -> Option<Box<dyn Fn()>> {
 
     let (issuer, verifier) = dpop_verifier();
     if alg == "bearer" {
-        let bearer = issuer.mint(&claims_at(ISS, AUD, NOW));
+        // The same length as a bound token: `"cnx":{"jkt":"<43 characters>"}` for `cnf`.
+        let mut claims = claims_at(ISS, AUD, NOW);
+        claims["cnx"] = serde_json::json!({ "jkt": "x".repeat(43) });
+        let bearer = issuer.mint(&claims);
         let map = headers(&[("authorization", format!("Bearer {bearer}"))]);
         admit(&verifier, &map);
         return Some(Box::new(move || admit(&verifier, &map)));

@@ -93,7 +93,14 @@ impl Default for Dpop {
 pub(crate) struct ProofKey {
     key: VerifyingKey,
     thumbprint: [u8; 32],
+    /// SHA-256 over [`REPLAY_PREFIX`] and the thumbprint: the first block of every replay key
+    /// of this key's proofs, compressed once (a proof then hashes its `jti` alone).
+    replay: aws_lc_rs::digest::Context,
 }
+
+/// What a replay key's hash starts with: 32 bytes, so that with the 32-byte thumbprint it
+/// fills SHA-256's first block exactly.
+const REPLAY_PREFIX: &[u8; 32] = b"tokengate dpop replay key v2\0\0\0\0";
 
 /// Proof keys already read, by their JWK text. A client signs every proof with the same key,
 /// and reading it — RSA modulus, exponent and ROCA checks, EC point validation — and computing
@@ -139,7 +146,14 @@ impl ProofKeys {
             .map_err(|_| invalid("the DPoP proof's jwk is not an acceptable public key"))?;
         let thumbprint =
             jwk_thumbprint(jwk).ok_or_else(|| invalid("the DPoP proof's jwk has no thumbprint"))?;
-        let read = Arc::new(ProofKey { key, thumbprint });
+        let mut replay = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        replay.update(REPLAY_PREFIX);
+        replay.update(&thumbprint);
+        let read = Arc::new(ProofKey {
+            key,
+            thumbprint,
+            replay,
+        });
         let mut map = shard.write().unwrap_or_else(|p| p.into_inner());
         if map.len() >= PROOF_KEYS_PER_SHARD {
             map.clear();
@@ -394,17 +408,19 @@ impl Dpop {
             std::str::from_utf8(proof).map_err(|_| invalid("the DPoP proof is not a JWS"))?;
         let segments =
             jws::split(proof).map_err(|_| invalid("the DPoP proof is not a compact JWS"))?;
-        let decode = |segment: &str| {
-            let mut out = Vec::new();
-            jws::decode_into(segment, &mut out)
-                .map(|()| out)
-                .map_err(|_| invalid("the DPoP proof is not base64url"))
-        };
-        let header_bytes = decode(segments.header)?;
-        let payload = decode(segments.payload)?;
-        let signature = decode(segments.signature)?;
+        // The three segments decoded into one buffer (decoded, they take less room than the
+        // proof): one allocation.
+        let mut buf = vec![0u8; proof.len() + 8];
+        let not_base64 = |_| invalid("the DPoP proof is not base64url");
+        let header_end = jws::decode_slice(segments.header, &mut buf).map_err(not_base64)?;
+        let payload_end = header_end
+            + jws::decode_slice(segments.payload, &mut buf[header_end..]).map_err(not_base64)?;
+        let end = payload_end
+            + jws::decode_slice(segments.signature, &mut buf[payload_end..]).map_err(not_base64)?;
+        let (header_bytes, rest) = buf[..end].split_at(header_end);
+        let (payload, signature) = rest.split_at(payload_end - header_end);
 
-        let header = ProofHeader::parse(&header_bytes)
+        let header = ProofHeader::parse(header_bytes)
             .map_err(|_| invalid("the DPoP proof header is not a strict JSON object"))?;
         if header.crit_or_b64 {
             return Err(invalid("the DPoP proof uses crit or b64"));
@@ -432,11 +448,11 @@ impl Dpop {
         if !key.algorithms().contains(alg) {
             return Err(invalid("the DPoP proof's jwk does not fit its alg"));
         }
-        key.verify(alg, segments.signing_input.as_bytes(), &signature)
+        key.verify(alg, segments.signing_input.as_bytes(), signature)
             .map_err(|_| invalid("the DPoP proof's signature does not verify"))?;
 
         // Signed by the key it carries: now its claims.
-        let claims = ProofClaims::parse(&payload)
+        let claims = ProofClaims::parse(payload)
             .map_err(|_| invalid("the DPoP proof's claims are not a strict JSON object"))?;
         let jti = claims
             .jti
@@ -490,9 +506,8 @@ impl Dpop {
             }
         }
         let thumbprint = read.thumbprint;
-        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        context.update(b"tokengate dpop jti\0");
-        context.update(&thumbprint);
+        // SHA-256(prefix, thumbprint, jti), its first block already compressed.
+        let mut context = read.replay.clone();
         context.update(jti.as_bytes());
         let mut replay_key = [0u8; 32];
         replay_key.copy_from_slice(context.finish().as_ref());
@@ -612,5 +627,19 @@ mod tests {
         assert!(
             ProofHeader::parse(br#"{"typ":"t","alg":"a","jwk":{},"crit":[],"b64":true}"#).is_ok()
         );
+    }
+
+    #[test]
+    fn the_replay_key_hashes_prefix_thumbprint_and_jti_with_the_first_block_kept() {
+        let keys = ProofKeys::default();
+        let read = keys.get_or_read(p256_jwk().as_bytes()).unwrap();
+        let mut context = read.replay.clone();
+        context.update(b"a-jti");
+        let direct = aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            &[&REPLAY_PREFIX[..], &read.thumbprint, b"a-jti"].concat(),
+        );
+        assert_eq!(context.finish().as_ref(), direct.as_ref());
+        assert_eq!(REPLAY_PREFIX.len() + read.thumbprint.len(), 64, "one block");
     }
 }

@@ -205,6 +205,24 @@ pub(crate) fn request_target<'a, H: RequestHeaders + ?Sized>(
     normalize(&format!("{scheme}://{host}{path}")).map(Target::Normalized)
 }
 
+/// Path bytes that normalization leaves as they are: unreserved characters, sub-delimiters,
+/// `:`, `@` and `/` (no `%`: percent-encodings are normalized).
+const PATH_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    let others = b"-._~!$&'()*+,;=:@/";
+    let mut i = 0;
+    while i < others.len() {
+        table[others[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// A request's target URI, normalized (RFC 3986 section 6.2.2, query removed).
 #[derive(Debug, PartialEq)]
 pub(crate) enum Target<'a> {
@@ -232,11 +250,26 @@ impl<'a> Target<'a> {
             "https" => "443",
             _ => return None,
         };
-        let (host, port) = match authority.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        };
-        if let Some(port) = port {
+        // One pass over the host: labels of [a-z0-9-], none empty, none punycode.
+        let bytes = authority.as_bytes();
+        let (mut at, mut label) = (0, 0);
+        while let Some(&b) = bytes.get(at) {
+            match b {
+                b'a'..=b'z' | b'0'..=b'9' | b'-' => {
+                    if at == label && bytes[at..].starts_with(b"xn--") {
+                        return None;
+                    }
+                }
+                b'.' if at > label => label = at + 1,
+                b':' => break,
+                _ => return None,
+            }
+            at += 1;
+        }
+        if at == label || !bytes[label].is_ascii_lowercase() {
+            return None;
+        }
+        if let Some(port) = authority.get(at + 1..).filter(|_| at < bytes.len()) {
             let plain = !port.is_empty()
                 && port.len() <= 5
                 && !port.starts_with('0')
@@ -246,25 +279,8 @@ impl<'a> Target<'a> {
                 return None;
             }
         }
-        let host_ok = !host.is_empty()
-            && host
-                .split('.')
-                .all(|label| {
-                    !label.is_empty()
-                        && label
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                        && !label.starts_with("xn--")
-                })
-            && host
-                .rsplit('.')
-                .next()
-                .is_some_and(|last| last.as_bytes()[0].is_ascii_lowercase());
-        let path_ok = path.starts_with('/')
-            && path.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b)
-            });
-        (host_ok && path_ok).then_some(Target::Parts {
+        let path_ok = path.starts_with('/') && path.bytes().all(|b| PATH_PLAIN[usize::from(b)]);
+        path_ok.then_some(Target::Parts {
             scheme,
             authority,
             path,
@@ -570,18 +586,24 @@ mod tests {
         );
         // The configured resource's origin.
         assert_eq!(
-            request_target(&view, &none, Some("https://api.example.com")).unwrap().to_string(),
+            request_target(&view, &none, Some("https://api.example.com"))
+                .unwrap()
+                .to_string(),
             "https://api.example.com/m"
         );
         // Forwarded headers count only from a trusted proxy.
         let from_proxy = view.with_peer(Some("127.0.0.1".parse().unwrap()));
         assert_eq!(
-            request_target(&from_proxy, &proxy, None).unwrap().to_string(),
+            request_target(&from_proxy, &proxy, None)
+                .unwrap()
+                .to_string(),
             "https://public.example.com/m"
         );
         let from_elsewhere = view.with_peer(Some("127.0.0.2".parse().unwrap()));
         assert_eq!(
-            request_target(&from_elsewhere, &proxy, None).unwrap().to_string(),
+            request_target(&from_elsewhere, &proxy, None)
+                .unwrap()
+                .to_string(),
             "http://api.example.com/m"
         );
         headers.insert(
@@ -625,7 +647,9 @@ mod tests {
         proto_only.insert("x-forwarded-proto", "https".parse().unwrap());
         let view = RequestView::new("GET", "/m", None, &proto_only).with_peer(peer);
         assert_eq!(
-            request_target(&view, &proxy, Some("https://api.example.com")).unwrap().to_string(),
+            request_target(&view, &proxy, Some("https://api.example.com"))
+                .unwrap()
+                .to_string(),
             "https://api.example.com/m"
         );
         assert_eq!(
@@ -685,7 +709,10 @@ mod tests {
                 }
             }
         }
-        assert!(fast > 50, "the fast rule answers for the plain forms ({fast})");
+        assert!(
+            fast > 50,
+            "the fast rule answers for the plain forms ({fast})"
+        );
         // A proof's htu in another spelling still matches a plain target, and a different
         // URL never does.
         let plain = Target::normal("https", "api.example.com", "/m").unwrap();
