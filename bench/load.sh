@@ -7,6 +7,7 @@
 #
 #   bash bench/load.sh            # ~4 minutes on 2 cores
 #   DURATION=10s CONNECTIONS=64 bash bench/load.sh
+#   SERVERS="axum actix warp" ALGS=RS256 CACHES=1 bash bench/load.sh   # a subset
 #
 # Needs 2 CPUs. Installs wrk with apt-get when it is missing. Not part of CI.
 set -euo pipefail
@@ -20,14 +21,14 @@ cargo build --release -q -p axum-api -p actix-api -p warp-api -p tokengate-bench
 ./target/release/tokengate-bench keys "$WORK"
 
 printf '%-10s %-6s %-6s %12s %10s %12s %8s\n' server alg cache "me req/s" "me p99" "health req/s" ratio
-for server in axum actix warp baseline; do
-  for alg in HS256 RS256 ES256 EdDSA; do
+for server in ${SERVERS:-axum actix warp baseline}; do
+  for alg in ${ALGS:-HS256 RS256 ES256 EdDSA}; do
     token=$(cat "$WORK/$alg.token")
     # The HS256 secret has a key set of its own (tokengate refuses a set mixing secrets and
     # public keys).
     jwks="$WORK/jwks.json"
     if [ "$alg" = HS256 ]; then jwks="$WORK/hs256.jwks.json"; fi
-    for cache in 0 1; do
+    for cache in ${CACHES:-0 1}; do
       if [ "$server" = baseline ] && [ "$cache" = 1 ]; then continue; fi
       if [ "$server" = baseline ]; then
         taskset -c 0 ./target/release/tokengate-bench baseline "$alg" "$jwks" "127.0.0.1:$PORT" &

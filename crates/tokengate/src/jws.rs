@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
@@ -77,22 +76,66 @@ pub(crate) fn split(token: &str) -> Result<Segments<'_>, Error> {
 
 /// Decodes one base64url segment, appending to `buf`.
 pub(crate) fn decode_into(segment: &str, buf: &mut Vec<u8>) -> Result<(), Error> {
-    BASE64URL.decode_vec(segment, buf).map_err(|_| {
-        Error::new(
-            ErrorKind::MalformedToken,
-            "a segment is not canonical unpadded base64url",
-        )
-    })
+    let start = buf.len();
+    buf.resize(start + decoded_room(segment), 0);
+    let len = decode_slice(segment, &mut buf[start..])?;
+    buf.truncate(start + len);
+    Ok(())
+}
+
+/// Room enough for a segment's decoded bytes.
+fn decoded_room(segment: &str) -> usize {
+    segment.len().div_ceil(4) * 3
 }
 
 /// Decodes one base64url segment into the start of `out`, returning the decoded length. `out`
 /// must have room for `(segment.len() + 3) / 4 * 3` bytes.
+///
+/// base64-simd, with the rules of [`BASE64URL`] (no padding, URL-safe alphabet only, zero
+/// trailing bits: one spelling per byte string), which a differential test holds it to. Token
+/// segments are the largest inputs a verification reads twice (`docs/benchmarks.md`,
+/// "Performance: the regression gate and the goals"): SIMD decoding took most of the base64
+/// cost off a verification and the JWE path.
 pub(crate) fn decode_slice(segment: &str, out: &mut [u8]) -> Result<usize, Error> {
-    BASE64URL.decode_slice(segment, out).map_err(|_| {
+    let malformed = || {
         Error::new(
             ErrorKind::MalformedToken,
             "a segment is not canonical unpadded base64url",
         )
+    };
+    let bytes = segment.as_bytes();
+    // A final character whose unused low bits are set spells the same bytes as another one:
+    // refused, as `BASE64URL` refuses it.
+    let unused_bits = match bytes.len() % 4 {
+        2 => 0b1111,
+        3 => 0b11,
+        1 => return Err(malformed()),
+        _ => 0,
+    };
+    if unused_bits != 0 {
+        let last = bytes[bytes.len() - 1];
+        if sextet(last).is_none_or(|value| value & unused_bits != 0) {
+            return Err(malformed());
+        }
+    }
+    if out.len() < decoded_room(segment) {
+        return Err(malformed());
+    }
+    base64_simd::URL_SAFE_NO_PAD
+        .decode(bytes, base64_simd::Out::from_slice(out))
+        .map(|decoded| decoded.len())
+        .map_err(|_| malformed())
+}
+
+/// The value of one base64url character.
+fn sextet(c: u8) -> Option<u8> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
     })
 }
 
@@ -212,6 +255,58 @@ mod tests {
         for bad in ["eyJhIjoxfQ==", "eyJhIjoxfQ=", "ab+/", "a", "eyJhIjoxfR"] {
             assert!(decode_into(bad, &mut Vec::new()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_simd_decoder_accepts_exactly_what_the_strict_engine_accepts() {
+        use base64::Engine;
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+        // Every length 0..64 over an alphabet with the URL-safe characters, the standard
+        // ones, padding, whitespace and bytes beyond ASCII; both engines must agree on the
+        // verdict and on the bytes.
+        let alphabet: Vec<char> = "AQgw_-+/=Zaz09 \n.é"
+            .chars()
+            .chain('A'..='Z')
+            .chain('a'..='z')
+            .collect();
+        let text = prop::collection::vec(prop::sample::select(alphabet), 0..64)
+            .prop_map(|chars| chars.into_iter().collect::<String>());
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 20_000,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &[64; 32]),
+        );
+        runner
+            .run(&text, |text| {
+                let strict = BASE64URL.decode(&text).ok();
+                let mut buf = Vec::new();
+                let simd = decode_into(&text, &mut buf).ok().map(|()| buf);
+                prop_assert_eq!(strict, simd, "{:?}", text);
+                Ok(())
+            })
+            .unwrap();
+        // Every final character after two and three characters (its unused bits).
+        for head in ["AA", "AAA", "eyJhIjoxf"] {
+            for last in ('A'..='Z')
+                .chain('a'..='z')
+                .chain('0'..='9')
+                .chain(['-', '_'])
+            {
+                let text = format!("{head}{last}");
+                let mut buf = Vec::new();
+                assert_eq!(
+                    BASE64URL.decode(&text).ok(),
+                    decode_into(&text, &mut buf).ok().map(|()| buf),
+                    "{text}"
+                );
+            }
+        }
+        // A segment never writes past the room it was given.
+        let mut small = [0u8; 2];
+        assert!(decode_slice("AAAA", &mut small).is_err());
     }
 
     #[test]

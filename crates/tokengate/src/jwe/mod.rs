@@ -188,8 +188,9 @@ fn undecryptable() -> Error {
 }
 
 fn decode(segment: &str) -> Result<Vec<u8>, Error> {
-    BASE64URL
-        .decode(segment)
+    let mut out = Vec::new();
+    crate::jws::decode_into(segment, &mut out)
+        .map(|()| out)
         .map_err(|_| malformed("a segment is not canonical unpadded base64url"))
 }
 
