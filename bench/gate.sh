@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The instruction-count regression gate (run by .ci/run): counts every case of
 # bench/instructions.sh under callgrind and fails when one has grown more than 3 % over
-# bench/baseline.txt. Counts are exact for a build on this machine kind, so 3 % is a change in
-# the code, not noise (docs/benchmarks.md, "The regression gate").
+# bench/baseline.txt (an "own" value, a difference of counts: 3 % and 250 instructions). Counts
+# are exact for a build on this machine kind to within ~0.1 %, so that is a change in the code,
+# not noise (docs/benchmarks.md, "The regression gate").
 #
 #   bash bench/gate.sh            # count and compare
 #   UPDATE=1 bash bench/gate.sh   # count and write the new counts into bench/baseline.txt,
@@ -18,6 +19,11 @@ python3 - "$COUNTS" bench/baseline.txt "${UPDATE:-}" <<'PY'
 import sys
 counts_file, baseline_file, update = sys.argv[1], sys.argv[2], sys.argv[3]
 TOLERANCE = 1.03
+# An "own" value is a difference of counts taken in separate processes; the C heap's state
+# (which earlier allocations shaped) moves a process's count by up to ~180 instructions, so an
+# own value may also grow by this much before it fails (docs/benchmarks.md, "The regression
+# gate").
+OWN_SLACK = 250
 counts = {}
 for line in open(counts_file):
     name, value = line.split()
@@ -40,8 +46,9 @@ for name, base, reason in rows:
         continue
     change = (now - base) / base * 100 if base else 0.0
     mark = ""
-    if now > base * TOLERANCE:
-        mark = "  <- grew more than 3 %"
+    limit = max(base * TOLERANCE, base + OWN_SLACK) if name.endswith("/own") else base * TOLERANCE
+    if now > limit:
+        mark = "  <- grew past its limit"
         failed.append(f"{name}: {base} -> {now} (+{change:.1f} %)")
     elif now < base / TOLERANCE:
         mark = "  (fell more than 3 %: lower the baseline)"
