@@ -9,6 +9,7 @@
 # /me − /health as what the route adds, not as a throughput ratio.
 #
 #   bash bench/load-instructions.sh          # ~4 minutes
+#   ALGS=RS256 CACHES=1 bash bench/load-instructions.sh   # a subset
 #
 # Needs valgrind (installed via apt when missing), curl and python3. Not part of CI.
 set -euo pipefail
@@ -73,15 +74,15 @@ declare -A health baseline
 for server in axum actix warp baseline; do
   health[$server]=$(per_request "$server" HS256 0 /health)
 done
-for alg in HS256 RS256 ES256 EdDSA; do
+for alg in ${ALGS:-HS256 RS256 ES256 EdDSA}; do
   baseline[$alg]=$(per_request baseline "$alg" 0 /me)
 done
 printf '%-9s %-6s %-5s %12s %12s %12s %10s\n' server alg cache "/me" "/health" "/me-/health" "÷ baseline"
-for alg in HS256 RS256 ES256 EdDSA; do
+for alg in ${ALGS:-HS256 RS256 ES256 EdDSA}; do
   printf '%-9s %-6s %-5s %12s %12s %12s %10s\n' baseline "$alg" - "${baseline[$alg]}" \
     "${health[baseline]}" $(( baseline[$alg] - health[baseline] )) 1.00
   for server in axum actix warp; do
-    for cache in 0 1; do
+    for cache in ${CACHES:-0 1}; do
       me=$(per_request "$server" "$alg" "$cache" /me)
       ratio=$(python3 -c "print(f'{$me/${baseline[$alg]}:.2f}')")
       printf '%-9s %-6s %-5s %12s %12s %12s %10s\n' "$server" "$alg" \
