@@ -15,6 +15,16 @@
 //! assert_eq!(verified.subject(), Some("alice"));
 //! ```
 //!
+//! For the tests of your own API, [`TestIssuer`] and its [`TokenBuilder`] make the tokens a test
+//! needs in one line, and [`request`] puts them on a request of your framework:
+//!
+//! ```
+//! use tokengate_testkit::TestIssuer;
+//! let issuer = TestIssuer::new();
+//! let token = issuer.token().subject("alice").scopes(["messages:read"]).roles(["admin"]).sign();
+//! # let _ = token;
+//! ```
+//!
 //! Keys come from aws-lc-rs (which has ES512, unlike jsonwebtoken). [`TestKey::shared`] gives one
 //! process-wide key per algorithm so suites do not pay for RSA key generation again and again;
 //! [`TestKey::generate`] gives a fresh one (an attacker's key, a rotated key).
@@ -22,11 +32,15 @@
 pub mod demo;
 pub mod dpop;
 pub mod fixture;
+mod issuer;
 pub mod jwe;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod redis_server;
+pub mod request;
 mod server;
+
+pub use issuer::{TEST_AUDIENCE, TEST_ISSUER, TEST_LIFETIME, TestIssuer, TokenBuilder, dpop};
 
 pub use server::{
     FACEBOOK_APP_ID, FACEBOOK_APP_SECRET, Fault, INTROSPECTION_CLIENT_ID,

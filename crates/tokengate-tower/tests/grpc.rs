@@ -93,3 +93,27 @@ async fn grpc_requests_get_grpc_statuses_with_the_challenge_in_metadata() {
         "the access token lacks the required scope"
     );
 }
+
+/// "Testing your API" (docs/guide.md), tonic: a `TestIssuer` token in the request's metadata
+/// (`TonicWithToken`), against the real server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_issuers_token_reaches_a_tonic_service() {
+    use tokengate_testkit::{TestIssuer, request::TonicWithToken};
+    let issuer = TestIssuer::new().with_audience(AUD);
+    let url = serve(issuer.verifier()).await;
+    let channel = tonic::transport::Channel::from_shared(url)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = HealthClient::new(channel);
+    let ask = || tonic::Request::new(HealthCheckRequest::default());
+    let allowed = issuer.token().scopes(["health:read"]).sign();
+    assert!(client.check(ask().bearer(&allowed)).await.is_ok());
+    let expired = issuer.token().scopes(["health:read"]).expired().sign();
+    let status = client.check(ask().bearer(&expired)).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+    let without_scope = issuer.token().sign();
+    let status = client.check(ask().bearer(&without_scope)).await.unwrap_err();
+    assert_eq!(status.code(), Code::PermissionDenied);
+}
