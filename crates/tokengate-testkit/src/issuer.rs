@@ -122,7 +122,10 @@ impl TestIssuer {
     /// For a served issuer (its key is the server's).
     #[must_use]
     pub fn with_algorithm(mut self, alg: Algorithm) -> TestIssuer {
-        assert!(self.server.is_none(), "a served issuer signs with its own key");
+        assert!(
+            self.server.is_none(),
+            "a served issuer signs with its own key"
+        );
         self.key = if alg.is_symmetric() {
             TestKey::generate(alg).with_kid("test-secret")
         } else {
@@ -164,7 +167,6 @@ impl TestIssuer {
     /// The [`Issuer`] that trusts it, for the verifier of the API under test: the key set as
     /// JSON in memory, or discovery and introspection (client `tokengate-test`) when served.
     /// Add what the API's own configuration adds (roles claim, required claims, …).
-    #[must_use]
     pub fn trusted(&self) -> Issuer {
         let issuer = Issuer::new(&self.iss).audience(&self.audience);
         let issuer = match self.key.alg().is_symmetric() {
@@ -194,7 +196,6 @@ impl TestIssuer {
 
     /// A token of this issuer: `sub` `alice`, for its audience, valid for five minutes,
     /// with `jti`, `iat`, `nbf` and `client_id` `test-client`; change what the test needs.
-    #[must_use]
     pub fn token(&self) -> TokenBuilder<'_> {
         let now = crate::now();
         let mut claims = Map::new();
@@ -219,6 +220,16 @@ impl TestIssuer {
 pub struct TokenBuilder<'a> {
     issuer: &'a TestIssuer,
     claims: Map<String, Value>,
+}
+
+impl std::fmt::Debug for TokenBuilder<'_> {
+    /// The claims' names only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenBuilder")
+            .field("issuer", &self.issuer.iss)
+            .field("claims", &self.claims.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl TokenBuilder<'_> {
@@ -274,7 +285,9 @@ impl TokenBuilder<'_> {
     /// Expired ten minutes ago (past any leeway up to that).
     pub fn expired(self) -> Self {
         let now = crate::now();
-        self.claim("exp", now - 600).claim("iat", now - 900).claim("nbf", now - 900)
+        self.claim("exp", now - 600)
+            .claim("iat", now - 900)
+            .claim("nbf", now - 900)
     }
 
     /// Valid only from ten minutes on (`nbf`).

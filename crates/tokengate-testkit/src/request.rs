@@ -65,10 +65,11 @@ pub trait ActixWithToken: Sized {
     #[must_use]
     fn bearer(self, token: &str) -> Self;
 
-    /// `Authorization: DPoP <token>` and a proof by `key` for `method` and `url` (the URL the
-    /// service sees: actix-web's test requests come from `http://localhost:8080`).
+    /// `Authorization: DPoP <token>`, `Host: localhost` and a proof by `key` for `method` and
+    /// `http://localhost<path>` (a test request has no host of its own; give the same `path`
+    /// as to `uri`).
     #[must_use]
-    fn dpop(self, token: &str, key: &DpopKey, method: &str, url: &str) -> Self;
+    fn dpop(self, token: &str, key: &DpopKey, method: &str, path: &str) -> Self;
 }
 
 #[cfg(feature = "actix")]
@@ -77,9 +78,11 @@ impl ActixWithToken for actix_web::test::TestRequest {
         self.insert_header(("authorization", format!("Bearer {token}")))
     }
 
-    fn dpop(self, token: &str, key: &DpopKey, method: &str, url: &str) -> Self {
-        let (authorization, proof) = crate::issuer::dpop(token, key, method, url);
-        self.insert_header(("authorization", authorization))
+    fn dpop(self, token: &str, key: &DpopKey, method: &str, path: &str) -> Self {
+        let url = format!("http://{TEST_HOST}{path}");
+        let (authorization, proof) = crate::issuer::dpop(token, key, method, &url);
+        self.insert_header(("host", TEST_HOST))
+            .insert_header(("authorization", authorization))
             .insert_header(("dpop", proof))
     }
 }
@@ -91,10 +94,10 @@ pub trait WarpWithToken: Sized {
     #[must_use]
     fn bearer(self, token: &str) -> Self;
 
-    /// `Authorization: DPoP <token>` and a proof by `key` for `method` and `url` (with the
-    /// request's `Host`, e.g. `http://localhost/me` after `.header("host", "localhost")`).
+    /// `Authorization: DPoP <token>`, `Host: localhost` and a proof by `key` for `method` and
+    /// `http://localhost<path>` (give the same `path` as to `.path(..)`).
     #[must_use]
-    fn dpop(self, token: &str, key: &DpopKey, method: &str, url: &str) -> Self;
+    fn dpop(self, token: &str, key: &DpopKey, method: &str, path: &str) -> Self;
 }
 
 #[cfg(feature = "warp")]
@@ -103,9 +106,11 @@ impl WarpWithToken for warp::test::RequestBuilder {
         self.header("authorization", format!("Bearer {token}"))
     }
 
-    fn dpop(self, token: &str, key: &DpopKey, method: &str, url: &str) -> Self {
-        let (authorization, proof) = crate::issuer::dpop(token, key, method, url);
-        self.header("authorization", authorization)
+    fn dpop(self, token: &str, key: &DpopKey, method: &str, path: &str) -> Self {
+        let url = format!("http://{TEST_HOST}{path}");
+        let (authorization, proof) = crate::issuer::dpop(token, key, method, &url);
+        self.header("host", TEST_HOST)
+            .header("authorization", authorization)
             .header("dpop", proof)
     }
 }

@@ -114,6 +114,9 @@ async fn a_test_issuers_token_reaches_a_tonic_service() {
     let status = client.check(ask().bearer(&expired)).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
     let without_scope = issuer.token().sign();
-    let status = client.check(ask().bearer(&without_scope)).await.unwrap_err();
+    let status = client
+        .check(ask().bearer(&without_scope))
+        .await
+        .unwrap_err();
     assert_eq!(status.code(), Code::PermissionDenied);
 }

@@ -28,9 +28,18 @@ fn app(verifier: Verifier) -> Router {
 #[tokio::test]
 async fn a_token_with_the_scope_reads_messages() {
     let issuer = TestIssuer::new();
-    let token = issuer.token().subject("alice").scopes(["messages:read"]).sign();
+    let token = issuer
+        .token()
+        .subject("alice")
+        .scopes(["messages:read"])
+        .sign();
     let response = app(issuer.verifier())
-        .oneshot(Request::get("/messages").bearer(&token).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/messages")
+                .bearer(&token)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -41,12 +50,20 @@ async fn a_token_without_the_scope_is_forbidden() {
     let issuer = TestIssuer::new();
     let token = issuer.token().scopes(["profile"]).sign();
     let response = app(issuer.verifier())
-        .oneshot(Request::get("/messages").bearer(&token).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/messages")
+                .bearer(&token)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
 }
 
 #[tokio::test]
@@ -60,12 +77,20 @@ async fn expired_foreign_and_mistargeted_tokens_are_refused() {
         other.token().sign(), // signed by a key the API does not trust
     ] {
         let response = app(issuer.verifier())
-            .oneshot(Request::get("/me").bearer(&token).body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get("/me")
+                    .bearer(&token)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-        assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
     }
 }
 
@@ -74,10 +99,17 @@ async fn the_handler_sees_the_subject() {
     let issuer = TestIssuer::new();
     let token = issuer.token().subject("bob").sign();
     let response = app(issuer.verifier())
-        .oneshot(Request::get("/me").bearer(&token).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/me")
+                .bearer(&token)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
-    let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
     assert_eq!(&body[..], b"bob");
 }
 
@@ -91,11 +123,17 @@ async fn a_dpop_bound_token_is_presented_with_its_proof() {
         .unwrap();
     let key = DpopKey::generate(tokengate::Algorithm::ES256);
     let token = issuer.token().dpop_bound(&key).sign();
-    let with_proof = Request::get("/me").dpop(&token, &key).body(Body::empty()).unwrap();
+    let with_proof = Request::get("/me")
+        .dpop(&token, &key)
+        .body(Body::empty())
+        .unwrap();
     let response = app(verifier.clone()).oneshot(with_proof).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     // The same token as a bearer token: refused (it is bound to the key).
-    let as_bearer = Request::get("/me").bearer(&token).body(Body::empty()).unwrap();
+    let as_bearer = Request::get("/me")
+        .bearer(&token)
+        .body(Body::empty())
+        .unwrap();
     let response = app(verifier).oneshot(as_bearer).await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
@@ -103,9 +141,18 @@ async fn a_dpop_bound_token_is_presented_with_its_proof() {
 #[tokio::test]
 async fn opaque_tokens_are_introspected_at_the_served_issuer() {
     let issuer = TestIssuer::serve().await;
-    let token = issuer.token().subject("carol").scopes(["messages:read"]).opaque();
+    let token = issuer
+        .token()
+        .subject("carol")
+        .scopes(["messages:read"])
+        .opaque();
     let response = app(issuer.verifier())
-        .oneshot(Request::get("/messages").bearer(&token).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/messages")
+                .bearer(&token)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

@@ -11,7 +11,7 @@ use warp::http::StatusCode;
 /// The routes under test: `/me` for any valid token, `/messages` for `messages:read`.
 fn routes(
     verifier: Verifier,
-) -> impl Filter<Extract = (impl warp::Reply,), Error = std::convert::Infallible> + Clone {
+) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
     let me = warp::path!("me")
         .and(tokengate_warp::claims::<StandardClaims>(verifier.clone()))
         .map(|v: Verified<StandardClaims>| v.subject().unwrap_or_default().to_owned());
@@ -27,8 +27,16 @@ fn routes(
 #[tokio::test]
 async fn a_token_with_the_scope_reads_messages() {
     let issuer = TestIssuer::new();
-    let token = issuer.token().subject("alice").scopes(["messages:read"]).sign();
-    let response = warp::test::request().path("/messages").bearer(&token).reply(&routes(issuer.verifier())).await;
+    let token = issuer
+        .token()
+        .subject("alice")
+        .scopes(["messages:read"])
+        .sign();
+    let response = warp::test::request()
+        .path("/messages")
+        .bearer(&token)
+        .reply(&routes(issuer.verifier()))
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -36,10 +44,17 @@ async fn a_token_with_the_scope_reads_messages() {
 async fn a_token_without_the_scope_is_forbidden() {
     let issuer = TestIssuer::new();
     let token = issuer.token().scopes(["profile"]).sign();
-    let response = warp::test::request().path("/messages").bearer(&token).reply(&routes(issuer.verifier())).await;
+    let response = warp::test::request()
+        .path("/messages")
+        .bearer(&token)
+        .reply(&routes(issuer.verifier()))
+        .await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.contains(r#"error="insufficient_scope""#), "{challenge}");
+    assert!(
+        challenge.contains(r#"error="insufficient_scope""#),
+        "{challenge}"
+    );
 }
 
 #[tokio::test]
@@ -52,10 +67,17 @@ async fn expired_foreign_and_mistargeted_tokens_are_refused() {
         issuer.token().wrong_audience().sign(),
         other.token().sign(),
     ] {
-        let response = warp::test::request().path("/me").bearer(&token).reply(&routes(issuer.verifier())).await;
+        let response = warp::test::request()
+            .path("/me")
+            .bearer(&token)
+            .reply(&routes(issuer.verifier()))
+            .await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-        assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+        assert!(
+            challenge.contains(r#"error="invalid_token""#),
+            "{challenge}"
+        );
     }
 }
 
@@ -63,23 +85,35 @@ async fn expired_foreign_and_mistargeted_tokens_are_refused() {
 async fn the_handler_sees_the_subject() {
     let issuer = TestIssuer::new();
     let token = issuer.token().subject("bob").sign();
-    let response = warp::test::request().path("/me").bearer(&token).reply(&routes(issuer.verifier())).await;
+    let response = warp::test::request()
+        .path("/me")
+        .bearer(&token)
+        .reply(&routes(issuer.verifier()))
+        .await;
     assert_eq!(response.body(), "bob");
 }
 
 #[tokio::test]
 async fn a_dpop_bound_token_is_presented_with_its_proof() {
     let issuer = TestIssuer::new();
-    let verifier = Verifier::builder().issuer(issuer.trusted()).dpop(Dpop::new()).build().unwrap();
+    let verifier = Verifier::builder()
+        .issuer(issuer.trusted())
+        .dpop(Dpop::new())
+        .build()
+        .unwrap();
     let key = DpopKey::generate(tokengate::Algorithm::ES256);
     let token = issuer.token().dpop_bound(&key).sign();
     let response = warp::test::request()
         .path("/me")
-        .header("host", "localhost")
-        .dpop(&token, &key, "GET", "http://localhost/me")
+        .dpop(&token, &key, "GET", "/me")
         .reply(&routes(verifier.clone()))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let response = warp::test::request().path("/me").header("host", "localhost").bearer(&token).reply(&routes(verifier)).await;
+    let response = warp::test::request()
+        .path("/me")
+        .header("host", "localhost")
+        .bearer(&token)
+        .reply(&routes(verifier))
+        .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
