@@ -1,6 +1,8 @@
 //! Each example's `/metrics` (Prometheus text) after admitted, denied and key-fetch events, and
 //! its `/ready` probe. One Prometheus recorder for the process: each example gets its own
-//! issuer, so its lines are told apart by the `issuer` label.
+//! issuer, so its lines are told apart by the `tokengate_issuer` label. The names are
+//! OpenTelemetry's (`tokengate.requests`), printed with OpenTelemetry's recommended Prometheus
+//! naming: the Prometheus names of before, the attributes with `.` as `_`.
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -55,12 +57,13 @@ async fn exercise(name: &str, addr: SocketAddr, server: &IssuerServer) {
     let text = metrics.text().await.unwrap();
     let issuer = server.issuer();
     for line in [
-        format!(r#"tokengate_requests_total{{outcome="admitted",code="none",kind="jwt",issuer="{issuer}"}}"#),
-        format!(r#"tokengate_key_fetches_total{{issuer="{issuer}",result="ok"}} 1"#),
-        format!(r#"tokengate_keys_loaded{{issuer="{issuer}"}} 1"#),
-        r#"tokengate_requests_total{outcome="denied",code="missing_credentials",kind="none",issuer="none"}"#.to_owned(),
+        format!(r#"tokengate_requests_total{{tokengate_outcome="admitted",tokengate_token_kind="jwt",tokengate_issuer="{issuer}"}}"#),
+        format!(r#"tokengate_key_fetches_total{{tokengate_issuer="{issuer}",tokengate_result="ok"}} 1"#),
+        format!(r#"tokengate_keys_loaded{{tokengate_issuer="{issuer}"}} 1"#),
+        r#"tokengate_requests_total{tokengate_outcome="denied",error_type="missing_credentials",tokengate_token_kind="none",tokengate_issuer="none"}"#.to_owned(),
         "# TYPE tokengate_request_duration_seconds histogram".to_owned(),
-        r#"tokengate_request_duration_seconds_bucket{outcome="admitted",le="0.001"}"#.to_owned(),
+        r#"tokengate_request_duration_seconds_bucket{tokengate_outcome="admitted",le="0.001"}"#.to_owned(),
+        "# TYPE tokengate_requests_total counter".to_owned(),
     ] {
         assert!(text.contains(&line), "{name}: {line} missing from\n{text}");
     }

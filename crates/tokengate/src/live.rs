@@ -63,8 +63,8 @@ pub enum Ended {
 }
 
 impl Ended {
-    /// A stable snake_case code, for logs and the `reason` label of
-    /// `tokengate_connections_ended_total`.
+    /// A stable snake_case code, for logs and the `tokengate.reason` attribute of
+    /// `tokengate.connections.ended` (Prometheus: `tokengate_connections_ended_total`).
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {

@@ -87,18 +87,16 @@ fn request_outcomes_are_counted_with_bounded_labels() {
     });
     let recorded = snapshot(&snapshotter);
     let count = |outcome: &str, code: &str, kind: &str, issuer: &str| {
+        // `error.type` only on failures (OpenTelemetry's rule).
+        let mut expected = vec![("tokengate.outcome".to_owned(), outcome.to_owned())];
+        if code != "none" {
+            expected.push(("error.type".to_owned(), code.to_owned()));
+        }
+        expected.push(("tokengate.token.kind".to_owned(), kind.to_owned()));
+        expected.push(("tokengate.issuer".to_owned(), issuer.to_owned()));
         recorded
             .iter()
-            .find(|(name, labels, _)| {
-                name == "tokengate_requests_total"
-                    && labels
-                        == &vec![
-                            ("outcome".to_owned(), outcome.to_owned()),
-                            ("code".to_owned(), code.to_owned()),
-                            ("kind".to_owned(), kind.to_owned()),
-                            ("issuer".to_owned(), issuer.to_owned()),
-                        ]
-            })
+            .find(|(name, labels, _)| name == "tokengate.requests" && labels == &expected)
             .map(|(_, _, value)| value)
     };
     assert_eq!(
@@ -128,13 +126,13 @@ fn request_outcomes_are_counted_with_bounded_labels() {
     // Durations: one histogram per outcome, in seconds.
     let durations: Vec<_> = recorded
         .iter()
-        .filter(|(name, _, _)| name == "tokengate_request_duration_seconds")
+        .filter(|(name, _, _)| name == "tokengate.request.duration")
         .collect();
     assert!(!durations.is_empty());
     for (_, labels, value) in &durations {
         assert_eq!(
             labels.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
-            ["outcome"]
+            ["tokengate.outcome"]
         );
         let DebugValue::Histogram(samples) = value else {
             panic!("a histogram")
@@ -149,8 +147,8 @@ fn request_outcomes_are_counted_with_bounded_labels() {
     assert!(
         recorded
             .iter()
-            .any(|(name, labels, _)| name == "tokengate_cache_requests_total"
-                && labels.contains(&("result".to_owned(), "hit".to_owned())))
+            .any(|(name, labels, _)| name == "tokengate.cache.requests"
+                && labels.contains(&("tokengate.result".to_owned(), "hit".to_owned())))
     );
     assert_no_token_values(
         &recorded,
@@ -165,14 +163,15 @@ fn request_outcomes_are_counted_with_bounded_labels() {
     );
 }
 
-/// Label values are fixed words, codes and configured issuers: nothing from a token.
+/// Every metric recorded is one of `observe::METRICS`, with only its attributes; label values
+/// are fixed words, codes and configured issuers: nothing from a token.
 fn assert_no_token_values(recorded: &[Recorded], forbidden: &[&str]) {
-    let allowed_keys: BTreeSet<&str> = [
-        "outcome", "code", "kind", "issuer", "result", "cache", "store", "reason",
-    ]
-    .into();
     for (name, labels, _) in recorded {
-        assert!(name.starts_with("tokengate_"), "{name}");
+        let metric = tokengate::observe::METRICS
+            .iter()
+            .find(|m| m.name == name)
+            .unwrap_or_else(|| panic!("{name} is not in observe::METRICS"));
+        let allowed_keys: BTreeSet<&str> = metric.labels.iter().copied().collect();
         for (key, value) in labels {
             assert!(allowed_keys.contains(key.as_str()), "{name}: label {key}");
             for secret in forbidden {
@@ -213,11 +212,11 @@ fn cache_evictions_over_capacity_are_counted() {
     });
     let recorded = snapshot(&snapshotter);
     let evicted = recorded.iter().find_map(|(name, labels, value)| {
-        (name == "tokengate_cache_evictions_total"
+        (name == "tokengate.cache.evictions"
             && labels
                 == &vec![
-                    ("cache".to_owned(), "token".to_owned()),
-                    ("reason".to_owned(), "size".to_owned()),
+                    ("tokengate.cache".to_owned(), "token".to_owned()),
+                    ("tokengate.reason".to_owned(), "size".to_owned()),
                 ])
             .then_some(value)
     });
@@ -259,14 +258,14 @@ fn key_fetches_are_counted_and_timed() {
             let recorded = snapshot(&snapshotter);
             let issuer = server.issuer();
             let fetches = recorded.iter().find(|(name, labels, _)| {
-                name == "tokengate_key_fetches_total"
-                    && labels.contains(&("issuer".to_owned(), issuer.clone()))
-                    && labels.contains(&("result".to_owned(), "ok".to_owned()))
+                name == "tokengate.key_fetches"
+                    && labels.contains(&("tokengate.issuer".to_owned(), issuer.clone()))
+                    && labels.contains(&("tokengate.result".to_owned(), "ok".to_owned()))
             });
             assert_eq!(fetches.map(|(_, _, v)| v), Some(&DebugValue::Counter(1)));
             let loaded = recorded
                 .iter()
-                .find(|(name, _, _)| name == "tokengate_keys_loaded");
+                .find(|(name, _, _)| name == "tokengate.keys.loaded");
             assert!(matches!(
                 loaded.map(|(_, _, v)| v),
                 Some(DebugValue::Gauge(_))
@@ -274,7 +273,7 @@ fn key_fetches_are_counted_and_timed() {
             assert!(
                 recorded
                     .iter()
-                    .any(|(name, _, _)| name == "tokengate_key_fetch_duration_seconds")
+                    .any(|(name, _, _)| name == "tokengate.key_fetch.duration")
             );
         });
     });
@@ -332,14 +331,174 @@ fn connections_ended_by_their_token_are_counted_by_reason() {
     });
     let ended: Vec<_> = snapshot(&snapshotter)
         .into_iter()
-        .filter(|(name, _, _)| name == "tokengate_connections_ended_total")
+        .filter(|(name, _, _)| name == "tokengate.connections.ended")
         .map(|(_, labels, value)| (labels, value))
         .collect();
     assert_eq!(ended.len(), 2, "{ended:?}");
     for (labels, value) in ended {
         assert_eq!(labels.len(), 1);
-        assert_eq!(labels[0].0, "reason");
+        assert_eq!(labels[0].0, "tokengate.reason");
         assert!(["revoked", "expired"].contains(&labels[0].1.as_str()));
         assert_eq!(value, DebugValue::Counter(1));
+    }
+}
+
+/// Every metric, with its name, unit and attributes: OpenTelemetry's naming (dot-separated,
+/// lower case; a UCUM unit, `s` for durations and `{annotation}` for counts; attributes in the
+/// `tokengate.` namespace or OpenTelemetry's `error.type`), and `describe` gives each its unit.
+/// The list is the table of `docs/observability.md`.
+#[test]
+fn every_metric_is_named_and_described_as_opentelemetry_names_them() {
+    use tokengate::observe::METRICS;
+    let expected: &[(&str, &str, &str, &[&str], &str)] = &[
+        (
+            "tokengate.requests",
+            "counter",
+            "{request}",
+            &[
+                "tokengate.outcome",
+                "error.type",
+                "tokengate.token.kind",
+                "tokengate.issuer",
+            ],
+            "tokengate_requests_total",
+        ),
+        (
+            "tokengate.request.duration",
+            "histogram",
+            "s",
+            &["tokengate.outcome"],
+            "tokengate_request_duration_seconds",
+        ),
+        (
+            "tokengate.key_fetches",
+            "counter",
+            "{fetch}",
+            &["tokengate.issuer", "tokengate.result"],
+            "tokengate_key_fetches_total",
+        ),
+        (
+            "tokengate.key_fetch.duration",
+            "histogram",
+            "s",
+            &["tokengate.issuer"],
+            "tokengate_key_fetch_duration_seconds",
+        ),
+        (
+            "tokengate.keys.loaded",
+            "gauge",
+            "{key}",
+            &["tokengate.issuer"],
+            "tokengate_keys_loaded",
+        ),
+        (
+            "tokengate.stale_keys.served",
+            "counter",
+            "{verification}",
+            &["tokengate.issuer"],
+            "tokengate_stale_keys_served_total",
+        ),
+        (
+            "tokengate.kid_refreshes",
+            "counter",
+            "{refresh}",
+            &["tokengate.issuer", "tokengate.result"],
+            "tokengate_kid_refreshes_total",
+        ),
+        (
+            "tokengate.cache.requests",
+            "counter",
+            "{lookup}",
+            &["tokengate.cache", "tokengate.result"],
+            "tokengate_cache_requests_total",
+        ),
+        (
+            "tokengate.cache.evictions",
+            "counter",
+            "{entry}",
+            &["tokengate.cache", "tokengate.reason"],
+            "tokengate_cache_evictions_total",
+        ),
+        (
+            "tokengate.introspection.calls",
+            "counter",
+            "{call}",
+            &["tokengate.issuer", "tokengate.result"],
+            "tokengate_introspection_calls_total",
+        ),
+        (
+            "tokengate.store.errors",
+            "counter",
+            "{error}",
+            &["tokengate.store"],
+            "tokengate_store_errors_total",
+        ),
+        (
+            "tokengate.connections.ended",
+            "counter",
+            "{connection}",
+            &["tokengate.reason"],
+            "tokengate_connections_ended_total",
+        ),
+    ];
+    let listed: Vec<_> = METRICS
+        .iter()
+        .map(|m| (m.name, m.kind, m.unit, m.labels, m.prometheus))
+        .collect();
+    assert_eq!(listed, expected);
+    for metric in METRICS {
+        assert!(
+            metric.name.starts_with("tokengate.")
+                && metric
+                    .name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_'),
+            "{}",
+            metric.name
+        );
+        assert!(
+            metric.unit == "s" || (metric.unit.starts_with('{') && metric.unit.ends_with('}')),
+            "{}: {}",
+            metric.name,
+            metric.unit
+        );
+        // Prometheus with OpenTelemetry's recommended naming keeps the old name.
+        assert_eq!(metric.prometheus, metric.formerly, "{}", metric.name);
+    }
+    // `describe` registers every one, durations in seconds.
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        tokengate::observe::describe();
+        for metric in METRICS {
+            let key = metrics::Key::from_static_name(metric.name);
+            let meta = metrics::Metadata::new(module_path!(), metrics::Level::INFO, None);
+            metrics::with_recorder(|r| match metric.kind {
+                "histogram" => r.register_histogram(&key, &meta).record(0.0),
+                "gauge" => r.register_gauge(&key, &meta).set(0.0),
+                _ => r.register_counter(&key, &meta).increment(0),
+            });
+        }
+    });
+    let described: Vec<_> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, unit, description, _)| {
+            (key.key().name().to_owned(), unit, description.is_some())
+        })
+        .collect();
+    for metric in METRICS {
+        let (_, unit, has_description) = described
+            .iter()
+            .find(|(name, _, _)| name == metric.name)
+            .unwrap_or_else(|| panic!("{} not described", metric.name));
+        let expected_unit = if metric.unit == "s" {
+            metrics::Unit::Seconds
+        } else {
+            metrics::Unit::Count
+        };
+        assert_eq!(*unit, Some(expected_unit), "{}", metric.name);
+        assert!(has_description, "{}", metric.name);
     }
 }

@@ -164,10 +164,14 @@ async fn echo(
 
 /// Installs the process's metrics recorder: tokengate's metrics (and any others) as Prometheus
 /// text, durations as histograms with buckets (aggregatable with `histogram_quantile`).
+/// tokengate names its metrics as OpenTelemetry does (`tokengate.requests`, unit `{request}`);
+/// OpenTelemetry's recommended Prometheus naming prints them as `tokengate_requests_total` and
+/// `tokengate_request_duration_seconds` (`docs/observability.md`).
 pub fn install_prometheus() -> Result<PrometheusHandle, String> {
     let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .with_recommended_naming(true)
         .set_buckets_for_metric(
-            metrics_exporter_prometheus::Matcher::Prefix("tokengate_".into()),
+            metrics_exporter_prometheus::Matcher::Prefix("tokengate.".into()),
             tokengate_actix::tokengate::observe::SECONDS_BUCKETS,
         )
         .map_err(|error| error.to_string())?
