@@ -121,6 +121,10 @@ pub(crate) struct Challenges<'a> {
     pub(crate) dpop_request: bool,
     /// Bearer tokens are not accepted at all: no `Bearer` challenge.
     pub(crate) dpop_only: bool,
+    /// API keys are accepted: an `ApiKey` challenge too.
+    pub(crate) api_keys: bool,
+    /// The request presented an API key: its error goes into the `ApiKey` challenge.
+    pub(crate) api_key_request: bool,
 }
 
 impl fmt::Debug for Answer {
@@ -173,7 +177,9 @@ impl Answer {
                             | ErrorKind::UseDpopNonce
                             | ErrorKind::DpopRequired
                     ));
-            let bearer_kind = if on_dpop {
+            // An API key's error goes into the `ApiKey` challenge (unless it is DPoP's).
+            let on_api_key = context.api_keys && context.api_key_request && !on_dpop;
+            let bearer_kind = if on_dpop || on_api_key {
                 ErrorKind::MissingCredentials
             } else {
                 kind
@@ -188,12 +194,26 @@ impl Answer {
                 };
                 challenge::dpop(dpop_kind, scope, step_up, realm, algs, metadata)
             });
+            let api_key = (context.api_keys && !context.dpop_only).then(|| {
+                let api_key_kind = if on_api_key {
+                    kind
+                } else {
+                    ErrorKind::MissingCredentials
+                };
+                challenge::api_key(api_key_kind, scope, realm, metadata)
+            });
             if on_dpop {
                 challenges.extend(dpop);
                 challenges.extend(bearer);
+                challenges.extend(api_key);
+            } else if on_api_key {
+                challenges.extend(api_key);
+                challenges.extend(bearer);
+                challenges.extend(dpop);
             } else {
                 challenges.extend(bearer);
                 challenges.extend(dpop);
+                challenges.extend(api_key);
             }
         }
         let retry_after = match kind {

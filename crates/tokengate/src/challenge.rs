@@ -77,6 +77,25 @@ pub(crate) fn bearer(
     HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("Bearer"))
 }
 
+/// The `ApiKey` challenge, for a verifier that accepts API keys: the same parameters as
+/// `Bearer` (realm, the error and its scope, the resource metadata).
+pub(crate) fn api_key(
+    kind: ErrorKind,
+    scope: Option<&str>,
+    realm: &Realm,
+    resource_metadata: Option<&str>,
+) -> HeaderValue {
+    let mut value = String::with_capacity(96);
+    value.push_str("ApiKey realm=");
+    push_quoted(&mut value, realm.as_str());
+    push_error(&mut value, kind, scope, (None, None));
+    if let Some(url) = resource_metadata {
+        value.push_str(", resource_metadata=");
+        push_quoted(&mut value, url);
+    }
+    HeaderValue::try_from(value).unwrap_or_else(|_| HeaderValue::from_static("ApiKey"))
+}
+
 /// The `DPoP` challenge (RFC 9449 section 7.1): `algs`, and the error for `kind` if any.
 pub(crate) fn dpop(
     kind: ErrorKind,

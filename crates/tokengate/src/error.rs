@@ -98,6 +98,9 @@ pub enum ErrorKind {
     /// An encrypted token (JWE) could not be decrypted: no configured key opens it, or its
     /// key, tag or padding is wrong (401 `invalid_token`; which step failed is never said).
     UndecryptableToken,
+    /// The API key presented is not one of the configured keys (401 `invalid_token`, in the
+    /// `ApiKey` challenge).
+    InvalidApiKey,
     /// A route expects verification but no verifier is configured: a wiring bug (500).
     VerifierNotConfigured,
 }
@@ -149,6 +152,7 @@ impl ErrorKind {
             ErrorKind::InactiveToken => "inactive_token",
             ErrorKind::IntrospectionUnavailable => "introspection_unavailable",
             ErrorKind::UndecryptableToken => "undecryptable_token",
+            ErrorKind::InvalidApiKey => "invalid_api_key",
             ErrorKind::VerifierNotConfigured => "verifier_not_configured",
         }
     }
@@ -208,6 +212,7 @@ impl ErrorKind {
             ErrorKind::KeysUnavailable => "the keys to verify the token are unavailable",
             ErrorKind::IntrospectionUnavailable => "the token could not be checked right now",
             ErrorKind::VerifierNotConfigured => "token verification is not configured",
+            ErrorKind::InvalidApiKey => "the API key is invalid",
             ErrorKind::InvalidDpopProof => "the DPoP proof is invalid",
             ErrorKind::UseDpopNonce => "the DPoP proof must carry the server's nonce",
             ErrorKind::BindingMismatch => "the access token is not bound to this client",
@@ -604,6 +609,7 @@ mod tests {
             ErrorKind::InactiveToken,
             ErrorKind::IntrospectionUnavailable,
             ErrorKind::UndecryptableToken,
+            ErrorKind::InvalidApiKey,
             ErrorKind::VerifierNotConfigured,
         ];
         let mut codes: Vec<_> = kinds.iter().map(|k| k.code()).collect();

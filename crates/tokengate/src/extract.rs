@@ -54,6 +54,9 @@ pub(crate) enum Scheme {
     Bearer,
     /// `Authorization: DPoP` (RFC 9449 section 7.1): a proof must come with it.
     Dpop,
+    /// `Authorization: ApiKey`, or the verifier's API key header: a static key
+    /// (`crate::apikey`), never a token.
+    ApiKey,
 }
 
 /// A token taken from a request, with how it was presented.
@@ -335,6 +338,30 @@ fn malformed(detail: &'static str) -> Error {
 ///
 /// Works on the raw header bytes: the `b64token` check admits only ASCII, so the header needs no
 /// separate visible-ASCII pass. Another scheme (`Basic`) is not an access-token credential.
+/// The API key in the header `name` (a verifier's API key header), if sent: once, as
+/// `b64token` characters.
+pub(crate) fn api_key_header<'a, H: RequestHeaders + ?Sized>(
+    headers: &'a H,
+    name: &HeaderName,
+) -> Result<Option<Credential<'a>>, Error> {
+    let mut values = headers.header_values(name.as_str());
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Error::new(
+            ErrorKind::MultipleCredentials,
+            "the API key header is repeated",
+        ));
+    }
+    let value = std::str::from_utf8(value)
+        .map_err(|_| malformed("the API key header is not visible ASCII"))?;
+    Ok(Some(Credential {
+        token: BearerToken(Cow::Borrowed(checked_token(value)?)),
+        scheme: Scheme::ApiKey,
+    }))
+}
+
 fn parse_authorization(value: &[u8]) -> Result<Option<(&str, Scheme)>, Error> {
     let (scheme, rest) = match value.iter().position(|b| *b == b' ') {
         Some(space) => (&value[..space], &value[space + 1..]),
@@ -344,6 +371,8 @@ fn parse_authorization(value: &[u8]) -> Result<Option<(&str, Scheme)>, Error> {
         Scheme::Bearer
     } else if scheme.eq_ignore_ascii_case(b"dpop") {
         Scheme::Dpop
+    } else if scheme.eq_ignore_ascii_case(b"apikey") {
+        Scheme::ApiKey
     } else {
         return Ok(None);
     };

@@ -44,6 +44,7 @@
 pub mod adapter;
 mod algorithm;
 pub mod answer;
+pub mod apikey;
 mod binding;
 #[cfg(feature = "cache")]
 pub mod cache;

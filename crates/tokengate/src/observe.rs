@@ -210,17 +210,19 @@ pub(crate) enum Kind {
     Jwt,
     Opaque,
     Dpop,
+    ApiKey,
     None,
 }
 
 impl Kind {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 
     fn label(self) -> &'static str {
         match self {
             Kind::Jwt => "jwt",
             Kind::Opaque => "opaque",
             Kind::Dpop => "dpop",
+            Kind::ApiKey => "api_key",
             Kind::None => "none",
         }
     }

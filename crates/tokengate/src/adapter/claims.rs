@@ -99,7 +99,12 @@ impl Verifier {
     ) -> Result<Verified<T>, Answer> {
         admission.claims(earlier).ok_or_else(|| {
             let error = Error::from(ErrorKind::MissingCredentials);
-            self.answer_in(&error, policy.body(), false, policy.requires_dpop())
+            self.answer_in(
+                &error,
+                policy.body(),
+                crate::extract::Scheme::Bearer,
+                policy.requires_dpop(),
+            )
         })
     }
 }

@@ -310,7 +310,7 @@ fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &
             return verifier.answer_in(
                 &error,
                 policy.body(),
-                presented.scheme == Scheme::Dpop,
+                presented.scheme,
                 policy.requires_dpop(),
             );
         }
@@ -318,7 +318,7 @@ fn deny(verifier: &Verifier, policy: &Policy, presented: &Presentation, error: &
     verifier.answer_in(
         error,
         policy.body(),
-        presented.scheme == Scheme::Dpop,
+        presented.scheme,
         policy.requires_dpop(),
     )
 }
@@ -725,6 +725,7 @@ impl Verifier {
             use crate::observe::Kind;
             *kind = match credential.scheme {
                 Scheme::Dpop => Kind::Dpop,
+                Scheme::ApiKey => Kind::ApiKey,
                 // memchr, not a byte-by-byte count: ~1.8k instructions for a 0.8 KB token
                 // (`docs/benchmarks.md`, "End-to-end load in instructions").
                 Scheme::Bearer if memchr::memchr_iter(b'.', token.as_bytes()).count() == 2 => {
@@ -763,7 +764,7 @@ impl Verifier {
             {
                 Attempt::Done(Ok(verified))
             }
-            _ => self.attempt::<T>(token, false, hash),
+            _ => self.attempt_credential::<T>(&credential, hash),
         };
         match attempt {
             Attempt::Done(Ok(verified)) => match bind(self, policy, &presented, verified) {
@@ -805,6 +806,23 @@ impl Verifier {
     /// without one that `policy` lets through anonymously; the answer for a malformed request
     /// (two credentials, a bad header) or a missing credential the route needs. The `DPoP`
     /// scheme where DPoP is refused counts as no credential this verifier accepts.
+    /// A credential's first verdict: an API key is looked up (never verified as a token,
+    /// never cached); a token is verified (the stores are asked later, with the binding).
+    fn attempt_credential<T>(
+        &self,
+        credential: &Credential<'_>,
+        known_hash: Option<[u8; 32]>,
+    ) -> Attempt<T>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        let token = credential.token.as_str();
+        if credential.scheme == Scheme::ApiKey {
+            return Attempt::Done(self.inner.api_key_claims::<T>(token));
+        }
+        self.attempt::<T>(token, false, known_hash)
+    }
+
     fn credential<'r, H>(
         &self,
         request: &'r RequestView<'_, H>,
@@ -814,15 +832,7 @@ impl Verifier {
     where
         H: RequestHeaders + ?Sized,
     {
-        let inner = &self.inner;
-        let credential = match inner.sources.extract_from(
-            request.headers(),
-            request.query(),
-            inner.sources.has_upgrade_sources() && request.is_websocket_upgrade(),
-        ) {
-            Ok(Some(credential)) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => {
-                None
-            }
+        let credential = match self.find_credential(request) {
             Ok(found) => found,
             Err(error) => return Err(deny(self, policy, presented, &error)),
         };
@@ -877,7 +887,7 @@ impl Verifier {
         };
         let token = credential.token.as_str();
         let hash = token_hash(token);
-        match self.attempt::<T>(token, false, Some(hash)) {
+        match self.attempt_credential::<T>(&credential, Some(hash)) {
             Attempt::Done(Err(error)) => Err(deny(self, policy, &presented, &error)),
             Attempt::Done(Ok(verified)) => Ok(HeadersChecked {
                 verified: Some((hash, verified)),

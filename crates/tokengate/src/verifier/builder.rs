@@ -58,6 +58,7 @@ pub struct VerifierBuilder {
     body: Arc<dyn AnswerBody>,
     resource: Option<ProtectedResource>,
     dpop: Option<Dpop>,
+    api_keys: Option<crate::apikey::ApiKeys>,
     proxies: TrustedProxies,
     certificate_header: Option<http::HeaderName>,
     revocation: Option<Arc<dyn RevocationList>>,
@@ -103,6 +104,7 @@ impl VerifierBuilder {
             body: Arc::new(PlainText),
             resource: None,
             dpop: Some(Dpop::default()),
+            api_keys: None,
             proxies: TrustedProxies::default(),
             certificate_header: None,
             revocation: None,
@@ -174,6 +176,15 @@ impl VerifierBuilder {
     /// working.
     pub fn dpop(mut self, dpop: Dpop) -> VerifierBuilder {
         self.dpop = Some(dpop);
+        self
+    }
+
+    /// Accept these static API keys beside tokens (`Authorization: ApiKey <key>`, or the keys'
+    /// header): their requests are admitted with the key's principal as subject, and its scopes
+    /// and roles, through the same policy as tokens (`docs/guide.md`, "API keys"). Answers then
+    /// carry an `ApiKey` challenge too.
+    pub fn api_keys(mut self, keys: crate::apikey::ApiKeys) -> VerifierBuilder {
+        self.api_keys = Some(keys);
         self
     }
 
@@ -550,6 +561,10 @@ impl VerifierBuilder {
                 introspection_wanted,
                 body: self.body,
                 dpop,
+                api_keys: self
+                    .api_keys
+                    .map(crate::apikey::ApiKeys::build)
+                    .transpose()?,
                 proxies: self.proxies,
                 certificate_header: self.certificate_header,
                 revocation: self.revocation,

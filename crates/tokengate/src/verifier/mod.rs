@@ -87,6 +87,8 @@ pub(crate) struct Inner {
     body: Arc<dyn AnswerBody>,
     /// DPoP settings, when the `DPoP` scheme is accepted.
     pub(crate) dpop: Option<DpopState>,
+    /// Static API keys, when configured.
+    pub(crate) api_keys: Option<crate::apikey::ApiKeySet>,
     /// Proxies whose forwarding and certificate headers are believed.
     pub(crate) proxies: crate::binding::TrustedProxies,
     /// The header a trusted proxy passes the client certificate in.
@@ -504,12 +506,49 @@ impl Verifier {
     where
         H: crate::request::RequestHeaders + ?Sized,
     {
-        let sources = &self.inner.sources;
-        let upgrade = sources.has_upgrade_sources() && request.is_websocket_upgrade();
-        match sources.extract_from(request.headers(), request.query(), upgrade) {
+        match self.find_credential(request) {
             Ok(Some(credential)) => Some(credential.token.as_str().to_owned()),
             _ => None,
         }
+    }
+
+    /// The request's credential, from every place this verifier reads one: its token sources
+    /// and its API key header. The `DPoP` scheme without DPoP settings, and the `ApiKey` scheme
+    /// without API keys, are no credential of its.
+    pub(crate) fn find_credential<'r, H>(
+        &self,
+        request: &'r crate::request::RequestView<'_, H>,
+    ) -> Result<Option<crate::extract::Credential<'r>>, Error>
+    where
+        H: crate::request::RequestHeaders + ?Sized,
+    {
+        use crate::extract::Scheme;
+        let inner = &self.inner;
+        let sources = &inner.sources;
+        let upgrade = sources.has_upgrade_sources() && request.is_websocket_upgrade();
+        let mut found = match sources.extract_from(request.headers(), request.query(), upgrade)? {
+            Some(credential) if credential.scheme == Scheme::Dpop && inner.dpop.is_none() => None,
+            Some(credential) if credential.scheme == Scheme::ApiKey && inner.api_keys.is_none() => {
+                None
+            }
+            other => other,
+        };
+        if let Some(name) = inner
+            .api_keys
+            .as_ref()
+            .and_then(|keys| keys.header.as_ref())
+        {
+            if let Some(key) = crate::extract::api_key_header(request.headers(), name)? {
+                if found.is_some() {
+                    return Err(Error::new(
+                        ErrorKind::MultipleCredentials,
+                        "more than one credential",
+                    ));
+                }
+                found = Some(key);
+            }
+        }
+        Ok(found)
     }
 
     /// An open connection's re-check of `token`: still valid (signature, issuer, audience,
@@ -518,6 +557,17 @@ impl Verifier {
     #[cfg(feature = "live")]
     pub(crate) async fn recheck(&self, token: &str) -> Result<(), Error> {
         use serde::de::IgnoredAny;
+        // An API key is looked up again (never verified as a token), then the revocation list
+        // (its principal) is asked.
+        if self
+            .inner
+            .api_keys
+            .as_ref()
+            .is_some_and(|keys| keys.find(token).is_some())
+        {
+            let verified = self.inner.api_key_claims::<IgnoredAny>(token)?;
+            return self.inner.not_revoked(verified).await.map(drop);
+        }
         // An encrypted token is re-checked as the JWT it carries, as at admission: never sent
         // to an introspection endpoint as an opaque token.
         let decrypted;

@@ -97,18 +97,20 @@ impl Verifier {
 
     /// As [`answer`](Verifier::answer), with `body` instead of the verifier's body when given.
     pub(crate) fn answer_with(&self, error: &Error, body: Option<&dyn AnswerBody>) -> Answer {
-        self.answer_in(error, body, false, false)
+        self.answer_in(error, body, crate::extract::Scheme::Bearer, false)
     }
 
-    /// The answer to `error` on a request that used the `DPoP` scheme (`dpop_request`), on a
-    /// route that accepts only DPoP-bound tokens (`dpop_only`).
+    /// The answer to `error` on a request that presented its credential as `scheme` (its
+    /// error goes into that scheme's challenge), on a route that accepts only DPoP-bound tokens
+    /// (`dpop_only`).
     pub(crate) fn answer_in(
         &self,
         error: &Error,
         body: Option<&dyn AnswerBody>,
-        dpop_request: bool,
+        scheme: crate::extract::Scheme,
         dpop_only: bool,
     ) -> Answer {
+        let dpop_request = scheme == crate::extract::Scheme::Dpop;
         let inner = &self.inner;
         let body = body.unwrap_or(&*inner.body);
         let metadata = inner.resource.as_ref().map(|r| &*r.url);
@@ -121,6 +123,8 @@ impl Verifier {
             dpop_algs: dpop.map(|d| &*d.algs),
             dpop_request,
             dpop_only: dpop.is_some() && (dpop_only || dpop.is_some_and(|d| d.dpop.required)),
+            api_keys: inner.api_keys.is_some(),
+            api_key_request: scheme == crate::extract::Scheme::ApiKey,
         };
         let nonce = match (error.kind(), dpop.and_then(|d| d.dpop.nonces.as_ref())) {
             (ErrorKind::UseDpopNonce, Some(nonces)) => Some(nonces.current(inner.clock.now_unix())),

@@ -481,6 +481,44 @@ impl Inner {
         })
     }
 
+    /// The claims of a request that presented an API key (`crate::apikey`): refused unless it
+    /// is one of the configured keys; else the key's principal as subject, its scopes and
+    /// roles, no expiry, and the caller's `T` read from the key's claims like a token's.
+    pub(crate) fn api_key_claims<T: DeserializeOwned>(
+        &self,
+        presented: &str,
+    ) -> Result<Verified<T>, Error> {
+        let key = self
+            .api_keys
+            .as_ref()
+            .and_then(|keys| keys.find(presented))
+            .ok_or_else(|| err(ErrorKind::InvalidApiKey, "no configured API key matches"))?;
+        let json = key.claims_json();
+        let claims: T = serde_json::from_str(json).map_err(|_| {
+            err(
+                ErrorKind::InvalidClaim,
+                "the claims do not fit the requested type",
+            )
+        })?;
+        Ok(Verified {
+            claims: Arc::new(claims),
+            meta: Arc::new(crate::claims::Meta {
+                issuer: Arc::from(crate::apikey::API_KEY_ISSUER),
+                subject: Some(Text::Owned(key.principal().into())),
+                scopes: key.granted_scopes().clone(),
+                roles: key.granted_roles().clone(),
+                expires_at: f64::INFINITY,
+                confirmation: None,
+                jti: None,
+                issued_at: None,
+                payload: Box::from(json),
+                clock: Arc::clone(&self.clock),
+                leeway: self.leeway,
+            }),
+            presented: crate::binding::Provenance::NONE,
+        })
+    }
+
     /// The final answer for a stop, without fetching.
     pub(crate) fn settle(&self, stop: Stop, issuer: usize) -> Error {
         match stop {
