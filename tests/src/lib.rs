@@ -70,6 +70,13 @@ const DPOP_TWO_PROOFS: &str = r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256
 const CERTIFICATE_MISMATCH: &str = r#"Bearer realm="api", error="invalid_token", error_description="the access token is not bound to this client", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 /// The shared secret the fixture's verifier decrypts JWE access tokens with (`A256KW`, `dir`).
 const JWE_SECRET: &[u8] = b"conformance-jwe-secret-32-bytes!";
+
+/// The fixture's API keys (`Authorization: ApiKey` or `X-API-Key`): one with `messages:read`,
+/// one without scopes. Fixed (256-bit) test values, so every adapter's rows send the same.
+const API_KEY_READER: &str = "tgk_0TzE8vK3mQpX7wLs2aYdNf5cHg9jRb1uVe6iOk4tZnA";
+const API_KEY_NO_SCOPE: &str = "tgk_Wq3Lz8NcVb5Xm1Ks7Hd2Jf9Gt4Ry6Pe0Ua-Ti_Oo3Sl";
+const INVALID_API_KEY: &str = r#"ApiKey realm="api", error="invalid_token", error_description="the API key is invalid", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
+const API_KEY_MISSING_SCOPE: &str = r#"ApiKey realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="messages:read", resource_metadata="https://api.conformance.test/.well-known/oauth-protected-resource""#;
 /// The `jti` of the one revoked token.
 const REVOKED_JTI: &str = "leaked-4711";
 /// The URL DPoP proofs name for `/me`: the resource's origin.
@@ -206,6 +213,24 @@ impl Fixture {
                     ),
             )
             .token_sources(sources)
+            .api_keys(
+                tokengate::apikey::ApiKeys::new()
+                    .key(
+                        tokengate::apikey::ApiKey::from_key(
+                            "reader",
+                            "svc-reports",
+                            API_KEY_READER,
+                        )
+                        .expect("a strong key")
+                        .scopes(["messages:read"]),
+                    )
+                    .key(
+                        tokengate::apikey::ApiKey::from_key("plain", "svc-plain", API_KEY_NO_SCOPE)
+                            .expect("a strong key"),
+                    )
+                    .header("x-api-key")
+                    .expect("a header name"),
+            )
             .decryption_key(encrypted)
             .resource(ProtectedResource::new(RESOURCE))
             .shared_store(SharedMemory {
@@ -584,6 +609,63 @@ impl Fixture {
                 ])),
             },
             Scenario {
+                name: "API key (Authorization: ApiKey)",
+                request: get(
+                    "/me",
+                    vec![("authorization", format!("ApiKey {API_KEY_READER}"))],
+                ),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!({"sub": "svc-reports", "scopes": ["messages:read"]})),
+            },
+            Scenario {
+                name: "API key in X-API-Key, on a scoped route",
+                request: get("/messages", vec![("x-api-key", API_KEY_READER.to_owned())]),
+                keys_down: false,
+                status: 200,
+                www_authenticate: None,
+                retry_after: false,
+                body: Body::Json(json!([
+                    {"id": 1, "to": "svc-reports", "text": "Welcome to tokengate."},
+                    {"id": 2, "to": "svc-reports", "text": "Your token carried messages:read."},
+                ])),
+            },
+            unauthorized(
+                "unknown API key",
+                get("/me", vec![("x-api-key", format!("{API_KEY_READER}x"))]),
+                INVALID_API_KEY,
+                "the API key is invalid",
+            ),
+            Scenario {
+                name: "API key without the scope",
+                request: get(
+                    "/messages",
+                    vec![("authorization", format!("ApiKey {API_KEY_NO_SCOPE}"))],
+                ),
+                keys_down: false,
+                status: 403,
+                www_authenticate: Some(API_KEY_MISSING_SCOPE),
+                retry_after: false,
+                body: Body::Text("the access token lacks the required scope"),
+            },
+            Scenario {
+                name: "API key and a bearer token in one request",
+                request: get(
+                    "/me",
+                    vec![
+                        ("authorization", format!("Bearer {token}")),
+                        ("x-api-key", API_KEY_READER.to_owned()),
+                    ],
+                ),
+                keys_down: false,
+                status: 400,
+                www_authenticate: Some(TWO_CREDENTIALS),
+                retry_after: false,
+                body: Body::Text("the request carries more than one credential"),
+            },
+            Scenario {
                 name: "missing scope",
                 request: get(
                     "/messages",
@@ -925,23 +1007,31 @@ async fn run_http(name: &str, serve: Serve) -> Vec<String> {
             .map(str::to_owned);
         let body = response.text().await.unwrap_or_default();
         let mut problems = Vec::new();
-        // Every challenge offers both schemes: the other one follows, without an error.
+        // Every challenge offers every scheme: the others follow, without an error, in the
+        // order Bearer, DPoP, ApiKey.
         let all: Vec<&str> = headers
             .get_all("www-authenticate")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         if let Some(first) = scenario.www_authenticate {
-            let other = if first.starts_with("DPoP") {
-                r#"Bearer realm="api""#
-            } else {
-                r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA""#
-            };
-            let second_ok =
-                all.len() == 2 && all[1].starts_with(other) && !all[1].contains("error=");
-            if !second_ok {
+            let scheme = first.split(' ').next().unwrap_or_default();
+            let others: Vec<&str> = [
+                r#"Bearer realm="api""#,
+                r#"DPoP realm="api", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA""#,
+                r#"ApiKey realm="api""#,
+            ]
+            .into_iter()
+            .filter(|other| !other.starts_with(&format!("{scheme} ")))
+            .collect();
+            let rest_ok = all.len() == 1 + others.len()
+                && all[1..]
+                    .iter()
+                    .zip(&others)
+                    .all(|(got, other)| got.starts_with(other) && !got.contains("error="));
+            if !rest_ok {
                 problems.push(format!(
-                    "challenges {all:?}, expected a second one: {other}"
+                    "challenges {all:?}, expected after the first: {others:?}"
                 ));
             }
         }
