@@ -403,6 +403,11 @@ impl Config {
             }
             builder = builder.content_encryptions(encryptions);
         }
+        if let Some(config) = &self.api_keys {
+            if let Some(keys) = api_keys(config, problems) {
+                builder = builder.api_keys(keys);
+            }
+        }
         // The revocation list and the DPoP replay store in one: both asked in one pipeline.
         #[cfg(feature = "redis")]
         if let Some(store) = &shared {
@@ -828,6 +833,77 @@ fn read_file(path: &Path, at: &str, problems: &mut Vec<Problem>) -> Option<Vec<u
             None
         }
     }
+}
+
+/// `[api_keys]`: the keys of the file and of `[[api_keys.keys]]`, and the header. A problem
+/// names where it is (`api_keys.keys[1].hash`, `api_keys.file:3`), never a hash or a key.
+fn api_keys(
+    config: &crate::model::ApiKeysConfig,
+    problems: &mut Vec<Problem>,
+) -> Option<tokengate::apikey::ApiKeys> {
+    use tokengate::apikey::{ApiKey, ApiKeys};
+    let before = problems.len();
+    let mut keys = ApiKeys::new();
+    for (index, entry) in config.keys.iter().enumerate() {
+        let at = |field: &str| format!("api_keys.keys[{index}].{field}");
+        let (Some(label), Some(principal), Some(hash)) =
+            (&entry.label, &entry.principal, &entry.hash)
+        else {
+            problems.push(Problem::new(
+                format!("api_keys.keys[{index}]"),
+                "label, principal and hash are required",
+            ));
+            continue;
+        };
+        match ApiKey::from_hash(label, principal, hash) {
+            Ok(key) => {
+                let scopes: Vec<&str> = entry.scopes.iter().flat_map(List::iter).collect();
+                let roles: Vec<&str> = entry.roles.iter().flat_map(List::iter).collect();
+                keys = keys.key(key.scopes(scopes).roles(roles));
+            }
+            Err(error) => problems.push(Problem::new(at("hash"), error.to_string())),
+        }
+    }
+    if let Some(path) = &config.file {
+        if let Some(bytes) = read_file(path, "api_keys.file", problems) {
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => {
+                    for (number, line) in text.lines().enumerate() {
+                        let line = line.split('#').next().unwrap_or_default().trim();
+                        if line.is_empty() {
+                            continue;
+                        }
+                        let at = format!("api_keys.file:{}", number + 1);
+                        let mut words = line.split_whitespace();
+                        let (Some(label), Some(principal), Some(hash)) =
+                            (words.next(), words.next(), words.next())
+                        else {
+                            problems.push(Problem::new(
+                                at,
+                                "expected: label principal sha256:hash [scope ...]",
+                            ));
+                            continue;
+                        };
+                        match ApiKey::from_hash(label, principal, hash) {
+                            Ok(key) => keys = keys.key(key.scopes(words)),
+                            Err(error) => problems.push(Problem::new(at, error.to_string())),
+                        }
+                    }
+                }
+                Err(_) => problems.push(Problem::new(
+                    "api_keys.file",
+                    format!("{}: not text", path.display()),
+                )),
+            }
+        }
+    }
+    if let Some(name) = &config.header {
+        match keys.clone().header(name) {
+            Ok(with_header) => keys = with_header,
+            Err(error) => problems.push(Problem::new("api_keys.header", error.to_string())),
+        }
+    }
+    (problems.len() == before).then_some(keys)
 }
 
 /// The decryption keys in the file at `path`: a PEM private key, or a JWK or JWK Set.

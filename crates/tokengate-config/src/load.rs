@@ -58,6 +58,7 @@ const ENV_KEYS: &[&str] = &[
     "redis_timeout_ms",
     "redis_prefix",
     "insecure_revocation_fail_open",
+    "api_keys",
 ];
 
 /// Secrets a file may not hold inline: they go in a `*_file` or the environment.

@@ -97,6 +97,40 @@ pub struct Config {
     /// Admit when the revocation list cannot answer (default: 503).
     #[serde(deserialize_with = "flag")]
     pub insecure_revocation_fail_open: bool,
+    /// Static API keys beside tokens (`[api_keys]`).
+    pub api_keys: Option<ApiKeysConfig>,
+}
+
+/// `[api_keys]`: keys by their hashes, never the keys themselves.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ApiKeysConfig {
+    /// A header keys may come in besides `Authorization: ApiKey` (e.g. `X-API-Key`).
+    pub header: Option<String>,
+    /// A file of hash lines, one key each, as `tokengate apikey new` prints them:
+    /// `<label> <principal> sha256:<hash> [scope ...]` (`#` starts a comment)
+    /// (`TOKENGATE_API_KEYS__FILE`).
+    pub file: Option<PathBuf>,
+    /// Keys written in the configuration file (`[[api_keys.keys]]`).
+    pub keys: Vec<ApiKeyConfig>,
+}
+
+/// One `[[api_keys.keys]]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+#[non_exhaustive]
+pub struct ApiKeyConfig {
+    /// Which key (logs, rotation).
+    pub label: Option<String>,
+    /// The `sub` of its requests.
+    pub principal: Option<String>,
+    /// `sha256:<base64url>`, from `tokengate apikey new`.
+    pub hash: Option<String>,
+    /// Its scopes.
+    pub scopes: Option<List>,
+    /// Its roles.
+    pub roles: Option<List>,
 }
 
 /// One issuer in `[[issuers]]`.

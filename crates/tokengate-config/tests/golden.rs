@@ -492,3 +492,120 @@ fn issuer_templates_and_aliases_come_from_the_configuration() {
         Ok(())
     });
 }
+
+#[test]
+fn api_keys_come_from_the_file_and_a_hash_file_never_as_keys() {
+    use tokengate::adapter::{Decision, Policy, RequestView};
+    use tokengate::apikey::generate;
+
+    let (from_toml, from_file, env) = (generate(), generate(), generate());
+    Jail::expect_with(|jail| {
+        jail.create_file(
+            "api-keys",
+            &format!(
+                "# label principal hash scopes\nnightly svc-nightly {} reports:read\n\n",
+                from_file.hash
+            ),
+        )?;
+        jail.create_file(
+            "tokengate.toml",
+            &format!(
+                r#"
+                issuer = "https://id.example.com/"
+                audience = "api"
+                jwks_url = "https://id.example.com/keys"
+
+                [api_keys]
+                header = "X-API-Key"
+                file = "api-keys"
+
+                [[api_keys.keys]]
+                label = "billing"
+                principal = "svc-billing"
+                hash = "{}"
+                scopes = ["invoices:read"]
+                roles = ["service"]
+                "#,
+                from_toml.hash
+            ),
+        )?;
+        let verifier = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        let admit = |header: &str, value: String| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::HeaderName::from_bytes(header.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+            let request = RequestView::new("GET", "/", None, &headers);
+            match verifier.decide::<tokengate::StandardClaims, _>(&request, &Policy::new(), None) {
+                Decision::Admit(tokengate::adapter::Admission::Verified(v)) => {
+                    Some(v.subject().unwrap_or_default().to_owned())
+                }
+                _ => None,
+            }
+        };
+        assert_eq!(
+            admit("x-api-key", from_toml.key.clone()).as_deref(),
+            Some("svc-billing")
+        );
+        assert_eq!(
+            admit("authorization", format!("ApiKey {}", from_file.key)).as_deref(),
+            Some("svc-nightly")
+        );
+        assert_eq!(admit("x-api-key", env.key.clone()), None);
+        // The environment names the hash file.
+        jail.create_file("other-keys", &format!("env svc-env {}\n", env.hash))?;
+        jail.set_env("TOKENGATE_API_KEYS__FILE", "other-keys");
+        let verifier = Config::from_file("tokengate.toml")
+            .and_then(|config| config.verifier())
+            .map_err(|p| p.to_string())?;
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-api-key", env.key.parse().unwrap());
+        let request = RequestView::new("GET", "/", None, &headers);
+        assert!(matches!(
+            verifier.decide::<tokengate::StandardClaims, _>(&request, &Policy::new(), None),
+            Decision::Admit(_)
+        ));
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_api_key_line_is_a_problem_that_names_its_place_not_its_hash() {
+    let hash = tokengate::apikey::generate().hash;
+    let problems = Config::from_toml(&format!(
+        r#"
+            issuer = "https://id.example.com/"
+            audience = "api"
+            jwks_url = "https://id.example.com/jwks"
+
+            [api_keys]
+            header = "authorization"
+
+            [[api_keys.keys]]
+            label = "ok"
+            principal = "svc"
+            hash = "{hash}"
+
+            [[api_keys.keys]]
+            label = "bad"
+            principal = "svc"
+            hash = "{}x"
+
+            [[api_keys.keys]]
+            label = "missing"
+        "#,
+        &hash[..20]
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(problems.contains("api_keys.keys[1].hash"), "{problems}");
+    assert!(
+        problems.contains("api_keys.keys[2]: label, principal and hash are required"),
+        "{problems}"
+    );
+    assert!(problems.contains("api_keys.header"), "{problems}");
+    assert!(!problems.contains(&hash[7..27]), "{problems}");
+}
