@@ -119,6 +119,11 @@ enum Command {
         #[arg(long)]
         ignore_env: bool,
     },
+    /// API keys: `apikey new` makes one.
+    Apikey {
+        #[command(subcommand)]
+        action: ApikeyCommand,
+    },
     /// Write a new DPoP key (P-256, PKCS#8 PEM) and print its JWK and thumbprint (`jkt`).
     DpopKey {
         /// Where to write the key (default: standard output).
@@ -142,6 +147,23 @@ enum Command {
         /// The server's nonce (from a `DPoP-Nonce` header).
         #[arg(long)]
         nonce: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApikeyCommand {
+    /// Print a new API key (256 random bits) and the line that configures it: the key is
+    /// shown once and stored nowhere; the configuration holds only its hash.
+    New {
+        /// Which key this is (logs, rotation), e.g. `billing-2026`.
+        #[arg(long)]
+        label: String,
+        /// The principal its requests act as (their `sub`).
+        #[arg(long)]
+        principal: String,
+        /// A scope its requests have (repeat for more).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
     },
 }
 
@@ -220,6 +242,14 @@ fn main() -> ExitCode {
             online,
             ignore_env,
         } => check_config::run(&file, online, ignore_env),
+        Command::Apikey {
+            action:
+                ApikeyCommand::New {
+                    label,
+                    principal,
+                    scopes,
+                },
+        } => apikey_new(&label, &principal, &scopes),
         Command::DpopKey { out } => dpop_key(out.as_deref()),
         Command::DpopProof {
             key,
@@ -294,6 +324,31 @@ fn revoke(
             ExitCode::from(1)
         }
     }
+}
+
+/// `apikey new`: the key, then its line for an `api_keys.file` and for `[[api_keys.keys]]`.
+fn apikey_new(label: &str, principal: &str, scopes: &[String]) -> ExitCode {
+    let words_ok = |text: &str| !text.is_empty() && !text.chars().any(char::is_whitespace);
+    if !words_ok(label) || !words_ok(principal) || !scopes.iter().all(|s| words_ok(s)) {
+        return fail("label, principal and scopes are single words");
+    }
+    let generated = tokengate::apikey::generate();
+    let mut line = format!("{label} {principal} {}", generated.hash);
+    for scope in scopes {
+        line.push(' ');
+        line.push_str(scope);
+    }
+    println!("# The key: give it to the caller once; it is stored nowhere.");
+    println!("{}", generated.key);
+    println!("# A line for the api_keys file (TOKENGATE_API_KEYS__FILE):");
+    println!("{line}");
+    println!("# Or in tokengate.toml:");
+    println!("[[api_keys.keys]]");
+    println!("label = {label:?}");
+    println!("principal = {principal:?}");
+    println!("hash = {:?}", generated.hash);
+    println!("scopes = {scopes:?}");
+    ExitCode::SUCCESS
 }
 
 fn dpop_key(out: Option<&std::path::Path>) -> ExitCode {

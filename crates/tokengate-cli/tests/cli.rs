@@ -845,3 +845,46 @@ fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+#[test]
+fn apikey_new_prints_a_strong_key_and_only_its_hash_for_the_configuration() {
+    let output = run(
+        &[
+            "apikey",
+            "new",
+            "--label",
+            "billing",
+            "--principal",
+            "svc-billing",
+            "--scope",
+            "invoices:read",
+            "--scope",
+            "invoices:write",
+        ],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8(output.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let key = lines[1];
+    assert!(key.starts_with("tgk_"));
+    let hash = tokengate::apikey::hash_of(key);
+    assert_eq!(
+        lines[3],
+        format!("billing svc-billing {hash} invoices:read invoices:write")
+    );
+    assert!(text.contains(&format!("hash = \"{hash}\"")));
+    // The key is what the configuration accepts, by its hash; the key appears once.
+    assert!(tokengate::apikey::ApiKey::from_key("billing", "svc-billing", key).is_ok());
+    assert!(tokengate::apikey::ApiKey::from_hash("billing", "svc-billing", &hash).is_ok());
+    assert_eq!(text.matches(key).count(), 1);
+    // Two runs, two keys.
+    let again = run(&["apikey", "new", "--label", "b", "--principal", "p"], None);
+    assert!(!String::from_utf8(again.stdout).unwrap().contains(key));
+    // A label with a space would break the file's line.
+    let bad = run(
+        &["apikey", "new", "--label", "two words", "--principal", "p"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+}
