@@ -403,10 +403,12 @@ impl Config {
             }
             builder = builder.content_encryptions(encryptions);
         }
-        if let Some(config) = &self.api_keys {
-            if let Some(keys) = api_keys(config, problems) {
-                builder = builder.api_keys(keys);
-            }
+        if let Some(keys) = self
+            .api_keys
+            .as_ref()
+            .and_then(|config| api_keys(config, problems))
+        {
+            builder = builder.api_keys(keys);
         }
         // The revocation list and the DPoP replay store in one: both asked in one pipeline.
         #[cfg(feature = "redis")]
@@ -864,37 +866,39 @@ fn api_keys(
             Err(error) => problems.push(Problem::new(at("hash"), error.to_string())),
         }
     }
-    if let Some(path) = &config.file {
-        if let Some(bytes) = read_file(path, "api_keys.file", problems) {
-            match std::str::from_utf8(&bytes) {
-                Ok(text) => {
-                    for (number, line) in text.lines().enumerate() {
-                        let line = line.split('#').next().unwrap_or_default().trim();
-                        if line.is_empty() {
-                            continue;
-                        }
-                        let at = format!("api_keys.file:{}", number + 1);
-                        let mut words = line.split_whitespace();
-                        let (Some(label), Some(principal), Some(hash)) =
-                            (words.next(), words.next(), words.next())
-                        else {
-                            problems.push(Problem::new(
-                                at,
-                                "expected: label principal sha256:hash [scope ...]",
-                            ));
-                            continue;
-                        };
-                        match ApiKey::from_hash(label, principal, hash) {
-                            Ok(key) => keys = keys.key(key.scopes(words)),
-                            Err(error) => problems.push(Problem::new(at, error.to_string())),
-                        }
+    if let Some((path, bytes)) = config
+        .file
+        .as_ref()
+        .and_then(|path| Some((path, read_file(path, "api_keys.file", problems)?)))
+    {
+        match std::str::from_utf8(&bytes) {
+            Ok(text) => {
+                for (number, line) in text.lines().enumerate() {
+                    let line = line.split('#').next().unwrap_or_default().trim();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let at = format!("api_keys.file:{}", number + 1);
+                    let mut words = line.split_whitespace();
+                    let (Some(label), Some(principal), Some(hash)) =
+                        (words.next(), words.next(), words.next())
+                    else {
+                        problems.push(Problem::new(
+                            at,
+                            "expected: label principal sha256:hash [scope ...]",
+                        ));
+                        continue;
+                    };
+                    match ApiKey::from_hash(label, principal, hash) {
+                        Ok(key) => keys = keys.key(key.scopes(words)),
+                        Err(error) => problems.push(Problem::new(at, error.to_string())),
                     }
                 }
-                Err(_) => problems.push(Problem::new(
-                    "api_keys.file",
-                    format!("{}: not text", path.display()),
-                )),
             }
+            Err(_) => problems.push(Problem::new(
+                "api_keys.file",
+                format!("{}: not text", path.display()),
+            )),
         }
     }
     if let Some(name) = &config.header {

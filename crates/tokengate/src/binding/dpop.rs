@@ -1,3 +1,4 @@
+// Over 600 lines: one proof check, read top to bottom, with its unit tests (repeats, replay key).
 //! [`Dpop`]: the settings of DPoP proof checking, and the check itself (RFC 9449 section 4.3).
 
 use std::borrow::Cow;

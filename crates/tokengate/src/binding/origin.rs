@@ -1,3 +1,4 @@
+// Over 600 lines: the request target's rules and their table tests against normalize, which belong beside them.
 //! The URI a client used, for DPoP's `htu` (RFC 9449 section 4.3): from the request itself,
 //! the configured resource, or — only from configured proxies — `Forwarded` /
 //! `X-Forwarded-Proto` / `X-Forwarded-Host`. Compared after RFC 3986 normalization.

@@ -1,3 +1,4 @@
+// Over 600 lines: one scanner; splitting its grammar across files would hide how the pieces share a position.
 //! The strict JSON scanner: one forward pass over untrusted bytes that checks the whole grammar
 //! (RFC 8259), refuses duplicate members at every depth, and hands the members a caller asks
 //! for to it without copying (see `docs/architecture.md`, "Strict JSON").

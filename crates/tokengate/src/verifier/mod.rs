@@ -1,3 +1,4 @@
+// Over 600 lines: the verifier's public entry points and the credential/re-check paths that share its state.
 //! The [`Verifier`]: one configured, shareable checker of access tokens.
 //!
 //! - `builder.rs`: configuration, checked once by `build`;
