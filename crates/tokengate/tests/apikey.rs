@@ -357,3 +357,92 @@ async fn an_open_connection_by_key_is_rechecked_as_a_key() {
         .unwrap();
     assert_eq!(deadline.ended().await, tokengate::live::Ended::Revoked);
 }
+
+/// MCP tool scopes hold for keys as for tokens: a key with the tool's scope calls it; one
+/// without is 403 with the scope named in the `ApiKey` challenge.
+#[cfg(feature = "mcp")]
+#[test]
+fn mcp_tool_scopes_apply_to_keys() {
+    use tokengate::mcp::McpScopes;
+    let keys = keys();
+    let verifier = verifier_with(&keys, None);
+    let scopes = McpScopes::new().tool("send_invoice", ["invoices:write"]);
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_invoice","arguments":{}}}"#;
+    let call = |key: &str| {
+        let mut map = HeaderMap::new();
+        map.insert("x-api-key", key.parse().unwrap());
+        let view = RequestView::new("POST", "/mcp", None, &map);
+        match verifier.decide_mcp::<StandardClaims, _>(
+            &view,
+            body.as_bytes(),
+            &scopes,
+            &Policy::new(),
+            None,
+        ) {
+            Decision::Admit(_) => Ok(()),
+            Decision::Deny(answer) => Err(answer),
+            Decision::Pending(pending) => futures_executor::block_on(pending.resolve()).map(drop),
+        }
+    };
+    assert!(call(&keys.billing).is_ok());
+    let answer = call(&keys.reporting).unwrap_err();
+    assert_eq!(answer.kind(), ErrorKind::InsufficientScope);
+    assert!(
+        challenges(&answer)[0].starts_with(r#"ApiKey realm="api", error="insufficient_scope""#)
+            && challenges(&answer)[0].contains(r#"scope="invoices:write""#),
+        "{:?}",
+        challenges(&answer)
+    );
+}
+
+/// Metrics count key requests as their own token kind, never with the key as a value.
+#[cfg(feature = "metrics")]
+#[test]
+fn key_requests_are_counted_as_their_own_kind() {
+    use metrics_util::debugging::DebuggingRecorder;
+    let keys = keys();
+    let verifier = verifier_with(&keys, None);
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        decide(
+            &verifier,
+            &[("x-api-key", keys.billing.clone())],
+            &Policy::new(),
+        )
+        .unwrap();
+        let _ = decide(&verifier, &[("x-api-key", generate().key)], &Policy::new());
+    });
+    let recorded: Vec<(String, Vec<(String, String)>)> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, _)| {
+            let key = key.key();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (key.name().to_owned(), labels)
+        })
+        .collect();
+    let kinds: Vec<&str> = recorded
+        .iter()
+        .filter(|(name, _)| name == "tokengate.requests")
+        .flat_map(|(_, labels)| labels.iter())
+        .filter(|(k, _)| k == "tokengate.token.kind")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(kinds, ["api_key", "api_key"]);
+    assert!(
+        recorded
+            .iter()
+            .any(|(name, labels)| name == "tokengate.requests"
+                && labels.contains(&("error.type".to_owned(), "invalid_api_key".to_owned())))
+    );
+    for (_, labels) in &recorded {
+        for (_, value) in labels {
+            assert!(!value.contains(&keys.billing[4..]));
+        }
+    }
+}
