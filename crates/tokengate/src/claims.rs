@@ -164,6 +164,37 @@ impl<T> Clone for Verified<T> {
     }
 }
 
+/// One party of a delegation chain (RFC 8693 section 4.1): `sub` (and `iss`) of the actor,
+/// and the actor before it. Its `Debug` names no claim values.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Actor {
+    /// The actor's subject.
+    pub sub: Option<String>,
+    /// The actor's issuer, when the token names it.
+    pub iss: Option<String>,
+    /// The actor before this one (a delegation of a delegation).
+    #[serde(rename = "act")]
+    pub prior: Option<Box<Actor>>,
+}
+
+impl Actor {
+    fn from_value(value: serde_json::Value) -> Option<Actor> {
+        serde_json::from_value(value).ok()
+    }
+
+    /// This actor, then each earlier one (outermost, i.e. current, first).
+    pub fn chain(&self) -> impl Iterator<Item = &Actor> {
+        std::iter::successors(Some(self), |actor| actor.prior.as_deref())
+    }
+}
+
+impl fmt::Debug for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Actor(<{} redacted>)", self.chain().count())
+    }
+}
+
 /// A string claim kept with the verified payload: the place it was read from when the payload
 /// spelled it without escapes (nothing to allocate), or its own copy.
 pub(crate) enum Text {
@@ -333,6 +364,21 @@ impl<T> Verified<T> {
             now,
             leeway: self.meta.leeway,
         }
+    }
+
+    /// Who acts on the subject's behalf (RFC 8693 section 4.1): the `act` claim of a token
+    /// issued by a token exchange, the current actor first, earlier actors through
+    /// [`Actor::prior`]. `None` for a token the subject uses directly.
+    #[must_use]
+    pub fn actor(&self) -> Option<Actor> {
+        self.claim(&["act"]).and_then(Actor::from_value)
+    }
+
+    /// Who may act for the subject (RFC 8693 section 4.4, `may_act`): the party a token
+    /// exchange may issue a delegated token to.
+    #[must_use]
+    pub fn may_act(&self) -> Option<Actor> {
+        self.claim(&["may_act"]).and_then(Actor::from_value)
     }
 
     /// The `jti` claim.

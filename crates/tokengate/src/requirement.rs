@@ -181,6 +181,17 @@ impl Requirement {
         })
     }
 
+    /// The token is used on the subject's behalf by one of these actors: its `act.sub`
+    /// (RFC 8693 section 4.1, the current actor of a token exchange) is one of them. A token
+    /// without `act` does not meet it.
+    pub fn actor<I: IntoIterator<Item = S>, S: Into<String>>(subjects: I) -> Requirement {
+        let values: Vec<serde_json::Value> = subjects
+            .into_iter()
+            .map(|s| serde_json::Value::String(s.into()))
+            .collect();
+        Requirement::claim_one_of(&["act", "sub"], values)
+    }
+
     /// Step-up (RFC 9470): the token's `acr` is one of `values`. Unmet: 401
     /// `insufficient_user_authentication` with `acr_values` in the challenge.
     pub fn acr<I: IntoIterator<Item = S>, S: Into<String>>(values: I) -> Requirement {

@@ -700,3 +700,76 @@ fn debug_output_never_shows_keys_tokens_or_claims() {
         "the issuer is configuration, shown for diagnosis"
     );
 }
+
+/// Delegation (RFC 8693 section 4.1): a token issued by a token exchange names its actors in
+/// `act`, nested; `Verified::actor` reads the chain, `may_act` the allowed party, and
+/// `Requirement::actor` admits only tokens used by one of the named actors.
+#[test]
+fn the_delegation_chain_is_read_and_required() {
+    use tokengate::{Requirement, StandardClaims, Verifier};
+    let key = TestKey::shared(tokengate::Algorithm::ES256);
+    let verifier = Verifier::builder()
+        .issuer(
+            tokengate::Issuer::new("https://issuer.test/")
+                .audience("orders-api")
+                .keys(tokengate::KeySource::jwks_json(tokengate_testkit::jwks(&[
+                    &key,
+                ]))),
+        )
+        .clock(FixedClock::at(NOW))
+        .build()
+        .unwrap();
+    let mint = |extra: serde_json::Value| {
+        let mut claims = tokengate_testkit::claims_at("https://issuer.test/", "orders-api", NOW);
+        for (k, v) in extra.as_object().unwrap() {
+            claims[k] = v.clone();
+        }
+        key.mint(&claims)
+    };
+    let delegated = tokengate_testkit::fixture::verified_now::<StandardClaims>(
+        &verifier,
+        &mint(json!({
+            "act": {"sub": "svc-mcp", "iss": "https://issuer.test/", "act": {"sub": "svc-gateway"}},
+            "may_act": {"sub": "svc-reports"},
+        })),
+    );
+    let actor = delegated.actor().expect("an act claim");
+    let chain: Vec<_> = actor.chain().map(|a| a.sub.as_deref()).collect();
+    assert_eq!(chain, [Some("svc-mcp"), Some("svc-gateway")]);
+    assert_eq!(actor.iss.as_deref(), Some("https://issuer.test/"));
+    assert_eq!(
+        delegated.may_act().and_then(|m| m.sub),
+        Some("svc-reports".to_owned())
+    );
+    assert!(
+        !format!("{actor:?}").contains("svc-mcp"),
+        "claims stay out of Debug"
+    );
+    assert!(delegated.require(&Requirement::actor(["svc-mcp"])).is_ok());
+    // The earlier actor is not the current one.
+    assert_eq!(
+        delegated
+            .require(&Requirement::actor(["svc-gateway"]))
+            .unwrap_err()
+            .kind(),
+        tokengate::ErrorKind::Forbidden
+    );
+    // A token the subject uses directly has no actor and meets no actor requirement.
+    let direct =
+        tokengate_testkit::fixture::verified_now::<StandardClaims>(&verifier, &mint(json!({})));
+    assert!(direct.actor().is_none() && direct.may_act().is_none());
+    assert_eq!(
+        direct
+            .require(&Requirement::actor(["svc-mcp"]))
+            .unwrap_err()
+            .kind(),
+        tokengate::ErrorKind::Forbidden
+    );
+    // An `act` that is not an object is no actor.
+    let odd = tokengate_testkit::fixture::verified_now::<StandardClaims>(
+        &verifier,
+        &mint(json!({"act": "svc-mcp"})),
+    );
+    assert!(odd.actor().is_none());
+    assert!(odd.require(&Requirement::actor(["svc-mcp"])).is_err());
+}
