@@ -62,6 +62,8 @@ struct Shared {
     /// Tenants served under `/tenants/{name}` (a multi-tenant provider), each with its key.
     tenants: Mutex<HashMap<String, TestKey>>,
     tenant_requests: AtomicUsize,
+    /// RFC 8693 token exchanges served.
+    exchanges: AtomicUsize,
 }
 
 /// The app id the Facebook `debug_token` imitation accepts ([`IssuerServer::facebook_url`]).
@@ -136,6 +138,7 @@ impl IssuerServer {
             introspections_in_flight: AtomicUsize::new(0),
             introspections_peak: AtomicUsize::new(0),
             advertise_introspection: AtomicBool::new(true),
+            exchanges: AtomicUsize::new(0),
             client_keys: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
             tenant_requests: AtomicUsize::new(0),
@@ -316,6 +319,19 @@ impl IssuerServer {
         token
     }
 
+    /// The RFC 8693 token endpoint (token exchange only): the same client credentials as the
+    /// introspection endpoint; issued tokens carry `act` naming that client.
+    #[must_use]
+    pub fn token_url(&self) -> String {
+        format!("http://{}/token", self.shared.addr)
+    }
+
+    /// How many token-exchange requests it has received.
+    #[must_use]
+    pub fn token_exchanges(&self) -> usize {
+        self.shared.exchanges.load(Ordering::SeqCst)
+    }
+
     /// Revokes an opaque token: from now on it introspects as inactive.
     pub fn revoke(&self, token: &str) {
         self.shared.opaque.lock().unwrap().remove(token);
@@ -418,7 +434,9 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
     let path = words.next().unwrap_or("/").to_owned();
     let (status, body, cache) = if method == "GET" && path.starts_with("/debug_token?") {
         facebook_debug_token(&path, &shared)
-    } else if method == "POST" && (path == "/introspect" || path == "/tokeninfo") {
+    } else if method == "POST"
+        && (path == "/introspect" || path == "/tokeninfo" || path == "/token")
+    {
         let header = |name: &str| {
             text.lines()
                 .filter_map(|line| line.split_once(':'))
@@ -445,6 +463,8 @@ async fn serve(mut stream: TcpStream, shared: Arc<Shared>) {
             .fetch_max(in_flight, Ordering::SeqCst);
         let answered = if path == "/tokeninfo" {
             google_tokeninfo(&body, &shared)
+        } else if path == "/token" {
+            token_exchange(header("authorization").as_deref(), &body, &shared).await
         } else {
             introspect(header("authorization").as_deref(), &body, &shared).await
         };
@@ -508,21 +528,8 @@ async fn introspect(
         _ => {}
     }
     let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
-    let basic = authorization
-        .and_then(|value| value.strip_prefix("Basic "))
-        .and_then(|encoded| {
-            base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .ok()
-        })
-        .and_then(|decoded| String::from_utf8(decoded).ok())
-        .is_some_and(|pair| {
-            pair == format!("{INTROSPECTION_CLIENT_ID}:{INTROSPECTION_CLIENT_SECRET}")
-        });
-    let post = form.get("client_id").map(String::as_str) == Some(INTROSPECTION_CLIENT_ID)
-        && form.get("client_secret").map(String::as_str) == Some(INTROSPECTION_CLIENT_SECRET);
-    let assertion = assertion_is_valid(&form, shared).await;
-    if !basic && !post && !assertion {
+    let audience = format!("http://{}/introspect", shared.addr);
+    if !client_authenticated(authorization, &form, &audience, shared).await {
         return (401, br#"{"error":"invalid_client"}"#.to_vec(), None);
     }
     let claims = form
@@ -603,7 +610,138 @@ fn facebook_debug_token(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<St
 }
 
 /// A `private_key_jwt` client assertion from a registered client, verified by tokengate itself.
-async fn assertion_is_valid(form: &HashMap<String, String>, shared: &Shared) -> bool {
+/// The client (`INTROSPECTION_CLIENT_ID`) by `client_secret_basic`, `client_secret_post`, or a
+/// `private_key_jwt` assertion for `audience` (the endpoint's URL).
+async fn client_authenticated(
+    authorization: Option<&str>,
+    form: &HashMap<String, String>,
+    audience: &str,
+    shared: &Shared,
+) -> bool {
+    let basic = authorization
+        .and_then(|value| value.strip_prefix("Basic "))
+        .and_then(|encoded| {
+            base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .ok()
+        })
+        .and_then(|decoded| String::from_utf8(decoded).ok())
+        .is_some_and(|pair| {
+            pair == format!("{INTROSPECTION_CLIENT_ID}:{INTROSPECTION_CLIENT_SECRET}")
+        });
+    let post = form.get("client_id").map(String::as_str) == Some(INTROSPECTION_CLIENT_ID)
+        && form.get("client_secret").map(String::as_str) == Some(INTROSPECTION_CLIENT_SECRET);
+    basic || post || assertion_is_valid(form, audience, shared).await
+}
+
+/// RFC 8693 token exchange: the client authenticates; the `subject_token` must be a token this
+/// issuer signed (valid now) or an opaque token it issued; the answer is a new JWT for the
+/// requested `audience` (or `resource`), with the subject's `sub`, the requested `scope` (or
+/// the subject token's), and `act` naming the client — the subject token's own `act` nested
+/// inside it. `invalid_grant` for a subject token it does not accept.
+async fn token_exchange(
+    authorization: Option<&str>,
+    body: &[u8],
+    shared: &Shared,
+) -> (u16, Vec<u8>, Option<String>) {
+    shared.exchanges.fetch_add(1, Ordering::SeqCst);
+    if let Fault::Status(code) = shared.fault.lock().unwrap().clone() {
+        return (code, b"{}".to_vec(), None);
+    }
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    let audience = format!("http://{}/token", shared.addr);
+    if !client_authenticated(authorization, &form, &audience, shared).await {
+        return (401, br#"{"error":"invalid_client"}"#.to_vec(), None);
+    }
+    let error = |code: &str| (400, json!({ "error": code }).to_string().into_bytes(), None);
+    if form.get("grant_type").map(String::as_str)
+        != Some("urn:ietf:params:oauth:grant-type:token-exchange")
+    {
+        return error("unsupported_grant_type");
+    }
+    let Some(subject_token) = form.get("subject_token") else {
+        return error("invalid_request");
+    };
+    if !matches!(
+        form.get("subject_token_type").map(String::as_str),
+        Some(
+            "urn:ietf:params:oauth:token-type:access_token"
+                | "urn:ietf:params:oauth:token-type:jwt"
+        )
+    ) {
+        return error("invalid_request");
+    }
+    let Some(audience) = form.get("audience").or_else(|| form.get("resource")) else {
+        return error("invalid_target");
+    };
+    let issuer = format!("http://{}", shared.addr);
+    let opaque = shared.opaque.lock().unwrap().get(subject_token).cloned();
+    let subject = match opaque {
+        Some(claims) => Some(claims),
+        None => {
+            let keys = shared.keys.lock().unwrap().clone();
+            let verifier = tokengate::Verifier::builder()
+                .issuer(
+                    tokengate::Issuer::new(&issuer)
+                        .insecure_skip_audience_check()
+                        .keys(tokengate::KeySource::jwks_json(crate::jwks(
+                            &keys.iter().collect::<Vec<_>>(),
+                        ))),
+                )
+                .without_dpop()
+                .build();
+            match verifier {
+                Ok(verifier) => verifier
+                    .verify::<Value>(subject_token)
+                    .await
+                    .ok()
+                    .map(|verified| (*verified.claims).clone()),
+                Err(_) => None,
+            }
+        }
+    };
+    let Some(subject) = subject else {
+        return error("invalid_grant");
+    };
+    let now = crate::now();
+    let scope = form
+        .get("scope")
+        .cloned()
+        .or_else(|| subject["scope"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut act = json!({ "sub": INTROSPECTION_CLIENT_ID });
+    if let Some(prior) = subject.get("act") {
+        act["act"] = prior.clone();
+    }
+    let claims = json!({
+        "iss": issuer,
+        "sub": subject["sub"],
+        "aud": audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 300,
+        "jti": format!("exchanged-{}", shared.exchanges.load(Ordering::SeqCst)),
+        "client_id": INTROSPECTION_CLIENT_ID,
+        "scope": scope,
+        "act": act,
+    });
+    let signer = shared.keys.lock().unwrap()[0].clone();
+    let token = signer.mint(&claims);
+    let answer = json!({
+        "access_token": token,
+        "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": scope,
+    });
+    (200, answer.to_string().into_bytes(), None)
+}
+
+async fn assertion_is_valid(
+    form: &HashMap<String, String>,
+    audience: &str,
+    shared: &Shared,
+) -> bool {
     let kind = form.get("client_assertion_type").map(String::as_str);
     let (Some(assertion), Some(client_id)) = (form.get("client_assertion"), form.get("client_id"))
     else {
@@ -615,7 +753,6 @@ async fn assertion_is_valid(form: &HashMap<String, String>, shared: &Shared) -> 
     let Some(jwk) = shared.client_keys.lock().unwrap().get(client_id).cloned() else {
         return false;
     };
-    let audience = format!("http://{}/introspect", shared.addr);
     let verifier = tokengate::Verifier::builder()
         .issuer(
             tokengate::Issuer::new(client_id.as_str())
@@ -672,6 +809,9 @@ fn answer(path: &str, shared: &Shared) -> (u16, Vec<u8>, Option<String>) {
         if advertise {
             document["introspection_endpoint"] = json!(format!("{base}/introspect"));
         }
+        document["token_endpoint"] = json!(format!("{base}/token"));
+        document["grant_types_supported"] =
+            json!(["urn:ietf:params:oauth:grant-type:token-exchange"]);
         document.to_string()
     };
     let is_metadata = path == "/.well-known/openid-configuration"
