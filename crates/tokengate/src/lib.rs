@@ -55,6 +55,8 @@ pub mod claims;
 pub mod clock;
 pub mod dangerous;
 pub mod error;
+#[cfg(feature = "exchange")]
+pub mod exchange;
 mod extract;
 pub mod fetch;
 pub mod health;

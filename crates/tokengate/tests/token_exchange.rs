@@ -142,3 +142,247 @@ async fn a_token_it_did_not_issue_or_a_wrong_client_is_refused() {
         (401, Some("invalid_client"))
     );
 }
+
+/// `TokenExchange`: the verified incoming token goes to the token endpoint and nowhere else.
+#[cfg(feature = "exchange")]
+mod client {
+    use std::sync::Arc;
+
+    use tokengate::adapter::{Admission, Decision, Policy, RequestView};
+    use tokengate::exchange::{Downstream, ExchangeError, TokenExchange};
+    use tokengate::{Issuer, KeySource, StandardClaims, Verified, Verifier};
+    use tokengate_testkit::{
+        Fault, INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET, IssuerServer,
+    };
+
+    /// The calling API's verifier (audience `api`), keeping tokens for exchanges.
+    fn api(server: &IssuerServer) -> Verifier {
+        Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience("api")
+                    .keys(KeySource::jwks_url(server.jwks_url())),
+            )
+            .keep_tokens_for_exchange()
+            .build()
+            .unwrap()
+    }
+
+    async fn admitted(verifier: &Verifier, token: &str) -> Verified<StandardClaims> {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let request = RequestView::new("GET", "/", None, &headers);
+        let admission = match verifier.decide::<StandardClaims, _>(&request, &Policy::new(), None) {
+            Decision::Admit(admission) => admission,
+            Decision::Pending(pending) => pending.resolve().await.unwrap(),
+            Decision::Deny(answer) => panic!("{answer:?}"),
+        };
+        match admission {
+            Admission::Verified(verified) => verified,
+            _ => panic!("verified"),
+        }
+    }
+
+    fn exchange(server: &IssuerServer) -> TokenExchange {
+        TokenExchange::endpoint(server.token_url())
+            .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
+            .downstream(
+                "orders",
+                Downstream::audience("orders-api").scope(["orders:read"]),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn downstream(server: &IssuerServer) -> Verifier {
+        super::downstream(server)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_downstream_accepts_the_exchanged_token_and_sees_who_acts() {
+        let server = IssuerServer::start().await;
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = admitted(&api(&server), &incoming).await;
+        let exchanged = exchange(&server)
+            .for_downstream(&verified, "orders")
+            .await
+            .unwrap();
+        assert_ne!(exchanged.access_token(), incoming);
+        assert!(!format!("{exchanged:?}").contains(exchanged.access_token()));
+        let at_orders = downstream(&server)
+            .verify::<StandardClaims>(exchanged.access_token())
+            .await
+            .unwrap();
+        assert_eq!(at_orders.subject(), verified.subject());
+        assert_eq!(
+            at_orders.actor().and_then(|a| a.sub).as_deref(),
+            Some(INTROSPECTION_CLIENT_ID)
+        );
+        assert!(
+            downstream(&server)
+                .verify::<StandardClaims>(&incoming)
+                .await
+                .is_err(),
+            "the original token is not the downstream's"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_hundred_concurrent_calls_make_one_exchange_and_later_ones_hit_the_cache() {
+        let server = IssuerServer::start().await;
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = Arc::new(admitted(&api(&server), &incoming).await);
+        let exchange = exchange(&server);
+        let calls = (0..100).map(|_| {
+            let (exchange, verified) = (exchange.clone(), Arc::clone(&verified));
+            tokio::spawn(async move { exchange.for_downstream(&verified, "orders").await })
+        });
+        let tokens: Vec<String> = futures_util_join(calls).await;
+        assert_eq!(server.token_exchanges(), 1);
+        assert!(tokens.iter().all(|t| *t == tokens[0]));
+        exchange.for_downstream(&verified, "orders").await.unwrap();
+        assert_eq!(server.token_exchanges(), 1, "served from the cache");
+        // Another caller's token is another exchange.
+        let other = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let other = admitted(&api(&server), &other).await;
+        exchange.for_downstream(&other, "orders").await.unwrap();
+        assert_eq!(server.token_exchanges(), 2);
+    }
+
+    async fn futures_util_join(
+        calls: impl Iterator<
+            Item = tokio::task::JoinHandle<
+                Result<tokengate::exchange::ExchangedToken, ExchangeError>,
+            >,
+        >,
+    ) -> Vec<String> {
+        let mut tokens = Vec::new();
+        for call in calls {
+            tokens.push(call.await.unwrap().unwrap().access_token().to_owned());
+        }
+        tokens
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refusals_outages_and_wiring_errors_are_errors_never_the_incoming_token() {
+        let server = IssuerServer::start().await;
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = admitted(&api(&server), &incoming).await;
+        // A client the server does not know: refused (401 from the endpoint: a refusal).
+        let stranger = TokenExchange::endpoint(server.token_url())
+            .client_secret_basic(INTROSPECTION_CLIENT_ID, "wrong")
+            .downstream("orders", Downstream::audience("orders-api"))
+            .build()
+            .unwrap();
+        let error = stranger
+            .for_downstream(&verified, "orders")
+            .await
+            .unwrap_err();
+        assert_eq!(error, ExchangeError::Refused("invalid_client".to_owned()));
+        assert_eq!(error.status(), 403);
+        // The refusal is remembered briefly: no second call.
+        let calls = server.token_exchanges();
+        assert!(stranger.for_downstream(&verified, "orders").await.is_err());
+        assert_eq!(server.token_exchanges(), calls);
+        // The endpoint down: 503, nothing cached.
+        server.set_fault(Fault::Status(500)).await;
+        let exchange = exchange(&server);
+        let error = exchange
+            .for_downstream(&verified, "orders")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (error.clone(), error.status().as_u16()),
+            (ExchangeError::Unavailable, 503)
+        );
+        server.set_fault(Fault::None).await;
+        assert!(exchange.for_downstream(&verified, "orders").await.is_ok());
+        // Wiring errors.
+        assert_eq!(
+            exchange
+                .for_downstream(&verified, "billing")
+                .await
+                .unwrap_err(),
+            ExchangeError::UnknownDownstream
+        );
+        let without_keeping = Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience("api")
+                    .keys(KeySource::jwks_url(server.jwks_url())),
+            )
+            .build()
+            .unwrap();
+        let claims_only = admitted(&without_keeping, &incoming).await;
+        assert_eq!(
+            exchange
+                .for_downstream(&claims_only, "orders")
+                .await
+                .unwrap_err(),
+            ExchangeError::NoSubjectToken
+        );
+    }
+
+    /// A downstream that records every request it receives, raw.
+    async fn recording_downstream() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/orders", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = stream.read(&mut buf).await.unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]",
+                    )
+                    .await;
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_request_to_the_downstream_ever_carries_the_incoming_token() {
+        let server = IssuerServer::start().await;
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = admitted(&api(&server), &incoming).await;
+        let exchange = exchange(&server);
+        let (url, seen) = recording_downstream().await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        // The handler's call: exchange, then authorize the downstream request with the result.
+        let call = || async {
+            let token = exchange.for_downstream(&verified, "orders").await?;
+            let response = token.authorize(client.get(&url)).send().await;
+            Ok::<_, ExchangeError>((token, response.map(|r| r.status().as_u16())))
+        };
+        let (exchanged, status) = call().await.unwrap();
+        assert_eq!(status.unwrap(), 200);
+        // The endpoint goes down and the cache is past: the call fails before any request.
+        server.set_fault(Fault::Status(503)).await;
+        let fresh = TokenExchange::endpoint(server.token_url())
+            .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
+            .downstream("orders", Downstream::audience("orders-api"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            fresh.for_downstream(&verified, "orders").await.unwrap_err(),
+            ExchangeError::Unavailable
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 1, "one request, after the one exchange");
+        for request in &seen {
+            assert!(
+                !request.contains(&incoming),
+                "the incoming token was forwarded"
+            );
+            assert!(request.contains(&format!("Bearer {}", exchanged.access_token())));
+        }
+    }
+}

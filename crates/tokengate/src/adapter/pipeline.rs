@@ -29,6 +29,8 @@ struct Presentation {
     scheme: Scheme,
     proof: Option<binding::Proof>,
     certificate: Option<[u8; 32]>,
+    /// The token, kept for a token exchange (`VerifierBuilder::keep_tokens_for_exchange`).
+    token: Option<std::sync::Arc<str>>,
     /// What custom checks see of the request, when there are checks.
     #[cfg(feature = "checks")]
     facts: Option<std::sync::Arc<crate::checks::RequestFacts>>,
@@ -416,7 +418,8 @@ where
             verifier, policy, presented, &error,
         ))));
     }
-    verified.presented = binding::Provenance::new(inner.id, shown);
+    verified.presented =
+        binding::Provenance::new(inner.id, shown).with_token(presented.token.clone());
     if let Err(error) = policy.check_requirement(&verified, &*inner.clock) {
         return Bound::Admit(Outcome::Done(Err(deny(
             verifier, policy, presented, &error,
@@ -651,6 +654,7 @@ impl Verifier {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
+            token: None,
             #[cfg(feature = "checks")]
             facts: None,
         };
@@ -720,6 +724,9 @@ impl Verifier {
         };
         let token = credential.token.as_str();
         presented.scheme = credential.scheme;
+        if inner.keep_tokens && credential.scheme != Scheme::ApiKey {
+            presented.token = Some(std::sync::Arc::from(token));
+        }
         #[cfg(feature = "metrics")]
         {
             use crate::observe::Kind;
@@ -875,6 +882,7 @@ impl Verifier {
             scheme: Scheme::Bearer,
             proof: None,
             certificate: None,
+            token: None,
             #[cfg(feature = "checks")]
             facts: None,
         };

@@ -122,6 +122,9 @@ pub(crate) struct Provenance {
     pub(crate) verifier: u64,
     /// What the request showed, unless it was [`Presented::BEARER`].
     shown: Option<std::sync::Arc<Presented>>,
+    /// The token the request presented, kept for a token exchange when the verifier was
+    /// asked to (`VerifierBuilder::keep_tokens_for_exchange`).
+    token: Option<std::sync::Arc<str>>,
 }
 
 impl Provenance {
@@ -129,6 +132,7 @@ impl Provenance {
     pub(crate) const NONE: Provenance = Provenance {
         verifier: 0,
         shown: None,
+        token: None,
     };
 
     /// Admitted by `verifier` for a request that showed `presented`.
@@ -136,7 +140,20 @@ impl Provenance {
         Provenance {
             verifier,
             shown: (presented != Presented::BEARER).then(|| std::sync::Arc::new(presented)),
+            token: None,
         }
+    }
+
+    /// The same, keeping the request's token (for a token exchange).
+    pub(crate) fn with_token(mut self, token: Option<std::sync::Arc<str>>) -> Provenance {
+        self.token = token;
+        self
+    }
+
+    /// The token the request presented, when kept.
+    #[cfg_attr(not(feature = "exchange"), allow(dead_code))]
+    pub(crate) fn token(&self) -> Option<&str> {
+        self.token.as_deref()
     }
 
     /// What the request showed.

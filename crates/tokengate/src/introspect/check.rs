@@ -49,12 +49,49 @@ pub trait TokenCheck: Send + Sync + fmt::Debug + 'static {
     async fn check(&self, request: CheckRequest<'_>) -> Result<Vec<u8>, FetchError>;
 }
 
-/// RFC 7662 with the configured client authentication.
+/// How a client authenticates at an authorization server's endpoint (introspection, token
+/// exchange): an `Authorization` header, or members of the form.
 #[derive(Debug)]
-pub(crate) struct Rfc7662 {
+pub(crate) struct ClientCredentials {
     pub(crate) authorization: Option<Secret>,
     pub(crate) form_credentials: Option<(Box<str>, Secret)>,
     pub(crate) assertion_key: Option<(Box<str>, ClientKey)>,
+}
+
+impl ClientCredentials {
+    /// Adds the form members of this authentication (`client_secret_post`, or a
+    /// `private_key_jwt` assertion for `endpoint`).
+    pub(crate) fn append(
+        &self,
+        form: &mut form_urlencoded::Serializer<'_, String>,
+        endpoint: &str,
+        now: u64,
+    ) {
+        if let Some((id, secret)) = &self.form_credentials {
+            form.append_pair("client_id", id);
+            form.append_pair("client_secret", &secret.0);
+        }
+        if let Some((id, key)) = &self.assertion_key {
+            let assertion = key.assertion(id, endpoint, now);
+            form.append_pair("client_id", id);
+            form.append_pair(
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            );
+            form.append_pair("client_assertion", &assertion);
+        }
+    }
+
+    /// The `Authorization` header (`client_secret_basic`), if any.
+    pub(crate) fn authorization(&self) -> Option<&str> {
+        self.authorization.as_ref().map(|s| &*s.0)
+    }
+}
+
+/// RFC 7662 with the configured client authentication.
+#[derive(Debug)]
+pub(crate) struct Rfc7662 {
+    pub(crate) credentials: ClientCredentials,
 }
 
 #[async_trait]
@@ -65,22 +102,11 @@ impl TokenCheck for Rfc7662 {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.append_pair("token", request.token);
             form.append_pair("token_type_hint", "access_token");
-            if let Some((id, secret)) = &self.form_credentials {
-                form.append_pair("client_id", id);
-                form.append_pair("client_secret", &secret.0);
-            }
-            if let Some((id, key)) = &self.assertion_key {
-                let assertion = key.assertion(id, request.endpoint, request.now);
-                form.append_pair("client_id", id);
-                form.append_pair(
-                    "client_assertion_type",
-                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                );
-                form.append_pair("client_assertion", &assertion);
-            }
+            self.credentials
+                .append(&mut form, request.endpoint, request.now);
             form.finish()
         };
-        let authorization = self.authorization.as_ref().map(|s| &*s.0);
+        let authorization = self.credentials.authorization();
         let document = request
             .fetcher
             .post_form(request.endpoint, authorization, &form, MAX_BODY)

@@ -16,7 +16,7 @@
 //! - the endpoint down, slow, answering other than 200 or with invalid JSON: 503 with
 //!   `Retry-After`, never admitted, never cached.
 
-mod check;
+pub(crate) mod check;
 mod client_key;
 
 pub use check::{CheckRequest, TokenCheck};
@@ -56,7 +56,7 @@ impl fmt::Debug for Secret {
 
 /// How the service authenticates to the introspection endpoint (RFC 7662 section 2.1).
 #[derive(Clone, Debug)]
-enum ClientAuth {
+pub(crate) enum ClientAuth {
     /// No client authentication (some providers accept a bearer-less call on a private network).
     None,
     /// `client_secret_basic`: HTTP Basic with the client id and secret.
@@ -65,6 +65,31 @@ enum ClientAuth {
     Post { id: Box<str>, secret: Secret },
     /// `private_key_jwt`: a short-lived assertion signed with the service's key.
     PrivateKeyJwt { id: Box<str>, key: ClientKey },
+}
+
+impl ClientAuth {
+    /// The header and form members this authentication sends.
+    pub(crate) fn credentials(self) -> check::ClientCredentials {
+        let mut credentials = check::ClientCredentials {
+            authorization: None,
+            form_credentials: None,
+            assertion_key: None,
+        };
+        match self {
+            ClientAuth::None => {}
+            ClientAuth::PrivateKeyJwt { id, key } => credentials.assertion_key = Some((id, key)),
+            ClientAuth::Basic { id, secret } => {
+                // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
+                let encode =
+                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let pair = format!("{}:{}", encode(&id), encode(&secret.0));
+                let basic = base64::engine::general_purpose::STANDARD.encode(pair);
+                credentials.authorization = Some(Secret(format!("Basic {basic}").into()));
+            }
+            ClientAuth::Post { id, secret } => credentials.form_credentials = Some((id, secret)),
+        }
+        credentials
+    }
 }
 
 /// Which token check runs against the endpoint.
@@ -404,29 +429,9 @@ impl Introspector {
                 "introspection needs max_age and max_in_flight above zero",
             ));
         }
-        let mut assertion_key = None;
-        let (authorization, form_credentials) = match config.auth {
-            ClientAuth::None => (None, None),
-            ClientAuth::PrivateKeyJwt { id, key } => {
-                assertion_key = Some((id, key));
-                (None, None)
-            }
-            ClientAuth::Basic { id, secret } => {
-                // RFC 6749 section 2.3.1: both parts form-urlencoded before Basic encoding.
-                let encode =
-                    |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                let pair = format!("{}:{}", encode(&id), encode(&secret.0));
-                let basic = base64::engine::general_purpose::STANDARD.encode(pair);
-                (Some(Secret(format!("Basic {basic}").into())), None)
-            }
-            ClientAuth::Post { id, secret } => (None, Some((id, secret))),
-        };
+        let credentials = config.auth.credentials();
         let check: Arc<dyn TokenCheck> = match config.profile {
-            Profile::Rfc7662 => Arc::new(check::Rfc7662 {
-                authorization,
-                form_credentials,
-                assertion_key,
-            }),
+            Profile::Rfc7662 => Arc::new(check::Rfc7662 { credentials }),
             Profile::Google => Arc::new(check::GoogleTokenInfo),
             Profile::Facebook(app_token) => Arc::new(check::FacebookDebugToken { app_token }),
             Profile::Custom(check) => check,

@@ -59,6 +59,7 @@ pub struct VerifierBuilder {
     resource: Option<ProtectedResource>,
     dpop: Option<Dpop>,
     api_keys: Option<crate::apikey::ApiKeys>,
+    keep_tokens: bool,
     proxies: TrustedProxies,
     certificate_header: Option<http::HeaderName>,
     revocation: Option<Arc<dyn RevocationList>>,
@@ -105,6 +106,7 @@ impl VerifierBuilder {
             resource: None,
             dpop: Some(Dpop::default()),
             api_keys: None,
+            keep_tokens: false,
             proxies: TrustedProxies::default(),
             certificate_header: None,
             revocation: None,
@@ -185,6 +187,14 @@ impl VerifierBuilder {
     /// carry an `ApiKey` challenge too.
     pub fn api_keys(mut self, keys: crate::apikey::ApiKeys) -> VerifierBuilder {
         self.api_keys = Some(keys);
+        self
+    }
+
+    /// Keep each admitted request's token with its claims (one copy per request), so that a
+    /// `TokenExchange` (feature `exchange`) can trade the verified token for a downstream's —
+    /// never a string the handler passes in (`docs/guide.md`, "Calling other APIs").
+    pub fn keep_tokens_for_exchange(mut self) -> VerifierBuilder {
+        self.keep_tokens = true;
         self
     }
 
@@ -565,6 +575,7 @@ impl VerifierBuilder {
                     .api_keys
                     .map(crate::apikey::ApiKeys::build)
                     .transpose()?,
+                keep_tokens: self.keep_tokens,
                 proxies: self.proxies,
                 certificate_header: self.certificate_header,
                 revocation: self.revocation,

@@ -90,6 +90,8 @@ pub(crate) struct Inner {
     pub(crate) dpop: Option<DpopState>,
     /// Static API keys, when configured.
     pub(crate) api_keys: Option<crate::apikey::ApiKeySet>,
+    /// Keep each admitted request's token with its claims, for a token exchange.
+    pub(crate) keep_tokens: bool,
     /// Proxies whose forwarding and certificate headers are believed.
     pub(crate) proxies: crate::binding::TrustedProxies,
     /// The header a trusted proxy passes the client certificate in.
