@@ -34,7 +34,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::fetch::{self, Fetcher, HttpFetcher};
 use crate::introspect::{ClientAuth, Secret, check::ClientCredentials};
-use crate::introspection::ClientKey;
+use crate::introspect::ClientKey;
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The `subject_token_type` of an access token (RFC 8693 section 3).
