@@ -131,7 +131,7 @@ async function main() {
   // The SDK client with a read-only token: initialize, tools/list, a permitted call.
   const alice = await connect(url, reader);
   const tools = await alice.client.listTools();
-  row('SDK: tools/list', 'list_messages,post_message', tools.tools.map((t) => t.name).sort().join(','));
+  row('SDK: tools/list', 'ask_downstream,list_messages,post_message', tools.tools.map((t) => t.name).sort().join(','));
   const listed = await alice.client.callTool({ name: 'list_messages', arguments: {} });
   row('SDK: permitted call (list_messages)', 'No messages for alice.', text(listed));
 

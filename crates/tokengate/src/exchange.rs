@@ -33,8 +33,8 @@ use crate::claims::Verified;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{ConfigError, ConfigErrorKind};
 use crate::fetch::{self, Fetcher, HttpFetcher};
-use crate::introspect::{ClientAuth, Secret, check::ClientCredentials};
 use crate::introspect::ClientKey;
+use crate::introspect::{ClientAuth, Secret, check::ClientCredentials};
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// The `subject_token_type` of an access token (RFC 8693 section 3).
@@ -420,6 +420,26 @@ impl TokenExchange {
                 }
             }
         }
+    }
+}
+
+impl TokenExchange {
+    /// `request` with `Authorization: Bearer` and a token for `downstream` acting for the
+    /// subject of `verified` ([`for_downstream`](TokenExchange::for_downstream)): one call per
+    /// outgoing request, and the request is never built with the incoming token.
+    ///
+    /// # Errors
+    /// As [`for_downstream`](TokenExchange::for_downstream): then no request is to be sent.
+    pub async fn authorize<T>(
+        &self,
+        request: reqwest::RequestBuilder,
+        verified: &Verified<T>,
+        downstream: &str,
+    ) -> Result<reqwest::RequestBuilder, ExchangeError> {
+        Ok(self
+            .for_downstream(verified, downstream)
+            .await?
+            .authorize(request))
     }
 }
 

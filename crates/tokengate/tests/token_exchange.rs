@@ -264,6 +264,20 @@ mod client {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_token_another_issuer_signed_is_invalid_grant_at_its_endpoint() {
+        let server = IssuerServer::start().await;
+        let elsewhere = IssuerServer::start().await;
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = admitted(&api(&server), &incoming).await;
+        let error = exchange(&elsewhere)
+            .for_downstream(&verified, "orders")
+            .await
+            .unwrap_err();
+        assert_eq!(error, ExchangeError::Refused("invalid_grant".to_owned()));
+        assert_eq!(error.status(), 403);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn refusals_outages_and_wiring_errors_are_errors_never_the_incoming_token() {
         let server = IssuerServer::start().await;
         let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
@@ -356,14 +370,13 @@ mod client {
         let exchange = exchange(&server);
         let (url, seen) = recording_downstream().await;
         let client = reqwest::Client::builder().no_proxy().build().unwrap();
-        // The handler's call: exchange, then authorize the downstream request with the result.
-        let call = || async {
-            let token = exchange.for_downstream(&verified, "orders").await?;
-            let response = token.authorize(client.get(&url)).send().await;
-            Ok::<_, ExchangeError>((token, response.map(|r| r.status().as_u16())))
-        };
-        let (exchanged, status) = call().await.unwrap();
-        assert_eq!(status.unwrap(), 200);
+        // The handler's call: one line attaches a token exchanged for the downstream.
+        let request = exchange
+            .authorize(client.get(&url), &verified, "orders")
+            .await
+            .unwrap();
+        assert_eq!(request.send().await.unwrap().status(), 200);
+        let exchanged = exchange.for_downstream(&verified, "orders").await.unwrap();
         // The endpoint goes down and the cache is past: the call fails before any request.
         server.set_fault(Fault::Status(503)).await;
         let fresh = TokenExchange::endpoint(server.token_url())

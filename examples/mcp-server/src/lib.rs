@@ -5,6 +5,11 @@
 //! | --- | --- |
 //! | `list_messages` | `messages:read` |
 //! | `post_message` | `messages:write` |
+//! | `ask_downstream` | `messages:read` |
+//!
+//! `ask_downstream` calls another API for its caller with a token **exchanged** for that API
+//! (RFC 8693; `Settings::downstream`), never the caller's own token; without a downstream it
+//! answers that calling other APIs is not configured.
 //!
 //! Every MCP request needs a valid token for this resource (401 with `resource_metadata`
 //! otherwise, so MCP clients find the authorization server); a tool call without the tool's
@@ -21,6 +26,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
+use tokengate::exchange::TokenExchange;
 use tokengate_tower::mcp::{AllowedOrigins, McpAuthLayer, McpScopes};
 use tokengate_tower::tokengate::adapter::ConnectionInfo;
 use tokengate_tower::{ResourceMetadata, StandardClaims, Verified, Verifier};
@@ -31,6 +37,22 @@ pub fn scopes() -> McpScopes {
     McpScopes::new()
         .tool("list_messages", ["messages:read"])
         .tool("post_message", ["messages:write"])
+        .tool("ask_downstream", ["messages:read"])
+}
+
+/// The name `ask_downstream` exchanges tokens for (`TokenExchange::downstream`).
+pub const DOWNSTREAM: &str = "downstream";
+
+/// Another API that `ask_downstream` calls for its caller: the exchange that trades the
+/// caller's verified token for one issued to it (its downstream named [`DOWNSTREAM`]), and the
+/// URL to `GET`. The verifier must keep tokens for the exchange
+/// (`VerifierBuilder::keep_tokens_for_exchange`).
+#[derive(Clone, Debug)]
+pub struct DownstreamApi {
+    /// The token exchange (RFC 8693).
+    pub exchange: TokenExchange,
+    /// What the tool asks for.
+    pub url: String,
 }
 
 /// One stored message.
@@ -54,6 +76,8 @@ pub struct PostMessage {
 #[derive(Clone)]
 pub struct Messages {
     store: Arc<Mutex<Vec<Message>>>,
+    downstream: Option<Arc<DownstreamApi>>,
+    client: reqwest::Client,
     tool_router: ToolRouter<Self>,
 }
 
@@ -70,10 +94,46 @@ fn caller(parts: &http::request::Parts) -> String {
 
 #[tool_router]
 impl Messages {
-    fn new(store: Arc<Mutex<Vec<Message>>>) -> Self {
+    fn new(store: Arc<Mutex<Vec<Message>>>, downstream: Option<Arc<DownstreamApi>>) -> Self {
         Messages {
             store,
+            downstream,
+            client: reqwest::Client::new(),
             tool_router: Self::tool_router(),
+        }
+    }
+
+    /// Asks the downstream API who the caller is, with a token exchanged for it: the
+    /// downstream sees the caller as subject and this server as actor (`act`).
+    #[tool(description = "Ask the downstream API who you are (a token exchanged for it)")]
+    async fn ask_downstream(&self, Extension(parts): Extension<http::request::Parts>) -> String {
+        let Some(downstream) = &self.downstream else {
+            return "Calling other APIs is not configured.".to_owned();
+        };
+        let Some(verified) = parts.extensions.get::<Verified<StandardClaims>>() else {
+            return "No verified caller.".to_owned();
+        };
+        // Never the caller's token: a token the authorization server issued for the downstream.
+        let token = match downstream
+            .exchange
+            .for_downstream(verified, DOWNSTREAM)
+            .await
+        {
+            Ok(token) => token,
+            Err(error) => return format!("No token for the downstream API: {error}."),
+        };
+        let answer = self
+            .client
+            .get(&downstream.url)
+            .bearer_auth(token.access_token())
+            .send()
+            .await;
+        match answer {
+            Ok(response) if response.status().is_success() => {
+                response.text().await.unwrap_or_default()
+            }
+            Ok(response) => format!("The downstream API answered {}.", response.status()),
+            Err(_) => "The downstream API is unreachable.".to_owned(),
         }
     }
 
@@ -135,6 +195,8 @@ pub struct Settings {
     /// them pass before authentication, and requests carrying them are answered. None by
     /// default: browser-based clients need this.
     pub cors_origins: Vec<String>,
+    /// The API `ask_downstream` calls (none: the tool says it is not configured).
+    pub downstream: Option<DownstreamApi>,
 }
 
 /// The MCP endpoint at `/mcp` behind tokengate, and the metadata document (readable from any
@@ -143,6 +205,7 @@ pub struct Settings {
 /// per tool, session owner), rmcp. Refusals are logged at INFO with method, path and status.
 pub fn router(verifier: Verifier, settings: &Settings) -> Router {
     let store = Arc::new(Mutex::new(Vec::new()));
+    let downstream = settings.downstream.clone().map(Arc::new);
     let mut config = StreamableHttpServerConfig::default();
     if !settings.hosts.is_empty() {
         let mut hosts = config.allowed_hosts.clone();
@@ -150,7 +213,7 @@ pub fn router(verifier: Verifier, settings: &Settings) -> Router {
         config = config.with_allowed_hosts(hosts);
     }
     let service = StreamableHttpService::new(
-        move || Ok(Messages::new(Arc::clone(&store))),
+        move || Ok(Messages::new(Arc::clone(&store), downstream.clone())),
         LocalSessionManager::default().into(),
         config,
     );

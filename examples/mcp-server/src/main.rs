@@ -28,6 +28,7 @@
 
 use std::process::ExitCode;
 
+use tokengate::exchange::{Downstream, TokenExchange};
 use tokengate_config::{Config, List};
 use tokengate_tower::Verifier;
 use tokengate_tower::tokengate::fetch::FetchErrorKind;
@@ -38,7 +39,7 @@ const NAME: &str = "mcp-server";
 /// `TOKENGATE_CONFIG` when it is set, then the `TOKENGATE_*` variables over it
 /// (`docs/configuration.md`). Fails closed: without an issuer and an audience there is no
 /// verifier, and no service; every mistake is reported at once.
-fn verifier_from_env() -> Result<(Verifier, Vec<String>), String> {
+fn verifier_from_env(keep_tokens: bool) -> Result<(Verifier, Vec<String>), String> {
     let defaults = dev_defaults();
     let defaults: Vec<(&str, &str)> = defaults
         .iter()
@@ -69,8 +70,61 @@ fn verifier_from_env() -> Result<(Verifier, Vec<String>), String> {
              find the authorization server; set TOKENGATE_RESOURCE to this server's /mcp URL"
         );
     }
-    let verifier = config.verifier().map_err(|problems| problems.to_string())?;
+    let mut builder = config.builder().map_err(|problems| problems.to_string())?;
+    if keep_tokens {
+        // `ask_downstream` exchanges the caller's verified token (never forwards it).
+        builder = builder.keep_tokens_for_exchange();
+    }
+    let verifier = builder.build().map_err(|error| error.to_string())?;
     Ok((verifier, hosts))
+}
+
+/// The API `ask_downstream` calls, from `TOKENGATE_DOWNSTREAM_URL`, with a token exchanged
+/// (RFC 8693) at `TOKENGATE_TOKEN_ENDPOINT` for `TOKENGATE_DOWNSTREAM_AUDIENCE`, this server
+/// authenticating as `TOKENGATE_EXCHANGE_CLIENT_ID` with the secret in
+/// `TOKENGATE_EXCHANGE_CLIENT_SECRET_FILE`. All or none: a partial setting is an error.
+fn downstream_from_env() -> Result<Option<mcp_server::DownstreamApi>, String> {
+    let names = [
+        "TOKENGATE_DOWNSTREAM_URL",
+        "TOKENGATE_DOWNSTREAM_AUDIENCE",
+        "TOKENGATE_TOKEN_ENDPOINT",
+        "TOKENGATE_EXCHANGE_CLIENT_ID",
+        "TOKENGATE_EXCHANGE_CLIENT_SECRET_FILE",
+    ];
+    let values: Vec<Option<String>> = names.iter().map(|name| var(name)).collect();
+    if values.iter().all(Option::is_none) {
+        return Ok(None);
+    }
+    let missing: Vec<&str> = names
+        .iter()
+        .zip(&values)
+        .filter(|(_, value)| value.is_none())
+        .map(|(name, _)| *name)
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "calling a downstream API needs {} as well",
+            missing.join(", ")
+        ));
+    }
+    let [url, audience, endpoint, client_id, secret_file] =
+        <[Option<String>; 5]>::try_from(values).map_err(|_| "five settings".to_owned())?;
+    let (url, audience, endpoint, client_id, secret_file) = (
+        url.unwrap_or_default(),
+        audience.unwrap_or_default(),
+        endpoint.unwrap_or_default(),
+        client_id.unwrap_or_default(),
+        secret_file.unwrap_or_default(),
+    );
+    let secret = std::fs::read_to_string(&secret_file).map_err(|error| {
+        format!("TOKENGATE_EXCHANGE_CLIENT_SECRET_FILE: {secret_file}: {error}")
+    })?;
+    let exchange = TokenExchange::endpoint(endpoint)
+        .client_secret_basic(client_id, secret.trim_end_matches(['\r', '\n']))
+        .downstream(mcp_server::DOWNSTREAM, Downstream::audience(audience))
+        .build()
+        .map_err(|error| format!("TOKENGATE_TOKEN_ENDPOINT: {error}"))?;
+    Ok(Some(mcp_server::DownstreamApi { exchange, url }))
 }
 
 #[tokio::main]
@@ -86,7 +140,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (verifier, hosts) = match verifier_from_env() {
+    let downstream = match downstream_from_env() {
+        Ok(downstream) => downstream,
+        Err(message) => {
+            eprintln!("{NAME}: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let (verifier, hosts) = match verifier_from_env(downstream.is_some()) {
         Ok(configured) => configured,
         Err(message) => {
             // One line per problem: the configuration's key, and what is wrong with it.
@@ -126,6 +187,7 @@ async fn main() -> ExitCode {
                     .collect()
             })
             .unwrap_or_default(),
+        downstream,
     };
     let app = mcp_server::router(verifier, &settings)
         .into_make_service_with_connect_info::<std::net::SocketAddr>();

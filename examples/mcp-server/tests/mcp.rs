@@ -140,7 +140,7 @@ async fn the_read_scope_calls_the_read_tool_and_gets_403_with_scope_for_the_writ
     let tools = client.list_all_tools().await.unwrap();
     let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
     names.sort();
-    assert_eq!(names, ["list_messages", "post_message"]);
+    assert_eq!(names, ["ask_downstream", "list_messages", "post_message"]);
 
     let listed = client
         .call_tool(CallToolRequestParams::new("list_messages"))
@@ -392,6 +392,7 @@ async fn browsers_get_cors_and_foreign_origins_get_403() {
     let server = start_with(mcp_server::Settings {
         hosts: Vec::new(),
         cors_origins: vec!["http://localhost:5173".to_owned()],
+        downstream: None,
     })
     .await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
@@ -523,4 +524,121 @@ async fn the_get_stream_ends_when_its_token_expires() {
         ended >= std::time::UNIX_EPOCH + Duration::from_secs(exp),
         "not before exp"
     );
+}
+
+/// `ask_downstream`: the tool trades the caller's verified token at the issuer's token endpoint
+/// (RFC 8693) for a token issued to the downstream API; the downstream (another service behind
+/// tokengate) verifies it and sees the caller as subject and this server as actor (`act`). The
+/// caller's own token never reaches it. Without a downstream, the tool says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_calls_a_downstream_api_with_an_exchanged_token() {
+    use std::sync::{Arc, Mutex};
+    use tokengate::exchange::{Downstream, TokenExchange};
+    use tokengate_testkit::{INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET};
+    use tokengate_tower::{AuthLayer, Claims};
+
+    let issuer = IssuerServer::start().await;
+    // The downstream API: only tokens for `orders-api`; it answers who calls and who acts, and
+    // remembers every Authorization header it was sent.
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let record = Arc::clone(&seen);
+    let orders = Verifier::builder()
+        .issuer(
+            Issuer::new(issuer.issuer())
+                .audience("orders-api")
+                .keys(KeySource::jwks_url(issuer.jwks_url())),
+        )
+        .build()
+        .unwrap();
+    let downstream = axum::Router::new()
+        .route(
+            "/whoami",
+            axum::routing::get(|claims: Claims| async move {
+                let actor = claims.actor().and_then(|a| a.sub).unwrap_or_default();
+                format!("{} via {actor}", claims.subject().unwrap_or("?"))
+            }),
+        )
+        .layer(AuthLayer::new(orders))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let record = Arc::clone(&record);
+                async move {
+                    if let Some(value) = request.headers().get("authorization") {
+                        record
+                            .lock()
+                            .unwrap()
+                            .push(value.to_str().unwrap_or("").to_owned());
+                    }
+                    next.run(request).await
+                }
+            },
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let downstream_url = format!("http://{}/whoami", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, downstream).await });
+
+    // The MCP server: keeps tokens for the exchange, and knows its downstream.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let resource = format!(
+        "http://127.0.0.1:{}/mcp",
+        listener.local_addr().unwrap().port()
+    );
+    let verifier = Verifier::builder()
+        .issuer(
+            Issuer::new(issuer.issuer())
+                .audience(&resource)
+                .keys(KeySource::jwks_url(issuer.jwks_url())),
+        )
+        .keep_tokens_for_exchange()
+        .build()
+        .unwrap();
+    let exchange = TokenExchange::endpoint(issuer.token_url())
+        .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
+        .downstream(mcp_server::DOWNSTREAM, Downstream::audience("orders-api"))
+        .build()
+        .unwrap();
+    let settings = mcp_server::Settings {
+        downstream: Some(mcp_server::DownstreamApi {
+            exchange,
+            url: downstream_url,
+        }),
+        ..mcp_server::Settings::default()
+    };
+    let router = mcp_server::router(verifier, &settings)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let server = Server {
+        issuer,
+        url: resource.clone(),
+        resource,
+    };
+    let token = server.token(&server.resource, "messages:read");
+    let client = server.client(Some(&token)).await.expect("a session");
+    let answer = client
+        .call_tool(CallToolRequestParams::new("ask_downstream"))
+        .await
+        .expect("the read scope suffices");
+    assert_eq!(
+        text(&answer),
+        format!("alice via {INTROSPECTION_CLIENT_ID}")
+    );
+    client.cancel().await.ok();
+    assert_eq!(server.issuer.token_exchanges(), 1);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        !seen[0].contains(&token),
+        "the caller's token was forwarded"
+    );
+
+    // Without a downstream the tool answers that it is not configured.
+    let plain = start().await;
+    let token = plain.token(&plain.resource, "messages:read");
+    let client = plain.client(Some(&token)).await.expect("a session");
+    let answer = client
+        .call_tool(CallToolRequestParams::new("ask_downstream"))
+        .await
+        .unwrap();
+    assert_eq!(text(&answer), "Calling other APIs is not configured.");
+    client.cancel().await.ok();
 }
