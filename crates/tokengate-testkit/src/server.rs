@@ -1,4 +1,4 @@
-// Over 600 lines: one in-process issuer (discovery, JWKS, introspection, faults) whose endpoints share one state.
+// Over 600 lines: one in-process issuer (discovery, JWKS, introspection, token exchange, faults) whose endpoints share one state.
 //! A real issuer on `127.0.0.1:0`: OIDC discovery, RFC 8414 metadata, a JWKS and an RFC 7662
 //! introspection endpoint, with key rotation, opaque tokens and revocation, a configurable
 //! `Cache-Control`, fault injection and request counters.
@@ -675,31 +675,7 @@ async fn token_exchange(
         return error("invalid_target");
     };
     let issuer = format!("http://{}", shared.addr);
-    let opaque = shared.opaque.lock().unwrap().get(subject_token).cloned();
-    let subject = match opaque {
-        Some(claims) => Some(claims),
-        None => {
-            let keys = shared.keys.lock().unwrap().clone();
-            let verifier = tokengate::Verifier::builder()
-                .issuer(
-                    tokengate::Issuer::new(&issuer)
-                        .insecure_skip_audience_check()
-                        .keys(tokengate::KeySource::jwks_json(crate::jwks(
-                            &keys.iter().collect::<Vec<_>>(),
-                        ))),
-                )
-                .without_dpop()
-                .build();
-            match verifier {
-                Ok(verifier) => verifier
-                    .verify::<Value>(subject_token)
-                    .await
-                    .ok()
-                    .map(|verified| (*verified.claims).clone()),
-                Err(_) => None,
-            }
-        }
-    };
+    let subject = accepted_token(subject_token, &issuer, shared).await;
     let Some(subject) = subject else {
         return error("invalid_grant");
     };
@@ -709,7 +685,16 @@ async fn token_exchange(
         .cloned()
         .or_else(|| subject["scope"].as_str().map(str::to_owned))
         .unwrap_or_default();
-    let mut act = json!({ "sub": INTROSPECTION_CLIENT_ID });
+    // The actor: the `actor_token`'s subject when one is sent (it must be a token of this
+    // issuer), else the authenticated client.
+    let actor = match form.get("actor_token") {
+        Some(token) => match accepted_token(token, &issuer, shared).await {
+            Some(claims) => claims["sub"].clone(),
+            None => return error("invalid_request"),
+        },
+        None => json!(INTROSPECTION_CLIENT_ID),
+    };
+    let mut act = json!({ "sub": actor });
     if let Some(prior) = subject.get("act") {
         act["act"] = prior.clone();
     }
@@ -735,6 +720,31 @@ async fn token_exchange(
         "scope": scope,
     });
     (200, answer.to_string().into_bytes(), None)
+}
+
+/// The claims of `token` if this issuer issued it: an opaque token it handed out, or a JWT
+/// signed with one of its keys and valid now.
+async fn accepted_token(token: &str, issuer: &str, shared: &Shared) -> Option<Value> {
+    if let Some(claims) = shared.opaque.lock().unwrap().get(token).cloned() {
+        return Some(claims);
+    }
+    let keys = shared.keys.lock().unwrap().clone();
+    let verifier = tokengate::Verifier::builder()
+        .issuer(
+            tokengate::Issuer::new(issuer)
+                .insecure_skip_audience_check()
+                .keys(tokengate::KeySource::jwks_json(crate::jwks(
+                    &keys.iter().collect::<Vec<_>>(),
+                ))),
+        )
+        .without_dpop()
+        .build()
+        .ok()?;
+    verifier
+        .verify::<Value>(token)
+        .await
+        .ok()
+        .map(|verified| (*verified.claims).clone())
 }
 
 async fn assertion_is_valid(

@@ -99,12 +99,21 @@ impl Downstream {
 /// The configuration of a [`TokenExchange`].
 #[must_use = "a builder does nothing until built"]
 pub struct TokenExchangeBuilder {
-    endpoint: String,
+    endpoint: Endpoint,
     auth: ClientAuth,
+    actor: Option<(Secret, String)>,
     downstreams: HashMap<String, Downstream>,
     fetcher: Option<Arc<dyn Fetcher>>,
     margin: Duration,
     clock: Arc<dyn Clock>,
+}
+
+/// Where the token endpoint is: given, or the issuer's discovery document's `token_endpoint`
+/// (looked up at the first exchange).
+#[derive(Clone, Debug)]
+enum Endpoint {
+    Fixed(String),
+    Discover(String),
 }
 
 impl fmt::Debug for TokenExchangeBuilder {
@@ -152,6 +161,13 @@ impl TokenExchangeBuilder {
         self
     }
 
+    /// Send this token as `actor_token` (RFC 8693 section 2.1): the calling service's own
+    /// token (e.g. from client credentials), so the issued token names it in `act`.
+    pub fn actor_token(mut self, token: impl Into<String>, token_type: impl Into<String>) -> Self {
+        self.actor = Some((Secret(token.into().into()), token_type.into()));
+        self
+    }
+
     /// A downstream API by name.
     pub fn downstream(mut self, name: impl Into<String>, downstream: Downstream) -> Self {
         self.downstreams.insert(name.into(), downstream);
@@ -183,12 +199,21 @@ impl TokenExchangeBuilder {
     /// only to loopback), [`ConfigErrorKind::InvalidSetting`] without a downstream or without
     /// client authentication.
     pub fn build(self) -> Result<TokenExchange, ConfigError> {
-        let endpoint = fetch::check_url(&self.endpoint).map_err(|_| {
+        let insecure = |_| {
             ConfigError::new(
                 ConfigErrorKind::InsecureUrl,
                 "the token endpoint must be https",
             )
-        })?;
+        };
+        let endpoint = match self.endpoint {
+            Endpoint::Fixed(url) => {
+                Endpoint::Fixed(fetch::check_url(&url).map_err(insecure)?.to_string())
+            }
+            Endpoint::Discover(issuer) => {
+                fetch::check_url(&issuer).map_err(insecure)?;
+                Endpoint::Discover(issuer)
+            }
+        };
         if self.downstreams.is_empty() {
             return Err(ConfigError::new(
                 ConfigErrorKind::InvalidSetting,
@@ -207,7 +232,9 @@ impl TokenExchangeBuilder {
         };
         Ok(TokenExchange {
             inner: Arc::new(Inner {
-                endpoint: endpoint.to_string(),
+                endpoint,
+                discovered: tokio::sync::OnceCell::new(),
+                actor: self.actor,
                 credentials: self.auth.credentials(),
                 downstreams: self.downstreams,
                 fetcher,
@@ -243,7 +270,11 @@ impl fmt::Debug for TokenExchange {
 type Slot = Arc<tokio::sync::OnceCell<Outcome>>;
 
 struct Inner {
-    endpoint: String,
+    endpoint: Endpoint,
+    /// The discovered token endpoint, once looked up.
+    discovered: tokio::sync::OnceCell<String>,
+    /// The calling service's own token and its type, sent as `actor_token`.
+    actor: Option<(Secret, String)>,
     credentials: ClientCredentials,
     downstreams: HashMap<String, Downstream>,
     fetcher: Arc<dyn Fetcher>,
@@ -362,9 +393,21 @@ struct ErrorResponse {
 impl TokenExchange {
     /// An exchange at this token endpoint.
     pub fn endpoint(token_endpoint: impl Into<String>) -> TokenExchangeBuilder {
+        TokenExchange::builder(Endpoint::Fixed(token_endpoint.into()))
+    }
+
+    /// An exchange at the `token_endpoint` of `issuer`'s discovery document (OpenID
+    /// `/.well-known/openid-configuration`, else RFC 8414 metadata), looked up at the first
+    /// exchange; the document must name this `issuer` exactly.
+    pub fn discover(issuer: impl Into<String>) -> TokenExchangeBuilder {
+        TokenExchange::builder(Endpoint::Discover(issuer.into()))
+    }
+
+    fn builder(endpoint: Endpoint) -> TokenExchangeBuilder {
         TokenExchangeBuilder {
-            endpoint: token_endpoint.into(),
+            endpoint,
             auth: ClientAuth::None,
+            actor: None,
             downstreams: HashMap::new(),
             fetcher: None,
             margin: Duration::from_secs(30),
@@ -445,11 +488,55 @@ impl TokenExchange {
 
 impl Inner {
     /// One exchange at the token endpoint.
+    /// The token endpoint: configured, or discovered once.
+    async fn token_endpoint(&self) -> Result<&str, ExchangeError> {
+        match &self.endpoint {
+            Endpoint::Fixed(url) => Ok(url),
+            Endpoint::Discover(issuer) => self
+                .discovered
+                .get_or_try_init(|| self.discover(issuer))
+                .await
+                .map(String::as_str),
+        }
+    }
+
+    async fn discover(&self, issuer: &str) -> Result<String, ExchangeError> {
+        #[derive(Deserialize)]
+        struct Metadata {
+            issuer: String,
+            token_endpoint: Option<String>,
+        }
+        let base = issuer.trim_end_matches('/');
+        for path in [
+            "/.well-known/openid-configuration",
+            "/.well-known/oauth-authorization-server",
+        ] {
+            let Ok(document) = self.fetcher.get(&format!("{base}{path}"), MAX_BODY).await else {
+                continue;
+            };
+            if document.status != 200 {
+                continue;
+            }
+            let metadata: Metadata = crate::json::from_strict_slice(&document.body)
+                .map_err(|_| ExchangeError::Unavailable)?;
+            // A document for another issuer names no endpoint of this one.
+            if metadata.issuer != issuer {
+                return Err(ExchangeError::Unavailable);
+            }
+            let endpoint = metadata.token_endpoint.ok_or(ExchangeError::Unavailable)?;
+            return fetch::check_url(&endpoint)
+                .map(|url| url.to_string())
+                .map_err(|_| ExchangeError::Unavailable);
+        }
+        Err(ExchangeError::Unavailable)
+    }
+
     async fn exchange(
         &self,
         subject: &str,
         downstream: &Downstream,
     ) -> Result<Outcome, ExchangeError> {
+        let endpoint = self.token_endpoint().await?;
         let now = self.clock.now_unix();
         // The serializer is not `Sync`: built and dropped before anything is awaited.
         let form = {
@@ -469,17 +556,16 @@ impl Inner {
             if let Some(token_type) = &downstream.requested_token_type {
                 form.append_pair("requested_token_type", token_type);
             }
-            self.credentials.append(&mut form, &self.endpoint, now);
+            if let Some((token, token_type)) = &self.actor {
+                form.append_pair("actor_token", &token.0);
+                form.append_pair("actor_token_type", token_type);
+            }
+            self.credentials.append(&mut form, endpoint, now);
             form.finish()
         };
         let document = self
             .fetcher
-            .post_form(
-                &self.endpoint,
-                self.credentials.authorization(),
-                &form,
-                MAX_BODY,
-            )
+            .post_form(endpoint, self.credentials.authorization(), &form, MAX_BODY)
             .await
             .map_err(|_| ExchangeError::Unavailable)?;
         match document.status {

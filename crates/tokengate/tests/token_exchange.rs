@@ -398,4 +398,47 @@ mod client {
             assert!(request.contains(&format!("Bearer {}", exchanged.access_token())));
         }
     }
+
+    /// The endpoint from the issuer's discovery document (the default way to configure it),
+    /// a `private_key_jwt` client, and an `actor_token` naming the calling service in `act`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discovery_private_key_jwt_and_an_actor_token() {
+        use tokengate::introspection::ClientKey;
+        let server = IssuerServer::start().await;
+        let client_key = tokengate_testkit::TestKey::generate(tokengate::Algorithm::ES256);
+        server.register_client_key("svc-mcp", &client_key);
+        let key =
+            ClientKey::from_pkcs8(client_key.private_pkcs8_der(), tokengate::Algorithm::ES256)
+                .unwrap();
+        let mut service = tokengate_testkit::claims_for(&server.issuer(), "token-exchange");
+        service["sub"] = serde_json::json!("svc-mcp");
+        let actor_token = server.mint(&service);
+        let exchange = TokenExchange::discover(server.issuer())
+            .private_key_jwt("svc-mcp", key)
+            .actor_token(actor_token, tokengate::exchange::ACCESS_TOKEN_TYPE)
+            .downstream("orders", Downstream::audience("orders-api"))
+            .build()
+            .unwrap();
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let verified = admitted(&api(&server), &incoming).await;
+        let exchanged = exchange.for_downstream(&verified, "orders").await.unwrap();
+        let at_orders = downstream(&server)
+            .verify::<StandardClaims>(exchanged.access_token())
+            .await
+            .unwrap();
+        assert_eq!(
+            at_orders.actor().and_then(|a| a.sub).as_deref(),
+            Some("svc-mcp")
+        );
+        // Discovery naming another issuer: no endpoint is believed.
+        let wrong = TokenExchange::discover(format!("{}/", server.issuer()))
+            .client_secret_basic(INTROSPECTION_CLIENT_ID, INTROSPECTION_CLIENT_SECRET)
+            .downstream("orders", Downstream::audience("orders-api"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            wrong.for_downstream(&verified, "orders").await.unwrap_err(),
+            ExchangeError::Unavailable
+        );
+    }
 }
