@@ -132,10 +132,7 @@ impl TokenExchangeBuilder {
         client_id: impl Into<String>,
         secret: impl Into<String>,
     ) -> Self {
-        self.auth = ClientAuth::Basic {
-            id: client_id.into().into(),
-            secret: Secret(secret.into().into()),
-        };
+        self.auth = ClientAuth::basic(client_id, secret);
         self
     }
 
@@ -145,19 +142,13 @@ impl TokenExchangeBuilder {
         client_id: impl Into<String>,
         secret: impl Into<String>,
     ) -> Self {
-        self.auth = ClientAuth::Post {
-            id: client_id.into().into(),
-            secret: Secret(secret.into().into()),
-        };
+        self.auth = ClientAuth::post(client_id, secret);
         self
     }
 
     /// Authenticate with an assertion signed by the service's key (`private_key_jwt`).
     pub fn private_key_jwt(mut self, client_id: impl Into<String>, key: ClientKey) -> Self {
-        self.auth = ClientAuth::PrivateKeyJwt {
-            id: client_id.into().into(),
-            key,
-        };
+        self.auth = ClientAuth::private_key_jwt(client_id, key);
         self
     }
 

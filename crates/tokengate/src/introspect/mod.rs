@@ -68,6 +68,30 @@ pub(crate) enum ClientAuth {
 }
 
 impl ClientAuth {
+    /// `client_secret_basic`.
+    pub(crate) fn basic(id: impl Into<String>, secret: impl Into<String>) -> ClientAuth {
+        ClientAuth::Basic {
+            id: id.into().into(),
+            secret: Secret(secret.into().into()),
+        }
+    }
+
+    /// `client_secret_post`.
+    pub(crate) fn post(id: impl Into<String>, secret: impl Into<String>) -> ClientAuth {
+        ClientAuth::Post {
+            id: id.into().into(),
+            secret: Secret(secret.into().into()),
+        }
+    }
+
+    /// `private_key_jwt`.
+    pub(crate) fn private_key_jwt(id: impl Into<String>, key: ClientKey) -> ClientAuth {
+        ClientAuth::PrivateKeyJwt {
+            id: id.into().into(),
+            key,
+        }
+    }
+
     /// The header and form members this authentication sends.
     pub(crate) fn credentials(self) -> check::ClientCredentials {
         let mut credentials = check::ClientCredentials {
@@ -259,10 +283,7 @@ impl Introspection {
         client_id: impl Into<String>,
         secret: impl Into<String>,
     ) -> Introspection {
-        self.auth = ClientAuth::Basic {
-            id: client_id.into().into(),
-            secret: Secret(secret.into().into()),
-        };
+        self.auth = ClientAuth::basic(client_id, secret);
         self
     }
 
@@ -272,10 +293,7 @@ impl Introspection {
         client_id: impl Into<String>,
         secret: impl Into<String>,
     ) -> Introspection {
-        self.auth = ClientAuth::Post {
-            id: client_id.into().into(),
-            secret: Secret(secret.into().into()),
-        };
+        self.auth = ClientAuth::post(client_id, secret);
         self
     }
 
@@ -286,10 +304,7 @@ impl Introspection {
         client_id: impl Into<String>,
         key: ClientKey,
     ) -> Introspection {
-        self.auth = ClientAuth::PrivateKeyJwt {
-            id: client_id.into().into(),
-            key,
-        };
+        self.auth = ClientAuth::private_key_jwt(client_id, key);
         self
     }
 
