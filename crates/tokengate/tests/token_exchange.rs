@@ -441,4 +441,42 @@ mod client {
             ExchangeError::Unavailable
         );
     }
+
+    /// Where API keys meet the exchange: a request that presented an API key has no token to
+    /// exchange — the key is never sent to the token endpoint as a `subject_token`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_api_key_request_has_no_token_to_exchange() {
+        use tokengate::apikey::{ApiKey, ApiKeys, generate};
+        let server = IssuerServer::start().await;
+        let key = generate();
+        let verifier = Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience("api")
+                    .keys(KeySource::jwks_url(server.jwks_url())),
+            )
+            .api_keys(ApiKeys::new().key(ApiKey::from_hash("job", "svc-job", &key.hash).unwrap()))
+            .keep_tokens_for_exchange()
+            .build()
+            .unwrap();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            "authorization",
+            format!("ApiKey {}", key.key).parse().unwrap(),
+        );
+        let request = RequestView::new("GET", "/", None, &headers);
+        let Decision::Admit(Admission::Verified(verified)) =
+            verifier.decide::<StandardClaims, _>(&request, &Policy::new(), None)
+        else {
+            panic!("the key is admitted");
+        };
+        assert_eq!(
+            exchange(&server)
+                .for_downstream(&verified, "orders")
+                .await
+                .unwrap_err(),
+            ExchangeError::NoSubjectToken
+        );
+        assert_eq!(server.token_exchanges(), 0);
+    }
 }
