@@ -33,6 +33,20 @@ fn app(
         )
 }
 
+/// `GET path` with `token` through the app that trusts `issuer`.
+async fn call(
+    issuer: &TestIssuer,
+    path: &str,
+    token: &str,
+) -> actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody> {
+    let app = test::init_service(app(issuer.verifier())).await;
+    let request = test::TestRequest::get()
+        .uri(path)
+        .bearer(token)
+        .to_request();
+    test::call_service(&app, request).await
+}
+
 #[actix_web::test]
 async fn a_token_with_the_scope_reads_messages() {
     let issuer = TestIssuer::new();
@@ -41,15 +55,7 @@ async fn a_token_with_the_scope_reads_messages() {
         .subject("alice")
         .scopes(["messages:read"])
         .sign();
-    let app = test::init_service(app(issuer.verifier())).await;
-    let response = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/messages")
-            .bearer(&token)
-            .to_request(),
-    )
-    .await;
+    let response = call(&issuer, "/messages", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -57,15 +63,7 @@ async fn a_token_with_the_scope_reads_messages() {
 async fn a_token_without_the_scope_is_forbidden() {
     let issuer = TestIssuer::new();
     let token = issuer.token().scopes(["profile"]).sign();
-    let app = test::init_service(app(issuer.verifier())).await;
-    let response = test::call_service(
-        &app,
-        test::TestRequest::get()
-            .uri("/messages")
-            .bearer(&token)
-            .to_request(),
-    )
-    .await;
+    let response = call(&issuer, "/messages", &token).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let challenge = response
         .headers()

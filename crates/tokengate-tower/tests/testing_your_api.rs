@@ -25,6 +25,15 @@ fn app(verifier: Verifier) -> Router {
         .merge(messages)
 }
 
+/// `GET path` with `token` through the app that trusts `issuer`.
+async fn call(issuer: &TestIssuer, path: &str, token: &str) -> axum::response::Response {
+    let request = Request::get(path)
+        .bearer(token)
+        .body(Body::empty())
+        .unwrap();
+    app(issuer.verifier()).oneshot(request).await.unwrap()
+}
+
 #[tokio::test]
 async fn a_token_with_the_scope_reads_messages() {
     let issuer = TestIssuer::new();
@@ -33,15 +42,7 @@ async fn a_token_with_the_scope_reads_messages() {
         .subject("alice")
         .scopes(["messages:read"])
         .sign();
-    let response = app(issuer.verifier())
-        .oneshot(
-            Request::get("/messages")
-                .bearer(&token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = call(&issuer, "/messages", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -49,15 +50,7 @@ async fn a_token_with_the_scope_reads_messages() {
 async fn a_token_without_the_scope_is_forbidden() {
     let issuer = TestIssuer::new();
     let token = issuer.token().scopes(["profile"]).sign();
-    let response = app(issuer.verifier())
-        .oneshot(
-            Request::get("/messages")
-                .bearer(&token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = call(&issuer, "/messages", &token).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
     assert!(
@@ -76,15 +69,7 @@ async fn expired_foreign_and_mistargeted_tokens_are_refused() {
         issuer.token().wrong_audience().sign(),
         other.token().sign(), // signed by a key the API does not trust
     ] {
-        let response = app(issuer.verifier())
-            .oneshot(
-                Request::get("/me")
-                    .bearer(&token)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let response = call(&issuer, "/me", &token).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
         assert!(
@@ -98,15 +83,7 @@ async fn expired_foreign_and_mistargeted_tokens_are_refused() {
 async fn the_handler_sees_the_subject() {
     let issuer = TestIssuer::new();
     let token = issuer.token().subject("bob").sign();
-    let response = app(issuer.verifier())
-        .oneshot(
-            Request::get("/me")
-                .bearer(&token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = call(&issuer, "/me", &token).await;
     let body = axum::body::to_bytes(response.into_body(), 1024)
         .await
         .unwrap();
@@ -146,14 +123,6 @@ async fn opaque_tokens_are_introspected_at_the_served_issuer() {
         .subject("carol")
         .scopes(["messages:read"])
         .opaque();
-    let response = app(issuer.verifier())
-        .oneshot(
-            Request::get("/messages")
-                .bearer(&token)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = call(&issuer, "/messages", &token).await;
     assert_eq!(response.status(), StatusCode::OK);
 }

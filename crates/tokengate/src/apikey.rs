@@ -353,6 +353,7 @@ mod tests {
 
     #[test]
     fn weak_or_malformed_keys_and_hashes_are_refused_at_load() {
+        let kind = |r: Result<ApiKey, ConfigError>| r.map(drop).unwrap_err().kind();
         for weak in [
             "password1234",
             "0123456789abcdef0123", // 20 hex digits: 80 bits
@@ -363,8 +364,13 @@ mod tests {
             let error = ApiKey::from_key("l", "p", weak).unwrap_err();
             assert_eq!(error.kind(), ConfigErrorKind::InvalidSetting, "{weak}");
         }
-        assert!(
-            ApiKey::from_key("l", "p", "has space in it and is long enough 1234567890").is_err()
+        assert_eq!(
+            kind(ApiKey::from_key(
+                "l",
+                "p",
+                "has space in it and is long enough 1234567890"
+            )),
+            ConfigErrorKind::InvalidSetting
         );
         assert!(ApiKey::from_key("l", "p", &generate().key).is_ok());
         for bad in [
@@ -374,17 +380,35 @@ mod tests {
             "md5:xyz",
             &generate().hash[7..],
         ] {
-            assert!(ApiKey::from_hash("l", "p", bad).is_err(), "{bad}");
+            assert_eq!(
+                kind(ApiKey::from_hash("l", "p", bad)),
+                ConfigErrorKind::InvalidSetting,
+                "{bad}"
+            );
         }
-        assert!(ApiKey::from_hash("", "p", &generate().hash).is_err());
-        assert!(ApiKey::from_hash("l", " ", &generate().hash).is_err());
+        assert_eq!(
+            kind(ApiKey::from_hash("", "p", &generate().hash)),
+            ConfigErrorKind::InvalidSetting
+        );
+        assert_eq!(
+            kind(ApiKey::from_hash("l", " ", &generate().hash)),
+            ConfigErrorKind::InvalidSetting
+        );
         let hash = generate().hash;
         let twice = ApiKeys::new()
             .key(ApiKey::from_hash("a", "p", &hash).unwrap())
             .key(ApiKey::from_hash("b", "q", &hash).unwrap())
             .build();
-        assert!(twice.is_err());
-        assert!(ApiKeys::new().header("authorization").is_err());
-        assert!(ApiKeys::new().header("x api key").is_err());
+        assert_eq!(
+            twice.map(drop).unwrap_err().kind(),
+            ConfigErrorKind::InvalidSetting
+        );
+        for name in ["authorization", "dpop", "x api key"] {
+            assert_eq!(
+                ApiKeys::new().header(name).unwrap_err().kind(),
+                ConfigErrorKind::InvalidSetting,
+                "{name}"
+            );
+        }
     }
 }

@@ -771,5 +771,10 @@ fn the_delegation_chain_is_read_and_required() {
         &mint(json!({"act": "svc-mcp"})),
     );
     assert!(odd.actor().is_none());
-    assert!(odd.require(&Requirement::actor(["svc-mcp"])).is_err());
+    assert_eq!(
+        odd.require(&Requirement::actor(["svc-mcp"]))
+            .unwrap_err()
+            .kind(),
+        tokengate::ErrorKind::Forbidden
+    );
 }

@@ -296,7 +296,13 @@ mod client {
         assert_eq!(error.status(), 403);
         // The refusal is remembered briefly: no second call.
         let calls = server.token_exchanges();
-        assert!(stranger.for_downstream(&verified, "orders").await.is_err());
+        assert_eq!(
+            stranger
+                .for_downstream(&verified, "orders")
+                .await
+                .unwrap_err(),
+            ExchangeError::Refused("invalid_client".to_owned())
+        );
         assert_eq!(server.token_exchanges(), calls);
         // The endpoint down: 503, nothing cached.
         server.set_fault(Fault::Status(500)).await;
@@ -478,5 +484,41 @@ mod client {
             ExchangeError::NoSubjectToken
         );
         assert_eq!(server.token_exchanges(), 0);
+    }
+
+    /// Where the verified-token cache meets the exchange: a request answered from the cache
+    /// still carries its own token for the exchange (kept per request, never in the cache,
+    /// so a cached entry holds no token another request could use).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_cache_hit_keeps_the_requests_own_token_for_the_exchange() {
+        let server = IssuerServer::start().await;
+        let verifier = Verifier::builder()
+            .issuer(
+                Issuer::new(server.issuer())
+                    .audience("api")
+                    .keys(KeySource::jwks_url(server.jwks_url())),
+            )
+            .cache(tokengate::cache::TokenCache::new())
+            .keep_tokens_for_exchange()
+            .build()
+            .unwrap();
+        let incoming = server.mint(&tokengate_testkit::claims_for(&server.issuer(), "api"));
+        let first = admitted(&verifier, &incoming).await;
+        let second = admitted(&verifier, &incoming).await;
+        assert!(
+            verifier.cache_stats().unwrap().hits >= 1,
+            "the second came from the cache"
+        );
+        let exchange = exchange(&server);
+        let from_first = exchange.for_downstream(&first, "orders").await.unwrap();
+        let from_second = exchange.for_downstream(&second, "orders").await.unwrap();
+        assert_eq!(from_first.access_token(), from_second.access_token());
+        assert_eq!(server.token_exchanges(), 1);
+        // The token-only API (no request) keeps no token, cached or not.
+        let plain = verifier.verify::<StandardClaims>(&incoming).await.unwrap();
+        assert_eq!(
+            exchange.for_downstream(&plain, "orders").await.unwrap_err(),
+            ExchangeError::NoSubjectToken
+        );
     }
 }
